@@ -1,0 +1,54 @@
+"""L2G-ECG: generate the missing leads of a 12-lead ECG from the leads that could be placed.
+
+The public API is flat::
+
+    import l2g
+    rec = l2g.read_record("path/to/record.hea")
+    full = l2g.reconstruct(rec, available=["I", "II", "V2"])
+
+Heavy modules (torch) are imported only when their functions are first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .leads import LEADS, PRESETS, complete_limb_leads, limb_consistency, normalize_lead_name, parse_lead_list
+from .record import ABSENT, GENERATED, RECORDED, Diagnosis, Metadata, Provenance, Record
+
+__version__ = "0.1.0"
+
+# name -> module providing it, imported on first access
+_LAZY = {
+    "read_record": "io",
+    "write_wfdb": "io",
+    "write_csv": "io",
+    "resample": "preprocess",
+    "preprocess": "preprocess",
+}
+
+__all__ = [
+    "__version__",
+    "LEADS",
+    "PRESETS",
+    "complete_limb_leads",
+    "limb_consistency",
+    "normalize_lead_name",
+    "parse_lead_list",
+    "ABSENT",
+    "GENERATED",
+    "RECORDED",
+    "Diagnosis",
+    "Metadata",
+    "Provenance",
+    "Record",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'l2g' has no attribute {name!r}")

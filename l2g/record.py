@@ -1,0 +1,364 @@
+"""The one ECG record type that flows through L2G-ECG.
+
+A :class:`Record` holds a multi-lead ECG in millivolts, its sampling rate, the
+canonical lead names, and for every lead whether it was *recorded*,
+*generated* by a model, or is *absent*. Records are frozen: every operation
+returns a new Record and never changes its input.
+
+NaN policy
+----------
+An *absent* lead is stored as a row of NaN. A *recorded* or *generated* lead
+must be finite everywhere. Readers decide what to do with gaps in a file (see
+``nan_policy`` in :func:`l2g.io.read_record`); a Record never holds a partly
+missing lead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+from .leads import LEADS, normalize_lead_name
+
+__all__ = [
+    "RECORDED",
+    "GENERATED",
+    "ABSENT",
+    "LeadStatus",
+    "Diagnosis",
+    "Metadata",
+    "Provenance",
+    "Record",
+]
+
+LeadStatus = Literal["recorded", "generated", "absent"]
+RECORDED: LeadStatus = "recorded"
+GENERATED: LeadStatus = "generated"
+ABSENT: LeadStatus = "absent"
+_STATUSES = (RECORDED, GENERATED, ABSENT)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One diagnostic statement.
+
+    Attributes
+    ----------
+    code : str
+        The code as found in the source (a SNOMED-CT concept id for PhysioNet
+        Challenge data), or ``""`` for free-text statements.
+    name : str
+        Human-readable name; ``""`` when the code is not in our table.
+    system : str
+        ``"SNOMED-CT"``, ``"AHA"``, ``"PTB-XL"`` or ``"text"``.
+    """
+
+    code: str
+    name: str = ""
+    system: str = "SNOMED-CT"
+
+    def label(self) -> str:
+        """``"name (code)"``, the code alone when unnamed, or the name alone."""
+        if self.code and self.name:
+            return f"{self.name} ({self.code})"
+        return self.name or self.code
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How the generated leads of a record were made.
+
+    Attributes
+    ----------
+    method : str
+        ``"model"`` or ``"linear"`` (or ``"algebra"`` when only limb-lead
+        derivation was used).
+    model_version : str
+        Version string of the weights / baseline used.
+    available : tuple of str
+        The leads given to the generator.
+    """
+
+    method: str
+    model_version: str
+    available: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Patient and record information carried alongside the signal.
+
+    Attributes
+    ----------
+    age : float or None
+        Age in years.
+    sex : {"M", "F"} or None
+    diagnoses : tuple of Diagnosis
+    comments : tuple of str
+        Free comments (header comment lines not parsed into fields).
+    fields : Mapping of str to str
+        Other key/value pairs found in the header (read only).
+    other_channels : tuple of str
+        Channels in the source file that are not standard ECG leads; they are
+        kept out of the 12-lead view.
+    provenance : Provenance or None
+        Set when some leads were generated.
+    """
+
+    age: float | None = None
+    sex: str | None = None
+    diagnoses: tuple[Diagnosis, ...] = ()
+    comments: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+    other_channels: tuple[str, ...] = ()
+    provenance: Provenance | None = None
+
+    def __post_init__(self) -> None:
+        if self.age is not None and not (0 <= float(self.age) <= 130):
+            raise ValueError(f"age must be between 0 and 130 years or None, got {self.age!r}")
+        if self.sex not in (None, "M", "F"):
+            raise ValueError(f"sex must be 'M', 'F' or None, got {self.sex!r}")
+        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        object.__setattr__(self, "diagnoses", tuple(self.diagnoses))
+        object.__setattr__(self, "comments", tuple(self.comments))
+        object.__setattr__(self, "other_channels", tuple(self.other_channels))
+
+
+@dataclass(frozen=True, eq=False)
+class Record:
+    """A multi-lead ECG in millivolts.
+
+    Attributes
+    ----------
+    signal : ndarray of float32, shape (leads, samples)
+        Voltages in mV. Rows of absent leads are all NaN; other rows are finite.
+        The array is read-only.
+    fs : float
+        Sampling rate in Hz (> 0).
+    leads : tuple of str
+        Canonical lead names (see :data:`l2g.leads.LEADS`), unique.
+    status : tuple of {"recorded", "generated", "absent"}
+        One per lead.
+    name : str
+        Record name (file stem, or what the user called it).
+    meta : Metadata
+    source_format : str
+        ``"wfdb"``, ``"wfdb-mat"``, ``"edf"``, ``"csv"``, ``"hdf5"``,
+        ``"generated"``, ... .
+
+    Raises
+    ------
+    ValueError
+        On any inconsistency: non-positive fs, shape mismatch, unknown or
+        duplicate lead names, NaN in a recorded lead, zero samples.
+    """
+
+    signal: np.ndarray
+    fs: float
+    leads: tuple[str, ...]
+    status: tuple[LeadStatus, ...] | None = None
+    name: str = "record"
+    meta: Metadata = field(default_factory=Metadata)
+    source_format: str = "unknown"
+
+    def __post_init__(self) -> None:
+        sig = np.array(self.signal, dtype=np.float32, copy=True)
+        if sig.ndim == 1:
+            sig = sig[None, :]
+        if sig.ndim != 2:
+            raise ValueError(f"{self.name}: signal must be 2-D (leads, samples), got shape {sig.shape}")
+        try:
+            fs = float(self.fs)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name}: fs must be a positive number in Hz, got {self.fs!r}") from None
+        if not np.isfinite(fs) or fs <= 0:
+            raise ValueError(f"{self.name}: fs must be a positive number in Hz, got {self.fs!r}")
+        leads = tuple(self.leads)
+        if len(leads) != sig.shape[0]:
+            raise ValueError(
+                f"{self.name}: {len(leads)} lead names for a signal with {sig.shape[0]} rows"
+            )
+        for lead in leads:
+            if lead not in LEADS:
+                hint = normalize_lead_name(lead)
+                extra = f" (did you mean {hint!r}?)" if hint else ""
+                raise ValueError(f"{self.name}: unknown lead {lead!r}{extra}; valid: {', '.join(LEADS)}")
+        dup = sorted({lead for lead in leads if leads.count(lead) > 1})
+        if dup:
+            raise ValueError(f"{self.name}: duplicate lead names {dup}")
+        if sig.shape[1] == 0:
+            raise ValueError(f"{self.name}: the signal has zero samples")
+        status = tuple(self.status) if self.status is not None else tuple(
+            ABSENT if np.isnan(row).all() else RECORDED for row in sig
+        )
+        if len(status) != len(leads):
+            raise ValueError(f"{self.name}: {len(status)} statuses for {len(leads)} leads")
+        for lead, st, row in zip(leads, status, sig, strict=True):
+            if st not in _STATUSES:
+                raise ValueError(f"{self.name}: lead {lead} has status {st!r}; valid: {_STATUSES}")
+            if st == ABSENT:
+                if not np.isnan(row).all():
+                    raise ValueError(f"{self.name}: absent lead {lead} must be all NaN")
+            elif not np.isfinite(row).all():
+                bad = np.flatnonzero(~np.isfinite(row))
+                raise ValueError(
+                    f"{self.name}: {st} lead {lead} has {bad.size} non-finite samples "
+                    f"(first at sample {bad[0]}, t={bad[0] / fs:.3f} s); "
+                    "a lead must be finite everywhere or marked absent"
+                )
+        sig.setflags(write=False)
+        object.__setattr__(self, "signal", sig)
+        object.__setattr__(self, "fs", fs)
+        object.__setattr__(self, "leads", leads)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "name", str(self.name))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_samples(self) -> int:
+        """Number of samples per lead."""
+        return int(self.signal.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds."""
+        return self.n_samples / self.fs
+
+    @property
+    def time(self) -> np.ndarray:
+        """Sample times in seconds, shape (samples,)."""
+        return np.arange(self.n_samples) / self.fs
+
+    def leads_with(self, *statuses: LeadStatus) -> tuple[str, ...]:
+        """Lead names whose status is one of ``statuses``."""
+        return tuple(lead for lead, st in zip(self.leads, self.status, strict=True) if st in statuses)
+
+    @property
+    def recorded_leads(self) -> tuple[str, ...]:
+        return self.leads_with(RECORDED)
+
+    @property
+    def generated_leads(self) -> tuple[str, ...]:
+        return self.leads_with(GENERATED)
+
+    @property
+    def present_leads(self) -> tuple[str, ...]:
+        """Leads that hold a trace (recorded or generated)."""
+        return self.leads_with(RECORDED, GENERATED)
+
+    def status_of(self, lead: str) -> LeadStatus:
+        """Status of ``lead``; ``"absent"`` if the record does not hold it."""
+        return self.status[self.leads.index(lead)] if lead in self.leads else ABSENT
+
+    def lead(self, name: str) -> np.ndarray:
+        """One lead's trace in mV, shape (samples,), read-only.
+
+        Raises
+        ------
+        ValueError
+            If the record has no such lead or it is absent.
+        """
+        canon = normalize_lead_name(name) or name
+        if canon not in self.leads or self.status_of(canon) == ABSENT:
+            raise ValueError(f"{self.name}: lead {name!r} is absent; present: {', '.join(self.present_leads)}")
+        return self.signal[self.leads.index(canon)]
+
+    def as_dict(self, statuses: Iterable[LeadStatus] = (RECORDED, GENERATED)) -> dict[str, np.ndarray]:
+        """Leads whose status is in ``statuses`` as ``{name: trace}`` (mV)."""
+        wanted = set(statuses)
+        return {
+            lead: self.signal[i] for i, (lead, st) in enumerate(zip(self.leads, self.status, strict=True))
+            if st in wanted
+        }
+
+    # ------------------------------------------------------------- operations
+    def replace(self, **changes: object) -> Record:
+        """A new Record with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def standardize(self) -> Record:
+        """The same record with exactly the 12 canonical leads in canonical order.
+
+        Leads the record does not hold become absent (NaN rows).
+        """
+        if self.leads == LEADS:
+            return self
+        sig = np.full((len(LEADS), self.n_samples), np.nan, dtype=np.float32)
+        status: list[LeadStatus] = []
+        for i, lead in enumerate(LEADS):
+            if lead in self.leads:
+                j = self.leads.index(lead)
+                sig[i] = self.signal[j]
+                status.append(self.status[j])
+            else:
+                status.append(ABSENT)
+        return self.replace(signal=sig, leads=LEADS, status=tuple(status))
+
+    def select(self, leads: Iterable[str]) -> Record:
+        """A record holding only ``leads`` (canonical names), in the order given."""
+        names = [normalize_lead_name(lead) or lead for lead in leads]
+        missing = [n for n in names if n not in self.leads]
+        if missing:
+            raise ValueError(f"{self.name}: no lead(s) {missing}; the record has {', '.join(self.leads)}")
+        idx = [self.leads.index(n) for n in names]
+        return self.replace(
+            signal=self.signal[idx], leads=tuple(names), status=tuple(self.status[i] for i in idx)
+        )
+
+    def mask(self, available: Iterable[str]) -> Record:
+        """Hide every lead not in ``available``: those become absent.
+
+        This is how a reduced-lead acquisition is simulated from a full record.
+        """
+        keep = set(normalize_lead_name(lead) or lead for lead in available)
+        unknown = keep - set(LEADS)
+        if unknown:
+            raise ValueError(f"unknown lead(s) {sorted(unknown)}; valid: {', '.join(LEADS)}")
+        absent_asked = [lead for lead in keep if self.status_of(lead) == ABSENT]
+        if absent_asked:
+            raise ValueError(f"{self.name}: lead(s) {sorted(absent_asked)} are absent from the record")
+        sig = self.signal.copy()
+        status = list(self.status)
+        for i, lead in enumerate(self.leads):
+            if lead not in keep:
+                sig[i] = np.nan
+                status[i] = ABSENT
+        return self.replace(signal=sig, status=tuple(status))
+
+    def crop(self, start_s: float = 0.0, stop_s: float | None = None) -> Record:
+        """The part of the record between ``start_s`` and ``stop_s`` seconds."""
+        a = int(round(start_s * self.fs))
+        b = self.n_samples if stop_s is None else int(round(stop_s * self.fs))
+        if not 0 <= a < b <= self.n_samples:
+            raise ValueError(
+                f"{self.name}: crop [{start_s}, {stop_s}] s is outside 0..{self.duration:.3f} s or empty"
+            )
+        return self.replace(signal=self.signal[:, a:b])
+
+    def __repr__(self) -> str:
+        present = ",".join(self.present_leads)
+        return (
+            f"Record(name={self.name!r}, fs={self.fs:g} Hz, duration={self.duration:.2f} s, "
+            f"leads=[{present}], generated={list(self.generated_leads)}, format={self.source_format!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (
+            self.fs == other.fs
+            and self.leads == other.leads
+            and self.status == other.status
+            and self.name == other.name
+            and self.meta == other.meta
+            and self.source_format == other.source_format
+            and self.signal.shape == other.signal.shape
+            and bool(np.array_equal(self.signal, other.signal, equal_nan=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
