@@ -24,6 +24,8 @@ __all__ = [
     "INDEPENDENT_LEADS",
     "PRESETS",
     "subsets_of_size",
+    "EXPAND_8_TO_12",
+    "expand_independent",
     "normalize_lead_name",
     "parse_lead_list",
     "limb_basis",
@@ -268,3 +270,39 @@ def subsets_of_size(k: int, pool: Sequence[str] = LEADS) -> list[tuple[str, ...]
     if not 1 <= k <= len(pool):
         raise ValueError(f"k must be in 1..{len(pool)}, got {k}")
     return [tuple(c) for c in combinations(pool, k)]
+
+
+def _expand_matrix() -> np.ndarray:
+    m = np.zeros((len(LEADS), len(INDEPENDENT_LEADS)), dtype=np.float32)
+    for r, lead in enumerate(LEADS):
+        if lead in _LIMB_COEF:
+            m[r, 0], m[r, 1] = _LIMB_COEF[lead]
+        else:
+            m[r, INDEPENDENT_LEADS.index(lead)] = 1.0
+    m.setflags(write=False)
+    return m
+
+
+#: Matrix of shape (12, 8) mapping the independent leads (I, II, V1-V6) to all 12 leads
+#: in canonical order: ``x12 = EXPAND_8_TO_12 @ x8``.
+EXPAND_8_TO_12: np.ndarray = _expand_matrix()
+
+
+def expand_independent(x8: np.ndarray) -> np.ndarray:
+    """All 12 leads from the 8 independent ones.
+
+    Parameters
+    ----------
+    x8 : ndarray, shape (..., 8, samples)
+        Leads I, II, V1-V6 in that order, mV.
+
+    Returns
+    -------
+    ndarray, shape (..., 12, samples)
+        The 12 leads in canonical order, mV.
+    """
+    x8 = np.asarray(x8)
+    if x8.shape[-2] != len(INDEPENDENT_LEADS):
+        raise ValueError(f"expected 8 independent leads on axis -2, got shape {x8.shape}")
+    return np.einsum("ij,...jt->...it", EXPAND_8_TO_12, x8).astype(np.result_type(x8.dtype, np.float32))
+

@@ -1,0 +1,375 @@
+"""Train the L2G generator against the VTT discriminator.
+
+Single process::
+
+    l2g train --data ../shared/data --out weights/l2g.pt [--config configs/l2g.json]
+
+Distributed (DistributedDataParallel; gloo on CPU, nccl on GPU)::
+
+    torchrun --nproc_per_node 2 -m l2g train --data ../shared/data --out weights/l2g.pt
+
+A run writes, beside ``--out``: ``NAME.ckpt`` (latest state, for ``--resume``),
+``NAME.metrics.csv`` (one row per epoch) and ``NAME.metrics.json``. ``--out``
+itself receives the best generator (lowest validation MSE on the generated
+leads) as a plain dict loadable with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import platform
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from . import __version__
+from .baseline import LinearBaseline, LinearConfig
+from .dataset import DataConfig, WindowDataset, load_split_arrays, mask_from_leads
+from .leads import LEADS
+from .model import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, expand12, model_args
+
+__all__ = ["TrainConfig", "train", "load_config", "validation_set", "evaluate_windows"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; saved in the checkpoint."""
+
+    data_dir: str = "../shared/data"  # root of the ECG archives
+    split_csv: str = "splits/split.csv"  # record_id,split (ids only)
+    epochs: int = 60  # maximum epochs
+    windows_per_epoch: int = 4096  # random crops per epoch (all ranks together)
+    batch_size: int = 32  # per rank
+    lr: float = 1e-3  # AdamW learning rate (generator); cosine decay to 5 %
+    lr_d: float = 2e-4  # discriminator learning rate
+    weight_decay: float = 1e-4
+    adv_weight: float = 0.02  # weight of the adversarial (VTT) loss; 0 = reconstruction only
+    adv_start_epoch: int = 5  # reconstruction-only warm-up epochs
+    grad_weight: float = 0.5  # weight of the first-difference MSE (sharp QRS)
+    amp_weight: float = 0.1  # weight of the per-lead log-amplitude (RMS) mismatch
+    patience: int = 12  # early stopping: epochs without validation improvement
+    seed: int = 1234
+    threads: int = 0  # torch intra-op threads per process; 0 = leave default
+    val_windows_per_record: int = 2  # fixed crops per validation record
+    val_masks_per_k: int = 4  # availability subsets per k = 1..7 in validation
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    linear: LinearConfig = field(default_factory=LinearConfig)
+
+
+def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
+    """Read a JSON or TOML file into a :class:`TrainConfig` (nested keys for sub-configs)."""
+    raw: dict = {}
+    if path is not None:
+        p = Path(path)
+        text = p.read_text()
+        raw = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+    sub = {"data": DataConfig, "generator": GeneratorConfig, "discriminator": DiscriminatorConfig,
+           "linear": LinearConfig}
+    valid = {f.name for f in fields(TrainConfig)}
+    kwargs: dict = {}
+    for key, value in {**raw, **{k: v for k, v in overrides.items() if v is not None}}.items():
+        if key not in valid:
+            raise ValueError(f"{path}: unknown training option {key!r}; valid: {sorted(valid)}")
+        if key in sub and isinstance(value, dict):
+            names = {f.name for f in fields(sub[key])}
+            bad = set(value) - names
+            if bad:
+                raise ValueError(f"{path}: unknown {key} option(s) {sorted(bad)}; valid: {sorted(names)}")
+            value = sub[key](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+        kwargs[key] = value
+    return TrainConfig(**kwargs)
+
+
+def _config_dict(cfg: TrainConfig) -> dict:
+    return json.loads(json.dumps(asdict(cfg)))
+
+
+# ----------------------------------------------------------------- helpers
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def validation_set(arrays: list[tuple[str, np.ndarray]], cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """A fixed set of validation windows and availability masks.
+
+    For every record, ``val_windows_per_record`` evenly spaced crops; every
+    crop is paired with one subset per k = 1..7 drawn with a fixed seed, so the
+    same (window, subset) pairs are scored every epoch and in every run.
+    """
+    rng = np.random.default_rng(cfg.seed + 1)
+    w = cfg.data.window
+    xs, masks = [], []
+    for _, x in arrays:
+        n = x.shape[1]
+        if n < w:
+            x = np.pad(x, ((0, 0), (0, w - n)))
+            n = w
+        starts = np.linspace(0, n - w, cfg.val_windows_per_record).astype(int)
+        for s in starts:
+            for k in range(1, 8):
+                for _ in range(max(1, cfg.val_masks_per_k // 2)):
+                    avail = tuple(sorted(rng.choice(len(LEADS), size=k, replace=False)))
+                    xs.append(x[:, s : s + w])
+                    masks.append(mask_from_leads([LEADS[i] for i in avail]))
+    return {"x8": torch.from_numpy(np.stack(xs)).float(), "mask": torch.from_numpy(np.stack(masks))}
+
+
+@torch.no_grad()
+def evaluate_windows(
+    generator: Generator | None, linear: LinearBaseline, val: dict[str, torch.Tensor], batch: int = 64
+) -> dict[str, float]:
+    """MSE (mV²) and Pearson r on the generated (unavailable) leads of the validation set.
+
+    With ``generator=None`` the linear baseline is scored.
+    """
+    sse = n = 0.0
+    rs: list[float] = []
+    for i in range(0, len(val["x8"]), batch):
+        x8 = val["x8"][i : i + batch]
+        mask = val["mask"][i : i + batch]
+        x12 = expand12(x8)
+        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
+        pred = prior if generator is None else generator(x12, mask, prior)
+        p12 = expand12(pred)
+        miss = ~mask
+        err = ((p12 - x12) ** 2).mean(-1)  # (B, 12)
+        sse += float(err[miss].sum())
+        n += float(miss.sum())
+        pc = p12 - p12.mean(-1, keepdim=True)
+        tc = x12 - x12.mean(-1, keepdim=True)
+        r = (pc * tc).sum(-1) / (pc.norm(dim=-1) * tc.norm(dim=-1) + 1e-8)
+        rs.extend(r[miss].tolist())
+    return {"mse": sse / max(n, 1), "r": float(np.mean(rs)) if rs else float("nan")}
+
+
+def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                  cfg: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    p12, t12 = expand12(pred8), expand12(x8)
+    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
+    denom = miss.sum().clamp_min(1.0)
+    mse = (((p12 - t12) ** 2) * miss).sum() / denom
+    dp, dt = torch.diff(p12, dim=-1), torch.diff(t12, dim=-1)
+    grad = (((dp - dt) ** 2) * miss[..., 1:]).sum() / denom * 25.0  # ~ (T/40) scale to be O(mse)
+    rms_p = ((p12**2) * miss).sum(-1).add(1e-6).sqrt()
+    rms_t = ((t12**2) * miss).sum(-1).add(1e-6).sqrt()
+    lead_miss = (~mask).to(p12.dtype)
+    amp = ((torch.log(rms_p) - torch.log(rms_t)).abs() * lead_miss).sum() / lead_miss.sum().clamp_min(1.0)
+    total = mse + cfg.grad_weight * grad + cfg.amp_weight * amp
+    return total, {"mse": float(mse), "grad": float(grad), "amp": float(amp)}
+
+
+def _save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _checkpoint(g: Generator, linear: LinearBaseline, cfg: TrainConfig, summary: dict) -> dict:
+    return {
+        "format": "l2g-generator/1",
+        "version": __version__,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in g.state_dict().items()},
+        "model_args": model_args(g.config),
+        "linear": linear.state_dict(),
+        "leads_in": list(LEADS),
+        "leads_out": ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"],
+        "fs": float(cfg.data.fs),
+        "window": int(cfg.data.window),
+        "highpass_hz": float(cfg.data.highpass_hz),
+        "train_config": _config_dict(cfg),
+        "summary": summary,
+    }
+
+
+# -------------------------------------------------------------------- main
+def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool = True) -> dict:
+    """Run (or resume) training; returns the summary stored in the checkpoint.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialised
+    here; every rank computes on its share of each batch and gradients are
+    averaged by DistributedDataParallel; only rank 0 writes files.
+    """
+    from tqdm import tqdm
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    rank, world = _dist_info()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out.with_suffix(".ckpt")
+    metrics_csv = out.with_suffix(".metrics.csv")
+    metrics_json = out.with_suffix(".metrics.json")
+
+    train_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "train", fs=cfg.data.fs,
+                                     progress=progress and rank == 0)
+    val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs,
+                                   progress=progress and rank == 0)
+    if not train_arrays or not val_arrays:
+        raise ValueError(f"{cfg.split_csv}: empty train or val split under {cfg.data_dir}")
+    linear = LinearBaseline.fit([x for _, x in train_arrays], replace(cfg.linear, fs=cfg.data.fs))
+    val = validation_set(val_arrays, cfg)
+    base_val = evaluate_windows(None, linear, val)
+
+    g = Generator(cfg.generator).to(device)
+    d = Discriminator(cfg.discriminator).to(device)
+    opt_g = torch.optim.AdamW(g.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt_d = torch.optim.AdamW(d.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
+    start_epoch, best, bad_epochs, history, train_seconds = 0, math.inf, 0, [], 0.0
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        g.load_state_dict(state["g"])
+        d.load_state_dict(state["d"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        start_epoch, best, bad_epochs = state["epoch"] + 1, state["best"], state["bad_epochs"]
+        history, train_seconds = state["history"], state["train_seconds"]
+        log.info("resumed from %s at epoch %d", ckpt_path, start_epoch)
+    if world > 1:
+        g_ddp: torch.nn.Module = DDP(g)
+        d_ddp: torch.nn.Module = DDP(d)
+    else:
+        g_ddp, d_ddp = g, d
+
+    data = WindowDataset([x for _, x in train_arrays], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
+                         seed=cfg.seed)
+    steps = cfg.windows_per_epoch // (cfg.batch_size * world)
+    total_steps = cfg.epochs * steps
+    lin_pred = linear.predict_torch
+
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        data.set_epoch(epoch)
+        g_ddp.train()
+        d_ddp.train()
+        use_adv = cfg.adv_weight > 0 and epoch >= cfg.adv_start_epoch
+        sums: dict[str, float] = {}
+        bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not progress or rank != 0, leave=False)
+        for step in bar:
+            lr_scale = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (epoch * steps + step) / max(total_steps, 1)))
+            for group in opt_g.param_groups:
+                group["lr"] = cfg.lr * lr_scale
+            idx = [(step * world + rank) * cfg.batch_size + j for j in range(cfg.batch_size)]
+            items = [data[i % len(data)] for i in idx]
+            x8 = torch.stack([it["x8"] for it in items]).to(device)
+            mask = torch.stack([it["mask"] for it in items]).to(device)
+            valid = torch.stack([it["valid"] for it in items]).to(device)
+            x12 = expand12(x8)
+            with torch.no_grad():
+                prior = lin_pred(x12 * mask[:, :, None], mask)
+            pred = g_ddp(x12, mask, prior)
+            loss, parts = _recon_losses(pred, x8, mask, valid, cfg)
+            if use_adv:
+                # discriminator step (hinge)
+                # one forward over real and fake together (one DDP reduction per backward)
+                scores = d_ddp(torch.cat([x8, pred.detach()]), torch.cat([x12, x12]), torch.cat([mask, mask]))
+                b = x8.shape[0]
+                loss_d = sum(F.relu(1 - s[:b]).mean() + F.relu(1 + s[b:]).mean() for s in scores)
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                # generator's adversarial term through the unwrapped critic: no gradient sync
+                # for the critic here; its gradients are cleared before its next step
+                adv = -sum(f.mean() for f in d(pred, x12, mask))
+                loss = loss + cfg.adv_weight * adv
+                parts["d"] = float(loss_d)
+                parts["adv"] = float(adv)
+            opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(g.parameters(), 5.0)
+            opt_g.step()
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.set_postfix(mse=f"{parts['mse']:.4f}")
+        train_seconds += time.time() - t0
+
+        g.eval()
+        metrics = evaluate_windows(g, linear, val)
+        row = {"epoch": epoch, "seconds": round(train_seconds, 1), "lr": cfg.lr * lr_scale,
+               **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()},
+               "val_mse": metrics["mse"], "val_r": metrics["r"],
+               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "adversarial": use_adv}
+        history.append(row)
+        improved = metrics["mse"] < best
+        if improved:
+            best, bad_epochs = metrics["mse"], 0
+        else:
+            bad_epochs += 1
+        if rank == 0:
+            log.info("epoch %d: val mse %.5f r %.4f (linear %.5f / %.4f)%s", epoch, metrics["mse"],
+                     metrics["r"], base_val["mse"], base_val["r"], " *" if improved else "")
+            summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
+            if improved:
+                _save(_checkpoint(g, linear, cfg, summary), out)
+            _save({"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
+                   "opt_d": opt_d.state_dict(), "epoch": epoch, "best": best, "bad_epochs": bad_epochs,
+                   "history": history, "train_seconds": train_seconds, "config": _config_dict(cfg)},
+                  ckpt_path)
+            _write_metrics(history, metrics_csv, metrics_json)
+        if bad_epochs >= cfg.patience:
+            log.info("early stop at epoch %d", epoch)
+            break
+    summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
+    if world > 1:
+        dist.barrier()
+    return summary
+
+
+def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> dict:
+    best = min(history, key=lambda r: r["val_mse"]) if history else {}
+    return {
+        "epochs_run": len(history),
+        "best_epoch": best.get("epoch"),
+        "val_mse": best.get("val_mse"),
+        "val_r": best.get("val_r"),
+        "linear_val_mse": best.get("linear_val_mse"),
+        "linear_val_r": best.get("linear_val_r"),
+        "train_seconds": round(seconds, 1),
+        "world_size": world,
+        "device": str(device),
+        "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpu",
+        "torch": torch.__version__,
+        "n_train_records": len(train_arrays),
+        "n_val_records": len(val_arrays),
+        "train_ids_sha": _ids_digest([i for i, _ in train_arrays]),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _ids_digest(ids: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+def _write_metrics(history: list[dict], csv_path: Path, json_path: Path) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    json_path.write_text(json.dumps(history, indent=1))
