@@ -25,7 +25,8 @@ _LAZY = {
     "write_wfdb": "io",
     "write_csv": "io",
     "resample": "preprocess",
-    "preprocess": "preprocess",
+    "reconstruct": "reconstruct",
+    "load_reconstructor": "reconstruct",
 }
 
 __all__ = [

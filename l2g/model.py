@@ -27,6 +27,7 @@ Everything works on tensors in mV at the model rate (see ``DataConfig.fs``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -122,11 +123,11 @@ class _ConvBlock(nn.Module):
         pad = dilation * (k - 1) // 2
         self.body = nn.Sequential(
             nn.Conv1d(c_in, c_out, k, padding=pad, dilation=dilation),
-            nn.GroupNorm(min(8, c_out), c_out),
+            nn.GroupNorm(math.gcd(8, c_out), c_out),
             nn.GELU(),
             nn.Dropout(dropout) if dropout else nn.Identity(),
             nn.Conv1d(c_out, c_out, k, padding=pad, dilation=dilation),
-            nn.GroupNorm(min(8, c_out), c_out),
+            nn.GroupNorm(math.gcd(8, c_out), c_out),
         )
         self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 

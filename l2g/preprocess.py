@@ -67,7 +67,8 @@ class PreprocessConfig:
     Attributes
     ----------
     fs : float or None
-        Model sampling rate. Every record is resampled to it first. ``None``
+        Target sampling rate (display and export cleaning; the model uses
+        its own rate, ``l2g.dataset.DataConfig.fs``). Every record is resampled to it first. ``None``
         keeps each record's own rate (the filters are then designed per
         record, and must fit below its Nyquist frequency).
     highpass_hz : float or None
@@ -230,8 +231,11 @@ def resample(record: Record, fs_out: float) -> Record:
     up, down = frac.numerator, frac.denominator
     n_out = max(1, int(round(record.n_samples * ratio)))
 
+    # a line needs two points: a single sample is extended as a constant
+    padtype = "line" if record.n_samples > 1 else "mean"
+
     def _resample(x: np.ndarray) -> np.ndarray:
-        y = sps.resample_poly(x, up, down, axis=1, padtype="line")
+        y = sps.resample_poly(x, up, down, axis=1, padtype=padtype)
         if y.shape[1] < n_out:  # only when up/down is an approximation of the ratio
             y = np.pad(y, ((0, 0), (0, n_out - y.shape[1])), mode="edge")
         return y[:, :n_out]

@@ -61,6 +61,8 @@ class TrainConfig:
     grad_weight: float = 0.5  # weight of the first-difference MSE (sharp QRS)
     amp_weight: float = 0.1  # weight of the per-lead log-amplitude (RMS) mismatch
     patience: int = 12  # early stopping: epochs without validation improvement
+    synthetic_records: int = 0  # deepfake-ecg ECGs for pretraining (0 = none)
+    synthetic_epochs: int = 0  # first epochs trained on synthetic ECGs only, then real ones
     seed: int = 1234
     threads: int = 0  # torch intra-op threads per process; 0 = leave default
     val_windows_per_record: int = 2  # fixed crops per validation record
@@ -172,7 +174,7 @@ def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, val
     lead_miss = (~mask).to(p12.dtype)
     amp = ((torch.log(rms_p) - torch.log(rms_t)).abs() * lead_miss).sum() / lead_miss.sum().clamp_min(1.0)
     total = mse + cfg.grad_weight * grad + cfg.amp_weight * amp
-    return total, {"mse": float(mse), "grad": float(grad), "amp": float(amp)}
+    return total, {"mse": mse.item(), "grad": grad.item(), "amp": amp.item()}
 
 
 def _save(obj: dict, path: Path) -> None:
@@ -257,13 +259,23 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
 
     data = WindowDataset([x for _, x in train_arrays], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
                          seed=cfg.seed)
+    synth = None
+    if cfg.synthetic_records and cfg.synthetic_epochs:
+        from .synthetic import synthetic_arrays
+
+        synth = WindowDataset(
+            synthetic_arrays(cfg.synthetic_records, cfg.data.fs, cfg.data.highpass_hz, seed=cfg.seed,
+                             progress=progress and rank == 0),
+            cfg.data, windows_per_epoch=cfg.windows_per_epoch, seed=cfg.seed + 7,
+        )
     steps = cfg.windows_per_epoch // (cfg.batch_size * world)
     total_steps = cfg.epochs * steps
     lin_pred = linear.predict_torch
 
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
-        data.set_epoch(epoch)
+        source = synth if synth is not None and epoch < cfg.synthetic_epochs else data
+        source.set_epoch(epoch)
         g_ddp.train()
         d_ddp.train()
         use_adv = cfg.adv_weight > 0 and epoch >= cfg.adv_start_epoch
@@ -274,7 +286,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             for group in opt_g.param_groups:
                 group["lr"] = cfg.lr * lr_scale
             idx = [(step * world + rank) * cfg.batch_size + j for j in range(cfg.batch_size)]
-            items = [data[i % len(data)] for i in idx]
+            items = [source[i % len(source)] for i in idx]
             x8 = torch.stack([it["x8"] for it in items]).to(device)
             mask = torch.stack([it["mask"] for it in items]).to(device)
             valid = torch.stack([it["valid"] for it in items]).to(device)
@@ -296,8 +308,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
                 # for the critic here; its gradients are cleared before its next step
                 adv = -sum(f.mean() for f in d(pred, x12, mask))
                 loss = loss + cfg.adv_weight * adv
-                parts["d"] = float(loss_d)
-                parts["adv"] = float(adv)
+                parts["d"] = loss_d.item()
+                parts["adv"] = adv.item()
             opt_g.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(g.parameters(), 5.0)
@@ -312,7 +324,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
         row = {"epoch": epoch, "seconds": round(train_seconds, 1), "lr": cfg.lr * lr_scale,
                **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()},
                "val_mse": metrics["mse"], "val_r": metrics["r"],
-               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "adversarial": use_adv}
+               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "adversarial": use_adv,
+               "synthetic": source is synth}
         history.append(row)
         improved = metrics["mse"] < best
         if improved:
@@ -335,8 +348,21 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             break
     summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
     if world > 1:
+        summary["replica_max_abs_diff"] = replica_divergence([g, d])
+        if rank == 0:
+            (out.with_suffix(".replicas.json")).write_text(json.dumps(
+                {"world_size": world, "replica_max_abs_diff": summary["replica_max_abs_diff"]}))
         dist.barrier()
     return summary
+
+
+def replica_divergence(modules: list[torch.nn.Module]) -> float:
+    """Largest absolute difference of any parameter or buffer between DDP ranks (0.0 = identical)."""
+    flat = torch.cat([t.detach().float().reshape(-1) for m in modules
+                      for t in [*m.parameters(), *m.buffers()]])
+    gathered = [torch.empty_like(flat) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, flat)
+    return max(float((g - gathered[0]).abs().max()) for g in gathered)
 
 
 def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> dict:
@@ -352,7 +378,7 @@ def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> 
         "world_size": world,
         "device": str(device),
         "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpu",
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "n_train_records": len(train_arrays),
         "n_val_records": len(val_arrays),
         "train_ids_sha": _ids_digest([i for i, _ in train_arrays]),

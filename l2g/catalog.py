@@ -1,0 +1,501 @@
+"""Catalogue a folder tree of ECG records and split it into train / val / test.
+
+:func:`scan` walks a tree such as ``../shared/data``. It reads every record with
+:func:`l2g.io.read_record` and returns one table row per record. A record that
+cannot be read is still listed, with the reason in the ``error`` column, and the
+scan goes on. Broken files are data, not a crash.
+
+:func:`split` assigns every readable record to ``train``, ``val`` or ``test``.
+The assignment is deterministic and depends only on the seed and the record
+ids. It is stratified by source, so every hospital or database is present in
+every part. :func:`save_split` writes only ``record_id,split``, never a
+signal, and :func:`load_split` reads it back.
+
+Which files are records
+-----------------------
+Only the name decides whether a file is a record (a CSV also needs its header
+line):
+
+* ``*.hea``: a WFDB record. Its signal file (``.dat``, or a PhysioNet
+  Challenge ``.mat``) is found by the reader. ``.dat`` and ``.mat`` files are
+  never listed on their own, so a signal file without a header is ignored.
+* ``*.edf``: an EDF/EDF+ file.
+* ``*.h5`` / ``*.hdf5``: an HDF5 file, for example from SPH.
+* ``*.csv``: only when its first line that is not a ``#`` comment names at
+  least one standard lead, such as ``I``, ``II``, ``V1`` or an alias of one
+  (see :func:`l2g.leads.normalize_lead_name`). Names made only of digits are
+  not counted, so columns ``0,1,2`` do not make a table a record. This keeps
+  index and metadata tables (``records_index.csv``, ``dx_mapping_*.csv``,
+  ``metadata.csv``, ``ludb.csv``) out of the catalogue.
+* Everything else is ignored: annotation files (``.i``, ``.atr``, ...),
+  documentation, and ``.zip`` archives (pass an archive to ``read_record``
+  directly, or unzip it first). Hidden files and folders (a name starting with
+  ``.``) are skipped. Symbolic links are followed, so an archive can be linked
+  into the data folder; each real folder is walked only once (no loops).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from .leads import normalize_lead_name
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "READ_ERRORS",
+    "RECORD_SUFFIXES",
+    "SPLITS",
+    "DEFAULT_SEED",
+    "DEFAULT_FRACTIONS",
+    "is_record_csv",
+    "find_records",
+    "scan",
+    "split",
+    "save_split",
+    "load_split",
+    "record_path",
+]
+
+#: Columns of the table returned by :func:`scan`, in order.
+CATALOG_COLUMNS: tuple[str, ...] = (
+    "record_id",  # path relative to the scanned root, without suffix, "/"-separated
+    "path",  # the file that was read (root joined with the relative path)
+    "dataset",  # top folder under the root
+    "source",  # sub-folder within the dataset (e.g. "georgia"), or the dataset name
+    "format",  # Record.source_format ("wfdb", "wfdb-mat", "hdf5", ...); "" when unreadable
+    "fs",  # sampling rate, Hz
+    "duration_s",  # n_samples / fs, seconds
+    "n_samples",  # samples per lead
+    "leads",  # present leads (recorded or generated), comma-separated, canonical order
+    "diagnoses",  # Diagnosis.label() of every diagnosis, joined by "; "
+    "age",  # years, NaN when unknown
+    "sex",  # "M", "F" or ""
+    "error",  # "" when the record was read; otherwise why it was not
+    "warnings",  # what the reader warned about (ignored values, dropped channels), joined by "; "
+)
+
+#: Exceptions that mark one record as broken without stopping the scan:
+#: what :func:`l2g.io.read_record` raises for bad input (ValueError), for files
+#: it cannot open or that are truncated (OSError), and the KeyError / IndexError
+#: that a malformed container (a missing HDF5 dataset, a short header) can raise
+#: from the third-party readers. Any other exception is a bug and propagates.
+READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, IndexError)
+
+#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header.
+RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv")
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+DEFAULT_SEED = "l2g-v1"
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+
+
+# ------------------------------------------------------------------- finding
+def is_record_csv(path: str | os.PathLike[str]) -> bool:
+    """Whether a CSV file holds an ECG record rather than a table about records.
+
+    A record CSV's first line that is not a ``#`` comment names at least one
+    standard lead (aliases allowed, digit-only names ignored). The separator may
+    be ``,``, ``;`` or a tab.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv`` file.
+
+    Returns
+    -------
+    bool
+        False as well when the file cannot be opened or decoded.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", errors="strict", newline="") as fh:
+            for _ in range(50):  # a header is near the top or not at all
+                line = fh.readline()
+                if not line:
+                    return False
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    break
+            else:
+                return False
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = next(csv.reader([line], delimiter=_delimiter(line)), [])
+    return any(
+        normalize_lead_name(name) is not None and not name.strip().isdigit() for name in names if name.strip()
+    )
+
+
+def _delimiter(line: str) -> str:
+    # the same choice as the CSV reader of l2g.io: the first of , ; tab present
+    return next((d for d in (",", ";", "\t") if d in line), ",")
+
+
+def find_records(root: str | os.PathLike[str]) -> list[Path]:
+    """Files under ``root`` that :func:`scan` reads, sorted by relative path.
+
+    See the module docstring for which files count as records.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not an existing folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
+    found: list[Path] = []
+    seen: set[str] = set()  # real paths of folders walked, so that linked folders are walked once
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            suffix = path.suffix.lower()
+            if suffix not in RECORD_SUFFIXES:
+                continue
+            if suffix == ".csv" and not is_record_csv(path):
+                continue
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _record_ids(root: Path, paths: Sequence[Path]) -> list[str]:
+    """Relative paths without suffix. Where two files share that stem, both keep their suffix."""
+    rel = [p.relative_to(root).as_posix() for p in paths]
+    stems = [r[: -len(Path(r).suffix)] if Path(r).suffix else r for r in rel]
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    return [r if counts[s] > 1 else s for r, s in zip(rel, stems, strict=True)]
+
+
+def _datasets_and_sources(root: Path, record_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``dataset`` and ``source`` of each record id (rules in :func:`scan`)."""
+    root_name = root.resolve().name or "root"
+    datasets: list[str] = []
+    groups: list[str] = []
+    for rid in record_ids:
+        parts = rid.split("/")
+        if len(parts) == 1:  # a file directly under the root
+            datasets.append(root_name)
+            groups.append("")
+        else:
+            datasets.append(parts[0])
+            groups.append(parts[1] if len(parts) > 2 else "")
+    groups_of: dict[str, set[str]] = {}
+    for ds, g in zip(datasets, groups, strict=True):
+        groups_of.setdefault(ds, set()).add(g)
+    sources = [
+        (g or ds) if len(groups_of[ds]) > 1 else ds for ds, g in zip(datasets, groups, strict=True)
+    ]
+    return datasets, sources
+
+
+# ------------------------------------------------------------------ scanning
+def _error_text(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ValueError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.DataFrame:
+    """Read every record under ``root`` into a catalogue table.
+
+    Parameters
+    ----------
+    root : path-like
+        Folder to walk, for example ``../shared/data``.
+    progress : bool or None
+        Show a tqdm progress bar on stderr. ``None`` (the default) shows it
+        only when stderr is a terminal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record file, sorted by ``record_id``, with the columns
+        :data:`CATALOG_COLUMNS`:
+
+        - ``record_id``: the path relative to ``root`` without its suffix,
+          with ``/`` separators (``cinc2021/georgia/E00001``). When two
+          record files in one folder share a stem (``x.hea`` and ``x.edf``),
+          both ids keep their suffix (``x.hea``, ``x.edf``).
+        - ``dataset``: the first folder under ``root``. For a file directly
+          in ``root``, it is the name of ``root`` itself.
+        - ``source``: when a dataset's records sit in two or more different
+          sub-folders (files directly in the dataset folder count as one
+          group), the sub-folder just below the dataset (``georgia``,
+          ``ptb-xl``); files directly in the dataset folder get the dataset
+          name. Otherwise, as with ``ludb/data/*`` or a flat folder, it is the
+          dataset name.
+        - ``error``: ``""`` for a record that was read. Otherwise it holds the
+          reason. The other data columns of that row are then empty (NaN or
+          ``""``).
+        - ``warnings``: the warnings the reader issued for this record (an
+          implausible age that was ignored, non-ECG channels that were
+          dropped, ...). They are caught here, so a scan prints nothing for
+          them.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not an existing folder. Unreadable records never
+        raise: any of :data:`READ_ERRORS` is caught and recorded.
+    """
+    root = Path(root)
+    paths = find_records(root)
+
+    from .io import read_record  # imported here: io pulls in the format readers
+
+    ids = _record_ids(root, paths)
+    datasets, sources = _datasets_and_sources(root, ids)
+    rows: list[dict[str, object]] = []
+    bar = tqdm(
+        list(zip(paths, ids, datasets, sources, strict=True)),
+        desc="scanning",
+        unit="record",
+        file=sys.stderr,
+        disable=None if progress is None else not progress,
+        leave=False,
+    )
+    for path, rid, dataset, source in bar:
+        row: dict[str, object] = {
+            "record_id": rid, "path": str(path), "dataset": dataset, "source": source, "format": "",
+            "fs": math.nan, "duration_s": math.nan, "n_samples": pd.NA, "leads": "", "diagnoses": "",
+            "age": math.nan, "sex": "", "error": "", "warnings": "",
+        }
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                rec = read_record(path)
+            except READ_ERRORS as exc:
+                rec = None
+                row["error"] = _error_text(exc)
+        row["warnings"] = "; ".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+        if rec is not None:
+            meta = rec.meta
+            row.update(
+                format=rec.source_format,
+                fs=rec.fs,
+                duration_s=rec.duration,
+                n_samples=rec.n_samples,
+                leads=",".join(rec.present_leads),
+                diagnoses="; ".join(d.label() for d in meta.diagnoses),
+                age=math.nan if meta.age is None else float(meta.age),
+                sex=meta.sex or "",
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=list(CATALOG_COLUMNS))
+    table["n_samples"] = table["n_samples"].astype("Int64")
+    for col in ("fs", "duration_s", "age"):
+        table[col] = table[col].astype(float)
+    return table.sort_values("record_id", ignore_index=True)
+
+
+def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
+    """The file of a catalogued record: the inverse of ``record_id``.
+
+    Parameters
+    ----------
+    root : path-like
+        The folder that was scanned.
+    record_id : str
+        An id from :func:`scan` or a split file.
+
+    Returns
+    -------
+    Path
+        ``root/record_id`` if that file exists (the id kept its suffix).
+        Otherwise the first of ``root/record_id`` + ``.hea``, ``.h5``,
+        ``.hdf5``, ``.edf``, ``.csv`` (or the upper-case suffix) that exists.
+
+    Raises
+    ------
+    ValueError
+        If no such file exists.
+    """
+    base = Path(root) / record_id
+    if base.is_file() and base.suffix.lower() in RECORD_SUFFIXES:
+        return base
+    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv"):
+        for variant in (suffix, suffix.upper()):
+            candidate = base.with_name(base.name + variant)
+            if candidate.is_file():
+                return candidate
+    raise ValueError(f"{base}: no record file for id {record_id!r} under {root}")
+
+
+# ------------------------------------------------------------------ splitting
+def _half_up(x: float) -> int:
+    return int(math.floor(x + 0.5 + 1e-9))
+
+
+def _counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """(train, val, test) sizes for a stratum of ``n`` records (rule in :func:`split`)."""
+    _, f_val, f_test = fractions
+    if n < 3:
+        return n, 0, 0
+    n_test = _half_up(n * f_test)
+    if f_test > 0:
+        n_test = max(1, n_test)
+    n_val = _half_up(n * f_val)
+    while n_val + n_test > n - 1:  # train keeps at least one record
+        if n_val > 0:
+            n_val -= 1
+        else:
+            n_test -= 1
+    return n - n_val - n_test, n_val, n_test
+
+
+def _order_key(seed: str, record_id: str) -> str:
+    return hashlib.sha256((seed + record_id).encode("utf-8")).hexdigest()
+
+
+def split(
+    catalog: pd.DataFrame,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: str = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Assign each readable record to train, val or test, deterministically.
+
+    The rule, applied independently to each stratum (one ``(dataset, source)``
+    pair) of the records whose ``error`` is empty:
+
+    1. Sort the stratum's ids by ``sha256((seed + record_id).encode("utf-8"))``
+       as a hex string (ties, which never happen in practice, by id).
+    2. With ``n`` records: if ``n < 3``, all go to train. Otherwise
+       ``n_test = round_half_up(n * f_test)``, at least 1 when ``f_test > 0``,
+       and ``n_val = round_half_up(n * f_val)``. Then, while
+       ``n_val + n_test > n - 1``, ``n_val`` (or ``n_test`` once ``n_val`` is 0)
+       drops by one, so train keeps at least one record.
+    3. The first ``n_test`` ids in hash order go to test, the next ``n_val`` to
+       val, and the rest to train.
+
+    A record's place depends only on the seed, its id and the size of its
+    stratum. It does not depend on the order of the catalogue, on the machine,
+    or on records in other strata. When records are added to a source, the
+    existing ones keep their hash order, so only records near the cut points
+    can move.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        The output of :func:`scan`, or that table read back from CSV. It must
+        have the columns ``record_id``, ``dataset``, ``source`` and ``error``.
+    fractions : sequence of 3 floats
+        Train, val and test shares. They must be non-negative, sum to 1, and
+        train must be positive.
+    seed : str
+        Any string. Change it to draw a different split.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``record_id``, ``dataset``, ``source`` and ``split`` (one of
+        :data:`SPLITS`), sorted by ``record_id``. Records with an error are
+        left out.
+
+    Raises
+    ------
+    ValueError
+        For bad fractions, missing columns or duplicate record ids.
+    """
+    fr = tuple(float(f) for f in fractions)
+    if len(fr) != 3 or any(not math.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1) > 1e-6 or fr[0] <= 0:
+        raise ValueError(
+            f"split: fractions must be 3 non-negative numbers (train, val, test) summing to 1 "
+            f"with train > 0, got {tuple(fractions)}"
+        )
+    missing = [c for c in ("record_id", "dataset", "source", "error") if c not in catalog.columns]
+    if missing:
+        raise ValueError(f"split: the catalogue lacks column(s) {missing}")
+    dup = catalog["record_id"][catalog["record_id"].duplicated()].unique().tolist()
+    if dup:
+        raise ValueError(f"split: duplicate record ids in the catalogue, e.g. {dup[:3]}")
+    ok = catalog[catalog["error"].fillna("").astype(str) == ""]
+    rows: list[tuple[str, str, str, str]] = []
+    for (dataset, source), group in ok.groupby(["dataset", "source"], sort=True):
+        ids = sorted(group["record_id"].astype(str), key=lambda rid: (_order_key(str(seed), rid), rid))
+        _, n_val, n_test = _counts(len(ids), fr)  # type: ignore[arg-type]
+        for i, rid in enumerate(ids):
+            part = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+            rows.append((rid, str(dataset), str(source), part))
+    out = pd.DataFrame(rows, columns=["record_id", "dataset", "source", "split"])
+    return out.sort_values("record_id", ignore_index=True)
+
+
+def save_split(split_df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a split as ``record_id,split`` CSV, sorted by id (ids only, no signals).
+
+    Parent folders are created. The file uses ``\\n`` line ends, so it is
+    byte-identical across platforms for the same split.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If columns are missing, ids repeat or a split name is unknown.
+    """
+    _check_split(split_df, str(path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = split_df[["record_id", "split"]].astype(str).sort_values("record_id", ignore_index=True)
+    out.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def load_split(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a split written by :func:`save_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``record_id`` and ``split`` (str), in file order.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid split (columns, duplicate ids, unknown
+        split names).
+    OSError
+        If it cannot be read.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a split CSV ({' '.join(str(exc).split())})") from None
+    _check_split(table, str(path))
+    return table[["record_id", "split"]].reset_index(drop=True)
+
+
+def _check_split(table: pd.DataFrame, where: str) -> None:
+    missing = [c for c in ("record_id", "split") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{where}: a split needs columns record_id,split; missing {missing}")
+    dup = table["record_id"][table["record_id"].duplicated()].unique().tolist()
+    if dup:
+        raise ValueError(f"{where}: duplicate record ids, e.g. {dup[:3]}")
+    bad = sorted(set(table["split"].astype(str)) - set(SPLITS))
+    if bad:
+        raise ValueError(f"{where}: unknown split name(s) {bad}; valid: {', '.join(SPLITS)}")

@@ -1,0 +1,238 @@
+"""The ``l2g`` command line.
+
+Usage::
+
+    l2g catalog DIR [--out catalog.csv] [--split-out splits/split.csv] [--seed l2g-v1]
+    python -m l2g catalog ../shared/data
+
+Each subcommand is one function that adds its parser, registered with
+:func:`command`. The parser's ``func`` default is the function that runs it
+and returns the exit code. To add a command::
+
+    @command("train")
+    def _train_parser(sub):
+        p = sub.add_parser("train", help="...", description="...")
+        p.add_argument(...)
+        p.set_defaults(func=_run_train)
+
+Import heavy modules (torch) inside the run function, not at the top, so that
+``l2g catalog`` and ``l2g --help`` stay fast.
+
+Errors: a ValueError or OSError raised by a command is reported as one line,
+``l2g: error: <file>: <problem>``, on stderr, with exit code 2 and no traceback.
+Usage errors exit with status 2 as argparse reports them. Ctrl-C exits with
+status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main", "command", "build_parser", "COMMANDS"]
+
+PROG = "l2g"
+
+#: Registered subcommands: name -> function adding its parser to the subparsers action.
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+
+
+def command(name: str) -> Callable[[Callable[[argparse._SubParsersAction], None]], Callable]:
+    """Register a function that adds the parser of subcommand ``name``.
+
+    The function receives the subparsers action, calls ``add_parser(name,
+    ...)``, and sets ``func`` (``Namespace -> int`` exit code) with
+    ``set_defaults``.
+    """
+
+    def register(add: Callable[[argparse._SubParsersAction], None]) -> Callable:
+        if name in COMMANDS:
+            raise ValueError(f"l2g command {name!r} is registered twice")
+        COMMANDS[name] = add
+        return add
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="L2G-ECG: reconstruct the missing leads of a 12-lead ECG.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def _describe(exc: BaseException) -> str:
+    """One line ``<file>: <problem>`` for an error."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name. The default is ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 for success, 2 for bad usage or a ValueError/OSError,
+        130 on Ctrl-C.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except (ValueError, OSError) as exc:
+        print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ------------------------------------------------------------------- catalog
+@command("catalog")
+def _catalog_parser(sub: argparse._SubParsersAction) -> None:
+    from .catalog import DEFAULT_FRACTIONS, DEFAULT_SEED
+
+    p = sub.add_parser(
+        "catalog",
+        help="scan a folder of ECG records into a table and a train/val/test split",
+        description=(
+            "Read every record under DIR (WFDB .hea, EDF, SPH .h5, lead-column CSV). Print the number of "
+            "records per dataset and source, and list each record that could not be read, with the reason. "
+            "Broken records do not change the exit code."
+        ),
+    )
+    p.add_argument("dir", metavar="DIR", help="folder to scan, e.g. ../shared/data")
+    p.add_argument("--out", metavar="CSV", help="write the catalogue (one row per record) to this CSV")
+    p.add_argument(
+        "--split-out", metavar="CSV",
+        help="write the train/val/test split (record_id,split; ids only) to this CSV, e.g. splits/split.csv",
+    )
+    p.add_argument("--seed", default=DEFAULT_SEED, help=f"split seed (default: {DEFAULT_SEED})")
+    p.add_argument(
+        "--fractions", nargs=3, type=float, metavar=("TRAIN", "VAL", "TEST"), default=DEFAULT_FRACTIONS,
+        help="split shares (default: %(default)s)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    p.set_defaults(func=_run_catalog)
+
+
+def _run_catalog(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .catalog import save_split, scan, split
+
+    table = scan(args.dir, progress=False if args.no_progress else None)
+    parts = split(table, fractions=args.fractions, seed=args.seed) if args.split_out else None
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False, lineterminator="\n")
+    if parts is not None:
+        save_split(parts, args.split_out)
+
+    ok = table["error"] == ""
+    print(f"{args.dir}: {len(table)} records, {int(ok.sum())} read, {int((~ok).sum())} failed")
+    if len(table):
+        summary = (
+            table.assign(ok=ok, failed=~ok)
+            .groupby(["dataset", "source"], sort=True)
+            .agg(
+                records=("record_id", "size"),
+                ok=("ok", "sum"),
+                failed=("failed", "sum"),
+                fs_hz=("fs", lambda s: ",".join(f"{v:g}" for v in sorted(s.dropna().unique())) or "-"),
+                duration_s=("duration_s", _range_text),
+            )
+        )
+        if parts is not None:
+            counts = parts.groupby(["dataset", "source", "split"]).size().unstack(fill_value=0)
+            counts = counts.reindex(columns=["train", "val", "test"], fill_value=0)
+            summary = summary.join(counts).fillna(0)
+            for col in ("train", "val", "test"):
+                summary[col] = summary[col].astype(int)
+        with pd.option_context("display.max_rows", None, "display.width", 200):
+            print(summary.reset_index().to_string(index=False))
+    if parts is not None:
+        n = parts["split"].value_counts().reindex(["train", "val", "test"], fill_value=0)
+        print(
+            f"split (seed {args.seed!r}): train {n['train']}, val {n['val']}, test {n['test']} "
+            f"-> {args.split_out}"
+        )
+    if args.out:
+        print(f"catalogue -> {args.out}")
+    warned = table[table["warnings"] != ""]
+    if len(warned):
+        print(f"\n{len(warned)} record(s) read with warnings:")
+        for rid, text in zip(warned["record_id"], warned["warnings"], strict=True):
+            print(f"  {rid}: {text}")
+    failed = table[~ok]
+    if len(failed):
+        print(f"\n{len(failed)} record(s) could not be read:")
+        for rid, err in zip(failed["record_id"], failed["error"], strict=True):
+            print(f"  {rid}: {err}")
+    return 0
+
+
+def _range_text(values) -> str:
+    v = values.dropna()
+    if v.empty:
+        return "-"
+    lo, hi = float(v.min()), float(v.max())
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+
+# ------------------------------------------------------------------ train
+@command("train")
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the generator (and its VTT discriminator) on a data folder",
+        description="Train the L2G generator on the train split of DIR, validate every epoch on the val split. "
+        "Resumes from OUT's .ckpt when present. Runs under torchrun for DistributedDataParallel.",
+    )
+    p.add_argument("--data", required=True, type=Path, help="root folder of the ECG archives")
+    p.add_argument("--out", required=True, type=Path, help="where to write the best checkpoint, e.g. weights/l2g.pt")
+    p.add_argument("--config", type=Path, help="JSON or TOML file with TrainConfig fields")
+    p.add_argument("--split", type=Path, default=None, help="split CSV (record_id,split); default splits/split.csv")
+    p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if a .ckpt exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import logging
+
+    from .train import load_config, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.data.is_dir():
+        raise ValueError(f"{args.data}: no such directory")
+    cfg = load_config(args.config, data_dir=str(args.data), epochs=args.epochs,
+                      split_csv=str(args.split) if args.split else None)
+    summary = train(cfg, args.out, resume=not args.no_resume, progress=not args.no_progress)
+    print(f"best epoch {summary['best_epoch']}: val MSE {summary['val_mse']:.5f} mV², r {summary['val_r']:.4f} "
+          f"(linear {summary['linear_val_mse']:.5f} / {summary['linear_val_r']:.4f}); wrote {args.out}")
+    return 0

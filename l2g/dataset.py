@@ -1,0 +1,456 @@
+"""Training data: records -> independent-lead arrays -> random windows with random lead subsets.
+
+The pipeline is::
+
+    read_record  ->  to_independent (resample, remove baseline wander, I, II, V1-V6)
+                 ->  load_split_arrays (one split, cached as .npz)
+                 ->  WindowDataset (random crop + availability mask + augmentation)
+                 ->  make_input (12 leads, unavailable ones zeroed)
+
+All arrays are float32 in mV at the model rate :attr:`DataConfig.fs`.
+Only the 8 independent leads are stored; the other 4 follow exactly
+(:data:`l2g.leads.EXPAND_8_TO_12`).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .leads import CHEST_LEADS, EXPAND_8_TO_12, INDEPENDENT_LEADS, LEADS, PRESETS, complete_limb_leads, parse_lead_list
+from .record import Record
+
+__all__ = [
+    "DataConfig",
+    "to_independent",
+    "load_split_arrays",
+    "sample_available",
+    "mask_from_leads",
+    "WindowDataset",
+    "make_input",
+    "DEFAULT_CACHE_DIR",
+]
+
+#: Where :func:`load_split_arrays` caches the converted splits.
+DEFAULT_CACHE_DIR = Path("~/.cache/l2g")
+# bump when the conversion changes, so old caches are not reused
+_CACHE_VERSION = 2
+# relative weight of k = 1..7 available leads in sample_available: extra weight on 1 and 2 leads,
+# the hardest cases and the ones wearables give
+_K_WEIGHTS = np.array([2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+# clinical presets with 1-7 leads (the study's range)
+_PRESET_SUBSETS = tuple(parse_lead_list(v) for v in PRESETS.values() if 1 <= len(v) <= 7)
+_E_TORCH = torch.from_numpy(EXPAND_8_TO_12.copy())  # (12, 8)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How records become training windows (travels with the weights in the train config)."""
+
+    # model rate in Hz: halves the compute of 500 Hz data on 2-core CPUs and keeps the
+    # diagnostic ECG band (<= 100 Hz, below the 125 Hz Nyquist frequency)
+    fs: float = 250.0
+    # baseline-wander high-pass cut-off in Hz (zero-phase Butterworth); None = no filter
+    highpass_hz: float | None = 0.5
+    # window length in samples at fs (4.1 s at 250 Hz: 3-6 beats); a multiple of 16 for the U-Net
+    window: int = 1024
+    # probability that a window's available leads are one of the clinical PRESETS (1-7 leads)
+    presets_weight: float = 0.3
+    # master switch for the augmentations below (False: plain crops, for measuring their effect)
+    augment: bool = True
+    # amplitude scaling: one log-uniform factor in [lo, hi] for all leads (body habitus, gain);
+    # (1.0, 1.0) disables
+    amp_scale: tuple[float, float] = (0.8, 1.25)
+    # white Gaussian noise, standard deviation in mV, independent per lead; 0 disables
+    noise_mv: float = 0.01
+    # residual baseline drift: a sine per lead with amplitude uniform in [0, drift_mv] mV,
+    # frequency uniform in [0.05, drift_hz] Hz and random phase; 0 disables
+    drift_mv: float = 0.05
+    drift_hz: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.fs) and self.fs > 0):
+            raise ValueError(f"DataConfig: fs must be a positive number in Hz, got {self.fs!r}")
+        if int(self.window) != self.window or self.window < 1:
+            raise ValueError(f"DataConfig: window must be a positive number of samples, got {self.window!r}")
+        if not 0 <= self.presets_weight <= 1:
+            raise ValueError(f"DataConfig: presets_weight must be in [0, 1], got {self.presets_weight!r}")
+        lo, hi = self.amp_scale
+        if not 0 < lo <= hi:
+            raise ValueError(f"DataConfig: amp_scale must be (lo, hi) with 0 < lo <= hi, got {self.amp_scale!r}")
+        for name in ("noise_mv", "drift_mv"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"DataConfig: {name} must be >= 0, got {getattr(self, name)!r}")
+        if self.drift_hz < 0.05:
+            raise ValueError(f"DataConfig: drift_hz must be >= 0.05 Hz, got {self.drift_hz!r}")
+        object.__setattr__(self, "amp_scale", (float(lo), float(hi)))
+
+
+# ---------------------------------------------------------------- records
+def to_independent(
+    record: Record, fs: float = 250.0, highpass_hz: float | None = 0.5, *, flat_mv: float = 0.02
+) -> np.ndarray:
+    """The 8 independent leads of a record at the model rate.
+
+    Steps (as at inference in :func:`l2g.reconstruct.reconstruct`):
+    :func:`l2g.preprocess.resample` to ``fs``, then
+    :func:`l2g.preprocess.remove_baseline` at ``highpass_hz``, then pick I, II
+    and V1–V6. When I or II is unusable but two limb leads are usable, they
+    are derived exactly (:func:`l2g.leads.complete_limb_leads`).
+
+    A lead is unusable when it is absent or *flat*: a peak-to-peak range
+    below ``flat_mv`` over the whole record. Flat leads are disconnected
+    electrodes stored as zeros (6 of the 448 records in ``shared/data``, all
+    Ningbo); every real lead shows at least its QRS complex (> 0.1 mV).
+
+    Parameters
+    ----------
+    record : Record
+        Any rate and lead layout.
+    fs : float
+        Output rate in Hz.
+    highpass_hz : float or None
+        Baseline-wander cut-off in Hz; None skips the filter.
+    flat_mv : float
+        Peak-to-peak range (mV) below which a lead counts as flat; 0 disables.
+
+    Returns
+    -------
+    ndarray of float32, shape (8, n)
+        I, II, V1–V6 in mV, ``n = round(record.n_samples * fs / record.fs)``.
+
+    Raises
+    ------
+    ValueError
+        If a chest lead is unusable, or fewer than two limb leads are usable
+        when I or II is unusable.
+    """
+    from .preprocess import remove_baseline, resample
+
+    rec = record.standardize()
+    present = [st != "absent" for st in rec.status]
+    flat = [p and float(np.ptp(row)) < flat_mv for p, row in zip(present, rec.signal, strict=True)]
+    usable = {lead for lead, p, f in zip(LEADS, present, flat, strict=True) if p and not f}
+    bad_chest = [c for c in CHEST_LEADS if c not in usable]
+    if bad_chest:
+        why = ", ".join(f"{c} ({'flat' if flat[LEADS.index(c)] else 'absent'})" for c in bad_chest)
+        raise ValueError(f"{record.name}: unusable chest lead(s) {why}; need V1-V6")
+    limb = [lead for lead in LEADS[:6] if lead in usable]
+    direct = "I" in usable and "II" in usable
+    if not direct and len(limb) < 2:
+        raise ValueError(
+            f"{record.name}: need I and II or any two usable (present, not flat) limb leads, "
+            f"got {', '.join(limb) or 'none'}"
+        )
+    rec = resample(rec, fs)
+    if highpass_hz is not None:
+        rec = remove_baseline(rec, highpass_hz)
+    sig = rec.signal
+    if direct:
+        lead_i, lead_ii = sig[0], sig[1]
+    else:
+        derived = complete_limb_leads({lead: sig[LEADS.index(lead)] for lead in limb})
+        lead_i, lead_ii = derived["I"], derived["II"]
+    out = np.stack([lead_i, lead_ii, *(sig[LEADS.index(c)] for c in CHEST_LEADS)]).astype(np.float32)
+    return np.ascontiguousarray(out)
+
+
+def _resolve(data_dir: Path, record_id: str) -> Path | None:
+    from .catalog import record_path
+
+    try:
+        return record_path(data_dir, record_id)
+    except ValueError:
+        return None
+
+
+def _read_split_ids(split_csv: str | Path, split: str) -> list[str]:
+    from .catalog import load_split
+
+    table = load_split(split_csv)
+    known = sorted(set(table["split"]))
+    if split not in known:
+        raise ValueError(f"{split_csv}: no split {split!r}; splits are {known}")
+    return table.loc[table["split"] == split, "record_id"].tolist()
+
+
+def _cache_key(data_dir: Path, ids: Sequence[str], split: str, fs: float, highpass_hz: float | None) -> str:
+    """Digest of everything the converted split depends on (ids, files' mtimes and sizes, settings)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([_CACHE_VERSION, str(data_dir.resolve()), split, fs, highpass_hz]).encode())
+    for rid in ids:
+        path = _resolve(data_dir, rid)
+        stamps = []
+        if path is not None:  # the header and its signal file(s) share the stem
+            for f in sorted(path.parent.glob(f"{glob.escape(path.stem)}.*")):
+                st = f.stat()
+                stamps.append((f.name, st.st_mtime_ns, st.st_size))
+        h.update(json.dumps([rid, stamps]).encode())
+    return h.hexdigest()[:20]
+
+
+def load_split_arrays(
+    data_dir: str | Path,
+    split_csv: str | Path,
+    split: str,
+    fs: float = 250.0,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    *,
+    highpass_hz: float | None = 0.5,
+    use_cache: bool = True,
+) -> list[tuple[str, np.ndarray]]:
+    """Read and convert every record of one split.
+
+    Parameters
+    ----------
+    data_dir : path
+        Root of the ECG archives (record ids are relative to it).
+    split_csv : path
+        CSV with columns ``record_id`` (path below ``data_dir`` without
+        extension, e.g. ``ludb/data/1``) and ``split``.
+    split : str
+        ``"train"``, ``"val"`` or ``"test"`` (any value of the split column).
+    fs : float
+        Model rate in Hz.
+    cache_dir : path, optional
+        Where the converted split is cached as one ``.npz`` keyed by split,
+        rate, filter and the files' modification times and sizes; default
+        ``~/.cache/l2g``.
+    progress : bool
+        Show a tqdm progress bar while converting.
+    highpass_hz : float or None
+        Baseline-wander cut-off in Hz (see :func:`to_independent`).
+    use_cache : bool
+        False: neither read nor write the cache.
+
+    Returns
+    -------
+    list of (str, ndarray of float32, shape (8, n))
+        Record id and its independent leads (mV at ``fs``), in the CSV order.
+        Records that cannot be read or converted are left out.
+
+    Warns
+    -----
+    UserWarning
+        Once per record left out, with the reason.
+    """
+    from .io import read_record
+
+    data_dir = Path(data_dir)
+    ids = _read_split_ids(split_csv, split)
+    cache_path = None
+    if use_cache:
+        cdir = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).expanduser()
+        key = _cache_key(data_dir, ids, split, float(fs), highpass_hz)
+        cache_path = cdir / f"{split}_{float(fs):g}hz_{key}.npz"
+        if cache_path.is_file():
+            try:
+                with np.load(cache_path, allow_pickle=False) as z:
+                    names, offsets, data = z["names"].tolist(), z["offsets"], z["data"]
+                return [(n, data[:, offsets[i]: offsets[i + 1]].copy()) for i, n in enumerate(names)]
+            except (OSError, KeyError, ValueError) as exc:
+                warnings.warn(f"{cache_path}: unreadable cache ({exc}); rebuilding", UserWarning, stacklevel=2)
+
+    from tqdm import tqdm
+
+    out: list[tuple[str, np.ndarray]] = []
+    for rid in tqdm(ids, desc=f"{split} records", disable=not progress, leave=False):
+        path = _resolve(data_dir, rid)
+        if path is None:
+            warnings.warn(f"{data_dir / rid}: no record file; skipped",
+                          UserWarning, stacklevel=2)
+            continue
+        try:
+            x = to_independent(read_record(path, name=rid), fs, highpass_hz)
+        except (OSError, ValueError, KeyError, IndexError, RuntimeError, TypeError) as exc:
+            warnings.warn(f"{path}: skipped ({type(exc).__name__}: {exc})", UserWarning, stacklevel=2)
+            continue
+        out.append((rid, x))
+
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        offsets = np.cumsum([0] + [x.shape[1] for _, x in out]).astype(np.int64)
+        data = np.concatenate([x for _, x in out], axis=1) if out else np.zeros((8, 0), np.float32)
+        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, names=np.array([n for n, _ in out], dtype=str), offsets=offsets, data=data)
+        os.replace(tmp, cache_path)  # atomic: concurrent DDP ranks may both write
+    return out
+
+
+# ------------------------------------------------------------ lead subsets
+def mask_from_leads(leads: Iterable[str] | str) -> np.ndarray:
+    """Availability mask over the 12 canonical leads.
+
+    Parameters
+    ----------
+    leads : iterable of str or str
+        Lead names (any spelling :func:`l2g.leads.parse_lead_list` accepts).
+
+    Returns
+    -------
+    ndarray of bool, shape (12,)
+        True where the lead (in :data:`l2g.leads.LEADS` order) is available.
+    """
+    chosen = set(parse_lead_list(leads))
+    return np.array([lead in chosen for lead in LEADS], dtype=bool)
+
+
+def sample_available(rng: np.random.Generator, presets_weight: float = 0.3) -> tuple[str, ...]:
+    """Draw a random set of available leads (1 to 7 of the 12).
+
+    With probability ``presets_weight`` one of the clinical
+    :data:`l2g.leads.PRESETS` with 1–7 leads (uniformly); otherwise a size
+    ``k`` in 1..7 (weights 2, 2, 1, 1, 1, 1, 1: extra weight on the hard
+    one- and two-lead cases) and then ``k`` of the 12 leads uniformly.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    presets_weight : float
+        Probability of drawing a preset, in [0, 1].
+
+    Returns
+    -------
+    tuple of str
+        Canonical lead names in canonical order.
+    """
+    if rng.random() < presets_weight:
+        return _PRESET_SUBSETS[int(rng.integers(len(_PRESET_SUBSETS)))]
+    k = int(rng.choice(np.arange(1, 8), p=_K_WEIGHTS / _K_WEIGHTS.sum()))
+    idx = np.sort(rng.choice(len(LEADS), size=k, replace=False))
+    return tuple(LEADS[i] for i in idx)
+
+
+# ---------------------------------------------------------------- windows
+class WindowDataset(torch.utils.data.Dataset):
+    """Random windows of independent-lead records with a random availability mask.
+
+    Item ``index`` of epoch ``e`` is a pure function of ``(seed, e, index)``:
+    DDP ranks that split the indices, and resumed runs, see exactly the same
+    windows. Records are drawn uniformly (each record equally likely, whatever
+    its length), then a crop start uniformly.
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray, shape (8, n)
+        I, II, V1–V6 in mV at ``config.fs`` (from :func:`load_split_arrays`).
+    config : DataConfig
+    windows_per_epoch : int
+        Dataset length.
+    seed : int
+
+    Items
+    -----
+    ``x8`` : float32 tensor (8, window)
+        The (augmented) crop, mV. Records shorter than the window are
+        zero-padded at the end.
+    ``mask`` : bool tensor (12,)
+        Available leads (from :func:`sample_available`).
+    ``valid`` : bool tensor (window,)
+        False on padding.
+    """
+
+    def __init__(
+        self,
+        arrays: Sequence[np.ndarray],
+        config: DataConfig = DataConfig(),
+        *,
+        windows_per_epoch: int = 4096,
+        seed: int = 0,
+    ):
+        if not len(arrays):
+            raise ValueError("WindowDataset: no records")
+        for i, x in enumerate(arrays):
+            if np.ndim(x) != 2 or np.shape(x)[0] != len(INDEPENDENT_LEADS) or np.shape(x)[1] < 1:
+                raise ValueError(f"WindowDataset: record {i} has shape {np.shape(x)}; expected (8, n >= 1)")
+        if windows_per_epoch < 1:
+            raise ValueError(f"WindowDataset: windows_per_epoch must be >= 1, got {windows_per_epoch}")
+        self.arrays = [np.asarray(x, np.float32) for x in arrays]
+        self.config = config
+        self.windows_per_epoch = int(windows_per_epoch)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose windows are served (call at the start of each epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.windows_per_epoch
+
+    def _rng(self, index: int, stream: int) -> np.random.Generator:
+        # separate streams: switching augmentation off leaves crops and masks unchanged
+        return np.random.default_rng([self.seed, self.epoch, index, stream])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < self.windows_per_epoch:
+            raise IndexError(f"WindowDataset: index {index} out of range 0..{self.windows_per_epoch - 1}")
+        cfg = self.config
+        w = int(cfg.window)
+        rng = self._rng(index, 0)
+        x = self.arrays[int(rng.integers(len(self.arrays)))]
+        n = x.shape[1]
+        crop = np.zeros((len(INDEPENDENT_LEADS), w), np.float32)
+        valid = np.zeros(w, bool)
+        if n >= w:
+            s = int(rng.integers(0, n - w + 1))
+            crop[:] = x[:, s: s + w]
+            valid[:] = True
+        else:
+            crop[:, :n] = x
+            valid[:n] = True
+        mask = mask_from_leads(sample_available(self._rng(index, 1), cfg.presets_weight))
+        if cfg.augment:
+            self._augment(crop, valid, self._rng(index, 2))
+        return {"x8": torch.from_numpy(crop), "mask": torch.from_numpy(mask), "valid": torch.from_numpy(valid)}
+
+    def _augment(self, crop: np.ndarray, valid: np.ndarray, rng: np.random.Generator) -> None:
+        """Augment ``crop`` in place (valid samples only; padding stays zero)."""
+        cfg = self.config
+        nv = int(valid.sum())
+        lo, hi = cfg.amp_scale
+        if hi > lo:
+            crop *= np.float32(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        if cfg.noise_mv > 0:
+            crop[:, :nv] += rng.normal(0.0, cfg.noise_mv, size=(crop.shape[0], nv)).astype(np.float32)
+        if cfg.drift_mv > 0:
+            t = np.arange(nv) / cfg.fs
+            amp = rng.uniform(0, cfg.drift_mv, size=(crop.shape[0], 1))
+            freq = rng.uniform(0.05, cfg.drift_hz, size=(crop.shape[0], 1))
+            phase = rng.uniform(0, 2 * np.pi, size=(crop.shape[0], 1))
+            crop[:, :nv] += (amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
+
+
+def make_input(x8: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The 12-lead model input with the unavailable leads zeroed.
+
+    Parameters
+    ----------
+    x8 : Tensor, shape (B, 8, T)
+        I, II, V1–V6 in mV.
+    mask : Tensor of bool, shape (B, 12)
+        Availability in :data:`l2g.leads.LEADS` order.
+
+    Returns
+    -------
+    Tensor, shape (B, 12, T)
+        ``EXPAND_8_TO_12 @ x8`` with unavailable rows set to 0, dtype and
+        device of ``x8``.
+    """
+    if x8.ndim != 3 or x8.shape[1] != len(INDEPENDENT_LEADS):
+        raise ValueError(f"make_input: expected x8 of shape (B, 8, T), got {tuple(x8.shape)}")
+    if mask.shape != (x8.shape[0], len(LEADS)):
+        raise ValueError(f"make_input: expected mask of shape (B, 12), got {tuple(mask.shape)}")
+    x12 = torch.einsum("ij,bjt->bit", _E_TORCH.to(x8), x8)
+    return x12 * mask.to(device=x8.device, dtype=x8.dtype)[:, :, None]

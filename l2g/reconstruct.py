@@ -1,0 +1,308 @@
+"""Reconstruct the full 12-lead ECG of a Record from its available leads.
+
+``reconstruct(record, available=[...])`` works for any record length
+(overlapping windows joined with a smooth cross-fade) and any sampling rate
+(the available leads are resampled to the model rate and the generated leads
+back to the record's own rate). Recorded leads are returned untouched; with two
+or more limb leads available, the other limb leads are derived exactly from
+them at the record's own rate (Einthoven/Goldberger).
+
+The generator checkpoint is a plain dict (see :mod:`l2g.train`) and is read
+with ``torch.load(..., weights_only=True)``: no pickled code is executed.
+When no usable checkpoint is found, :func:`load_reconstructor` falls back to
+the linear baseline stored beside it (``method == "linear"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .baseline import LinearBaseline
+from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
+from .model import Generator, GeneratorConfig, expand12
+from .preprocess import remove_baseline, resample
+from .record import GENERATED, RECORDED, Provenance, Record
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "DEFAULT_LINEAR",
+    "Reconstructor",
+    "load_reconstructor",
+    "reconstruct",
+    "file_sha256",
+]
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "l2g.pt"
+DEFAULT_LINEAR = WEIGHTS_DIR / "linear.pt"
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Reconstructor:
+    """A loaded generator (or the linear baseline alone) plus its settings.
+
+    Attributes
+    ----------
+    linear : LinearBaseline
+        Always present: the baseline, and the generator's prior.
+    generator : Generator or None
+        ``None`` means the linear baseline is used.
+    fs : float
+        Model rate in Hz.
+    window : int
+        Window length in samples at the model rate.
+    highpass_hz : float
+        Baseline-wander cut-off applied to the inputs (as in training).
+    version : str
+        Identifies the weights (file name and short checksum).
+    device : torch.device
+    """
+
+    linear: LinearBaseline
+    generator: Generator | None
+    fs: float
+    window: int
+    highpass_hz: float
+    version: str
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def method(self) -> str:
+        return "linear" if self.generator is None else "model"
+
+    def predict_independent(self, x12: np.ndarray, available: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """The 8 independent leads of a whole record at the model rate.
+
+        Parameters
+        ----------
+        x12 : ndarray, shape (12, T)
+            The 12 leads at the model rate, mV; rows not in ``available`` are ignored.
+        available : sequence of str
+            Canonical names of the available leads.
+
+        Returns
+        -------
+        ndarray, shape (8, T)
+            I, II, V1–V6 in mV; available leads reproduced exactly.
+        """
+        x12 = np.nan_to_num(np.asarray(x12, np.float32))
+        n = x12.shape[1]
+        mask = np.array([lead in set(available) for lead in LEADS])
+        if self.generator is None:
+            return self.linear.predict(x12 * mask[:, None], available).astype(np.float32)
+        w = self.window
+        padded = n if n >= w else w
+        xp = np.zeros((12, padded), np.float32)
+        xp[:, :n] = x12
+        hop = w // 2
+        starts = list(range(0, padded - w + 1, hop))
+        if starts[-1] != padded - w:
+            starts.append(padded - w)
+        # cross-fade weights: a raised-cosine ramp over the overlap, flat in the middle
+        ramp = np.ones(w, np.float32)
+        edge = np.sin(np.linspace(0, np.pi / 2, hop, dtype=np.float32)) ** 2
+        out = np.zeros((8, padded), np.float32)
+        norm = np.zeros(padded, np.float32)
+        tmask = torch.from_numpy(mask)[None]
+        for b in range(0, len(starts), batch_size):
+            chunk = starts[b : b + batch_size]
+            xb = torch.from_numpy(np.stack([xp[:, s : s + w] for s in chunk])).to(self.device)
+            mb = tmask.expand(len(chunk), -1).to(self.device)
+            with torch.no_grad():
+                prior = self.linear.predict_torch(xb * mb[:, :, None], mb)
+                pred = self.generator(xb, mb, prior).cpu().numpy()
+            for s, p in zip(chunk, pred, strict=True):
+                wt = ramp.copy()
+                if s > 0:
+                    wt[:hop] = edge
+                if s + w < padded:
+                    wt[-hop:] = edge[::-1]
+                out[:, s : s + w] += p * wt
+                norm[s : s + w] += wt
+        return (out / np.maximum(norm, 1e-6))[:, :n]
+
+    def __call__(self, record: Record, available: Iterable[str] | None = None) -> Record:
+        return reconstruct(record, available, model=self)
+
+
+def _load_linear(path: Path) -> LinearBaseline:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return LinearBaseline.from_state_dict(state)
+
+
+def load_reconstructor(
+    weights: str | Path | None = None,
+    *,
+    method: str = "model",
+    linear: str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> Reconstructor:
+    """Load the generator (or the linear baseline) for inference.
+
+    Parameters
+    ----------
+    weights : path, optional
+        Generator checkpoint; default ``weights/l2g.pt``.
+    method : {"model", "linear"}
+        ``"linear"`` uses the baseline only.
+    linear : path, optional
+        Linear baseline file used when the generator is unavailable or
+        ``method="linear"``; default ``weights/linear.pt``.
+    device : str or torch.device, optional
+        Default: CUDA when available, else CPU.
+
+    Returns
+    -------
+    Reconstructor
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or when neither the generator nor the linear
+        baseline can be loaded.
+
+    Warns
+    -----
+    UserWarning
+        When ``method="model"`` but the checkpoint is missing or unreadable and
+        the linear baseline is used instead.
+    """
+    if method not in ("model", "linear"):
+        raise ValueError(f"method must be 'model' or 'linear', got {method!r}")
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    wpath = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    if method == "model":
+        try:
+            ckpt = torch.load(wpath, map_location="cpu", weights_only=True)
+            if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_args" not in ckpt:
+                raise ValueError("not an L2G generator checkpoint (no state_dict / model_args)")
+            args = dict(ckpt["model_args"])
+            args["dilations"] = tuple(args.get("dilations", (1, 2, 4, 8)))
+            g = Generator(GeneratorConfig(**args))
+            g.load_state_dict(ckpt["state_dict"])
+            g.to(dev).eval()
+            lin = LinearBaseline.from_state_dict(ckpt["linear"])
+            return Reconstructor(
+                linear=lin, generator=g, fs=float(ckpt["fs"]), window=int(ckpt["window"]),
+                highpass_hz=float(ckpt.get("highpass_hz", 0.5)),
+                version=f"{wpath.name}@{file_sha256(wpath)[:12]}", device=dev,
+            )
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            warnings.warn(
+                f"{wpath}: generator weights unusable ({exc}); falling back to the linear baseline",
+                UserWarning, stacklevel=2,
+            )
+    lpath = Path(linear) if linear is not None else (wpath.parent / "linear.pt" if weights else DEFAULT_LINEAR)
+    try:
+        lin = _load_linear(lpath)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc
+    return Reconstructor(
+        linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=0.5,
+        version=f"{lpath.name}@{file_sha256(lpath)[:12]}", device=dev,
+    )
+
+
+_DEFAULT: dict[str, Reconstructor] = {}
+
+
+def _default(method: str) -> Reconstructor:
+    if method not in _DEFAULT:
+        _DEFAULT[method] = load_reconstructor(method=method)
+    return _DEFAULT[method]
+
+
+def reconstruct(
+    record: Record,
+    available: Iterable[str] | None = None,
+    *,
+    method: str = "model",
+    model: Reconstructor | None = None,
+) -> Record:
+    """Generate the missing leads of ``record`` from its ``available`` leads.
+
+    Parameters
+    ----------
+    record : Record
+        Any length, any sampling rate. Its leads not in ``available`` are
+        treated as missing (their recorded values, if any, are not used).
+    available : iterable of str, optional
+        Leads to use as input (names as in :func:`l2g.leads.parse_lead_list`);
+        default: every recorded lead of ``record``.
+    method : {"model", "linear"}
+        Used when ``model`` is not given (the default weights are loaded once).
+    model : Reconstructor, optional
+        A loaded reconstructor (see :func:`load_reconstructor`).
+
+    Returns
+    -------
+    Record
+        12 canonical leads at ``record.fs``, same length: the available leads
+        unchanged (status ``recorded``), all others ``generated``;
+        ``meta.provenance`` says from which leads and by which model.
+
+    Raises
+    ------
+    ValueError
+        If no lead is available, or an ``available`` lead is absent from the record.
+    """
+    rec = record.standardize()
+    avail = parse_lead_list(available) if available is not None else rec.recorded_leads
+    if not avail:
+        raise ValueError(f"{record.name}: no available lead to reconstruct from; choose one or more of {LEADS}")
+    missing = [lead for lead in avail if rec.status_of(lead) != RECORDED]
+    if missing:
+        raise ValueError(
+            f"{record.name}: lead(s) {', '.join(missing)} are not recorded in this record; "
+            f"recorded: {', '.join(rec.recorded_leads) or 'none'}"
+        )
+    rc = model if model is not None else _default(method)
+    inputs = rec.mask(avail)
+    # model-rate inputs: resample, then remove baseline wander as in training
+    x = resample(inputs, rc.fs) if rc.fs != rec.fs else inputs
+    x = remove_baseline(x, rc.highpass_hz)
+    pred8 = rc.predict_independent(np.nan_to_num(x.signal), avail)
+    gen = Record(expand12(torch.from_numpy(pred8)[None])[0].numpy(), rc.fs, LEADS, name=rec.name)
+    if gen.fs != rec.fs:
+        gen = resample(gen, rec.fs)
+    gsig = np.zeros((12, rec.n_samples), np.float32)
+    m = min(rec.n_samples, gen.n_samples)
+    gsig[:, :m] = gen.signal[:, :m]
+    if m < rec.n_samples:  # resampling rounding: hold the last value
+        gsig[:, m:] = gsig[:, m - 1 : m]
+    # exact limb leads at the record's own rate when two or more are available
+    if limb_basis(avail) is not None:
+        limb = complete_limb_leads({lead: rec.lead(lead) for lead in avail if lead in LIMB_LEADS})
+        for i, lead in enumerate(LIMB_LEADS):
+            gsig[i] = limb[lead]
+    status = []
+    for i, lead in enumerate(LEADS):
+        if lead in avail:
+            gsig[i] = rec.lead(lead)
+            status.append(RECORDED)
+        else:
+            status.append(GENERATED)
+    prov = Provenance(method=rc.method, model_version=rc.version, available=tuple(avail))
+    meta = dataclasses.replace(rec.meta, provenance=prov)
+    return rec.replace(signal=gsig, status=tuple(status), meta=meta)
+
