@@ -55,6 +55,12 @@ RIDGE0 = 1e-3
 RIDGES = (1e-4, 1e-3, 1e-2)
 
 
+def _rel(path: str) -> str:
+    """``path`` relative to the repository when inside it (for the saved metadata)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+
 def pick_subsets(k: int, n: int, rng: np.random.Generator) -> list[tuple[str, ...]]:
     """Up to ``n`` distinct k-lead subsets of the 12, drawn without replacement."""
     combos = list(itertools.combinations(LEADS, k))
@@ -165,7 +171,7 @@ def main() -> None:
         cfg = LinearConfig(lags=LAG_SETS[best[0]], ridge=best[1], fs=args.fs)
         model = LinearBaseline.fit([x for _, x in train], cfg)
         model.meta.update({
-            "train_split": str(args.split),
+            "train_split": _rel(args.split),
             "train_ids_sha": hashlib.sha256("\n".join(sorted(rid for rid, _ in train)).encode()).hexdigest()[:16],
             "val_mse_by_k": {str(k): results[best][k]["mse"] for k in ks},
             "val_r_by_k": {str(k): results[best][k]["r"] for k in ks},

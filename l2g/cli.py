@@ -236,3 +236,117 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"best epoch {summary['best_epoch']}: val MSE {summary['val_mse']:.5f} mV², r {summary['val_r']:.4f} "
           f"(linear {summary['linear_val_mse']:.5f} / {summary['linear_val_r']:.4f}); wrote {args.out}")
     return 0
+
+
+# ------------------------------------------------------------ reconstruct
+@command("reconstruct")
+def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reconstruct",
+        help="generate the missing leads of a record (or of every record in a folder)",
+        description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB "
+        "(canonical lead order I ... V6; recorded leads unchanged; generated leads marked in the header).",
+    )
+    p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
+    p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--method", choices=("model", "linear"), default="model")
+    p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
+    p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV files without a time column")
+    p.add_argument("--workers", type=int, default=0, help="parallel worker processes for a folder (0 = auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_reconstruct)
+
+
+_WORKER_MODEL = None
+
+
+def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
+                     fs: float | None) -> Path:
+    import warnings
+
+    from .io import read_record, write_wfdb
+    from .reconstruct import load_reconstructor, reconstruct
+
+    global _WORKER_MODEL
+    if _WORKER_MODEL is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _WORKER_MODEL = load_reconstructor(weights, method=method)
+    rec = read_record(path, fs=fs)
+    full = reconstruct(rec, available, model=_WORKER_MODEL)
+    return write_wfdb(full, out, name=full.name)
+
+
+def _run_reconstruct(args: argparse.Namespace) -> int:
+    import os
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from .catalog import find_records
+    from .leads import parse_lead_list
+    from .reconstruct import load_reconstructor
+
+    available = parse_lead_list(args.available)
+    if not available:
+        raise ValueError(f"--available {args.available!r}: give at least one lead, e.g. I,II,V2")
+    if not args.record.exists():
+        raise ValueError(f"{args.record}: no such file or directory")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_reconstructor(args.weights, method=args.method)
+    for w in caught:
+        print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+    if args.record.is_file():
+        hea = _reconstruct_one(args.record, available, args.out, args.method, args.weights, args.fs)
+        print(f"{args.record} -> {hea} ({model.method}: {model.version})")
+        return 0
+    paths = find_records(args.record)
+    if not paths:
+        raise ValueError(f"{args.record}: no records found (looked for .hea, .edf, .h5, .csv)")
+    workers = args.workers or min(len(paths), max(1, (os.cpu_count() or 1)))
+    failures = 0
+    bar = tqdm(total=len(paths), desc="reconstruct", disable=args.no_progress, file=sys.stderr)
+    root = args.record
+
+    def dest(p: Path) -> Path:  # mirror the folder tree so equal names in sub-folders never collide
+        return args.out / p.parent.relative_to(root)
+
+    if workers == 1:
+        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs))
+                   for p in paths)
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
+                               args.fs): p for p in paths}
+        results = ((futures[f], f.result()) for f in as_completed(futures))
+    for path, (ok, value) in results:
+        bar.update(1)
+        if not ok:
+            failures += 1
+            tqdm.write(f"{PROG}: error: {path}: {value}", file=sys.stderr)
+    bar.close()
+    if workers != 1:
+        pool.shutdown()
+    print(f"{len(paths) - failures} of {len(paths)} records reconstructed into {args.out} "
+          f"({model.method}: {model.version}); {failures} failed")
+    return 1 if failures else 0
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _safe(func, *args):
+    """Run ``func``; return (True, result) or (False, one-line reason) for bad input."""
+    try:
+        return True, func(*args)
+    except (ValueError, OSError) as exc:
+        return False, _describe(exc)

@@ -350,8 +350,10 @@ class WindowDataset(torch.utils.data.Dataset):
         Dataset length.
     seed : int
 
-    Items
+    Notes
     -----
+    Each item is a dict of tensors:
+
     ``x8`` : float32 tensor (8, window)
         The (augmented) crop, mV. Records shorter than the window are
         zero-padded at the end.
@@ -359,6 +361,9 @@ class WindowDataset(torch.utils.data.Dataset):
         Available leads (from :func:`sample_available`).
     ``valid`` : bool tensor (window,)
         False on padding.
+
+    Augmentations (:class:`DataConfig`) change the whole window, which is
+    both the input and the target: the result is another plausible recording.
     """
 
     def __init__(

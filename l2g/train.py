@@ -228,9 +228,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     metrics_json = out.with_suffix(".metrics.json")
 
     train_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "train", fs=cfg.data.fs,
-                                     progress=progress and rank == 0)
+                                     highpass_hz=cfg.data.highpass_hz, progress=progress and rank == 0)
     val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs,
-                                   progress=progress and rank == 0)
+                                   highpass_hz=cfg.data.highpass_hz, progress=progress and rank == 0)
     if not train_arrays or not val_arrays:
         raise ValueError(f"{cfg.split_csv}: empty train or val split under {cfg.data_dir}")
     linear = LinearBaseline.fit([x for _, x in train_arrays], replace(cfg.linear, fs=cfg.data.fs))
@@ -327,10 +327,12 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
                "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "adversarial": use_adv,
                "synthetic": source is synth}
         history.append(row)
-        improved = metrics["mse"] < best
+        # an adversarial run ships an adversarially trained generator: only those epochs compete
+        eligible = cfg.adv_weight == 0 or use_adv
+        improved = eligible and metrics["mse"] < best
         if improved:
             best, bad_epochs = metrics["mse"], 0
-        else:
+        elif eligible:
             bad_epochs += 1
         if rank == 0:
             log.info("epoch %d: val mse %.5f r %.4f (linear %.5f / %.4f)%s", epoch, metrics["mse"],
@@ -366,7 +368,8 @@ def replica_divergence(modules: list[torch.nn.Module]) -> float:
 
 
 def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> dict:
-    best = min(history, key=lambda r: r["val_mse"]) if history else {}
+    pool = [r for r in history if cfg.adv_weight == 0 or r["adversarial"]] or history
+    best = min(pool, key=lambda r: r["val_mse"]) if pool else {}
     return {
         "epochs_run": len(history),
         "best_epoch": best.get("epoch"),

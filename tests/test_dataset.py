@@ -189,7 +189,6 @@ def tiny_archive(tmp_path):
 
 
 def test_load_split_arrays_skips_bad_records_and_caches(tiny_archive, tmp_path, monkeypatch):
-    pytest.importorskip("l2g.io")
     root, csv = tiny_archive
     cache = tmp_path / "cache"
     with warnings.catch_warnings(record=True) as caught:
