@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint catalog clean-venv
+.PHONY: run test install lint catalog evaluate chromium clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ catalog: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+evaluate: install
+	$(PY) -m l2g evaluate --data ../shared/data --split test --out reports/

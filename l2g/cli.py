@@ -350,3 +350,50 @@ def _safe(func, *args):
         return True, func(*args)
     except (ValueError, OSError) as exc:
         return False, _describe(exc)
+
+
+# --------------------------------------------------------------- evaluate
+@command("evaluate")
+def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="the 1..7-available-lead study on a split, model beside the linear baseline",
+        description="Reconstruct every record of a split from every planned lead subset (k = 1..7) with the "
+        "model and the linear baseline, score the generated leads, and write reports/evaluation.{md,json}.",
+    )
+    p.add_argument("--data", required=True, type=Path, help="root folder of the ECG archives")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--split-csv", type=Path, default=Path("splits/split.csv"))
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
+    p.add_argument("--linear", type=Path, default=None, help="linear baseline (default weights/linear.pt)")
+    p.add_argument("--subsets-per-k", type=int, default=12, help="random subsets per k >= 2 (plus presets)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N records (smoke runs)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import logging
+    import shlex
+
+    from .evaluate import StudyConfig, load_split_records, run_study, summarise_by_k, write_report
+    from .reconstruct import load_reconstructor
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    if not args.data.is_dir():
+        raise ValueError(f"{args.data}: no such directory")
+    model = load_reconstructor(args.weights, method="model", linear=args.linear)
+    methods = {"linear": load_reconstructor(method="linear", linear=args.linear)}
+    if model.method == "model":
+        methods = {"model": model, **methods}
+    records = load_split_records(args.data, args.split_csv, args.split)[: args.limit]
+    cfg = StudyConfig(subsets_per_k=args.subsets_per_k, seed=args.seed)
+    rows = run_study(records, methods, cfg, progress=not args.no_progress)
+    meta = {"split": args.split, "command": "l2g " + shlex.join(sys.argv[1:]) if sys.argv else "l2g evaluate",
+            "versions": {name: m.version for name, m in methods.items()}}
+    write_report(rows, args.out, cfg, meta)
+    print(summarise_by_k(rows).to_string(index=False))
+    print(f"wrote {args.out / 'evaluation.md'}")
+    return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import pickle
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# what torch.load and load_state_dict raise for a missing, truncated, foreign or corrupt file
+_LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError, IndexError, AttributeError,
+                pickle.UnpicklingError)
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "l2g.pt"
@@ -207,15 +212,22 @@ def load_reconstructor(
                 highpass_hz=float(ckpt.get("highpass_hz", 0.5)),
                 version=f"{wpath.name}@{file_sha256(wpath)[:12]}", device=dev,
             )
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+        except _LOAD_ERRORS as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             warnings.warn(
-                f"{wpath}: generator weights unusable ({exc}); falling back to the linear baseline",
+                f"{wpath}: generator weights unusable ({why}); "
+                "falling back to the linear baseline",
                 UserWarning, stacklevel=2,
             )
-    lpath = Path(linear) if linear is not None else (wpath.parent / "linear.pt" if weights else DEFAULT_LINEAR)
+    if linear is not None:
+        lpath = Path(linear)
+    elif weights is not None and (wpath.parent / "linear.pt").exists():
+        lpath = wpath.parent / "linear.pt"
+    else:
+        lpath = DEFAULT_LINEAR
     try:
         lin = _load_linear(lpath)
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+    except _LOAD_ERRORS as exc:
         raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc
     return Reconstructor(
         linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=0.5,
