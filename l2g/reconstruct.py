@@ -244,12 +244,35 @@ def _default(method: str) -> Reconstructor:
     return _DEFAULT[method]
 
 
+_MARGIN_S = 10.0  # seconds of context on each side of a chunk of a long record
+
+
+def _generate(inputs: Record, available: Sequence[str], rc: Reconstructor) -> np.ndarray:
+    """Generated 12 leads at ``inputs.fs`` from a record holding only the available leads."""
+    x = resample(inputs, rc.fs) if rc.fs != inputs.fs else inputs
+    x = remove_baseline(x, rc.highpass_hz)
+    x12 = np.zeros((12, x.n_samples), np.float32)
+    for lead, row in zip(x.leads, x.signal, strict=True):
+        x12[LEADS.index(lead)] = row
+    pred8 = rc.predict_independent(x12, available)
+    gen = Record(expand12(torch.from_numpy(pred8)[None])[0].numpy(), rc.fs, LEADS, name=inputs.name)
+    if gen.fs != inputs.fs:
+        gen = resample(gen, inputs.fs)
+    gsig = np.zeros((12, inputs.n_samples), np.float32)
+    m = min(inputs.n_samples, gen.n_samples)
+    gsig[:, :m] = gen.signal[:, :m]
+    if m < inputs.n_samples:  # resampling rounding: hold the last value
+        gsig[:, m:] = gsig[:, m - 1 : m]
+    return gsig
+
+
 def reconstruct(
     record: Record,
     available: Iterable[str] | None = None,
     *,
     method: str = "model",
     model: Reconstructor | None = None,
+    chunk_s: float = 300.0,
 ) -> Record:
     """Generate the missing leads of ``record`` from its ``available`` leads.
 
@@ -265,6 +288,10 @@ def reconstruct(
         Used when ``model`` is not given (the default weights are loaded once).
     model : Reconstructor, optional
         A loaded reconstructor (see :func:`load_reconstructor`).
+    chunk_s : float
+        Records longer than this (seconds) are processed in chunks of this
+        length with 10 s of context on each side, which bounds the working
+        memory for Holter-length records.
 
     Returns
     -------
@@ -289,19 +316,19 @@ def reconstruct(
             f"recorded: {', '.join(rec.recorded_leads) or 'none'}"
         )
     rc = model if model is not None else _default(method)
-    inputs = rec.mask(avail)
-    # model-rate inputs: resample, then remove baseline wander as in training
-    x = resample(inputs, rc.fs) if rc.fs != rec.fs else inputs
-    x = remove_baseline(x, rc.highpass_hz)
-    pred8 = rc.predict_independent(np.nan_to_num(x.signal), avail)
-    gen = Record(expand12(torch.from_numpy(pred8)[None])[0].numpy(), rc.fs, LEADS, name=rec.name)
-    if gen.fs != rec.fs:
-        gen = resample(gen, rec.fs)
-    gsig = np.zeros((12, rec.n_samples), np.float32)
-    m = min(rec.n_samples, gen.n_samples)
-    gsig[:, :m] = gen.signal[:, :m]
-    if m < rec.n_samples:  # resampling rounding: hold the last value
-        gsig[:, m:] = gsig[:, m - 1 : m]
+    inputs = rec.select(avail)  # only the available rows travel through the pipeline
+    n = rec.n_samples
+    chunk = int(round(chunk_s * rec.fs))
+    if n <= chunk:
+        gsig = _generate(inputs, avail, rc)
+    else:  # long records: overlapping chunks bound the working memory; joins fall in the margins
+        margin = int(round(_MARGIN_S * rec.fs))
+        gsig = np.empty((12, n), np.float32)
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            lo, hi = max(0, a - margin), min(n, b + margin)
+            part = _generate(inputs.replace(signal=inputs.signal[:, lo:hi]), avail, rc)
+            gsig[:, a:b] = part[:, a - lo : b - lo]
     # exact limb leads at the record's own rate when two or more are available
     if limb_basis(avail) is not None:
         limb = complete_limb_leads({lead: rec.lead(lead) for lead in avail if lead in LIMB_LEADS})
