@@ -179,3 +179,13 @@ def test_chunked_long_record_matches_whole(method, linear_model, tiny_model_path
     # afresh in each chunk, which moves its output by a few hundredths of a mV at most
     tol = 0.02 if method == "linear" else 0.05
     assert np.abs(chunked.signal - whole.signal).max() < tol
+
+
+def test_demo_record_ships_and_is_a_plausible_ecg():
+    from l2g.demo import demo_record
+    from l2g.leads import limb_consistency
+
+    rec = demo_record()
+    assert rec.fs == 500 and rec.n_samples == 5000 and rec.recorded_leads == LEADS
+    assert limb_consistency(rec.as_dict())["consistent"]
+    assert 0.3 < np.ptp(rec.lead("II")) < 5  # a QRS of plausible size, in mV
