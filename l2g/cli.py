@@ -374,9 +374,17 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
+def _lead_ii_features(signal_mv, fs):
+    """Lead-II intervals and amplitudes with the project's default delineator."""
+    from .morphology import delineate, intervals
+
+    return intervals(delineate(signal_mv, fs))
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     import logging
     import shlex
+    import time
 
     from .evaluate import StudyConfig, load_split_records, run_study, summarise_by_k, write_report
     from .reconstruct import load_reconstructor
@@ -384,16 +392,19 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     if not args.data.is_dir():
         raise ValueError(f"{args.data}: no such directory")
+    t0 = time.time()
     model = load_reconstructor(args.weights, method="model", linear=args.linear)
     methods = {"linear": load_reconstructor(method="linear", linear=args.linear)}
     if model.method == "model":
         methods = {"model": model, **methods}
     records = load_split_records(args.data, args.split_csv, args.split)[: args.limit]
     cfg = StudyConfig(subsets_per_k=args.subsets_per_k, seed=args.seed)
-    rows = run_study(records, methods, cfg, progress=not args.no_progress)
+    result = run_study(records, methods, cfg, progress=not args.no_progress, morphology=_lead_ii_features)
     meta = {"split": args.split, "command": "l2g " + shlex.join(sys.argv[1:]) if sys.argv else "l2g evaluate",
-            "versions": {name: m.version for name, m in methods.items()}}
-    write_report(rows, args.out, cfg, meta)
-    print(summarise_by_k(rows).to_string(index=False))
-    print(f"wrote {args.out / 'evaluation.md'}")
+            "versions": {name: m.version for name, m in methods.items()}, "seconds": time.time() - t0}
+    delin = Path("reports/delineation_ludb.md")
+    write_report(result, args.out, cfg, meta, delineation_md=delin.read_text() if delin.exists() else None)
+    print(summarise_by_k(result.rows, result.profiles)[["method", "k", "mse", "r", "ssim", "aup_s", "aup_m"]]
+          .to_string(index=False))
+    print(f"wrote {args.out / 'evaluation.md'} in {time.time() - t0:.0f} s")
     return 0

@@ -1,0 +1,148 @@
+"""Export bytes for downloads: WFDB zip, CSV, and chart images (no Streamlit here).
+
+* :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
+  generated leads are marked in the header by :func:`l2g.io.write_wfdb`.
+* :func:`csv_bytes` - the record as CSV (generated columns named ``<lead>_generated``).
+* :func:`figure_images` - a Plotly figure as PNG and/or PDF through kaleido 1.x,
+  which drives a Chromium-family browser. :func:`browser_path` finds one
+  (``BROWSER_PATH``, then ``chromium``, ``chromium-browser``, ``google-chrome``
+  on ``PATH``); without one, :class:`ImageExportUnavailable` is raised with a
+  message the dashboard shows as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .record import Record
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "ImageExportUnavailable",
+    "browser_path",
+    "safe_name",
+    "wfdb_zip_bytes",
+    "csv_bytes",
+    "figure_images",
+]
+
+IMAGE_FORMATS: tuple[str, ...] = ("png", "pdf")
+_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+class ImageExportUnavailable(RuntimeError):
+    """Chart images cannot be made here (no browser for kaleido, or kaleido failed)."""
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe version of a record name (letters, digits, ``_`` and ``-``)."""
+    return re.sub(r"[^-\w]", "_", name).strip("_") or "record"
+
+
+def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
+    """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32).
+
+    Parameters
+    ----------
+    record : Record
+        Generated leads are marked in the header comments (``L2G: lead status``).
+    name : str, optional
+        Record name inside the zip; default ``record.name`` made file-safe.
+
+    Returns
+    -------
+    bytes
+        A zip archive; :func:`l2g.io.read_record` reads it back directly.
+    """
+    from .io import write_wfdb
+
+    stem = safe_name(name if name is not None else record.name)
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
+        hea = write_wfdb(record, tmp, stem)
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(Path(tmp).iterdir()):
+                if path.stem == hea.stem:
+                    zf.write(path, arcname=path.name)
+    return buf.getvalue()
+
+
+def csv_bytes(record: Record) -> bytes:
+    """The record as CSV bytes (``time_s`` then one column per present lead, mV)."""
+    from .io import write_csv
+
+    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
+        path = write_csv(record, Path(tmp) / "record.csv")
+        return path.read_bytes()
+
+
+def browser_path() -> str | None:
+    """The Chromium-family browser kaleido will use, or None when there is none."""
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env if Path(env).exists() else None
+    for exe in _BROWSERS:
+        found = shutil.which(exe)
+        if found:
+            return found
+    return None
+
+
+async def _render(fig_dict: dict, formats: Sequence[str], width: int, height: int, scale: float) -> dict[str, bytes]:
+    import kaleido
+
+    out: dict[str, bytes] = {}
+    async with kaleido.Kaleido(n=1) as k:  # one browser for every format
+        for fmt in formats:
+            out[fmt] = await k.calc_fig(fig_dict, opts=dict(format=fmt, width=width, height=height, scale=scale))
+    return out
+
+
+def figure_images(fig, formats: Sequence[str] = IMAGE_FORMATS, *, width: int = 1600, height: int | None = None,
+                  scale: float = 2.0) -> dict[str, bytes]:
+    """Render a Plotly figure to image bytes with kaleido (one browser session).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+    formats : sequence of {"png", "pdf", "svg", "jpeg", "webp"}
+    width, height : int
+        Size in layout pixels; ``height`` defaults to the figure's own height
+        scaled to ``width``.
+    scale : float
+        Pixel density for raster formats.
+
+    Returns
+    -------
+    dict of str to bytes
+        ``{format: bytes}``.
+
+    Raises
+    ------
+    ImageExportUnavailable
+        When no Chromium-family browser is installed, or kaleido fails.
+    """
+    path = browser_path()
+    if path is None:
+        raise ImageExportUnavailable(
+            "PNG/PDF export needs a Chromium browser for kaleido and none was found "
+            "(install Debian's `chromium` or set BROWSER_PATH); WFDB and CSV export work without it."
+        )
+    os.environ.setdefault("BROWSER_PATH", path)  # kaleido 1.x finds the browser through choreographer
+    if height is None:
+        fig_h = fig.layout.height or 600
+        fig_w = fig.layout.width or 1100
+        height = int(round(fig_h * width / fig_w))
+    fig_dict = fig.to_plotly_json()
+    try:
+        return asyncio.run(_render(fig_dict, tuple(formats), int(width), int(height), float(scale)))
+    except Exception as exc:  # noqa: BLE001 - kaleido/choreographer raise many types; the app shows a note
+        raise ImageExportUnavailable(f"PNG/PDF export failed ({type(exc).__name__}: {exc})") from exc

@@ -1,0 +1,394 @@
+"""Plotly figures of ECGs on a true ECG-paper grid (no Streamlit here).
+
+Every ECG figure is one canvas in physical units: the x axis is time in
+seconds, the y axis millivolts, and the axes are locked so that the standard
+paper speed and gain hold at any size (25 mm/s and 10 mm/mV: one 1-mm square
+is 0.04 s wide and 0.1 mV high). The grid is drawn with Plotly's major and
+minor gridlines (5 mm = 0.2 s / 0.5 mV and 1 mm = 0.04 s / 0.1 mV), never with
+shapes, so a 12-lead page costs a handful of traces.
+
+Layouts (:data:`LAYOUTS`)
+-------------------------
+``"3x4"``
+    I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6, each cell 2.5 s of the same
+    10-s window (column ``c`` shows seconds ``2.5 c .. 2.5 (c + 1)``), plus a
+    10-s Lead-II rhythm strip.
+``"6x2"``
+    I-aVF in the left column, V1-V6 in the right one, 5 s each.
+``"12x1"``
+    The 12 leads under each other, 10 s each.
+
+A trace's x coordinate is its true time in the record, so hovering gives the
+time in seconds; the millivolt value is carried in ``customdata`` (the drawn y
+is shifted to the row's baseline).
+
+Colours: recorded leads black; the real trace of a lead that was hidden from
+the generator grey; generated leads blue; the linear baseline (comparison)
+dashed orange; P / QRS / T delineation marks green / purple / brown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .leads import LEADS
+from .record import ABSENT, GENERATED, Record
+
+__all__ = [
+    "PAPER_SPEED_MM_S",
+    "GAIN_MM_MV",
+    "MINOR_S",
+    "MINOR_MV",
+    "MAJOR_S",
+    "MAJOR_MV",
+    "COLORS",
+    "LAYOUTS",
+    "DISPLAY_FILTERS",
+    "display_filter",
+    "layout_rows",
+    "ecg_figure",
+    "training_curves_figure",
+]
+
+PAPER_SPEED_MM_S = 25.0
+GAIN_MM_MV = 10.0
+MINOR_S = 1.0 / PAPER_SPEED_MM_S  # 0.04 s per mm
+MINOR_MV = 1.0 / GAIN_MM_MV  # 0.1 mV per mm
+MAJOR_S = 5 * MINOR_S  # 0.2 s
+MAJOR_MV = 5 * MINOR_MV  # 0.5 mV
+# y-axis pixels per mV over x-axis pixels per s, so that 0.04 s and 0.1 mV are equally long
+_SCALE_RATIO = MINOR_S / MINOR_MV
+
+COLORS: dict[str, str] = {
+    "recorded": "#000000",
+    "real": "#8a8a8a",
+    "generated": "#1d4ed8",
+    "baseline": "#e07000",
+    "calibration": "#000000",
+    "minor": "#f7d4d4",
+    "major": "#ea9a9a",
+    "paper": "#fffafa",
+    "P": "#15803d",
+    "QRS": "#7e22ce",
+    "T": "#92400e",
+}
+
+#: Named layouts: (rows of lead names, seconds per cell, rhythm-strip lead or None).
+LAYOUTS: dict[str, tuple[tuple[tuple[str, ...], ...], float, str | None]] = {
+    "3x4": ((("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")), 2.5, "II"),
+    "6x2": ((("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6")), 5.0, None),
+    "12x1": (tuple((lead,) for lead in LEADS), 10.0, None),
+}
+
+#: Display filters: label -> (high-pass Hz or None, low-pass Hz or None). Applied to every trace alike.
+DISPLAY_FILTERS: dict[str, tuple[float | None, float | None]] = {
+    "0.5 Hz high-pass (baseline wander)": (0.5, None),
+    "0.5–40 Hz (monitor)": (0.5, 40.0),
+    "0.05–150 Hz (diagnostic)": (0.05, 150.0),
+    "none (as recorded)": (None, None),
+}
+
+_LEGEND = {
+    "recorded": "recorded (input)",
+    "real": "real (hidden from the generator)",
+    "baseline": "linear baseline (comparison)",
+}
+_WAVES = {"P": ("p_on", "p_off"), "QRS": ("qrs_on", "qrs_off"), "T": ("t_on", "t_off")}
+_CAL_S = 0.2  # calibration pulse width (s)
+_CAL_MV = 1.0  # calibration pulse height (mV)
+_LEFT_S = 0.4  # room left of t0 for the calibration pulse (s)
+
+
+# ------------------------------------------------------------------ filtering
+def display_filter(record: Record, name: str) -> tuple[Record, str]:
+    """Apply a display filter from :data:`DISPLAY_FILTERS` to a record.
+
+    Parameters
+    ----------
+    record : Record
+    name : str
+        A key of :data:`DISPLAY_FILTERS`.
+
+    Returns
+    -------
+    (Record, str)
+        The filtered record (same rate, length and status) and a label stating
+        the filter actually applied (a low-pass at or above Nyquist is left out).
+
+    Raises
+    ------
+    ValueError
+        For an unknown filter name.
+    """
+    from .preprocess import bandlimit
+
+    if name not in DISPLAY_FILTERS:
+        raise ValueError(f"display_filter: unknown filter {name!r}; valid: {', '.join(DISPLAY_FILTERS)}")
+    low, high = DISPLAY_FILTERS[name]
+    if high is not None and high >= 0.5 * record.fs:
+        high = None
+    if low is None and high is None:
+        return record, "no filter"
+    label = (f"{low:g}–{high:g} Hz band-pass" if low is not None and high is not None
+             else f"{low:g} Hz high-pass" if low is not None else f"{high:g} Hz low-pass")
+    return bandlimit(record, low, high), f"{label} (zero-phase, display)"
+
+
+# ------------------------------------------------------------------ helpers
+def layout_rows(layout: str | Sequence[Sequence[str]]) -> tuple[tuple[tuple[str, ...], ...], float, str | None]:
+    """Resolve a layout name (or explicit rows of leads) to (rows, cell seconds, rhythm lead)."""
+    if isinstance(layout, str):
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+        return LAYOUTS[layout]
+    rows = tuple(tuple(r) for r in layout)
+    if not rows or not all(rows):
+        raise ValueError("a layout needs at least one row with at least one lead")
+    return rows, 10.0 / max(len(r) for r in rows), None
+
+
+def _segment(record: Record, lead: str, t0: float, t1: float) -> tuple[float, np.ndarray] | None:
+    """(start time, samples) of ``lead`` between t0 and t1 seconds, or None when absent/empty."""
+    if record.status_of(lead) == ABSENT:
+        return None
+    a = max(0, int(math.ceil(t0 * record.fs - 1e-9)))
+    b = min(record.n_samples, int(math.floor(t1 * record.fs + 1e-9)) + 1)
+    if b - a < 2:
+        return None
+    return a / record.fs, record.lead(lead)[a:b]
+
+
+def _row_spacing(record: Record, leads: Sequence[str], t0: float, t1: float) -> float:
+    """Vertical distance between row baselines (mV, a multiple of 0.5, 2.5..4.0)."""
+    spans = []
+    for lead in leads:
+        seg = _segment(record, lead, t0, t1)
+        if seg is not None:
+            x = seg[1] - np.median(seg[1])
+            spans.append(float(np.percentile(x, 99.5) - np.percentile(x, 0.5)))
+    span = float(np.percentile(spans, 75)) if spans else 2.0
+    return float(min(4.0, max(2.5, math.ceil((span + 0.5) / MAJOR_MV) * MAJOR_MV)))
+
+
+def _label(method: str) -> str:
+    return "generated (model)" if method == "model" else f"generated ({method})"
+
+
+# ------------------------------------------------------------------ the ECG figure
+def ecg_figure(
+    record: Record,
+    *,
+    layout: str | Sequence[Sequence[str]] = "3x4",
+    reference: Record | None = None,
+    baseline: Record | None = None,
+    start_s: float = 0.0,
+    waves: Mapping[str, np.ndarray] | None = None,
+    filter_label: str = "",
+    title: str | None = None,
+    width_px: int = 1100,
+    height: int | None = None,
+) -> go.Figure:
+    """An ECG page on a true 25 mm/s, 10 mm/mV grid.
+
+    Parameters
+    ----------
+    record : Record
+        What to draw: recorded leads in black, generated leads in blue.
+    layout : str or rows of lead names
+        ``"3x4"`` (with a Lead-II rhythm strip), ``"6x2"``, ``"12x1"``, or
+        explicit rows, e.g. ``[["V2"]]`` for a single-lead view of 10 s.
+    reference : Record, optional
+        The real recording. For every lead that is *generated* in ``record``
+        and recorded in ``reference``, the real trace is drawn under it (grey).
+    baseline : Record, optional
+        A second reconstruction (the linear baseline) drawn dashed for the
+        generated leads.
+    start_s : float
+        Start of the window shown (s); the window is 10 s long.
+    waves : mapping, optional
+        Delineation times in seconds (``p_on``, ``p_off``, ``qrs_on``, ...,
+        as returned by :func:`l2g.morphology.delineation_for_plot`), drawn as
+        markers on the rhythm strip (or on Lead II in a layout without one).
+    filter_label : str
+        The display filter, stated under the chart.
+    title : str, optional
+    width_px : int
+        Nominal plot width used to choose the height (the grid stays square
+        at any size: the axes are locked).
+    height : int, optional
+        Figure height in pixels (default: from ``width_px``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    rows, cell_s, rhythm = layout_rows(layout)
+    window_s = cell_s * max(len(r) for r in rows)
+    t0 = float(start_s)
+    t1 = t0 + window_s
+    bands: list[tuple[tuple[str, ...], float]] = [(r, cell_s) for r in rows]
+    if rhythm is not None:
+        bands.append(((rhythm,), window_s))
+    spacing = _row_spacing(record, [lead for r, _ in bands for lead in r], t0, t1)
+    method = record.meta.provenance.method if record.meta.provenance else "model"
+    gen_name = _label(method)
+
+    fig = go.Figure()
+    shown: set[str] = set()
+    annotations: list[dict] = []
+    cal_x: list[float | None] = []
+    cal_y: list[float | None] = []
+    sep_x: list[float | None] = []
+    sep_y: list[float | None] = []
+    mark_band: tuple[float, float, float] | None = None  # (baseline, t_start, t_end) of the marked cell
+
+    def add(kind: str, lead: str, seg: tuple[float, np.ndarray], offset: float, ref_level: float) -> None:
+        start, y = seg
+        name = gen_name if kind == "generated" else _LEGEND[kind]
+        fig.add_trace(go.Scatter(
+            x0=start, dx=1.0 / record.fs, y=(y - ref_level + offset).astype(np.float32),
+            customdata=y.astype(np.float32), mode="lines", name=name, legendgroup=kind,
+            showlegend=kind not in shown,
+            line=dict(color=COLORS[kind], width=1.3 if kind in ("recorded", "generated") else 1.1,
+                      dash="dash" if kind == "baseline" else "solid"),
+            hovertemplate=f"<b>{lead}</b> {name}<br>t = %{{x:.3f}} s<br>%{{customdata:.3f}} mV<extra></extra>",
+        ))
+        shown.add(kind)
+
+    for r, (leads, cell) in enumerate(bands):
+        offset = -r * spacing
+        cal_x += [t0 - _LEFT_S + 0.05, t0 - _LEFT_S + 0.1, t0 - _LEFT_S + 0.1, t0 - _LEFT_S + 0.1 + _CAL_S,
+                  t0 - _LEFT_S + 0.1 + _CAL_S, t0 - 0.05, None]
+        cal_y += [offset, offset, offset + _CAL_MV, offset + _CAL_MV, offset, offset, None]
+        for c, lead in enumerate(leads):
+            a, b = t0 + c * cell, t0 + (c + 1) * cell
+            if c > 0:
+                sep_x += [a, a, None]
+                sep_y += [offset - 0.3, offset + 0.3, None]
+            status = record.status_of(lead)
+            seg = _segment(record, lead, a, b)
+            text = lead if status != GENERATED else f"{lead} <i>(gen)</i>"
+            annotations.append(dict(
+                x=a + 0.06, y=offset + spacing * 0.42, text=f"<b>{text}</b>", showarrow=False,
+                xanchor="left", yanchor="middle", font=dict(size=13, color=COLORS[
+                    "generated" if status == GENERATED else "recorded"]),
+            ))
+            if seg is None:
+                annotations.append(dict(x=(a + b) / 2, y=offset, text="absent", showarrow=False,
+                                        font=dict(size=11, color="#888")))
+                continue
+            level = float(np.median(seg[1]))
+            if status == GENERATED:
+                if reference is not None and reference.status_of(lead) != ABSENT:
+                    rseg = _segment(reference, lead, a, b)
+                    if rseg is not None:
+                        add("real", lead, rseg, offset, float(np.median(rseg[1])))
+                if baseline is not None and baseline.status_of(lead) != ABSENT:
+                    bseg = _segment(baseline, lead, a, b)
+                    if bseg is not None:
+                        add("baseline", lead, bseg, offset, float(np.median(bseg[1])))
+                add("generated", lead, seg, offset, level)
+            else:
+                add("recorded", lead, seg, offset, level)
+            if waves is not None and lead == "II" and (len(leads) == 1 or rhythm is None) and mark_band is None:
+                mark_band = (offset, a, b)
+
+    fig.add_trace(go.Scatter(x=cal_x, y=cal_y, mode="lines", name="1 mV calibration", showlegend=False,
+                             line=dict(color=COLORS["calibration"], width=1.3), hoverinfo="skip"))
+    if sep_x:
+        fig.add_trace(go.Scatter(x=sep_x, y=sep_y, mode="lines", showlegend=False, hoverinfo="skip",
+                                 line=dict(color="#000", width=1.3)))
+    if waves is not None and mark_band is not None:
+        _add_wave_marks(fig, waves, *mark_band, spacing)
+
+    n_bands = len(bands)
+    y_top = spacing * 0.62
+    y_bottom = -(n_bands - 1) * spacing - spacing * 0.45
+    x_range = [t0 - _LEFT_S, t1 + 0.02]
+    x_mm = (x_range[1] - x_range[0]) / MINOR_S
+    y_mm = (y_top - y_bottom) / MINOR_MV
+    margin = dict(l=10, r=10, t=70 if title else 40, b=40)
+    if height is None:
+        px_per_mm = (width_px - margin["l"] - margin["r"]) / x_mm
+        height = int(round(y_mm * px_per_mm + margin["t"] + margin["b"]))
+    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
+                gridcolor=COLORS["major"], gridwidth=1,
+                minor=dict(showgrid=True, gridcolor=COLORS["minor"], gridwidth=0.6))
+    fig.update_xaxes(range=x_range, tick0=0.0, dtick=MAJOR_S, minor_dtick=MINOR_S, minor_tick0=0.0,
+                     constrain="domain", **grid)
+    fig.update_yaxes(range=[y_bottom, y_top], tick0=0.0, dtick=MAJOR_MV, minor_dtick=MINOR_MV, minor_tick0=0.0,
+                     scaleanchor="x", scaleratio=_SCALE_RATIO, constrain="domain", **grid)
+    speed = f"{PAPER_SPEED_MM_S:g} mm/s · {GAIN_MM_MV:g} mm/mV · {record.fs:g} Hz"
+    foot = f"{speed} · filter: {filter_label or 'none stated'} · window {t0:g}–{t1:g} s"
+    if record.meta.provenance is not None and record.generated_leads:
+        p = record.meta.provenance
+        foot += f" · generated from {', '.join(p.available)} by {p.method} ({p.model_version})"
+    annotations.append(dict(xref="paper", yref="paper", x=0, y=0, yshift=-6, xanchor="left", yanchor="top",
+                            text=foot, showarrow=False, font=dict(size=11, color="#444")))
+    fig.update_layout(
+        annotations=annotations,
+        height=height,
+        margin=margin,
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)) if title else None,
+        paper_bgcolor="white",
+        plot_bgcolor=COLORS["paper"],
+        hovermode="closest",
+        dragmode="zoom",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=12),
+                    bgcolor="rgba(255,255,255,0.8)"),
+        font=dict(family="Arial, Helvetica, sans-serif", color="#111"),
+    )
+    return fig
+
+
+def _add_wave_marks(fig: go.Figure, waves: Mapping[str, np.ndarray], offset: float, t0: float, t1: float,
+                    spacing: float) -> None:
+    """On- and offset ticks of P, QRS and T on one band (one trace per wave, toggled by the legend)."""
+    lo, hi = offset - spacing * 0.35, offset + spacing * 0.35
+    for wave, keys in _WAVES.items():
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for key in keys:
+            for t in np.asarray(waves.get(key, ()), dtype=float):
+                if np.isfinite(t) and t0 <= t <= t1:
+                    xs += [float(t), float(t), None]
+                    ys += [lo, hi, None]
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", name=f"{wave} on/offset", legendgroup=f"wave-{wave}",
+                line=dict(color=COLORS[wave], width=1.5, dash="dot"),
+                hovertemplate=f"{wave} on/offset<br>t = %{{x:.3f}} s<extra></extra>",
+            ))
+
+
+# ------------------------------------------------------------------ training curves
+def training_curves_figure(history: pd.DataFrame, title: str = "") -> go.Figure:
+    """Loss and correlation per epoch from a ``*.metrics.csv`` training log.
+
+    Columns ending in ``mse`` go to the left panel (log scale), columns ending
+    in ``_r`` to the right panel; ``linear_*`` columns (the baseline) are
+    dashed. The x axis is the ``epoch`` column (or the row number).
+    """
+    from plotly.subplots import make_subplots
+
+    x = history["epoch"] if "epoch" in history else pd.Series(range(len(history)), name="epoch")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("MSE (mV²)", "Pearson r"), horizontal_spacing=0.08)
+    for col in history.columns:
+        if not pd.api.types.is_numeric_dtype(history[col]):
+            continue
+        panel = 1 if col.endswith("mse") else 2 if col.endswith("_r") else None
+        if panel is None:
+            continue
+        dash = "dash" if col.startswith("linear") else "solid"
+        fig.add_trace(go.Scatter(x=x, y=history[col], mode="lines+markers", name=col, line=dict(dash=dash)),
+                      row=1, col=panel)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=60 if title else 40, b=10),
+                      title=dict(text=title) if title else None, legend=dict(orientation="h", y=-0.2))
+    return fig
