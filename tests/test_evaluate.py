@@ -87,8 +87,8 @@ def test_cli_evaluate_on_a_tiny_split(tmp_path):
         rows.append(f"set/r{i},test")
     (tmp_path / "split.csv").write_text("\n".join(rows) + "\n")
     p = subprocess.run([sys.executable, "-m", "l2g", "evaluate", "--data", str(tmp_path / "data"), "--split-csv",
-                        str(tmp_path / "split.csv"), "--out", str(tmp_path / "rep"), "--subsets-per-k", "1", "--no-progress",
-                        "--weights", str(tmp_path / "none.pt")],
+                        str(tmp_path / "split.csv"), "--out", str(tmp_path / "rep"), "--subsets-per-k", "1",
+                        "--no-progress", "--weights", str(tmp_path / "none.pt")],
                        capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
     assert p.returncode == 0, p.stderr[-2000:]
     assert "falling back to the linear baseline" in p.stderr
