@@ -341,9 +341,226 @@ def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) ->
     return Delineation(fs=fs, signal=clean, method=method, **beats)
 
 
-def _delineate_l2g(clean: np.ndarray, r: np.ndarray, fs: float) -> dict[str, np.ndarray] | None:
-    """Placeholder: the prominence method (replaced below once measured)."""
-    return _delineate_nk(clean, r, fs, "prominence")
+@dataclass(frozen=True)
+class TemplateConfig:
+    """Settings of the ``"l2g"`` delineator. Times in seconds, fractions of a slope or amplitude.
+
+    The values were chosen on the odd-numbered LUDB records and checked on the even ones
+    (``bench/delineation_ludb.py --tune``); see ``docs/DELINEATION.md``.
+    """
+
+    pre_s: float = 0.5            # template window before R (also capped at pre_rr * RR)
+    pre_rr: float = 0.7
+    post_s: float = 0.8           # template window after R (also capped at post_rr * RR)
+    post_rr: float = 0.95
+    align_s: float = 0.02         # largest shift when re-aligning beats on the QRS template
+    qrs_half_s: float = 0.08      # half width of the QRS window used for alignment and correlation
+    min_corr: float = 0.9         # beats whose QRS correlates less with the template are delineated alone
+    deriv_s: float = 0.012        # Savitzky-Golay window of the QRS slope
+    smooth_s: float = 0.04        # Savitzky-Golay window of the P/T trace and slope
+    qrs_search_on_s: float = 0.10  # QRS slope peaks searched this far before R ...
+    qrs_search_off_s: float = 0.14  # ... and after R
+    qrs_peak_frac: float = 0.25    # significant QRS slope peak: above this fraction of the largest
+    qrs_on_frac: float = 0.10      # QRS onset: slope falls below this fraction of the first slope peak
+    qrs_off_frac: float = 0.10     # QRS offset: slope falls below this fraction of the last slope peak
+    iso_s: float = ISO_WINDOW_S    # isoelectric window ending at QRS onset
+    t_start_s: float = 0.06        # T searched from QRS offset + this ...
+    t_end_rr: float = 0.62         # ... to R + min(t_end_rr * RR, t_end_s)
+    t_end_s: float = 0.6
+    t_second_lobe: float = 0.3     # a later opposite lobe this large (relative) makes the T wave biphasic
+    t_off_bias_s: float = 0.0      # added to the tangent T offset
+    p_start_s: float = 0.30        # P searched from QRS onset - this ...
+    p_end_s: float = 0.03          # ... to QRS onset - this
+    p_min_mv: float = 0.02         # smallest P amplitude accepted (template)
+    p_min_snr: float = 1.0         # template P power over the beat-to-beat residual power
+    p_frac: float = 0.2            # P on/offset: slope falls below this fraction of its slope peak
+
+
+L2G_CONFIG = TemplateConfig()
+
+
+def _odd(n: float, minimum: int = 5) -> int:
+    k = max(int(round(n)), minimum)
+    return k if k % 2 else k + 1
+
+
+def _segments(x: np.ndarray, centres: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``x[c - a : c + b]`` for the centres whose window fits inside ``x``; (rows, kept mask)."""
+    ok = (centres - a >= 0) & (centres + b <= x.size)
+    idx = centres[ok][:, None] + np.arange(-a, b)[None, :]
+    return x[idx], ok
+
+
+def _corr_rows(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    r0 = rows - rows.mean(axis=1, keepdims=True)
+    f0 = ref - ref.mean()
+    den = np.sqrt((r0**2).sum(axis=1) * (f0**2).sum()) + 1e-12
+    return (r0 @ f0) / den
+
+
+def _align(x: np.ndarray, r: np.ndarray, fs: float, cfg: TemplateConfig) -> np.ndarray:
+    """R peaks moved (by at most ``align_s``) to best match the median QRS."""
+    h, s = int(cfg.qrs_half_s * fs), int(cfg.align_s * fs)
+    rows, ok = _segments(x, r, h + s, h + s + 1)
+    if ok.sum() < 2:
+        return r
+    tpl = np.median(rows, axis=0)[s: s + 2 * h + 1]
+    out = r.copy()
+    for k, row in zip(np.flatnonzero(ok), rows, strict=True):
+        win = np.lib.stride_tricks.sliding_window_view(row, 2 * h + 1)  # (2s+1, 2h+1)
+        out[k] = r[k] + int(np.argmax(_corr_rows(win, tpl))) - s
+    return out
+
+
+def _first_below(v: np.ndarray, start: int, step: int, thr: float, stop: int) -> int:
+    """First index from ``start`` moving by ``step`` where ``v < thr``; ``stop`` if none."""
+    i = start
+    while (i > stop if step < 0 else i < stop) and v[i] >= thr:
+        i += step
+    return i
+
+
+def _template_points(tpl: np.ndarray, c: int, fs: float, rr_s: float, cfg: TemplateConfig,
+                     p_snr: float | None) -> dict[str, float]:
+    """Fiducial points (sample offsets from R, float) of one averaged beat ``tpl`` with R at ``c``."""
+    from scipy.signal import find_peaks, savgol_filter
+
+    n = tpl.size
+    out = {name: np.nan for name in POINTS}
+    out["r_peaks"] = 0.0
+    d = savgol_filter(tpl, _odd(cfg.deriv_s * fs), 2, deriv=1)
+    ad = np.abs(d)
+    # QRS: Martinez-style -- the outermost significant slope peaks, then walk out until the slope is small
+    a = max(c - int(cfg.qrs_search_on_s * fs), 1)
+    b = min(c + int(cfg.qrs_search_off_s * fs), n - 2)
+    smax = ad[a:b].max()
+    if not smax > 0:
+        return out
+    pk, _ = find_peaks(ad[a:b], height=cfg.qrs_peak_frac * smax)
+    pk = pk + a
+    before, after = pk[pk <= c], pk[pk >= c]
+    n_first = before[0] if before.size else (pk[0] if pk.size else c)
+    n_last = after[-1] if after.size else (pk[-1] if pk.size else c)
+    qon = _first_below(ad, n_first, -1, cfg.qrs_on_frac * ad[n_first], max(a - int(0.05 * fs), 0))
+    qoff = _first_below(ad, n_last, 1, cfg.qrs_off_frac * ad[n_last], min(b + int(0.05 * fs), n - 1))
+    out["qrs_on"], out["qrs_off"] = float(qon - c), float(qoff - c)
+    w = int(cfg.iso_s * fs)
+    iso = float(np.median(tpl[max(qon - w, 0): qon + 1]))
+    xs = savgol_filter(tpl, _odd(cfg.smooth_s * fs), 2)
+    ds = savgol_filter(tpl, _odd(cfg.smooth_s * fs), 2, deriv=1)
+    # T wave: largest deviation from the isoelectric level after the QRS
+    ts = qoff + int(cfg.t_start_s * fs)
+    te = min(c + int(min(cfg.t_end_rr * rr_s, cfg.t_end_s) * fs), n - 2)
+    if te - ts > 0.04 * fs:
+        dev = xs[ts:te] - iso
+        tpk = ts + int(np.argmax(np.abs(dev)))
+        amp = xs[tpk] - iso
+        sign = np.sign(amp) or 1.0
+        last = tpk
+        tail_end = min(te + int(0.1 * fs), n - 2)
+        if tail_end > tpk + 2:
+            opp = -sign * (xs[tpk:tail_end] - iso)
+            j = int(np.argmax(opp))
+            if opp[j] > cfg.t_second_lobe * abs(amp) and j > 0.03 * fs:
+                last, sign = tpk + j, -sign
+        # T offset: tangent at the steepest return to baseline after the last lobe
+        e = min(last + int(0.2 * fs), n - 2)
+        if e > last + 2:
+            k = last + int(np.argmax(-sign * ds[last:e]))
+            if -sign * ds[k] > 0:
+                toff = k + (iso - xs[k]) / ds[k] + cfg.t_off_bias_s * fs
+                out["t_off"] = float(np.clip(toff, last, n - 1) - c)
+        # T onset: tangent at the steepest departure before the peak
+        if tpk - qoff > 2:
+            k = qoff + int(np.argmax(sign * ds[qoff:tpk]))
+            if sign * ds[k] > 0:
+                out["t_on"] = float(np.clip(k + (iso - xs[k]) / ds[k], qoff, tpk) - c)
+        out["t_peak"] = float(tpk - c)
+    # P wave: largest deviation from the isoelectric level before the QRS
+    ps = max(qon - int(cfg.p_start_s * fs), 1)
+    if np.isfinite(out["t_off"]):
+        ps = max(ps, int(c + out["t_off"] - rr_s * fs) + int(0.02 * fs))
+    pe = qon - int(cfg.p_end_s * fs)
+    if pe - ps > 0.03 * fs:
+        dev = xs[ps:pe] - iso
+        ppk = ps + int(np.argmax(np.abs(dev)))
+        amp = xs[ppk] - iso
+        ok = abs(amp) >= cfg.p_min_mv and (p_snr is None or p_snr >= cfg.p_min_snr)
+        if ok and ps < ppk < pe - 1:
+            sign = np.sign(amp)
+            k_up = ps + int(np.argmax(sign * ds[ps:ppk])) if ppk > ps else ppk
+            k_dn = ppk + int(np.argmax(-sign * ds[ppk:qon])) if qon > ppk else ppk
+            aon = abs(ds[k_up])
+            aoff = abs(ds[k_dn])
+            pon = _first_below(np.abs(ds), k_up, -1, cfg.p_frac * aon, max(ps - int(0.05 * fs), 0))
+            poff = _first_below(np.abs(ds), k_dn, 1, cfg.p_frac * aoff, qon)
+            out["p_on"], out["p_peak"], out["p_off"] = float(pon - c), float(ppk - c), float(poff - c)
+    return out
+
+
+def _p_snr(x: np.ndarray, r: np.ndarray, tpl_pts: dict[str, float], fs: float, cfg: TemplateConfig) -> float:
+    """Power of the template P-wave window over the mean beat-to-beat residual power there."""
+    qon = tpl_pts["qrs_on"]
+    if not np.isfinite(qon):
+        return float("nan")
+    a = int(-qon + cfg.p_start_s * fs)
+    b = int(qon - cfg.p_end_s * fs)
+    if -a >= b:
+        return float("nan")
+    rows, ok = _segments(x, r, a, b)
+    if ok.sum() < 3:
+        return float("nan")
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    tpl = np.median(rows, axis=0)
+    return float(np.var(tpl) / (np.mean((rows - tpl) ** 2) + 1e-12))
+
+
+def _delineate_l2g(clean: np.ndarray, r: np.ndarray, fs: float,
+                   cfg: TemplateConfig | None = None) -> dict[str, np.ndarray] | None:
+    """Template (median-beat) delineation, see :func:`delineate`."""
+    cfg = L2G_CONFIG if cfg is None else cfg
+    n = r.size
+    r = _align(clean, r, fs, cfg)
+    rr = np.diff(r) / fs
+    rr_s = float(np.median(rr)) if rr.size else 1.0
+    a = int(min(cfg.pre_s, cfg.pre_rr * rr_s) * fs)
+    b = int(min(cfg.post_s, cfg.post_rr * rr_s) * fs)
+    rows, ok = _segments(clean, r, a, b)
+    out = {name: np.full(n, np.nan) for name in POINTS}
+    out["r_peaks"] = r.astype(np.float64)
+    if ok.sum() == 0:
+        return out
+    h = int(cfg.qrs_half_s * fs)
+    qrs = rows[:, a - h: a + h + 1]
+    corr = _corr_rows(qrs, np.median(qrs, axis=0))
+    typical = corr >= cfg.min_corr
+    if typical.sum() < max(2, 0.3 * ok.sum()):
+        typical = np.ones_like(typical)
+    tpl = np.median(rows[typical], axis=0)
+    pts = _template_points(tpl, a, fs, rr_s, cfg, p_snr=None)
+    snr = _p_snr(clean, r[ok][typical], pts, fs, cfg)
+    pts = _template_points(tpl, a, fs, rr_s, cfg, p_snr=snr if np.isfinite(snr) else None)
+    beat_typical = np.zeros(n, dtype=bool)
+    beat_typical[np.flatnonzero(ok)[typical]] = True
+    # beats near the edges share the template too when their QRS matches it
+    for k in np.flatnonzero(~ok):
+        seg, fits = _segments(clean, r[k: k + 1], h, h + 1)
+        if fits.all() and _corr_rows(seg, tpl[a - h: a + h + 1])[0] >= cfg.min_corr:
+            beat_typical[k] = True
+    for name in POINTS:
+        if name != "r_peaks":
+            out[name] = np.where(beat_typical, r + pts[name], np.nan)
+    # atypical beats (ectopics, artefacts): delineated on their own, without a P wave
+    for k in np.flatnonzero(ok)[~typical]:
+        own = _template_points(rows[np.flatnonzero(ok) == k][0] if False else clean[r[k] - a: r[k] + b], a, fs,
+                               rr_s, cfg, p_snr=0.0)
+        for name in POINTS:
+            if name != "r_peaks":
+                out[name][k] = r[k] + own[name]
+    for name in POINTS:
+        v = out[name]
+        v[(v < 0) | (v > clean.size - 1)] = np.nan
+    return out
 
 
 def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_METHOD) -> Delineation:

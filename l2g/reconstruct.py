@@ -40,6 +40,7 @@ __all__ = [
     "load_reconstructor",
     "reconstruct",
     "file_sha256",
+    "verify_checksum",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,37 @@ _LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "l2g.pt"
 DEFAULT_LINEAR = WEIGHTS_DIR / "linear.pt"
+
+
+def verify_checksum(path: str | Path) -> str | None:
+    """Check a weights file against the ``SHA256SUMS`` file beside it (``sha256sum`` format).
+
+    Returns
+    -------
+    str or None
+        The file's SHA-256, or None when no ``SHA256SUMS`` lists it (a
+        user-trained file).
+
+    Raises
+    ------
+    ValueError
+        When the file is listed and its checksum differs (corrupt or replaced).
+    """
+    p = Path(path)
+    sums = p.parent / "SHA256SUMS"
+    if not sums.exists():
+        return None
+    expected = None
+    for line in sums.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == p.name:
+            expected = parts[0].lower()
+    if expected is None:
+        return None
+    actual = file_sha256(p)
+    if actual != expected:
+        raise ValueError(f"checksum mismatch: SHA-256 {actual[:12]}… but {sums.name} records {expected[:12]}…")
+    return actual
 
 
 def file_sha256(path: str | Path) -> str:
@@ -198,6 +230,7 @@ def load_reconstructor(
     wpath = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     if method == "model":
         try:
+            verify_checksum(wpath)
             ckpt = torch.load(wpath, map_location="cpu", weights_only=True)
             if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_args" not in ckpt:
                 raise ValueError("not an L2G generator checkpoint (no state_dict / model_args)")
@@ -226,6 +259,7 @@ def load_reconstructor(
     else:
         lpath = DEFAULT_LINEAR
     try:
+        verify_checksum(lpath)
         lin = _load_linear(lpath)
     except _LOAD_ERRORS as exc:
         raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc

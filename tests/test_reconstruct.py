@@ -189,3 +189,32 @@ def test_demo_record_ships_and_is_a_plausible_ecg():
     assert rec.fs == 500 and rec.n_samples == 5000 and rec.recorded_leads == LEADS
     assert limb_consistency(rec.as_dict())["consistent"]
     assert 0.3 < np.ptp(rec.lead("II")) < 5  # a QRS of plausible size, in mV
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    from l2g.reconstruct import file_sha256, verify_checksum
+
+    if not DEFAULT_LINEAR.exists():
+        pytest.skip("weights/linear.pt not built")
+    good = tmp_path / "linear.pt"
+    good.write_bytes(DEFAULT_LINEAR.read_bytes())
+    assert verify_checksum(good) is None  # not listed: a user's own file
+    (tmp_path / "SHA256SUMS").write_text(f"{file_sha256(good)}  linear.pt\n")
+    assert verify_checksum(good) == file_sha256(good)
+    data = bytearray(good.read_bytes())
+    data[-10] ^= 0xFF  # one flipped byte
+    good.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        verify_checksum(good)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_reconstructor(method="linear", linear=good)
+
+
+def test_shipped_weights_match_their_checksums():
+    sums = DEFAULT_LINEAR.parent / "SHA256SUMS"
+    from l2g.reconstruct import verify_checksum
+
+    listed = [line.split()[1] for line in sums.read_text().splitlines() if line.strip()]
+    assert "linear.pt" in listed
+    for name in listed:
+        assert verify_checksum(DEFAULT_LINEAR.parent / name) is not None
