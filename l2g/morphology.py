@@ -1,53 +1,85 @@
-"""Delineation of P, QRS and T waves and the Lead-II intervals built on it.
+"""Delineation of P, QRS and T waves, and the Lead-II intervals and amplitudes built on it.
 
 Pipeline (one lead, any sampling rate)::
 
-    ecg_clean (neurokit2)  ->  R peaks (nk.ecg_peaks)  ->  delineate (method)  ->  beats  ->  intervals
+    nk.ecg_clean  ->  R peaks (nk.ecg_peaks)  ->  delineate (method)  ->  per-beat points  ->  intervals
+
+Waves are found on neurokit2's cleaned trace (0.5 Hz high-pass, then a 20 ms moving average
+forwards and backwards against mains hum). Amplitudes are read on a less smoothed trace
+(0.5 Hz high-pass and 50 / 60 Hz notches, all zero phase, so the points line up with it):
+the moving average would lower sharp R waves by up to a quarter.
 
 Methods
 -------
 ``"dwt"``, ``"cwt"``, ``"peak"``, ``"prominence"``
-    neurokit2's :func:`neurokit2.ecg_delineate` methods, on the neurokit2-cleaned
-    trace and its own R peaks.
-``"l2g"``
-    Ours: the ``"prominence"`` waves as a start, then post-processing described in
-    :func:`delineate` and ``docs/DELINEATION.md``.
+    neurokit2's :func:`neurokit2.ecg_delineate` methods (neurokit2 0.2.13), on the
+    neurokit2-cleaned trace and neurokit2's R peaks. ``"peak"`` finds neither QRS
+    on/offset nor P offset, so it gives no PR, QRS or QT.
+``"l2g"`` (the default, :data:`DEFAULT_METHOD`)
+    Ours, a median-beat (template) delineator in the way diagnostic ECG programs measure
+    global intervals:
 
-The default, :data:`DEFAULT_METHOD`, is the method that measured best on the
-cardiologist annotations of LUDB (lead II, ``bench/delineation_ludb.py``,
-``reports/delineation_ludb.md``).
+    1. the beats are re-aligned on the QRS (cross-correlation, +-20 ms) and those whose
+       QRS correlates with the median QRS (r >= 0.9) form the median beat, one per 10 s;
+    2. QRS onset and offset: from the outermost steep slope of the QRS, outwards until the
+       slope stays below a fraction of the largest QRS slope for 10 ms (after Martinez et
+       al. 2004). With :func:`delineate_record` and other leads present, the slope is the
+       *spatial velocity* of the median beats (onset: all present leads; offset: the limb
+       leads), the way cardiologists read the QRS on a 12-lead chart;
+    3. T wave: the most prominent extremum (either polarity) after the QRS, weighted by a
+       prior around the expected T peak (QRS onset + 0.41 s * sqrt(RR) - 0.1 s); a second,
+       opposite lobe makes it biphasic; T offset by the trapezium-area method
+       (Vazquez-Seisdedos et al. 2011), robust to a sloping baseline;
+    4. P wave: the largest deviation from the PR-segment level between the previous T wave
+       and the QRS, kept only when it is at least 0.02 mV and stable from beat to beat
+       (template power at least twice the beat-to-beat residual power: this rejects
+       fibrillation and flutter waves); on/offset where its slope falls to a fraction of
+       its steepest value;
+    5. every beat of the median beat gets its points at the same offsets from its own R
+       peak; the other beats (ectopics, artefacts) are delineated alone, without a P wave.
+
+    It runs at 500 Hz (other rates are resampled to it and the points mapped back). The
+    thresholds were chosen on the odd-numbered LUDB records and checked on the even ones
+    (``docs/DELINEATION.md``).
+
+The measured accuracy of each method against LUDB's cardiologists is in
+``reports/delineation_ludb.md`` (``bench/delineation_ludb.py``).
 
 Beats
 -----
-Every result is organised per beat: beat ``i`` is the R peak ``r_peaks[i]``, the
-P wave before it (between the previous R peak and this one), its QRS, and the T
-wave after it (before the next R peak). Fiducial points are sample indices into
-the trace, stored as float64 with NaN where a point was not found.
+Results are organised per beat: beat ``i`` is the R peak ``r_peaks[i]``, the P wave
+before it (between the previous R peak and this one), its QRS and the T wave after it
+(before the next R peak). Points are sample indices into the input trace (same rate),
+stored as float64, NaN where not found.
 
 Intervals (:func:`intervals`)
 -----------------------------
-Per beat, then the median over the beats where the interval is measurable:
+Per beat, then the median over the beats where the interval is measurable and plausible
+(:data:`PLAUSIBLE_MS`):
 
 * PR = QRS onset - P onset; QRS = QRS offset - QRS onset; QT = T offset - QRS onset (ms);
 * heart rate = 60 / median RR (bpm);
-* QTc (Bazett) = QT / sqrt(RR / 1 s); QTc (Fridericia) = QT / (RR / 1 s) ** (1/3), from the
-  median QT and the median RR. ``qtc_ms`` is Bazett's.
+* QTc from the median QT and median RR (in s): Bazett QT / sqrt(RR) (``qtc_ms``,
+  ``qtc_bazett_ms``) and Fridericia QT / RR ** (1/3) (``qtc_fridericia_ms``).
 
-Amplitudes (mV) are taken on the cleaned trace relative to the beat's isoelectric level,
-the median of the trace over the :data:`ISO_WINDOW_S` seconds that end at QRS onset (the
-PR segment; 80 to 60 ms before the R peak when QRS onset is missing).
+Amplitudes (mV), signed, relative to the beat's isoelectric level:
+the median of the trace over the :data:`ISO_WINDOW_S` s that end at QRS onset (the end of
+the PR segment; 80 to 60 ms before the R peak when QRS onset is missing). P and T: the
+value at the wave's peak; R: the largest value within the QRS (R peak +-50 ms when its
+bounds are missing).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .record import Record
+from .leads import LIMB_LEADS, normalize_lead_name
+from .record import ABSENT, Record
 
 __all__ = [
     "METHODS",
@@ -56,11 +88,13 @@ __all__ = [
     "POINTS",
     "ISO_WINDOW_S",
     "PLAUSIBLE_MS",
+    "TemplateConfig",
     "DEFAULT_TOLERANCES",
     "Tolerance",
     "Delineation",
     "delineate",
     "delineate_record",
+    "beat_table",
     "intervals",
     "morphology_table",
     "delineation_for_plot",
@@ -84,8 +118,14 @@ PLAUSIBLE_MS: dict[str, tuple[float, float]] = {
     "rr": (250.0, 2500.0),
 }
 
-# the shortest trace worth delineating (s); shorter ones give an empty Delineation
+# the shortest trace worth delineating (s), and the smallest peak-to-peak amplitude (mV) of a
+# trace that is not flat; others give an empty Delineation
 _MIN_DURATION_S = 1.5
+_MIN_PTP_MV = 0.02
+# "l2g": one median beat per this many seconds of record
+_TEMPLATE_WINDOW_S = 10.0
+# "l2g": the rate it works at (and was tuned at); other rates are resampled to it
+_L2G_FS = 500.0
 
 
 # ------------------------------------------------------------------ the result
@@ -98,13 +138,20 @@ class Delineation:
     fs : float
         Sampling rate of ``signal`` in Hz.
     signal : ndarray of float64, shape (samples,)
-        The cleaned trace (mV) the points refer to and amplitudes are read from.
+        The trace (mV) amplitudes are read from: the input after a 0.5 Hz high-pass and
+        50 / 60 Hz notches (zero phase, so the points line up with it). The waves are found
+        on neurokit2's cleaned trace, which is smoother.
     method : str
         The delineation method that produced the points.
     r_peaks, p_on, p_peak, p_off, qrs_on, qrs_off, t_on, t_peak, t_off : ndarray of float64, shape (beats,)
         Sample indices into ``signal``; NaN where the point was not found. ``r_peaks``
-        is always finite and increasing. Beat ``i`` holds the P wave before
-        ``r_peaks[i]``, its QRS complex and the T wave after it.
+        is finite and increasing. Beat ``i`` holds the P wave before ``r_peaks[i]``,
+        its QRS complex and the T wave after it.
+
+    Raises
+    ------
+    ValueError
+        When the point arrays differ in length.
     """
 
     fs: float
@@ -121,16 +168,17 @@ class Delineation:
     t_off: np.ndarray
 
     def __post_init__(self) -> None:
-        sig = np.asarray(self.signal, dtype=np.float64).copy()
+        sig = np.array(self.signal, dtype=np.float64).ravel()
         sig.setflags(write=False)
         object.__setattr__(self, "signal", sig)
+        object.__setattr__(self, "fs", float(self.fs))
         n = None
         for name in POINTS:
-            arr = np.asarray(getattr(self, name), dtype=np.float64).ravel().copy()
+            arr = np.array(getattr(self, name), dtype=np.float64).ravel()
             if n is None:
                 n = arr.size
             elif arr.size != n:
-                raise ValueError(f"Delineation: {name} has {arr.size} beats, r_peaks has {n}")
+                raise ValueError(f"Delineation: {name} has {arr.size} beats, p_on has {n}")
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -166,7 +214,7 @@ class Delineation:
         return self.select((self.r_peaks >= start) & (self.r_peaks <= stop))
 
 
-# ------------------------------------------------------------------ delineation
+# ------------------------------------------------------------------ neurokit2 steps
 def _nk():
     import neurokit2 as nk  # heavy import (~1 s): only when delineation is first used
 
@@ -174,25 +222,26 @@ def _nk():
 
 
 def _clean(signal: np.ndarray, fs: float) -> np.ndarray:
-    """neurokit2's default cleaning: 0.5 Hz 5th-order Butterworth high-pass and a 50 Hz notch."""
-    return np.asarray(_nk().ecg_clean(signal, sampling_rate=fs, method="neurokit"), dtype=np.float64)
+    """neurokit2's default cleaning: 0.5 Hz 5th-order Butterworth high-pass, 50 Hz powerline filter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(_nk().ecg_clean(signal, sampling_rate=fs, method="neurokit"), dtype=np.float64)
 
 
 def _r_peaks(clean: np.ndarray, fs: float) -> np.ndarray:
     """R peaks (sample indices) of a cleaned trace by neurokit2's default detector."""
-    _, info = _nk().ecg_peaks(clean, sampling_rate=fs, method="neurokit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = _nk().ecg_peaks(clean, sampling_rate=fs, method="neurokit")
     peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
     return np.unique(peaks[(peaks >= 0) & (peaks < clean.size)])
 
 
-def _as_float(values: Any, n: int) -> np.ndarray:
-    """A neurokit2 point list (may hold None / NaN / objects) as float64 of length ``n``."""
-    out = np.full(n, np.nan)
+def _as_float(values: Any) -> np.ndarray:
+    """A neurokit2 point list (may hold None / NaN / numpy scalars) as float64."""
     if values is None:
-        return out
-    arr = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    out[: min(n, arr.size)] = arr[:n]
-    return out
+        return np.zeros(0)
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
 _NK_KEYS = {
@@ -203,11 +252,9 @@ _NK_KEYS = {
 
 
 def _assign_to_beats(points: np.ndarray, r: np.ndarray, side: str) -> np.ndarray:
-    """Assign detected points (any order, NaN allowed) to beats by position.
+    """Assign points to beats by position: to the next R peak (``"before"``) or the previous one.
 
-    ``side="before"``: a point belongs to the first R peak after it (P waves, QRS onset);
-    ``side="after"``: to the last R peak before it (QRS offset, T wave). When two points
-    claim the same beat, the one nearest its R peak wins.
+    When two points claim the same beat, the one nearest its R peak wins.
     """
     out = np.full(r.size, np.nan)
     pts = points[np.isfinite(points)]
@@ -229,23 +276,20 @@ def _beats_from_waves(waves: dict[str, Any], r: np.ndarray, fs: float) -> dict[s
     """neurokit2's ``waves`` dict as per-beat arrays aligned to ``r``.
 
     neurokit2's methods do not all return one entry per R peak (``"cwt"`` returns P and T
-    waves per RR interval), so each wave is re-assigned to beats by position: a P wave to
-    the next R peak, a T wave to the previous one. The onset, peak and offset of a wave
-    are kept together. Points outside plausible windows around their R peak (P and QRS
-    onset before it, QRS offset and T after it, never across a neighbouring R peak) are
+    waves per RR interval), so waves are re-assigned to beats by position: a P wave to the
+    next R peak, a T wave to the previous one, onset, peak and offset together. Points that
+    cross a neighbouring R peak, and QRS bounds more than 200 ms from their R peak, are
     dropped.
     """
     n = r.size
     out: dict[str, np.ndarray] = {"r_peaks": r.astype(np.float64)}
-    raw = {name: _as_float(waves.get(key), len(waves.get(key) or [])) for name, key in _NK_KEYS.items()}
+    raw = {name: _as_float(waves.get(key)) for name, key in _NK_KEYS.items()}
     prev_r = np.concatenate([[-np.inf], r[:-1]])
     next_r = np.concatenate([r[1:], [np.inf]])
-    qrs_half = 0.2 * fs  # QRS on/offset must lie within 200 ms of the R peak
-    # waves: assign by the peak (or by the onset/offset when the peak is missing)
     for wave, side in (("p", "before"), ("t", "after")):
         on, pk, off = raw[f"{wave}_on"], raw[f"{wave}_peak"], raw[f"{wave}_off"]
         m = max(on.size, pk.size, off.size)
-        on, pk, off = (np.concatenate([a, np.full(m - a.size, np.nan)]) for a in (on, pk, off))
+        on, pk, off = (np.concatenate([v, np.full(m - v.size, np.nan)]) for v in (on, pk, off))
         anchor = np.where(np.isfinite(pk), pk, np.where(np.isfinite(on), on, off))
         beat = np.full(m, -1)
         fin = np.isfinite(anchor)
@@ -254,129 +298,86 @@ def _beats_from_waves(waves: dict[str, Any], r: np.ndarray, fs: float) -> dict[s
             beat[beat >= n] = -1
         else:
             beat[fin] = np.searchsorted(r, anchor[fin], side="right") - 1
-        arrs = {k: np.full(n, np.nan) for k in ("on", "peak", "off")}
+        got = {k: np.full(n, np.nan) for k in ("on", "peak", "off")}
+        dist = np.full(n, np.inf)
         for j in range(m):
             i = beat[j]
-            if i < 0:
+            if i < 0 or abs(anchor[j] - r[i]) >= dist[i]:
                 continue
-            if np.isfinite(arrs["peak"][i]) and abs(anchor[j] - r[i]) >= abs(arrs["peak"][i] - r[i]):
-                continue
-            arrs["on"][i], arrs["peak"][i], arrs["off"][i] = on[j], anchor[j] if np.isfinite(pk[j]) else np.nan, off[j]
+            dist[i] = abs(anchor[j] - r[i])
+            got["on"][i], got["peak"][i], got["off"][i] = on[j], pk[j], off[j]
         lo, hi = (prev_r, r) if side == "before" else (r, next_r)
-        for k, a in arrs.items():
-            a[~((a > lo) & (a < hi))] = np.nan
-            out[f"{wave}_{k}"] = a
+        for k, v in got.items():
+            v[~((v > lo) & (v < hi))] = np.nan
+            out[f"{wave}_{k}"] = v
+    half = 0.2 * fs
     qon = _assign_to_beats(raw["qrs_on"], r, "before")
-    qon[~(qon >= r - qrs_half)] = np.nan
+    qon[~(qon >= r - half)] = np.nan
     qoff = _assign_to_beats(raw["qrs_off"], r, "after")
-    qoff[~(qoff <= r + qrs_half)] = np.nan
+    qoff[~(qoff <= r + half)] = np.nan
     out["qrs_on"], out["qrs_off"] = qon, qoff
     return out
 
 
 def _delineate_nk(clean: np.ndarray, r: np.ndarray, fs: float, method: str) -> dict[str, np.ndarray] | None:
     """One neurokit2 method; None when neurokit2 fails on this trace."""
-    nk = _nk()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _, waves = nk.ecg_delineate(clean, r, sampling_rate=fs, method=method)
+            _, waves = _nk().ecg_delineate(clean, r, sampling_rate=fs, method=method)
     except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
-        # neurokit2 raises these on traces with too few or edge-hugging beats
+        # neurokit2 raises these on traces with few or edge-hugging beats
         return None
     return _beats_from_waves(waves, r, fs)
 
 
-def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) -> Delineation:
-    """Find the P, QRS and T waves of one ECG lead.
-
-    Parameters
-    ----------
-    signal_mv : array_like, shape (samples,)
-        One lead in mV, any sampling rate.
-    fs : float
-        Sampling rate in Hz.
-    method : {"l2g", "dwt", "cwt", "peak", "prominence"}
-        See the module docstring. ``"peak"`` finds no QRS on/offset nor P offset.
-
-    Returns
-    -------
-    Delineation
-        Per-beat fiducial points (sample indices into the cleaned trace, NaN where not
-        found). A trace that is shorter than 1.5 s, flat, non-finite or has fewer than two
-        R peaks gives a Delineation with no beats.
-
-    Raises
-    ------
-    ValueError
-        When ``method`` is unknown, ``fs`` is not positive, or ``signal_mv`` is not 1-D.
-    """
-    if method not in METHODS:
-        raise ValueError(f"delineate: unknown method {method!r}; valid: {', '.join(METHODS)}")
-    fs = float(fs)
-    if not (np.isfinite(fs) and fs > 0):
-        raise ValueError(f"delineate: fs must be a positive number in Hz, got {fs!r}")
-    x = np.asarray(signal_mv, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"delineate: expected one lead, shape (samples,), got shape {x.shape}")
-    if x.size < _MIN_DURATION_S * fs or not np.isfinite(x).all() or np.ptp(x) < 1e-6:
-        return Delineation.empty(np.nan_to_num(x), fs, method)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clean = _clean(x, fs)
-            r = _r_peaks(clean, fs)
-    except (ValueError, IndexError):
-        return Delineation.empty(x, fs, method)
-    if r.size < 2:
-        return Delineation.empty(clean, fs, method)
-    if method in NK_METHODS:
-        beats = _delineate_nk(clean, r, fs, method)
-    else:
-        beats = _delineate_l2g(clean, r, fs)
-    if beats is None:
-        return Delineation.empty(clean, fs, method)
-    for name in POINTS:
-        beats.setdefault(name, np.full(r.size, np.nan))
-    return Delineation(fs=fs, signal=clean, method=method, **beats)
-
-
+# ------------------------------------------------------------------ "l2g": median-beat delineation
 @dataclass(frozen=True)
 class TemplateConfig:
-    """Settings of the ``"l2g"`` delineator. Times in seconds, fractions of a slope or amplitude.
+    """Settings of the ``"l2g"`` delineator. Times in s; fractions of a slope or amplitude.
 
-    The values were chosen on the odd-numbered LUDB records and checked on the even ones
-    (``bench/delineation_ludb.py --tune``); see ``docs/DELINEATION.md``.
+    The thresholds were chosen on the odd-numbered LUDB records (lead II against the
+    cardiologists' annotations) and checked on the even-numbered ones; see
+    ``docs/DELINEATION.md``.
     """
 
-    pre_s: float = 0.5            # template window before R (also capped at pre_rr * RR)
+    pre_s: float = 0.5              # median-beat window before R (at most pre_rr * RR) ...
     pre_rr: float = 0.7
-    post_s: float = 0.8           # template window after R (also capped at post_rr * RR)
+    post_s: float = 0.8             # ... and after R (at most post_rr * RR)
     post_rr: float = 0.95
-    align_s: float = 0.02         # largest shift when re-aligning beats on the QRS template
-    qrs_half_s: float = 0.08      # half width of the QRS window used for alignment and correlation
-    min_corr: float = 0.9         # beats whose QRS correlates less with the template are delineated alone
-    deriv_s: float = 0.012        # Savitzky-Golay window of the QRS slope
-    smooth_s: float = 0.04        # Savitzky-Golay window of the P/T trace and slope
-    qrs_search_on_s: float = 0.10  # QRS slope peaks searched this far before R ...
-    qrs_search_off_s: float = 0.14  # ... and after R
-    qrs_peak_frac: float = 0.25    # significant QRS slope peak: above this fraction of the largest
-    qrs_on_frac: float = 0.10      # QRS onset: slope falls below this fraction of the first slope peak
-    qrs_off_frac: float = 0.10     # QRS offset: slope falls below this fraction of the last slope peak
-    iso_s: float = ISO_WINDOW_S    # isoelectric window ending at QRS onset
-    t_start_s: float = 0.06        # T searched from QRS offset + this ...
-    t_end_rr: float = 0.62         # ... to R + min(t_end_rr * RR, t_end_s)
+    align_s: float = 0.02           # largest shift when re-aligning beats on the median QRS
+    qrs_half_s: float = 0.08        # half width of the QRS window used for alignment and correlation
+    min_corr: float = 0.9           # beats whose QRS correlates less are delineated on their own
+    deriv_s: float = 0.012          # Savitzky-Golay window of the QRS slope
+    qrs_search_on_s: float = 0.10   # QRS slope peaks searched this far before R ...
+    qrs_search_off_s: float = 0.14  # ... and after it
+    qrs_peak_frac: float = 0.25     # a slope peak is significant above this fraction of the largest
+    qrs_hold_s: float = 0.01        # QRS bound: the slope stays below its threshold this long
+    qrs_on_frac: float = 0.05       # QRS onset threshold, fraction of the largest QRS slope (one lead)
+    qrs_off_frac: float = 0.07      # QRS offset threshold (one lead)
+    qrs_on_frac_multi: float = 0.10   # the same on the spatial velocity of several leads
+    qrs_off_frac_multi: float = 0.10
+    iso_s: float = ISO_WINDOW_S     # isoelectric level: median over this window ending at QRS onset
+    t_smooth_s: float = 0.06        # Savitzky-Golay window of the trace and slope for the T wave
+    t_start_s: float = 0.06         # T searched from QRS offset + this ...
+    t_end_rr: float = 0.62          # ... to R + min(t_end_rr * RR, t_end_s)
     t_end_s: float = 0.6
-    t_second_lobe: float = 0.3     # a later opposite lobe this large (relative) makes the T wave biphasic
-    t_off_bias_s: float = 0.0      # added to the tangent T offset
-    p_start_s: float = 0.30        # P searched from QRS onset - this ...
-    p_end_s: float = 0.03          # ... to QRS onset - this
-    p_min_mv: float = 0.02         # smallest P amplitude accepted (template)
-    p_min_snr: float = 1.0         # template P power over the beat-to-beat residual power
-    p_frac: float = 0.2            # P on/offset: slope falls below this fraction of its slope peak
+    t_expect_qtc_s: float = 0.41    # T peak expected at QRS onset + t_expect_qtc_s * sqrt(RR) - 0.1 s ...
+    t_prior_s: float = 0.05         # ... with this SD of the Gaussian weight on the candidates' prominence
+    t_second_lobe: float = 0.3      # an opposite lobe this prominent (relative) makes the T wave biphasic ...
+    t_lobe_s: float = 0.16          # ... when it peaks within this of the first
+    t_slope_s: float = 0.1          # steepest return to baseline searched this far after the last lobe
+    t_area_s: float = 0.06          # trapezium-area method: reference point this far after the steepest slope
+    p_smooth_s: float = 0.02        # Savitzky-Golay window of the trace and slope for the P wave
+    p_start_s: float = 0.30         # P searched from QRS onset - this ...
+    p_end_s: float = 0.03           # ... to QRS onset - this (and after the previous T offset)
+    p_min_mv: float = 0.02          # smallest P amplitude accepted
+    p_min_snr: float = 2.0          # median-beat P power over the beat-to-beat residual power there
+    p_on_frac: float = 0.4          # P onset: slope falls below this fraction of its steepest rise
+    p_off_frac: float = 0.5         # P offset: the same after its steepest fall
 
 
-L2G_CONFIG = TemplateConfig()
+_DEFAULT_CONFIG = TemplateConfig()
 
 
 def _odd(n: float, minimum: int = 5) -> int:
@@ -385,13 +386,14 @@ def _odd(n: float, minimum: int = 5) -> int:
 
 
 def _segments(x: np.ndarray, centres: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``x[c - a : c + b]`` for the centres whose window fits inside ``x``; (rows, kept mask)."""
+    """Rows ``x[c - a : c + b]`` for the centres whose window fits inside ``x``; (rows, fits mask)."""
     ok = (centres - a >= 0) & (centres + b <= x.size)
     idx = centres[ok][:, None] + np.arange(-a, b)[None, :]
     return x[idx], ok
 
 
 def _corr_rows(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row with ``ref``."""
     r0 = rows - rows.mean(axis=1, keepdims=True)
     f0 = ref - ref.mean()
     den = np.sqrt((r0**2).sum(axis=1) * (f0**2).sum()) + 1e-12
@@ -407,100 +409,223 @@ def _align(x: np.ndarray, r: np.ndarray, fs: float, cfg: TemplateConfig) -> np.n
     tpl = np.median(rows, axis=0)[s: s + 2 * h + 1]
     out = r.copy()
     for k, row in zip(np.flatnonzero(ok), rows, strict=True):
-        win = np.lib.stride_tricks.sliding_window_view(row, 2 * h + 1)  # (2s+1, 2h+1)
+        win = np.lib.stride_tricks.sliding_window_view(row, 2 * h + 1)  # (2s + 1, 2h + 1)
         out[k] = r[k] + int(np.argmax(_corr_rows(win, tpl))) - s
     return out
 
 
-def _first_below(v: np.ndarray, start: int, step: int, thr: float, stop: int) -> int:
-    """First index from ``start`` moving by ``step`` where ``v < thr``; ``stop`` if none."""
+def _first_below(v: np.ndarray, start: int, step: int, thr: float, stop: int, hold: int = 1) -> int:
+    """First index from ``start``, moving by ``step`` (+1 or -1), where ``v`` stays below ``thr``.
+
+    ``v`` must stay below ``thr`` for ``hold`` samples from that index on (in the
+    direction of the walk); ``stop`` when no index before it qualifies.
+    """
+    below = v < thr
     i = start
-    while (i > stop if step < 0 else i < stop) and v[i] >= thr:
+    while i > stop if step < 0 else i < stop:
+        seg = below[i - hold + 1: i + 1] if step < 0 else below[i: i + hold]
+        if seg.size == hold and seg.all():
+            return i
         i += step
-    return i
+    return stop
 
 
-def _template_points(tpl: np.ndarray, c: int, fs: float, rr_s: float, cfg: TemplateConfig,
-                     p_snr: float | None) -> dict[str, float]:
-    """Fiducial points (sample offsets from R, float) of one averaged beat ``tpl`` with R at ``c``."""
-    from scipy.signal import find_peaks, savgol_filter
+def _qrs_bound(ad: np.ndarray, c: int, a: int, b: int, step: int, frac: float, hold: int,
+               fs: float, cfg: TemplateConfig) -> int | None:
+    """QRS onset (``step=-1``) or offset (``+1``) on a slope envelope ``ad`` with R at ``c``.
 
-    n = tpl.size
-    out = {name: np.nan for name in POINTS}
-    out["r_peaks"] = 0.0
-    d = savgol_filter(tpl, _odd(cfg.deriv_s * fs), 2, deriv=1)
-    ad = np.abs(d)
-    # QRS: Martinez-style -- the outermost significant slope peaks, then walk out until the slope is small
-    a = max(c - int(cfg.qrs_search_on_s * fs), 1)
-    b = min(c + int(cfg.qrs_search_off_s * fs), n - 2)
+    The outermost significant slope peak in ``[a, b)`` on that side of R, then outwards
+    until ``ad`` stays below ``frac`` of the largest QRS slope for ``hold`` samples.
+    """
+    from scipy.signal import find_peaks
+
     smax = ad[a:b].max()
     if not smax > 0:
-        return out
+        return None
     pk, _ = find_peaks(ad[a:b], height=cfg.qrs_peak_frac * smax)
     pk = pk + a
-    before, after = pk[pk <= c], pk[pk >= c]
-    n_first = before[0] if before.size else (pk[0] if pk.size else c)
-    n_last = after[-1] if after.size else (pk[-1] if pk.size else c)
-    qon = _first_below(ad, n_first, -1, cfg.qrs_on_frac * ad[n_first], max(a - int(0.05 * fs), 0))
-    qoff = _first_below(ad, n_last, 1, cfg.qrs_off_frac * ad[n_last], min(b + int(0.05 * fs), n - 1))
-    out["qrs_on"], out["qrs_off"] = float(qon - c), float(qoff - c)
-    w = int(cfg.iso_s * fs)
-    iso = float(np.median(tpl[max(qon - w, 0): qon + 1]))
-    xs = savgol_filter(tpl, _odd(cfg.smooth_s * fs), 2)
-    ds = savgol_filter(tpl, _odd(cfg.smooth_s * fs), 2, deriv=1)
-    # T wave: largest deviation from the isoelectric level after the QRS
+    if step < 0:
+        side = pk[pk <= c]
+        start = side[0] if side.size else (pk[0] if pk.size else c)
+        stop = max(a - int(0.05 * fs), hold)
+    else:
+        side = pk[pk >= c]
+        start = side[-1] if side.size else (pk[-1] if pk.size else c)
+        stop = min(b + int(0.05 * fs), ad.size - hold)
+    return _first_below(ad, int(start), step, frac * smax, stop, hold)
+
+
+def _t_wave(xs: np.ndarray, ds: np.ndarray, c: int, qon: int, qoff: int, iso: float, fs: float, rr_s: float,
+            cfg: TemplateConfig) -> dict[str, float]:
+    """T onset, peak and offset (sample indices) on a smoothed beat ``xs`` and its slope ``ds``."""
+    from scipy.signal import find_peaks
+
+    n = xs.size
+    out = {"t_on": np.nan, "t_peak": np.nan, "t_off": np.nan}
     ts = qoff + int(cfg.t_start_s * fs)
     te = min(c + int(min(cfg.t_end_rr * rr_s, cfg.t_end_s) * fs), n - 2)
-    if te - ts > 0.04 * fs:
-        dev = xs[ts:te] - iso
-        tpk = ts + int(np.argmax(np.abs(dev)))
-        amp = xs[tpk] - iso
-        sign = np.sign(amp) or 1.0
-        last = tpk
-        tail_end = min(te + int(0.1 * fs), n - 2)
-        if tail_end > tpk + 2:
-            opp = -sign * (xs[tpk:tail_end] - iso)
-            j = int(np.argmax(opp))
-            if opp[j] > cfg.t_second_lobe * abs(amp) and j > 0.03 * fs:
-                last, sign = tpk + j, -sign
-        # T offset: tangent at the steepest return to baseline after the last lobe
-        e = min(last + int(0.2 * fs), n - 2)
-        if e > last + 2:
-            k = last + int(np.argmax(-sign * ds[last:e]))
-            if -sign * ds[k] > 0:
-                toff = k + (iso - xs[k]) / ds[k] + cfg.t_off_bias_s * fs
-                out["t_off"] = float(np.clip(toff, last, n - 1) - c)
-        # T onset: tangent at the steepest departure before the peak
-        if tpk - qoff > 2:
-            k = qoff + int(np.argmax(sign * ds[qoff:tpk]))
-            if sign * ds[k] > 0:
-                out["t_on"] = float(np.clip(k + (iso - xs[k]) / ds[k], qoff, tpk) - c)
-        out["t_peak"] = float(tpk - c)
-    # P wave: largest deviation from the isoelectric level before the QRS
-    ps = max(qon - int(cfg.p_start_s * fs), 1)
-    if np.isfinite(out["t_off"]):
-        ps = max(ps, int(c + out["t_off"] - rr_s * fs) + int(0.02 * fs))
-    pe = qon - int(cfg.p_end_s * fs)
-    if pe - ps > 0.03 * fs:
-        dev = xs[ps:pe] - iso
-        ppk = ps + int(np.argmax(np.abs(dev)))
-        amp = xs[ppk] - iso
-        ok = abs(amp) >= cfg.p_min_mv and (p_snr is None or p_snr >= cfg.p_min_snr)
-        if ok and ps < ppk < pe - 1:
-            sign = np.sign(amp)
-            k_up = ps + int(np.argmax(sign * ds[ps:ppk])) if ppk > ps else ppk
-            k_dn = ppk + int(np.argmax(-sign * ds[ppk:qon])) if qon > ppk else ppk
-            aon = abs(ds[k_up])
-            aoff = abs(ds[k_dn])
-            pon = _first_below(np.abs(ds), k_up, -1, cfg.p_frac * aon, max(ps - int(0.05 * fs), 0))
-            poff = _first_below(np.abs(ds), k_dn, 1, cfg.p_frac * aoff, qon)
-            out["p_on"], out["p_peak"], out["p_off"] = float(pon - c), float(ppk - c), float(poff - c)
+    if te - ts <= 0.04 * fs:
+        return out
+    seg = xs[ts:te]
+    # the most prominent extremum, weighted by a Gaussian prior around the expected T peak
+    t_exp = qon + (cfg.t_expect_qtc_s * np.sqrt(rr_s) - 0.1) * fs
+    best = (-1.0, 0.0, ts + int(np.argmax(np.abs(seg - iso))), float(np.sign(xs[ts] - iso) or 1.0))
+    for sgn in (1.0, -1.0):
+        pk, info = find_peaks(sgn * seg, prominence=0.0)
+        if pk.size:
+            score = info["prominences"] * np.exp(-0.5 * ((ts + pk - t_exp) / (cfg.t_prior_s * fs)) ** 2)
+            j = int(np.argmax(score))
+            if score[j] > best[0]:
+                best = (float(score[j]), float(info["prominences"][j]), ts + int(pk[j]), sgn)
+    _, prom, tpk, tsign = best
+    prom = prom if prom > 0 else abs(xs[tpk] - iso)
+    # a prominent opposite lobe soon after makes the T wave biphasic: the offset follows that lobe
+    last, lsign = tpk, tsign
+    tail_end = min(tpk + int(cfg.t_lobe_s * fs), te)
+    if tail_end > tpk + 2:
+        pk, info = find_peaks(-tsign * xs[tpk:tail_end], prominence=cfg.t_second_lobe * prom)
+        keep = pk > 0.03 * fs
+        if keep.any():
+            last, lsign = tpk + int(pk[keep][np.argmax(info["prominences"][keep])]), -tsign
+    # offset: trapezium-area method from the steepest return to baseline after the last lobe
+    e = min(last + int(cfg.t_slope_s * fs), n - 2)
+    if e > last + 2:
+        k = last + int(np.argmax(-lsign * ds[last:e]))
+        xr = min(k + int(cfg.t_area_s * fs), n - 1, max(c + int((rr_s - 0.2) * fs), k + 1))
+        i = np.arange(k, xr + 1)
+        out["t_off"] = float(k + int(np.argmax(lsign * (xs[k] - xs[i]) * (2 * xr - i - k))))
+    # onset: the same construction mirrored, before the steepest departure towards the first lobe
+    if tpk - qoff > 2:
+        k = qoff + int(np.argmax(tsign * ds[qoff:tpk]))
+        xl = max(k - int(cfg.t_area_s * fs), qoff)
+        i = np.arange(xl, k + 1)
+        out["t_on"] = float(xl + int(np.argmax(tsign * (xs[k] - xs[i]) * (i + k - 2 * xl))))
+    out["t_peak"] = float(tpk)
     return out
 
 
-def _p_snr(x: np.ndarray, r: np.ndarray, tpl_pts: dict[str, float], fs: float, cfg: TemplateConfig) -> float:
-    """Power of the template P-wave window over the mean beat-to-beat residual power there."""
-    qon = tpl_pts["qrs_on"]
+def _p_wave(xs: np.ndarray, ds: np.ndarray, qon: int, ps: int, iso: float, fs: float, p_snr: float | None,
+            cfg: TemplateConfig) -> dict[str, float]:
+    """P onset, peak and offset (sample indices) searched in ``[ps, qon - p_end_s)``."""
+    out = {"p_on": np.nan, "p_peak": np.nan, "p_off": np.nan}
+    pe = qon - int(cfg.p_end_s * fs)
+    if pe - ps <= 0.03 * fs:
+        return out
+    ppk = ps + int(np.argmax(np.abs(xs[ps:pe] - iso)))
+    amp = xs[ppk] - iso
+    if abs(amp) < cfg.p_min_mv or (p_snr is not None and not p_snr >= cfg.p_min_snr) or not ps < ppk < pe - 1:
+        return out
+    sign = np.sign(amp)
+    ads = np.abs(ds)
+    k_up = ps + int(np.argmax(sign * ds[ps:ppk]))
+    k_dn = ppk + int(np.argmax(-sign * ds[ppk:qon]))
+    out["p_on"] = float(_first_below(ads, k_up, -1, cfg.p_on_frac * ads[k_up], max(ps - int(0.05 * fs), 0)))
+    out["p_peak"] = float(ppk)
+    out["p_off"] = float(_first_below(ads, k_dn, 1, cfg.p_off_frac * ads[k_dn], qon))
+    return out
+
+
+def _beat_points(tpl: np.ndarray, c: int, fs: float, rr_s: float, cfg: TemplateConfig, p_snr: float | None,
+                 env: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> dict[str, float]:
+    """Fiducial points of one (median) beat ``tpl`` with R at index ``c``, as offsets from R (samples).
+
+    ``env``: spatial velocities to find the QRS onset / offset on (None: ``tpl``'s own
+    slope). ``p_snr``: beat-to-beat stability of the P wave (None: not tested).
+    """
+    from scipy.signal import savgol_filter
+
+    out = {name: np.nan for name in POINTS}
+    out["r_peaks"] = 0.0
+    n = tpl.size
+    own = np.abs(savgol_filter(tpl, _odd(cfg.deriv_s * fs), 2, deriv=1))
+    a = max(c - int(cfg.qrs_search_on_s * fs), 1)
+    b = min(c + int(cfg.qrs_search_off_s * fs), n - 2)
+    if b - a < 3:
+        return out
+    hold = max(int(cfg.qrs_hold_s * fs), 1)
+    on_env, off_env = env
+    qon = _qrs_bound(own if on_env is None else on_env, c, a, b, -1,
+                     cfg.qrs_on_frac if on_env is None else cfg.qrs_on_frac_multi, hold, fs, cfg)
+    qoff = _qrs_bound(own if off_env is None else off_env, c, a, b, 1,
+                      cfg.qrs_off_frac if off_env is None else cfg.qrs_off_frac_multi, hold, fs, cfg)
+    if qon is None or qoff is None:
+        return out
+    iso = float(np.median(tpl[max(qon - int(cfg.iso_s * fs), 0): qon + 1]))
+    w = _odd(cfg.t_smooth_s * fs)
+    t = _t_wave(savgol_filter(tpl, w, 2), savgol_filter(tpl, w, 2, deriv=1), c, qon, qoff, iso, fs, rr_s, cfg)
+    ps = max(qon - int(cfg.p_start_s * fs), 1)
+    if np.isfinite(t["t_off"]):  # the previous beat's T offset, one RR earlier
+        ps = max(ps, int(t["t_off"] - rr_s * fs + 0.02 * fs))
+    w = _odd(cfg.p_smooth_s * fs)
+    p = _p_wave(savgol_filter(tpl, w, 2), savgol_filter(tpl, w, 2, deriv=1), qon, ps, iso, fs, p_snr, cfg)
+    out.update({"qrs_on": float(qon), "qrs_off": float(qoff), **t, **p})
+    return {k: v - c if k != "r_peaks" else v for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class _Template:
+    """The median beat of a group of beats."""
+
+    r: np.ndarray           # R peaks of the group after alignment (int samples)
+    rr_s: float             # median RR (s)
+    a: int                  # samples before R in ``tpl``
+    b: int                  # samples after R
+    tpl: np.ndarray         # median beat, shape (a + b,), R at index a
+    env: tuple              # spatial velocities (onset, offset) or (None, None)
+    members: np.ndarray     # bool (beats of the group,): the beats that share the median beat
+
+
+def _build_template(clean: np.ndarray, r: np.ndarray, fs: float, rr_s: float, cfg: TemplateConfig,
+                    onset_leads: np.ndarray | None = None,
+                    offset_leads: np.ndarray | None = None) -> _Template | None:
+    """Median beat of the beats ``r`` whose QRS correlates with the median QRS (>= ``min_corr``).
+
+    ``onset_leads`` / ``offset_leads`` (leads, samples): other leads, cleaned like ``clean``;
+    their median beats join ``clean``'s in the spatial velocity that QRS onset / offset are
+    found on.
+    """
+    from scipy.signal import savgol_filter
+
+    r = _align(clean, r, fs, cfg)
+    a = int(min(cfg.pre_s, cfg.pre_rr * rr_s) * fs)
+    b = int(min(cfg.post_s, cfg.post_rr * rr_s) * fs)
+    rows, fits = _segments(clean, r, a, b)
+    if fits.sum() == 0:
+        return None
+    h = int(cfg.qrs_half_s * fs)
+    qrs = rows[:, a - h: a + h + 1]
+    typical = _corr_rows(qrs, np.median(qrs, axis=0)) >= cfg.min_corr
+    if typical.sum() < max(2, 0.3 * fits.sum()):
+        typical[:] = True
+    tpl = np.median(rows[typical], axis=0)
+    members = np.zeros(r.size, dtype=bool)
+    members[np.flatnonzero(fits)[typical]] = True
+    for k in np.flatnonzero(~fits):  # beats too near the ends for a full window join when their QRS matches
+        seg, ok = _segments(clean, r[k: k + 1], h, h + 1)
+        if ok.all() and _corr_rows(seg, tpl[a - h: a + h + 1])[0] >= cfg.min_corr:
+            members[k] = True
+    w = _odd(cfg.deriv_s * fs)
+    own = savgol_filter(tpl, w, 2, deriv=1) ** 2
+    used = r[fits][typical]
+
+    def velocity(leads: np.ndarray | None) -> np.ndarray | None:
+        if leads is None or not len(leads):
+            return None
+        sq = own.copy()
+        for lead in leads:
+            lrows, _ = _segments(np.asarray(lead, dtype=np.float64), used, a, b)
+            sq += savgol_filter(np.median(lrows, axis=0), w, 2, deriv=1) ** 2
+        return np.sqrt(sq)
+
+    return _Template(r=r, rr_s=rr_s, a=a, b=b, tpl=tpl, env=(velocity(onset_leads), velocity(offset_leads)),
+                     members=members)
+
+
+def _p_snr(x: np.ndarray, r: np.ndarray, qon: float, fs: float, cfg: TemplateConfig) -> float:
+    """Power of the median beat over the P-wave window, over the mean beat-to-beat residual power there.
+
+    ``qon``: QRS onset as an offset from R (samples, negative).
+    """
     if not np.isfinite(qon):
         return float("nan")
     a = int(-qon + cfg.p_start_s * fs)
@@ -515,55 +640,193 @@ def _p_snr(x: np.ndarray, r: np.ndarray, tpl_pts: dict[str, float], fs: float, c
     return float(np.var(tpl) / (np.mean((rows - tpl) ** 2) + 1e-12))
 
 
-def _delineate_l2g(clean: np.ndarray, r: np.ndarray, fs: float,
-                   cfg: TemplateConfig | None = None) -> dict[str, np.ndarray] | None:
-    """Template (median-beat) delineation, see :func:`delineate`."""
-    cfg = L2G_CONFIG if cfg is None else cfg
-    n = r.size
-    r = _align(clean, r, fs, cfg)
-    rr = np.diff(r) / fs
-    rr_s = float(np.median(rr)) if rr.size else 1.0
-    a = int(min(cfg.pre_s, cfg.pre_rr * rr_s) * fs)
-    b = int(min(cfg.post_s, cfg.post_rr * rr_s) * fs)
-    rows, ok = _segments(clean, r, a, b)
-    out = {name: np.full(n, np.nan) for name in POINTS}
+def _groups(r: np.ndarray, fs: float) -> list[np.ndarray]:
+    """Indices of the R peaks in consecutive windows of about 10 s (at least 3 beats each)."""
+    win = np.floor(r / (_TEMPLATE_WINDOW_S * fs)).astype(int)
+    groups = [np.flatnonzero(win == w) for w in np.unique(win)]
+    merged: list[np.ndarray] = []
+    for g in groups:
+        if merged and (g.size < 3 or merged[-1].size < 3):
+            merged[-1] = np.concatenate([merged[-1], g])
+        else:
+            merged.append(g)
+    return merged
+
+
+def _delineate_l2g(clean: np.ndarray, r: np.ndarray, fs: float, cfg: TemplateConfig | None = None,
+                   onset_leads: np.ndarray | None = None,
+                   offset_leads: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Median-beat delineation (see the module docstring); per-beat arrays aligned to ``r``."""
+    cfg = _DEFAULT_CONFIG if cfg is None else cfg
+    out = {name: np.full(r.size, np.nan) for name in POINTS}
     out["r_peaks"] = r.astype(np.float64)
-    if ok.sum() == 0:
-        return out
-    h = int(cfg.qrs_half_s * fs)
-    qrs = rows[:, a - h: a + h + 1]
-    corr = _corr_rows(qrs, np.median(qrs, axis=0))
-    typical = corr >= cfg.min_corr
-    if typical.sum() < max(2, 0.3 * ok.sum()):
-        typical = np.ones_like(typical)
-    tpl = np.median(rows[typical], axis=0)
-    pts = _template_points(tpl, a, fs, rr_s, cfg, p_snr=None)
-    snr = _p_snr(clean, r[ok][typical], pts, fs, cfg)
-    pts = _template_points(tpl, a, fs, rr_s, cfg, p_snr=snr if np.isfinite(snr) else None)
-    beat_typical = np.zeros(n, dtype=bool)
-    beat_typical[np.flatnonzero(ok)[typical]] = True
-    # beats near the edges share the template too when their QRS matches it
-    for k in np.flatnonzero(~ok):
-        seg, fits = _segments(clean, r[k: k + 1], h, h + 1)
-        if fits.all() and _corr_rows(seg, tpl[a - h: a + h + 1])[0] >= cfg.min_corr:
-            beat_typical[k] = True
-    for name in POINTS:
-        if name != "r_peaks":
-            out[name] = np.where(beat_typical, r + pts[name], np.nan)
-    # atypical beats (ectopics, artefacts): delineated on their own, without a P wave
-    for k in np.flatnonzero(ok)[~typical]:
-        own = _template_points(rows[np.flatnonzero(ok) == k][0] if False else clean[r[k] - a: r[k] + b], a, fs,
-                               rr_s, cfg, p_snr=0.0)
+    rr = np.diff(r) / fs
+    for idx in _groups(r, fs):
+        rr_g = rr[idx[:-1]] if idx.size > 1 else rr
+        rr_s = float(np.median(rr_g)) if rr_g.size else float(np.median(rr))
+        t = _build_template(clean, r[idx], fs, rr_s, cfg, onset_leads, offset_leads)
+        if t is None:
+            continue
+        out["r_peaks"][idx] = t.r
+        pts = _beat_points(t.tpl, t.a, fs, t.rr_s, cfg, None, t.env)
+        snr = _p_snr(clean, t.r[t.members], pts["qrs_on"], fs, cfg)
+        pts = _beat_points(t.tpl, t.a, fs, t.rr_s, cfg, snr if np.isfinite(snr) else None, t.env)
         for name in POINTS:
             if name != "r_peaks":
-                out[name][k] = r[k] + own[name]
+                out[name][idx] = np.where(t.members, t.r + pts[name], np.nan)
+        # beats unlike the median beat (ectopics, artefacts): on their own, without a P wave
+        for j in np.flatnonzero(~t.members):
+            seg, ok = _segments(clean, t.r[j: j + 1], t.a, t.b)
+            if ok.all():
+                own = _beat_points(seg[0], t.a, fs, t.rr_s, cfg, p_snr=0.0)
+                for name in POINTS:
+                    if name != "r_peaks":
+                        out[name][idx[j]] = t.r[j] + own[name]
     for name in POINTS:
         v = out[name]
-        v[(v < 0) | (v > clean.size - 1)] = np.nan
+        v[~((v >= 0) & (v <= clean.size - 1))] = np.nan
     return out
 
 
-def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_METHOD) -> Delineation:
+# ------------------------------------------------------------------ public delineation API
+def _amplitude_trace(x: np.ndarray, fs: float) -> np.ndarray:
+    """The trace amplitudes are read on: 0.5 Hz high-pass and 50 / 60 Hz notches, zero phase.
+
+    neurokit2's cleaning (used to find the waves) also smooths with a 20 ms moving average
+    applied forwards and backwards, which lowers sharp R waves by up to a quarter; this
+    trace keeps them.
+    """
+    from scipy import signal as sps
+
+    y = x - np.median(x)
+    y = sps.sosfiltfilt(sps.butter(2, 0.5, "highpass", fs=fs, output="sos"), y)
+    for f0 in (50.0, 60.0):
+        if f0 < 0.45 * fs:
+            b, a = sps.iirnotch(f0, 30.0, fs=fs)
+            y = sps.filtfilt(b, a, y)
+    return y
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    clean: np.ndarray         # neurokit2-cleaned trace: the waves are found on it
+    trace: np.ndarray         # amplitude trace (see _amplitude_trace): Delineation.signal
+    fs: float
+    r: np.ndarray | None      # R peaks, None when the trace cannot be delineated
+
+
+def _prepare(signal_mv: np.ndarray, fs: float, method: str) -> _Prepared:
+    """Validate, clean and find the R peaks of one lead."""
+    if method not in METHODS:
+        raise ValueError(f"delineate: unknown method {method!r}; valid: {', '.join(METHODS)}")
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise ValueError(f"delineate: fs must be a positive number in Hz, got {fs!r}") from None
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"delineate: fs must be a positive number in Hz, got {fs!r}")
+    x = np.asarray(signal_mv, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"delineate: expected one lead, shape (samples,), got shape {x.shape}")
+    if x.size < _MIN_DURATION_S * fs or not np.isfinite(x).all() or np.ptp(x) < _MIN_PTP_MV:
+        x = np.nan_to_num(x)
+        return _Prepared(x, x, fs, None)
+    try:
+        clean = _clean(x, fs)
+        r = _r_peaks(clean, fs)
+    except (ValueError, IndexError):  # neurokit2 on degenerate traces
+        return _Prepared(x, x, fs, None)
+    return _Prepared(clean, _amplitude_trace(x, fs), fs, r if r.size >= 2 else None)
+
+
+def _finish(beats: dict[str, np.ndarray] | None, prep: _Prepared, method: str) -> Delineation:
+    if beats is None or prep.r is None:
+        return Delineation.empty(prep.trace, prep.fs, method)
+    for name in POINTS:
+        beats.setdefault(name, np.full(prep.r.size, np.nan))
+    return Delineation(fs=prep.fs, signal=prep.trace, method=method, **beats)
+
+
+def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) -> Delineation:
+    """Find the P, QRS and T waves of one ECG lead.
+
+    Parameters
+    ----------
+    signal_mv : array_like, shape (samples,)
+        One lead in mV, any sampling rate.
+    fs : float
+        Sampling rate in Hz.
+    method : {"l2g", "dwt", "cwt", "peak", "prominence"}
+        See the module docstring. ``"l2g"`` here uses this lead alone; with a whole
+        record, :func:`delineate_record` lets it use the other leads too.
+
+    Returns
+    -------
+    Delineation
+        Per-beat fiducial points (sample indices into the trace, NaN where not
+        found). A trace shorter than 1.5 s, flat (peak to peak below 0.02 mV), not finite
+        everywhere, with fewer than two R peaks, or on which neurokit2 fails gives a
+        Delineation with no beats.
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is unknown, ``fs`` is not a positive number, or ``signal_mv`` is not 1-D.
+
+    Examples
+    --------
+    >>> import neurokit2 as nk
+    >>> d = delineate(nk.ecg_simulate(duration=10, sampling_rate=500, random_state=0), 500)
+    >>> round(intervals(d)["heart_rate_bpm"])
+    70
+    """
+    return _delineate(signal_mv, fs, method)
+
+
+def _resample(x: np.ndarray, fs: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling of a 1-D (or (leads, samples)) array along its last axis."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(fs_out / fs).limit_denominator(1000)
+    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+
+
+def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.ndarray | None = None,
+               offset_leads: np.ndarray | None = None) -> Delineation:
+    """Shared body of :func:`delineate` and :func:`delineate_record` (raw other leads for ``"l2g"``)."""
+    prep = _prepare(signal_mv, fs, method)
+    if prep.r is None:
+        return _finish(None, prep, method)
+    if method in NK_METHODS:
+        return _finish(_delineate_nk(prep.clean, prep.r, prep.fs, method), prep, method)
+    # "l2g" works at the rate it was tuned at (500 Hz); points are mapped back to the input's rate
+    k = _L2G_FS / prep.fs
+    if k == 1.0:
+        clean = prep.clean
+    else:
+        clean = _clean(_resample(np.asarray(signal_mv, dtype=np.float64), prep.fs, _L2G_FS), _L2G_FS)
+    r = np.unique(np.clip(np.round(prep.r * k).astype(np.int64), 0, clean.size - 1))
+
+    def prepared(leads: np.ndarray | None) -> np.ndarray | None:
+        if leads is None or not len(leads):
+            return None
+        leads = np.asarray(leads, dtype=np.float64)
+        if k != 1.0:
+            leads = _resample(leads, prep.fs, _L2G_FS)
+        return np.array([_clean(lead, _L2G_FS) for lead in leads])
+
+    beats = _delineate_l2g(clean, r, _L2G_FS, None, prepared(onset_leads), prepared(offset_leads))
+    if k != 1.0:
+        beats = {name: v / k for name, v in beats.items()}
+        for v in beats.values():
+            v[~((v >= 0) & (v <= prep.trace.size - 1))] = np.nan
+    return _finish(beats, prep, method)
+
+
+def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_METHOD,
+                     context: bool = True) -> Delineation:
     """Delineate one lead of a :class:`~l2g.record.Record`.
 
     Parameters
@@ -573,17 +836,30 @@ def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_MET
         Lead name (canonical or an alias); it must be present.
     method : str
         See :func:`delineate`.
+    context : bool
+        With ``method="l2g"``, find the QRS onset on the spatial velocity of all present
+        leads (recorded or generated) and the QRS offset on that of the present limb leads
+        (when ``lead`` is a limb lead), as measured best on LUDB. False: ``lead`` alone,
+        exactly as :func:`delineate`. Other methods ignore it.
 
     Returns
     -------
     Delineation
+        Points are sample indices into ``lead``.
 
     Raises
     ------
     ValueError
         When the lead is absent or the method unknown.
     """
-    return delineate(record.lead(lead), record.fs, method=method)
+    trace = record.lead(lead)
+    if not (context and method == "l2g"):
+        return _delineate(trace, record.fs, method)
+    target = record.leads.index(normalize_lead_name(lead) or lead)  # present: record.lead() checked it
+    others = [i for i, st in enumerate(record.status) if st != ABSENT and i != target]
+    limb = [i for i in others if record.leads[i] in LIMB_LEADS] if record.leads[target] in LIMB_LEADS else []
+    return _delineate(trace, record.fs, method, record.signal[others] if others else None,
+                      record.signal[limb] if limb else None)
 
 
 # ------------------------------------------------------------------ intervals
@@ -614,41 +890,51 @@ def _value_at(sig: np.ndarray, idx: float) -> float:
     return float(sig[int(round(idx))])
 
 
-def beat_table(d: Delineation) -> pd.DataFrame:
-    """Per-beat intervals (ms) and amplitudes (mV); the rows :func:`intervals` takes medians of.
+def _max_between(sig: np.ndarray, start: float, stop: float) -> float:
+    if not (np.isfinite(start) and np.isfinite(stop)):
+        return float("nan")
+    a, b = max(int(round(start)), 0), min(int(round(stop)) + 1, sig.size)
+    return float(np.max(sig[a:b])) if b > a else float("nan")
 
-    Columns: ``rr_ms`` (to the previous beat), ``pr_ms``, ``qrs_ms``, ``qt_ms``,
-    ``p_amp_mv``, ``r_amp_mv``, ``t_amp_mv``, ``iso_mv``. Implausible intervals
-    (outside :data:`PLAUSIBLE_MS`) are NaN.
+
+def beat_table(delineation: Delineation) -> pd.DataFrame:
+    """Per-beat intervals (ms) and amplitudes (mV): the rows :func:`intervals` takes medians of.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per beat. Columns ``rr_ms`` (from the previous beat), ``pr_ms``, ``qrs_ms``,
+        ``qt_ms`` (NaN when missing or outside :data:`PLAUSIBLE_MS`), ``p_amp_mv``,
+        ``r_amp_mv``, ``t_amp_mv`` (signed, relative to ``iso_mv``) and ``iso_mv`` (the
+        isoelectric level, see the module docstring).
     """
+    d = delineation
     ms = 1000.0 / d.fs
-    rr = np.concatenate([[np.nan], np.diff(d.r_peaks)])[: d.n_beats] * ms
     sig = d.signal
-    win = ISO_WINDOW_S * d.fs
+    rr = np.concatenate([[np.nan], np.diff(d.r_peaks)])[: d.n_beats] * ms
+    win, half = ISO_WINDOW_S * d.fs, 0.05 * d.fs
     iso = np.array([
         _level(sig, q - win, q + 1) if np.isfinite(q) else _level(sig, rp - 0.08 * d.fs, rp - 0.06 * d.fs)
         for q, rp in zip(d.qrs_on, d.r_peaks, strict=True)
-    ])
-    half = 0.05 * d.fs
+    ], dtype=np.float64)
     r_top = np.array([
-        np.max(sig[max(int(a), 0): min(int(b) + 1, sig.size)]) if b >= a else np.nan
-        for a, b in zip(np.where(np.isfinite(d.qrs_on), d.qrs_on, d.r_peaks - half),
-                        np.where(np.isfinite(d.qrs_off), d.qrs_off, d.r_peaks + half), strict=True)
-    ]) if d.n_beats else np.zeros(0)
+        _max_between(sig, on if np.isfinite(on) else rp - half, off if np.isfinite(off) else rp + half)
+        for on, rp, off in zip(d.qrs_on, d.r_peaks, d.qrs_off, strict=True)
+    ], dtype=np.float64)
     return pd.DataFrame({
         "rr_ms": _plausible(rr, "rr"),
         "pr_ms": _plausible((d.qrs_on - d.p_on) * ms, "pr"),
         "qrs_ms": _plausible((d.qrs_off - d.qrs_on) * ms, "qrs"),
         "qt_ms": _plausible((d.t_off - d.qrs_on) * ms, "qt"),
-        "p_amp_mv": np.array([_value_at(sig, p) for p in d.p_peak]) - iso,
+        "p_amp_mv": np.array([_value_at(sig, p) for p in d.p_peak], dtype=np.float64) - iso,
         "r_amp_mv": r_top - iso,
-        "t_amp_mv": np.array([_value_at(sig, t) for t in d.t_peak]) - iso,
+        "t_amp_mv": np.array([_value_at(sig, t) for t in d.t_peak], dtype=np.float64) - iso,
         "iso_mv": iso,
     })
 
 
 def intervals(delineation: Delineation) -> dict[str, float]:
-    """Per-record medians of the Lead-II features.
+    """Per-record medians of the intervals and amplitudes of one delineated lead.
 
     Parameters
     ----------
@@ -659,30 +945,30 @@ def intervals(delineation: Delineation) -> dict[str, float]:
     dict of str to float
         ``heart_rate_bpm`` (60 / median RR), ``rr_ms``, ``pr_ms`` (P onset to QRS onset),
         ``qrs_ms`` (QRS onset to offset), ``qt_ms`` (QRS onset to T offset), ``qtc_ms``
-        (= ``qtc_bazett_ms``, QT / sqrt(RR in s)), ``qtc_fridericia_ms`` (QT / cbrt(RR in s)),
-        ``p_amp_mv``, ``r_amp_mv``, ``t_amp_mv`` (relative to the isoelectric level, see the
-        module docstring) and ``n_beats``. Intervals are medians over beats where they are
-        measurable and plausible (:data:`PLAUSIBLE_MS`); NaN when no beat qualifies.
+        (= ``qtc_bazett_ms``: QT / sqrt(RR in s)), ``qtc_fridericia_ms`` (QT / cbrt(RR in s)),
+        ``p_amp_mv``, ``r_amp_mv``, ``t_amp_mv`` (see the module docstring) and ``n_beats``.
+        Medians over the beats where the value is measurable and plausible; NaN when no
+        beat qualifies.
     """
     t = beat_table(delineation)
-    out = {col: _median(t[col].to_numpy()) for col in t.columns if col != "iso_mv"}
-    rr_s = out["rr_ms"] / 1000.0
-    out = {
-        "heart_rate_bpm": 60.0 / rr_s if rr_s > 0 else float("nan"),
-        "rr_ms": out["rr_ms"],
-        "pr_ms": out["pr_ms"],
-        "qrs_ms": out["qrs_ms"],
-        "qt_ms": out["qt_ms"],
-        "qtc_ms": float("nan"),
-        "qtc_bazett_ms": out["qt_ms"] / np.sqrt(rr_s) if rr_s > 0 else float("nan"),
-        "qtc_fridericia_ms": out["qt_ms"] / np.cbrt(rr_s) if rr_s > 0 else float("nan"),
-        "p_amp_mv": out["p_amp_mv"],
-        "r_amp_mv": out["r_amp_mv"],
-        "t_amp_mv": out["t_amp_mv"],
+    med = {col: _median(t[col].to_numpy()) for col in t.columns}
+    rr_s = med["rr_ms"] / 1000.0
+    ok = np.isfinite(rr_s) and rr_s > 0
+    bazett = med["qt_ms"] / np.sqrt(rr_s) if ok else float("nan")
+    return {
+        "heart_rate_bpm": 60.0 / rr_s if ok else float("nan"),
+        "rr_ms": med["rr_ms"],
+        "pr_ms": med["pr_ms"],
+        "qrs_ms": med["qrs_ms"],
+        "qt_ms": med["qt_ms"],
+        "qtc_ms": float(bazett),
+        "qtc_bazett_ms": float(bazett),
+        "qtc_fridericia_ms": float(med["qt_ms"] / np.cbrt(rr_s)) if ok else float("nan"),
+        "p_amp_mv": med["p_amp_mv"],
+        "r_amp_mv": med["r_amp_mv"],
+        "t_amp_mv": med["t_amp_mv"],
         "n_beats": float(delineation.n_beats),
     }
-    out["qtc_ms"] = out["qtc_bazett_ms"]
-    return {k: float(v) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------ real vs generated
@@ -690,7 +976,15 @@ def intervals(delineation: Delineation) -> dict[str, float]:
 class Tolerance:
     """How far a generated feature may differ from the real one before it is flagged.
 
-    ``|generated - real| > max(absolute, relative * |real|)`` flags the feature.
+    A feature is flagged when ``|generated - real| > max(absolute, relative * |real|)``.
+
+    Attributes
+    ----------
+    absolute : float
+        In the feature's unit.
+    relative : float
+        Fraction of the real value's magnitude.
+    unit : str
     """
 
     absolute: float
@@ -698,18 +992,19 @@ class Tolerance:
     unit: str = ""
 
     def limit(self, real: float) -> float:
+        """The tolerance that applies to the real value ``real``."""
         rel = self.relative * abs(real) if np.isfinite(real) else 0.0
-        return max(self.absolute, rel)
+        return float(max(self.absolute, rel))
 
 
-# key in intervals() -> (row label, tolerance); see docs/DELINEATION.md for the rationale
+# intervals() key -> (row label, tolerance); rationale in docs/DELINEATION.md
 DEFAULT_TOLERANCES: dict[str, tuple[str, Tolerance]] = {
     "heart_rate_bpm": ("HR (bpm)", Tolerance(5.0, unit="bpm")),
     "pr_ms": ("PR (ms)", Tolerance(20.0, unit="ms")),
     "qrs_ms": ("QRS (ms)", Tolerance(12.0, unit="ms")),
     "qt_ms": ("QT (ms)", Tolerance(30.0, unit="ms")),
     "qtc_ms": ("QTc Bazett (ms)", Tolerance(30.0, unit="ms")),
-    "p_amp_mv": ("P amplitude (mV)", Tolerance(0.1, 0.2, unit="mV")),
+    "p_amp_mv": ("P amplitude (mV)", Tolerance(0.05, 0.2, unit="mV")),
     "r_amp_mv": ("R amplitude (mV)", Tolerance(0.1, 0.2, unit="mV")),
     "t_amp_mv": ("T amplitude (mV)", Tolerance(0.1, 0.2, unit="mV")),
 }
@@ -718,7 +1013,10 @@ DEFAULT_TOLERANCES: dict[str, tuple[str, Tolerance]] = {
 def morphology_table(real: Record, generated: Record, lead: str = "II",
                      tolerances: dict[str, tuple[str, Tolerance]] | None = None,
                      method: str = DEFAULT_METHOD) -> pd.DataFrame:
-    """Lead-II features of a real record beside those of its generated counterpart.
+    """Features of one lead of a real record beside those of its generated counterpart.
+
+    Each record's ``lead`` is delineated on its own (``context=False``), so that the
+    comparison is about that lead only, not about the other leads the generator made.
 
     Parameters
     ----------
@@ -728,19 +1026,24 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
     tolerances : dict, optional
         ``{intervals() key: (row label, Tolerance)}``; :data:`DEFAULT_TOLERANCES` by default.
     method : str
-        Delineation method (both records use the same).
+        Delineation method (the same for both).
 
     Returns
     -------
     pandas.DataFrame
-        Index: the row labels (HR, PR, QRS, QT, QTc, P/R/T amplitudes). Columns:
-        ``real``, ``generated``, ``difference`` (generated - real), ``tolerance`` (the limit
-        that applies to this real value), ``flag`` (True when ``|difference| > tolerance``;
+        Index ``feature``: the row labels (HR, PR, QRS, QT, QTc, P/R/T amplitudes).
+        Columns ``real``, ``generated``, ``difference`` (generated - real), ``tolerance``
+        (the limit for this real value), ``flag`` (True when ``|difference| > tolerance``;
         False when either value is NaN), ``key`` (the :func:`intervals` key).
+
+    Raises
+    ------
+    ValueError
+        When ``lead`` is absent from either record.
     """
     tolerances = DEFAULT_TOLERANCES if tolerances is None else tolerances
-    a = intervals(delineate_record(real, lead, method))
-    b = intervals(delineate_record(generated, lead, method))
+    a = intervals(delineate_record(real, lead, method, context=False))
+    b = intervals(delineate_record(generated, lead, method, context=False))
     rows = []
     for key, (label, tol) in tolerances.items():
         diff = b[key] - a[key]
@@ -750,21 +1053,27 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
     return pd.DataFrame(rows).set_index("feature")
 
 
-def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT_METHOD) -> dict[str, np.ndarray]:
-    """Fiducial times in seconds for drawing markers on ``lead``.
+def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT_METHOD,
+                         context: bool = False) -> dict[str, np.ndarray]:
+    """Fiducial times in seconds, for drawing markers on ``lead``.
+
+    Parameters
+    ----------
+    record : Record
+    lead : str
+    method : str
+    context : bool
+        See :func:`delineate_record` (False: the lead alone, as the morphology table).
 
     Returns
     -------
     dict of str to ndarray
         ``{point name: times (s) of the beats where it was found}`` for every name in
-        :data:`POINTS` (NaN dropped); empty arrays when delineation fails or the lead is
-        absent.
+        :data:`POINTS` (``p_on``, ``qrs_on``, ``t_off``, ...); empty arrays when the lead is
+        absent or nothing was found.
     """
     try:
-        d = delineate_record(record, lead, method)
+        d = delineate_record(record, lead, method, context=context)
     except ValueError:
         return {name: np.zeros(0) for name in POINTS}
     return {name: t[np.isfinite(t)] for name, t in d.times().items()}
-
-
-_ = fields  # keep the import used for type tooling

@@ -37,7 +37,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .leads import LEADS
-from .record import ABSENT, GENERATED, Record
+from .record import ABSENT, GENERATED, RECORDED, Record
 
 __all__ = [
     "PAPER_SPEED_MM_S",
@@ -204,7 +204,7 @@ def ecg_figure(
         explicit rows, e.g. ``[["V2"]]`` for a single-lead view of 10 s.
     reference : Record, optional
         The real recording. For every lead that is *generated* in ``record``
-        and recorded in ``reference``, the real trace is drawn under it (grey).
+        and *recorded* in ``reference``, the real trace is drawn under it (grey).
     baseline : Record, optional
         A second reconstruction (the linear baseline) drawn dashed for the
         generated leads.
@@ -284,7 +284,7 @@ def ecg_figure(
                 continue
             level = float(np.median(seg[1]))
             if status == GENERATED:
-                if reference is not None and reference.status_of(lead) != ABSENT:
+                if reference is not None and reference.status_of(lead) == RECORDED:
                     rseg = _segment(reference, lead, a, b)
                     if rseg is not None:
                         add("real", lead, rseg, offset, float(np.median(rseg[1])))
@@ -322,13 +322,13 @@ def ecg_figure(
     fig.update_xaxes(range=x_range, tick0=0.0, dtick=MAJOR_S, minor_dtick=MINOR_S, minor_tick0=0.0,
                      constrain="domain", **grid)
     fig.update_yaxes(range=[y_bottom, y_top], tick0=0.0, dtick=MAJOR_MV, minor_dtick=MINOR_MV, minor_tick0=0.0,
-                     scaleanchor="x", scaleratio=_SCALE_RATIO, constrain="domain", **grid)
+                     scaleanchor="x", scaleratio=_SCALE_RATIO, constrain="domain", constraintoward="top", **grid)
     speed = f"{PAPER_SPEED_MM_S:g} mm/s · {GAIN_MM_MV:g} mm/mV · {record.fs:g} Hz"
     foot = f"{speed} · filter: {filter_label or 'none stated'} · window {t0:g}–{t1:g} s"
     if record.meta.provenance is not None and record.generated_leads:
         p = record.meta.provenance
         foot += f" · generated from {', '.join(p.available)} by {p.method} ({p.model_version})"
-    annotations.append(dict(xref="paper", yref="paper", x=0, y=0, yshift=-6, xanchor="left", yanchor="top",
+    annotations.append(dict(xref="x domain", yref="y domain", x=0, y=0, yshift=-4, xanchor="left", yanchor="top",
                             text=foot, showarrow=False, font=dict(size=11, color="#444")))
     fig.update_layout(
         annotations=annotations,
@@ -339,7 +339,7 @@ def ecg_figure(
         plot_bgcolor=COLORS["paper"],
         hovermode="closest",
         dragmode="zoom",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=12),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=12),
                     bgcolor="rgba(255,255,255,0.8)"),
         font=dict(family="Arial, Helvetica, sans-serif", color="#111"),
     )

@@ -40,6 +40,9 @@ __all__ = [
     "DEFAULT_PRESET",
     "lead_key",
     "data_dir",
+    "reports_dir",
+    "weights_dir",
+    "runs_dir",
     "record_digest",
     "init_session",
     "set_record",
@@ -48,6 +51,7 @@ __all__ = [
     "apply_preset",
     "mark_custom",
     "reconstructor",
+    "model_ready",
     "reconstruction",
     "display",
     "agreement",
@@ -61,6 +65,7 @@ CUSTOM = "Custom selection"
 #: Preset ticked when a full 12-lead record is opened (two limb + three chest leads, the paper's finding).
 DEFAULT_PRESET = "Two limb + three chest (I, II, V1, V3, V5)"
 _HIGHPASS_HZ = 0.5  # applied to real and generated before scoring, as in l2g.evaluate
+_LOADED: set[str] = set()  # methods whose reconstructor is in the cache_resource cache
 
 
 def lead_key(lead: str) -> str:
@@ -79,6 +84,24 @@ def data_dir(argv: list[str] | None = None) -> Path | None:
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     value = args.data_dir or os.environ.get("L2G_DATA_DIR")
     return Path(value).expanduser() if value else None
+
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def reports_dir() -> Path:
+    """Where the evaluation report lives: ``reports/`` (env ``L2G_REPORTS_DIR`` overrides)."""
+    return Path(os.environ.get("L2G_REPORTS_DIR") or _REPO / "reports")
+
+
+def weights_dir() -> Path:
+    """Where the model card and training logs live: ``weights/`` (env ``L2G_WEIGHTS_DIR`` overrides)."""
+    return Path(os.environ.get("L2G_WEIGHTS_DIR") or _REPO / "weights")
+
+
+def runs_dir() -> Path:
+    """Where training runs write their logs: ``runs/`` (env ``L2G_RUNS_DIR`` overrides)."""
+    return Path(os.environ.get("L2G_RUNS_DIR") or _REPO / "runs")
 
 
 # ------------------------------------------------------------------ the open record
@@ -163,19 +186,44 @@ def mark_custom() -> None:
 
 
 # ------------------------------------------------------------------ model and reconstruction
+def _torch_threads() -> int:
+    """Intra-op threads for inference: env ``L2G_TORCH_THREADS``, else half the CPUs (1..4).
+
+    A dashboard serves short records to several sessions at once; oversubscribed
+    threads cost far more than they give (on a busy 2-CPU machine a 10-s record
+    took ~2 s with 2 threads and ~30 ms with 1).
+    """
+    env = os.environ.get("L2G_TORCH_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 @st.cache_resource(show_spinner="Loading the generator…")
 def reconstructor(method: str = "model") -> tuple[Any, str]:
     """The loaded :class:`~l2g.reconstruct.Reconstructor` and the fallback warning ('' when none).
 
-    Shared by all sessions and never modified.
+    Shared by all sessions and never modified. Sets torch's intra-op thread count
+    once (see :func:`_torch_threads`).
     """
+    import torch
+
     from .reconstruct import load_reconstructor
 
+    torch.set_num_threads(_torch_threads())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rc = load_reconstructor(method=method)
     note = "; ".join(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    _LOADED.add(method)
     return rc, note
+
+
+def model_ready(method: str = "model") -> bool:
+    """Whether :func:`reconstructor` has loaded ``method`` in this server process (no loading here)."""
+    return method in _LOADED
+
+
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -210,14 +258,14 @@ def compared_leads(record: Record, output: Record) -> tuple[str, ...]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def agreement(digest: str, available: tuple[str, ...], method: str, _record: Record, _output: Record,
-              _baseline: Record | None = None) -> pd.DataFrame:
-    """Per generated lead with a real trace: r, RMSE (µV) and the metrics l2g.metrics offers.
+def agreement(digest: str, available: tuple[str, ...], method: str, with_baseline: bool, _record: Record,
+              _output: Record, _baseline: Record | None = None) -> pd.DataFrame:
+    """Per generated lead with a real trace: r, RMSE (µV) and SSIM (:func:`l2g.metrics.lead_agreement`).
 
     Both traces are high-passed at 0.5 Hz first (as in ``l2g evaluate``). With
-    ``_baseline`` the linear baseline's r and RMSE are added.
+    ``with_baseline`` the linear baseline's r, RMSE and SSIM are added.
     """
-    from . import metrics
+    from .metrics import lead_agreement
     from .preprocess import remove_baseline
 
     leads = compared_leads(_record, _output)
@@ -225,16 +273,14 @@ def agreement(digest: str, available: tuple[str, ...], method: str, _record: Rec
         return pd.DataFrame()
     real = remove_baseline(_record.select(leads), _HIGHPASS_HZ).signal
     gen = remove_baseline(_output.select(leads), _HIGHPASS_HZ).signal
-    table = pd.DataFrame(index=pd.Index(leads, name="lead"))
-    table["r"] = metrics.pearson_r(real, gen)
-    table["RMSE (µV)"] = metrics.rmse_uv(real, gen)
-    ssim = getattr(metrics, "ssim", None)
-    if callable(ssim):
-        table["SSIM"] = [float(ssim(a, b)) for a, b in zip(real, gen, strict=True)]
-    if _baseline is not None:
-        lin = remove_baseline(_baseline.select(leads), _HIGHPASS_HZ).signal
-        table["r (linear)"] = metrics.pearson_r(real, lin)
-        table["RMSE (linear, µV)"] = metrics.rmse_uv(real, lin)
+    scores = lead_agreement(real, gen, fs=_record.fs)
+    table = pd.DataFrame({"r": scores["r"], "RMSE (µV)": scores["rmse_uv"], "SSIM": scores["ssim"]},
+                         index=pd.Index(leads, name="lead"))
+    if with_baseline and _baseline is not None:
+        lin = lead_agreement(real, remove_baseline(_baseline.select(leads), _HIGHPASS_HZ).signal, fs=_record.fs)
+        table["r (linear)"] = lin["r"]
+        table["RMSE (linear, µV)"] = lin["rmse_uv"]
+        table["SSIM (linear)"] = lin["ssim"]
     return table
 
 

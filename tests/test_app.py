@@ -1,14 +1,481 @@
-"""The Streamlit app starts and renders its pages without exceptions."""
+"""The dashboard, driven with Streamlit's AppTest: every page and every interaction.
 
+Records are built in ``tmp_path`` with the project's own writers (WFDB, CSV), scipy
+(Challenge ``.mat``, MATLAB v4) and a minimal EDF writer, then uploaded as a browser would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
 from pathlib import Path
 
+import numpy as np
+import pytest
+import scipy.io
+import wfdb
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from l2g.io import write_csv, write_wfdb
+from l2g.leads import LEADS, PRESETS
+from l2g.reconstruct import DEFAULT_WEIGHTS
+from l2g.record import Diagnosis, Record
+from l2g.state import CUSTOM, DEFAULT_PRESET, data_dir
+from tests.ecg_factory import synthetic_record
+
 APP = str(Path(__file__).parents[1] / "app.py")
+TIMEOUT = 180  # seconds per script run (the first one imports torch; CI machines may be busy)
 
 
-def test_app_starts_on_home():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+# ------------------------------------------------------------------ helpers
+@pytest.fixture
+def at(monkeypatch) -> AppTest:
+    """The app, started on its default page (no data folder)."""
+    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """``{file name: bytes}`` of every download button the app renders (spied from the media manager)."""
+    seen: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            seen[file_name] = path_or_data
+        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
+                        is_for_static_download=is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", spy)
+    return seen
+
+
+def traces(app: AppTest, index: int = 0) -> list[dict]:
+    """The Plotly traces of the ``index``-th chart on the page."""
+    return json.loads(app.get("plotly_chart")[index].proto.spec)["data"]
+
+
+def trace_names(app: AppTest) -> set[str]:
+    return {t.get("name") for t in traces(app) if t.get("name")}
+
+
+def ticked(app: AppTest) -> tuple[str, ...]:
+    return tuple(lead for lead in LEADS if app.checkbox(key=f"lead_{lead}").value)
+
+
+def ecg(name: str = "rec", seed: int = 1, duration_s: float = 10.0, **meta) -> Record:
+    """A 12-lead synthetic ECG with P/QRS/T waves (all leads recorded)."""
+    return synthetic_record(duration_s=duration_s, seed=seed, name=name, **meta)
+
+
+def wfdb_files(rec: Record, directory: Path, name: str) -> list[tuple[str, bytes, str]]:
+    hea = write_wfdb(rec, directory, name)
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))]
+
+
+def upload(app: AppTest, files) -> AppTest:
+    app.file_uploader(key="upload").set_value(files)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def record_title(app: AppTest) -> str:
+    return next(m.value for m in app.markdown if m.value.startswith("#### "))
+
+
+def write_edf(path: Path, signals: dict[str, np.ndarray], fs: int) -> None:
+    """A minimal EDF file (16-bit, 1-s data records, mV, physical range ±10 mV)."""
+    labels = list(signals)
+    n_blocks = next(iter(signals.values())).size // fs
+
+    def f(value: object, width: int) -> bytes:
+        return str(value).encode("latin-1")[:width].ljust(width)
+
+    ns = len(labels)
+    head = (f("0", 8) + f("X M 01-JAN-1970 X", 80) + f("Startdate X", 80) + f("01.01.20", 8) + f("10.00.00", 8)
+            + f(256 * (ns + 1), 8) + f("", 44) + f(n_blocks, 8) + f(1, 8) + f(ns, 4))
+    for width, value in ((16, None), (80, ""), (8, "mV"), (8, -10), (8, 10), (8, -32768), (8, 32767), (80, ""),
+                         (8, fs), (32, "")):
+        head += b"".join(f(lab if value is None else value, width) for lab in labels)
+    step = 20.0 / 65535
+    digital = [np.clip(np.round((x[: n_blocks * fs] + 10.0) / step - 32768), -32768, 32767).astype("<i2")
+               .reshape(n_blocks, fs) for x in signals.values()]
+    path.write_bytes(head + np.concatenate(digital, axis=1).tobytes())
+
+
+# ------------------------------------------------------------------ start and defaults
+def test_starts_on_the_demo_record_with_generated_leads(at: AppTest) -> None:
+    assert at.header[0].value == "12-lead viewer"
+    assert "demo" in record_title(at)
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]
+    assert at.selectbox(key="preset").value == DEFAULT_PRESET
+    names = trace_names(at)
+    assert "recorded (input)" in names and "real (hidden from the generator)" in names
+    assert any(n.startswith("generated (") for n in names)
+    # the agreement table lists every generated lead (all have a real trace in the demo)
+    table = at.dataframe[0].value
+    assert list(table.index) == [lead for lead in LEADS if lead not in PRESETS[DEFAULT_PRESET]]
+    assert list(table.columns) == ["r", "RMSE (µV)", "SSIM"]
+    assert ((table["SSIM"] > -1) & (table["SSIM"] <= 1)).all()
+    assert any("not a medical device" in c.value for c in at.caption)
+
+
+def test_banner_when_the_model_weights_are_missing(at: AppTest) -> None:
+    banner = [w.value for w in at.warning if "linear baseline" in w.value]
+    if DEFAULT_WEIGHTS.exists():
+        assert not banner
+    else:
+        assert len(banner) == 1 and "Model weights not available" in banner[0]
+
+
+def test_chart_has_a_true_ecg_grid_and_hover_in_mV(at: AppTest) -> None:
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert layout["yaxis"]["scaleanchor"] == "x" and layout["yaxis"]["scaleratio"] == pytest.approx(0.4)
+    assert layout["xaxis"]["dtick"] == pytest.approx(0.2) and layout["xaxis"]["minor"]["dtick"] == pytest.approx(0.04)
+    assert layout["yaxis"]["dtick"] == pytest.approx(0.5) and layout["yaxis"]["minor"]["dtick"] == pytest.approx(0.1)
+    hover = [t["hovertemplate"] for t in traces(at) if "hovertemplate" in t]
+    assert hover and all("s<br>" in h and "mV" in h for h in hover)
+    foot = " ".join(a["text"] for a in layout["annotations"])
+    assert "25 mm/s" in foot and "10 mm/mV" in foot and "filter: 0.5 Hz high-pass" in foot
+
+
+# ------------------------------------------------------------------ lead selection
+def test_unticking_a_lead_generates_it(at: AppTest) -> None:
+    at.checkbox(key="lead_V1").uncheck().run()
     assert not at.exception
-    assert at.title[0].value == "L2G-ECG"
-    assert any("not a medical device" in m.value for m in at.markdown)
+    assert "V1" not in ticked(at)
+    assert at.selectbox(key="preset").value == CUSTOM
+    assert "V1" in at.dataframe[0].value.index
+    generated = {a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]}
+    assert "<b>V1 <i>(gen)</i></b>" in generated
+
+
+def test_presets_tick_their_leads(at: AppTest) -> None:
+    for name in ("Leads I + II", "Single lead II", "Chest leads only (V1–V6)", "All 12 leads"):
+        at.selectbox(key="preset").set_value(name).run()
+        assert not at.exception
+        assert ticked(at) == PRESETS[name]
+    # all 12 given: nothing generated, nothing to compare
+    assert not any(n.startswith("generated") for n in trace_names(at))
+    assert any("Nothing to compare" in c.value for c in at.caption)
+
+
+def test_no_lead_ticked_shows_the_recording(at: AppTest) -> None:
+    for lead in ticked(at):
+        at.checkbox(key=f"lead_{lead}").uncheck()
+    at.run()
+    assert not at.exception
+    assert any("No lead is ticked" in i.value for i in at.info)
+    names = trace_names(at)
+    assert "recorded (input)" in names and not any(n.startswith(("generated", "real")) for n in names)
+
+
+def test_layouts_single_lead_filters_and_wave_marks(at: AppTest) -> None:
+    for view in ("6×2", "12×1", "Single lead"):
+        at.segmented_control(key="layout").set_value(view).run()
+        assert not at.exception
+    at.selectbox(key="single_lead").set_value("V2").run()
+    assert {a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]} >= {
+        "<b>V2 <i>(gen)</i></b>"}
+    for name in at.selectbox(key="filter").options:
+        at.selectbox(key="filter").set_value(name).run()
+        assert not at.exception
+    at.segmented_control(key="layout").set_value("3×4 + rhythm").run()
+    at.toggle(key="waves").set_value(True).run()
+    assert not at.exception
+    assert {"P on/offset", "QRS on/offset", "T on/offset"} <= trace_names(at)
+
+
+def test_morphology_table_when_lead_ii_is_generated(at: AppTest) -> None:
+    assert any("Lead II is given to the generator" in c.value for c in at.caption)
+    at.checkbox(key="lead_II").uncheck().run()
+    assert not at.exception
+    morph = at.dataframe[1].value
+    assert {"HR (bpm)", "PR (ms)", "QRS (ms)", "QT (ms)", "QTc Bazett (ms)"} <= set(morph.index)
+    assert {"real", "generated", "difference", "tolerance", "flag"} <= set(morph.columns)
+
+
+# ------------------------------------------------------------------ uploads
+def test_upload_wfdb_hea_and_dat(at: AppTest, tmp_path: Path) -> None:
+    meta = dict(age=63, sex="M", diagnoses=(Diagnosis("164889003", "atrial fibrillation"),))
+    upload(at, wfdb_files(ecg("patient7", **meta), tmp_path, "patient7"))
+    summary = record_title(at)
+    assert "patient7" in summary and "500 Hz" in summary and "10.0 s" in summary and "12 of 12 leads" in summary
+    assert "63 y" in summary and "male" in summary and "atrial fibrillation (164889003)" in summary
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]
+    assert not at.error
+
+
+def test_upload_challenge_mat(at: AppTest, tmp_path: Path) -> None:
+    x = ecg("A0001").signal
+    val = np.round(x * 1000).astype(np.int16)
+    scipy.io.savemat(tmp_path / "A0001.mat", {"val": val}, format="4")
+    lines = [f"A0001 12 500 {val.shape[1]}"]
+    lines += [f"A0001.mat 16+24 1000/mV 16 0 {int(val[k, 0])} 0 0 {lead}" for k, lead in enumerate(LEADS)]
+    lines += ["#Age: 70", "#Sex: Female", "#Dx: 426783006"]
+    (tmp_path / "A0001.hea").write_text("\n".join(lines) + "\n")
+    files = [(p.name, p.read_bytes(), "application/octet-stream")
+             for p in (tmp_path / "A0001.hea", tmp_path / "A0001.mat")]
+    upload(at, files)
+    summary = record_title(at)
+    assert "A0001" in summary and "female" in summary and "sinus rhythm" in summary.lower()
+    assert not at.error
+
+
+def test_upload_zip(at: AppTest, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data, _ in wfdb_files(ecg("zipped"), tmp_path, "zipped"):
+            zf.writestr(f"folder/{name}", data)
+    upload(at, ("zipped.zip", buf.getvalue(), "application/zip"))
+    assert "zipped" in record_title(at)
+
+
+def test_upload_edf_with_a_reduced_lead_set(at: AppTest, tmp_path: Path) -> None:
+    rec = ecg("edfrec")
+    write_edf(tmp_path / "edfrec.edf", {"ECG I": rec.lead("I"), "ECG II": rec.lead("II"), "V2": rec.lead("V2")}, 500)
+    upload(at, ("edfrec.edf", (tmp_path / "edfrec.edf").read_bytes(), "application/octet-stream"))
+    assert "edfrec" in record_title(at) and "3 of 12 leads" in record_title(at)
+    # a file with fewer leads opens with all of them ticked; absent leads are disabled
+    assert ticked(at) == ("I", "II", "V2")
+    for lead in LEADS:
+        box = at.checkbox(key=f"lead_{lead}")
+        assert box.disabled == (lead not in ("I", "II", "V2"))
+        assert box.label.endswith("(missing)") == box.disabled
+    assert any("Nothing to compare" in c.value for c in at.caption)
+    assert "real (hidden from the generator)" not in trace_names(at)
+
+
+def test_upload_csv_and_preset_with_missing_leads(at: AppTest, tmp_path: Path) -> None:
+    rec = ecg("csvrec").select(["I", "II", "V1", "V2", "V3", "V4"])
+    write_csv(rec, tmp_path / "csvrec.csv")
+    upload(at, ("csvrec.csv", (tmp_path / "csvrec.csv").read_bytes(), "text/csv"))
+    assert "csvrec" in record_title(at) and "6 of 12 leads" in record_title(at)
+    at.selectbox(key="preset").set_value("Two limb + three chest (I, II, V1, V3, V5)").run()
+    assert ticked(at) == ("I", "II", "V1", "V3")
+    assert any("V5" in c.value and "not recorded" in c.value for c in at.caption)
+
+
+def test_reader_warnings_are_shown(at: AppTest, tmp_path: Path) -> None:
+    rec = ecg("warn")
+    lines = ["time_s,I,II,Resp"] + [f"{i / 500:.4f},{a:.4f},{b:.4f},0.0"
+                                     for i, (a, b) in enumerate(zip(rec.lead("I"), rec.lead("II"), strict=True))]
+    upload(at, ("warn.csv", ("\n".join(lines) + "\n").encode(), "text/csv"))
+    assert "warn" in record_title(at)
+    assert any("Resp" in w.value for w in at.warning)
+    assert not at.error
+
+
+@pytest.mark.parametrize("files, problem", [
+    ([("broken.hea", b"this is not a header\n", "text/plain")], "broken.hea"),
+    ([("lonely.hea", b"lonely 1 500 1000\nlonely.dat 16 1000/mV 16 0 0 0 0 I\n", "text/plain")], "lonely"),
+    ([("garbage.edf", b"\x00" * 300, "application/octet-stream")], "garbage.edf"),
+    ([("empty.csv", b"I,II\n", "text/csv")], "empty.csv"),
+])
+def test_bad_upload_keeps_the_open_record(at: AppTest, tmp_path: Path, files, problem: str) -> None:
+    upload(at, wfdb_files(ecg("good"), tmp_path, "good"))
+    at.checkbox(key="lead_V2").uncheck().run()
+    upload(at, files)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert problem in message and "Accepted:" in message and "WFDB" in message
+    assert "good" in record_title(at)  # the previous record stays, with its lead selection
+    assert "V2" not in ticked(at) and "V1" in ticked(at)
+    assert not at.exception
+
+
+def test_long_record_has_a_window_slider(at: AppTest, tmp_path: Path) -> None:
+    upload(at, wfdb_files(ecg("long", duration_s=25.0), tmp_path, "long"))
+    at.slider(key="t0").set_value(12.5).run()
+    assert not at.exception
+    xs = [t["x0"] for t in traces(at) if "x0" in t]
+    assert min(xs) == pytest.approx(12.5)
+
+
+# ------------------------------------------------------------------ exports
+def test_export_wfdb_zip_and_csv(at: AppTest, downloads: dict[str, bytes], tmp_path: Path) -> None:
+    at.checkbox(key="lead_V1").uncheck().run()  # rerun with the spy in place
+    assert not at.exception
+    with zipfile.ZipFile(io.BytesIO(downloads["demo_l2g.zip"])) as zf:
+        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea"]
+        zf.extractall(tmp_path)
+    back = wfdb.rdrecord(str(tmp_path / "demo"))
+    assert back.sig_name == list(LEADS) and back.fs == 500 and back.sig_len == 5000
+    comments = " ".join(back.comments)
+    assert "L2G" in comments and "generated" in comments
+    real = at.session_state["record"].signal  # the recorded rows are exported unchanged
+    for lead in ticked(at):
+        k = LEADS.index(lead)
+        assert np.max(np.abs(back.p_signal[:, k] - real[k])) < 2e-3
+    csv_text = downloads["demo_l2g.csv"].decode()
+    first = csv_text.splitlines()[0].split(",")
+    assert first[0] == "time_s" and "V1_generated" in first and "I" in first
+
+
+@pytest.mark.browser
+def test_export_png_and_pdf(at: AppTest, downloads: dict[str, bytes]) -> None:
+    from l2g.export import browser_path
+
+    if browser_path() is None:
+        assert any("Chromium" in i.value for i in at.info)
+        pytest.skip("no Chromium here: the page shows the note instead of the button (checked)")
+    at.button(key="render_images").click().run()
+    assert not at.exception
+    png = next(v for k, v in downloads.items() if k.endswith(".png"))
+    pdf = next(v for k, v in downloads.items() if k.endswith(".pdf"))
+    assert png.startswith(b"\x89PNG") and pdf.startswith(b"%PDF")
+
+
+def test_image_export_without_a_browser_shows_a_note(monkeypatch) -> None:
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert any("Chromium" in i.value and "not installed" in i.value for i in app.info)
+    assert not [b for b in app.button if b.key == "render_images"]
+
+
+# ------------------------------------------------------------------ data folder and demo
+def test_data_folder_search_and_open(monkeypatch, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    write_wfdb(ecg("alpha", age=40), folder / "site_a", "alpha")
+    write_wfdb(ecg("beta", seed=2, diagnoses=(Diagnosis("", "left bundle branch block", "text"),)),
+               folder / "site_b", "beta")
+    monkeypatch.setenv("L2G_DATA_DIR", str(folder))
+    assert data_dir([]) == folder
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert "demo" in record_title(app)  # the demo opens first; the folder is listed beside it
+    app.text_input(key="folder_query").input("bundle").run()
+    box = app.selectbox(key="folder_choice")
+    assert box.value == "site_b/beta"
+    assert box.options == ["site_b/beta · site_b · 10 s · left bundle branch block"]
+    app.button(key="open_folder").click().run()
+    assert not app.exception
+    assert "beta" in record_title(app) and "left bundle branch block" in record_title(app)
+    app.button(key="open_demo").click().run()
+    assert "demo" in record_title(app)
+
+
+def test_data_folder_argument() -> None:
+    assert data_dir(["--data-dir", "/some/where"]) == Path("/some/where")
+    assert data_dir(["--other", "x"]) is None or data_dir(["--other", "x"]) == data_dir([])
+
+
+# ------------------------------------------------------------------ other pages
+def test_evaluation_page_without_and_with_a_report(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("L2G_REPORTS_DIR", str(tmp_path))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.switch_page("pages/evaluation.py").run()
+    assert not app.exception
+    assert any("not built yet" in i.value for i in app.info)
+    (tmp_path / "evaluation.md").write_text("# Study\n\n| k | r |\n|---|---|\n| 1 | 0.8 |\n")
+    from PIL import Image
+
+    Image.new("RGB", (40, 20), "white").save(tmp_path / "k_curve.png")
+    app.run()
+    assert not app.exception
+    assert any("| k | r |" in m.value for m in app.markdown)
+    assert len(app.image) == 1 and app.image[0].captions == ["k_curve.png"]
+
+
+def test_model_page_card_curves_and_intended_use(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("L2G_RUNS_DIR", str(tmp_path / "no-runs"))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.switch_page("pages/model.py").run()
+    assert not app.exception
+    assert any("not a medical device" in w.value for w in app.warning)
+    assert any("No model card" in i.value for i in app.info)
+    (tmp_path / "MODEL_CARD.md").write_text("# L2G generator\n\nTrained on CinC 2021.\n")
+    (tmp_path / "l2g.metrics.csv").write_text(
+        "epoch,train_mse,val_mse,linear_val_mse,val_r,linear_val_r\n0,0.02,0.03,0.03,0.78,0.77\n"
+        "1,0.015,0.025,0.03,0.81,0.77\n")
+    app.run()
+    assert not app.exception
+    assert any("Trained on CinC 2021" in m.value for m in app.markdown)
+    names = {t["name"] for t in traces(app)}
+    assert {"train_mse", "val_mse", "val_r", "linear_val_r"} <= names
+
+
+def test_model_page_shows_training_runs_when_no_log_is_shipped(monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "a.metrics.csv").write_text("epoch,val_mse,val_r\n0,0.03,0.78\n1,0.02,0.8\n")
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("L2G_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.switch_page("pages/model.py").run()
+    assert not app.exception
+    assert any("in progress" in c.value for c in app.caption)
+    assert {t["name"] for t in traces(app)} == {"val_mse", "val_r"}
+
+
+def test_csv_without_a_time_column_is_read_at_the_sidebar_rate(at: AppTest) -> None:
+    rec = ecg("notime")
+    rows = ["I,II,V2"] + [f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in zip(rec.lead("I"), rec.lead("II"),
+                                                                          rec.lead("V2"), strict=True)]
+    at.number_input(key="csv_fs").set_value(250.0).run()
+    upload(at, ("notime.csv", ("\n".join(rows) + "\n").encode(), "text/csv"))
+    assert not at.error
+    assert "250 Hz" in record_title(at) and "20.0 s" in record_title(at)
+    assert any("no time column" in w.value and "250 Hz" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------ with a generator loaded
+@pytest.fixture
+def with_generator(monkeypatch, tmp_path: Path):
+    """A generator checkpoint of the shipped architecture (random weights) as weights/l2g.pt."""
+    import torch
+
+    from l2g import reconstruct, state
+    from l2g.dataset import DataConfig
+    from l2g.model import Generator, GeneratorConfig, model_args
+
+    g = Generator(GeneratorConfig())
+    data = DataConfig()
+    linear = torch.load(reconstruct.DEFAULT_LINEAR, map_location="cpu", weights_only=True)
+    torch.save({"state_dict": g.state_dict(), "model_args": model_args(g.config), "linear": linear,
+                "fs": float(data.fs), "window": int(data.window), "highpass_hz": 0.5}, tmp_path / "l2g.pt")
+    monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "l2g.pt")
+    state.reconstructor.clear()
+    state._reconstruct_arrays.clear()
+    yield
+    state.reconstructor.clear()  # the next tests load the real default again
+    state._reconstruct_arrays.clear()
+    state._LOADED.clear()
+
+
+def test_generator_in_use_with_the_linear_baseline_overlay(with_generator) -> None:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert not [w for w in app.warning if "linear baseline" in w.value]  # no fallback banner
+    assert "generated (model)" in trace_names(app)
+    app.checkbox(key="compare_linear").check().run()
+    assert not app.exception
+    assert "linear baseline (comparison)" in trace_names(app)
+    table = app.dataframe[0].value
+    assert {"r (linear)", "RMSE (linear, µV)", "SSIM (linear)"} <= set(table.columns)
+
+
+def test_no_model_at_all_shows_the_recording_without_a_traceback(monkeypatch, tmp_path: Path) -> None:
+    from l2g import reconstruct, state
+
+    monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
+    monkeypatch.setattr(reconstruct, "DEFAULT_LINEAR", tmp_path / "none-linear.pt")
+    state.reconstructor.clear()
+    try:
+        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        assert not app.exception
+        assert len(app.error) == 1 and "No generator available" in app.error[0].value
+        names = trace_names(app)
+        assert "recorded (input)" in names and not any(n.startswith("generated") for n in names)
+        app.switch_page("pages/model.py").run()
+        assert not app.exception and "No generator available" in app.error[0].value
+    finally:
+        state.reconstructor.clear()
+        state._LOADED.clear()

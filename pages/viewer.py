@@ -1,0 +1,297 @@
+"""ECG viewer: open a record, choose the leads that could be placed, see and export the full 12 leads.
+
+A thin view: widgets -> l2g calls (cached in l2g.state) -> Plotly figures from l2g.plots.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import streamlit as st
+
+from l2g import state
+from l2g.catalog import READ_ERRORS
+from l2g.demo import demo_record
+from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
+from l2g.io import MAX_UPLOAD_BYTES, read_record
+from l2g.leads import LEADS, PRESETS
+from l2g.plots import DISPLAY_FILTERS, LAYOUTS, ecg_figure
+from l2g.record import ABSENT, GENERATED, RECORDED, Record
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = ("WFDB (.hea uploaded together with its .dat or .mat), a .zip holding one record, "
+            "EDF (.edf), CSV (.csv with a header row of lead names) or SPH HDF5 (.h5)")
+UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5"]
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+DEFAULT_CSV_FS = 500.0
+VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
+GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
+# a lead the file lacks, or holds only as a generated trace, cannot be ticked (the summary says which)
+LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
+CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
+
+
+# ------------------------------------------------------------------ loading (the error boundary)
+def _read(source) -> Record:
+    """read_record; a CSV upload without a time column is read again at the sidebar's CSV rate."""
+    try:
+        return read_record(source)
+    except ValueError:
+        names = [f.name.lower() for f in source] if isinstance(source, list) else []
+        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names):
+            raise
+        fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
+        record = read_record(source, fs=fs)
+        warnings.warn(f"{', '.join(names)}: no time column; read at {fs:g} Hz (the CSV rate set in the sidebar)",
+                      UserWarning, stacklevel=2)
+        return record
+
+
+def _open(source, origin: str) -> None:
+    """Read a record; on failure keep the open one and say what went wrong (never a traceback)."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            record = _read(source)
+    except READ_ERRORS as exc:
+        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \nAccepted: {ACCEPTED}.")
+        return
+    except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        log.exception("unexpected error reading %s", origin)
+        state.set_load_error(f"Could not open {origin}: unexpected {type(exc).__name__}: {exc}.  \n"
+                             f"Accepted: {ACCEPTED}.")
+        return
+    notes = [("warning", str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
+    state.set_record(record, origin, notes)
+
+
+def _on_upload() -> None:
+    files = st.session_state.get("upload") or []
+    ids = {f.file_id for f in files}
+    seen = st.session_state.get("upload_ids", set())
+    st.session_state["upload_ids"] = ids
+    if files and not ids <= seen:  # read when files were added, not when some were removed
+        _open(list(files), "upload " + ", ".join(f"“{f.name}”" for f in files))
+
+
+def _on_open_folder(path: str, record_id: str) -> None:
+    _open(path, f"“{record_id}” from the data folder")
+
+
+def _on_open_demo() -> None:
+    state.set_record(demo_record(), "built-in demo record (synthetic)")
+
+
+# ------------------------------------------------------------------ page
+state.init_session(demo_record)
+ss = st.session_state
+rec = ss["record"]
+digest = ss["record_digest"]
+
+with st.sidebar:
+    st.subheader("Open a record")
+    st.file_uploader(
+        "Upload ECG files", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload", on_change=_on_upload,
+        help=f"{ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB.",
+    )
+    st.number_input("CSV rate if it has no time column (Hz)", min_value=1.0, max_value=20000.0,
+                    value=DEFAULT_CSV_FS, step=50.0, key="csv_fs")
+    folder_box = st.container()
+    st.button("Open the demo record", key="open_demo", on_click=_on_open_demo, width="stretch")
+    st.subheader("Display")
+    filter_name = st.selectbox("Display filter", list(DISPLAY_FILTERS), key="filter",
+                               help="Applied alike to every trace on the charts; exports are unfiltered.")
+
+st.header("12-lead viewer", anchor=False)
+banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
+for level, text in ss["load_messages"]:
+    (st.error if level == "error" else st.warning)(text)
+
+summary, selector = st.columns([2, 3], gap="medium")
+with summary:  # what was opened
+    counts = state.status_counts(rec)
+    absent = [lead for lead in LEADS if rec.status_of(lead) == ABSENT]
+    age = f"{rec.meta.age:g} y" if rec.meta.age is not None else "—"
+    sex = {"M": "male", "F": "female"}.get(rec.meta.sex or "", "—")
+    dx = "; ".join(d.label() for d in rec.meta.diagnoses) or "none stated"
+    st.markdown(
+        f"#### {rec.name}\n"
+        f"{ss['record_origin']} · `{rec.source_format}`  \n"
+        f"**{rec.fs:g} Hz** · **{rec.duration:.1f} s** · "
+        f"**{counts[RECORDED]} of 12 leads** recorded"
+        + (f", generated in the file: {', '.join(rec.generated_leads)}" if rec.generated_leads else "")
+        + (f", missing: {', '.join(absent)}" if absent else "") + "  \n"
+        f"Age **{age}** · sex **{sex}**  \n"
+        f"**Diagnoses:** {dx}"
+    )
+    view = st.segmented_control("Layout", list(VIEWS), key="layout", default="3×4 + rhythm", required=True)
+    show_waves = st.toggle("P/QRS/T on- and offsets on Lead II", key="waves",
+                           help="Delineation of the Lead II drawn (the generated one when II is unticked).")
+with selector, st.container(border=True):  # which leads could be placed
+    st.markdown("**Available leads** — tick the leads that could be placed; the others are generated.")
+    st.selectbox("Preset", [state.CUSTOM, *PRESETS], key="preset", on_change=state.apply_preset,
+                 label_visibility="collapsed")
+    if ss.get("preset_note"):
+        st.caption(ss["preset_note"])
+    grid_cols = st.columns(4)
+    for row in GRID:
+        for col, lead in zip(grid_cols, row, strict=True):
+            status = rec.status_of(lead)
+            col.checkbox(LEAD_LABELS[status].format(lead=lead), key=state.lead_key(lead),
+                         disabled=status != RECORDED, on_change=state.mark_custom)
+available = state.selection()
+
+controls = st.container()  # lead / window pickers of the chart, filled below
+chart_slot = st.empty()
+if not state.model_ready("model"):  # first visit after the server started: show the recording while torch loads
+    preview, preview_label = state.display(rec, filter_name)
+    chart_slot.plotly_chart(ecg_figure(preview, filter_label=preview_label, width_px=CHART_WIDTH_PX), theme=None,
+                            key="ecg_preview", config={"displaylogo": False})
+
+# reconstruction
+try:
+    rc, fallback = state.reconstructor("model")
+except ValueError as exc:  # neither the generator nor the linear baseline can be loaded
+    rc, fallback = None, str(exc)
+    banner.error(f"**No generator available** ({exc}). The recording is shown; no lead can be generated.")
+if rc is not None and rc.method != "model":
+    banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
+                   f"(`{rc.version}`); see the Model page.", icon="⚠️")
+if available and rc is not None:
+    output = state.reconstruction(rec, digest, available, "model")
+    generated = output.generated_leads
+else:
+    output, generated = rec, ()
+    if not available:
+        st.info("No lead is ticked: tick at least one available lead to generate the others. "
+                "Showing the recording.")
+compare_linear = False
+if generated and rc.method == "model":
+    compare_linear = st.sidebar.checkbox("Overlay the linear baseline", key="compare_linear",
+                                         help="Dashed orange: the linear baseline's version of each generated lead.")
+baseline = state.reconstruction(rec, digest, available, "linear") if compare_linear else None
+
+# chart
+layout = VIEWS[view]
+start = 0.0
+if layout == "single" or rec.duration > 10.0:
+    view_cols = controls.columns(3)
+    if layout == "single":
+        present = [lead for lead in LEADS if output.status_of(lead) != ABSENT]
+        single = view_cols[0].selectbox("Lead", present, index=present.index("II") if "II" in present else 0,
+                                        key="single_lead")
+        layout = [[single]]
+    if rec.duration > 10.0:
+        start = view_cols[1].slider("Window start (s)", 0.0, float(int(rec.duration - 10.0)), 0.0, step=0.5,
+                                    key="t0")
+shown, filter_label = state.display(output, filter_name)
+reference = state.display(rec, filter_name)[0] if generated else None
+baseline_shown = state.display(baseline, filter_name)[0] if baseline is not None else None
+waves = state.wave_times(digest, available, "model", output) if show_waves and "II" in output.present_leads else None
+fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
+                 filter_label=filter_label, width_px=CHART_WIDTH_PX)
+chart_slot.plotly_chart(fig, theme=None, key="ecg_chart", config={"displaylogo": False, "scrollZoom": False})
+if generated:
+    st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
+               "Grey under a generated lead: the real recording, hidden from the generator.")
+
+# agreement and morphology
+compared = state.compared_leads(rec, output) if available else ()
+left, right = st.columns(2)
+with left:
+    st.subheader("Agreement with the real leads")
+    if compared:
+        table = state.agreement(digest, available, "model", compare_linear, rec, output, baseline)
+        st.dataframe(table, key="agreement_table", column_config={
+            c: st.column_config.NumberColumn(format="%.3f" if "RMSE" not in c else "%.0f") for c in table.columns})
+        st.caption("Generated leads only, after a 0.5 Hz high-pass of both traces. r: Pearson correlation; "
+                   "RMSE in µV; SSIM over 100-ms windows (see docs/METRICS.md).")
+    else:
+        st.caption("Nothing to compare: no generated lead has a real trace in this file. "
+                   "Untick leads that the file holds to see how well they are generated.")
+with right:
+    st.subheader("Lead II morphology")
+    if "II" in compared:
+        morph = state.morphology(digest, available, "model", rec, output)
+        if morph is None:
+            st.info("Morphology is not available (l2g.morphology is not installed).")
+        else:
+            flagged = morph[morph["flag"]].index.tolist()
+            view_table = morph[["real", "generated", "difference", "tolerance", "flag"]]
+            st.dataframe(view_table.style.format("{:.3g}", subset=["real", "generated", "difference", "tolerance"],
+                                                 na_rep="—")
+                         .apply(lambda r: ["background-color: #fde2e2" if r["flag"] else "" for _ in r], axis=1),
+                         key="morphology_table")
+            st.caption("Real vs generated Lead II (medians over beats). Flagged: |difference| beyond the tolerance"
+                       + (f" — {', '.join(flagged)}." if flagged else "; none flagged."))
+    elif rec.status_of("II") != RECORDED:
+        st.caption("The file has no real Lead II: nothing to compare the generated one with.")
+    else:
+        st.caption("Lead II is given to the generator, so its features are the real ones. "
+                   "Untick II to compare real and generated Lead-II intervals.")
+
+# export
+st.subheader("Export")
+files = state.export_files(digest, available, "model", output)
+stem = safe_name(rec.name) + ("_l2g" if generated else "")
+ex = st.columns(4)
+ex[0].download_button("WFDB (.zip: .hea + .dat)", files["wfdb"], file_name=f"{stem}.zip", mime="application/zip",
+                      key="dl_wfdb", on_click="ignore", icon=":material/download:")
+ex[1].download_button("CSV", files["csv"], file_name=f"{stem}.csv", mime="text/csv", key="dl_csv",
+                      on_click="ignore", icon=":material/download:")
+image_key = (digest, available, filter_name, compare_linear)
+images = ss.get("images")
+if browser_path() is None:
+    ex[2].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
+elif images is not None and images[0] == image_key and isinstance(images[1], dict):
+    ex[2].download_button("12-lead chart (PNG)", images[1]["png"], file_name=f"{stem}.png", mime="image/png",
+                          key="dl_png", on_click="ignore", icon=":material/image:")
+    ex[3].download_button("12-lead chart (PDF)", images[1]["pdf"], file_name=f"{stem}.pdf",
+                          mime="application/pdf", key="dl_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
+elif ex[2].button("Make PNG + PDF", key="render_images", icon=":material/image:",
+                  help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
+    page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
+                      filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)")
+    try:
+        with st.spinner("Rendering with kaleido…"):
+            ss["images"] = (image_key, figure_images(page))
+    except ImageExportUnavailable as exc:
+        ss["images"] = (image_key, str(exc))
+    st.rerun()
+if images is not None and images[0] == image_key and isinstance(images[1], str):
+    st.info(images[1])
+st.caption("Exports hold the reconstructed 12-lead record: generated leads are marked in the WFDB header "
+           "(`L2G: lead status`) and named `<lead>_generated` in the CSV.")
+
+# data folder (last, so a first scan never delays the chart)
+root = state.data_dir()
+with folder_box:
+    if root is None:
+        st.caption("Data folder: none. Start with `streamlit run app.py -- --data-dir DIR` "
+                   "or set `L2G_DATA_DIR` to browse a folder of records.")
+    elif not root.is_dir():
+        st.error(f"Data folder {root} does not exist.")
+    else:
+        with st.expander(f"Data folder · {root.name}", expanded=True):
+            records = state.catalog(str(root))
+            query = st.text_input("Search", key="folder_query", placeholder="id, source or diagnosis")
+            hits = records
+            if query:
+                text = records["record_id"] + " " + records["source"] + " " + records["diagnoses"].fillna("")
+                hits = records[text.str.contains(query, case=False, regex=False)]
+            st.dataframe(hits[["record_id", "source", "duration_s", "diagnoses"]], hide_index=True, height=180,
+                         column_config={"duration_s": st.column_config.NumberColumn("s", format="%.0f")})
+            if len(hits):
+                ids = hits["record_id"].tolist()
+                label = dict(zip(ids, (hits["record_id"] + " · " + hits["source"] + " · "
+                                       + hits["duration_s"].round().astype(int).astype(str) + " s · "
+                                       + hits["diagnoses"].fillna("").str.slice(0, 60)), strict=True))
+                choice = st.selectbox(f"Record ({len(hits)} of {len(records)})", ids, key="folder_choice",
+                                      format_func=label.get)
+                path = hits.loc[hits["record_id"] == choice, "path"].iloc[0]
+                st.button("Open this record", key="open_folder", on_click=_on_open_folder, args=(path, choice),
+                          type="primary")
+            else:
+                st.caption("No record matches.")
