@@ -42,7 +42,6 @@ __all__ = [
     "load_split_records",
     "diagnosis_groups",
     "qrs_peak_to_peak",
-    "k_table_markdown",
     "write_report",
 ]
 
@@ -193,21 +192,6 @@ def diagnosis_groups(record: Record) -> list[str]:
     return found or ["other / normal"]
 
 
-def _r_peaks(lead_mv: np.ndarray, fs: float) -> np.ndarray:
-    import warnings
-
-    import neurokit2 as nk
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            clean = nk.ecg_clean(lead_mv, sampling_rate=int(round(fs)))
-            _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
-        except (ValueError, IndexError, ZeroDivisionError):
-            return np.array([], dtype=int)
-    return np.asarray(info["ECG_R_Peaks"], dtype=int)
-
-
 def qrs_peak_to_peak(signal: np.ndarray, r_peaks: np.ndarray, fs: float, half_window_s: float = 0.06) -> np.ndarray:
     """Median QRS peak-to-peak amplitude (mV) per lead.
 
@@ -298,6 +282,7 @@ def run_study(
     """
     from tqdm import tqdm
 
+    from .morphology import detect_r_peaks
     from .reconstruct import reconstruct
 
     plan = subset_plan(config)
@@ -315,7 +300,7 @@ def run_study(
         if rec.duration > config.max_seconds:
             rec = rec.crop(0.0, config.max_seconds)
         real = remove_baseline(rec, config.highpass_hz)
-        r_ref = _r_peaks(real.signal[ii], rec.fs)
+        r_ref = detect_r_peaks(real.signal[ii], rec.fs)
         real_feats = morphology(real.signal[ii], rec.fs) if morphology is not None else None
         rec_rows.append({"record_id": rid, "source": source, "fs": rec.fs, "duration_s": rec.duration,
                          "groups": "; ".join(diagnosis_groups(rec))})
@@ -369,25 +354,6 @@ def summarise_by_k(rows: pd.DataFrame, profiles: pd.DataFrame | None = None) -> 
         aups = profiles.groupby(["method", "k"], as_index=False)[["aup_s", "aup_m"]].mean()
         agg = agg.merge(aups, on=["method", "k"], how="left")
     return agg
-
-
-def k_table_markdown(summary: pd.DataFrame, methods: Sequence[str]) -> str:
-    """A markdown table: one row per k, MSE and r per method, the better value in bold."""
-    head = "| k | subsets | " + " | ".join(f"{m} MSE (mV²) | {m} r" for m in methods) + " |"
-    sep = "|---|---|" + "---|---|" * len(methods)
-    lines = [head, sep]
-    for k, grp in summary.groupby("k"):
-        g = grp.set_index("method")
-        cells = []
-        best_mse = g.loc[list(methods), "mse"].min()
-        best_r = g.loc[list(methods), "r"].max()
-        for m in methods:
-            mse_s = f"{g.loc[m, 'mse']:.4f}"
-            r_s = f"{g.loc[m, 'r']:.3f}"
-            cells.append(f"**{mse_s}**" if g.loc[m, "mse"] == best_mse else mse_s)
-            cells.append(f"**{r_s}**" if g.loc[m, "r"] == best_r else r_s)
-        lines.append(f"| {k} | {int(g['n_subsets'].iloc[0])} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def _amplitude_summary(amplitude: pd.DataFrame) -> pd.DataFrame:

@@ -94,6 +94,7 @@ __all__ = [
     "Delineation",
     "delineate",
     "delineate_record",
+    "detect_r_peaks",
     "beat_table",
     "intervals",
     "morphology_table",
@@ -235,6 +236,27 @@ def _r_peaks(clean: np.ndarray, fs: float) -> np.ndarray:
         _, info = _nk().ecg_peaks(clean, sampling_rate=fs, method="neurokit")
     peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
     return np.unique(peaks[(peaks >= 0) & (peaks < clean.size)])
+
+
+def detect_r_peaks(signal_mv: np.ndarray, fs: float) -> np.ndarray:
+    """R peaks of one lead: neurokit2's default cleaning and detector.
+
+    Parameters
+    ----------
+    signal_mv : ndarray, shape (samples,)
+        mV.
+    fs : float
+        Hz.
+
+    Returns
+    -------
+    ndarray of int64
+        Sample indices, empty when neurokit2 fails on a degenerate trace.
+    """
+    try:
+        return _r_peaks(_clean(np.asarray(signal_mv, np.float64), fs), fs)
+    except (ValueError, IndexError, ZeroDivisionError):  # neurokit2 on degenerate traces
+        return np.array([], dtype=np.int64)
 
 
 def _as_float(values: Any) -> np.ndarray:
