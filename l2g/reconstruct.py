@@ -144,7 +144,8 @@ class Reconstructor:
         """
         x12 = np.nan_to_num(np.asarray(x12, np.float32))
         n = x12.shape[1]
-        mask = np.array([lead in set(available) for lead in LEADS])
+        avail = set(available)
+        mask = np.array([lead in avail for lead in LEADS])
         if self.generator is None:
             return self.linear.predict(x12 * mask[:, None], available).astype(np.float32)
         w = self.window
@@ -181,11 +182,6 @@ class Reconstructor:
 
     def __call__(self, record: Record, available: Iterable[str] | None = None) -> Record:
         return reconstruct(record, available, model=self)
-
-
-def _load_linear(path: Path) -> LinearBaseline:
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return LinearBaseline.from_state_dict(state)
 
 
 def load_reconstructor(
@@ -261,7 +257,7 @@ def load_reconstructor(
         lpath = DEFAULT_LINEAR
     try:
         verify_checksum(lpath)
-        lin = _load_linear(lpath)
+        lin = LinearBaseline.load(lpath)
     except _LOAD_ERRORS as exc:
         raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc
     return Reconstructor(
