@@ -118,7 +118,7 @@ def load_split_records(data_dir: str | Path, split_csv: str | Path, split: str) 
     """
     import warnings
 
-    from .catalog import load_split, record_path
+    from .catalog import _datasets_and_sources, load_split, record_path
     from .dataset import to_independent
     from .io import read_record
 
@@ -126,6 +126,9 @@ def load_split_records(data_dir: str | Path, split_csv: str | Path, split: str) 
     ids = table.loc[table["split"] == split, "record_id"].tolist()
     if not ids:
         raise ValueError(f"{split_csv}: no records in split {split!r}")
+    # the catalogue's dataset/source rule, over the whole split file so it does not depend on the split
+    _, sources = _datasets_and_sources(Path(data_dir), table["record_id"].tolist())
+    source_of = dict(zip(table["record_id"], sources, strict=True))
     out = []
     for rid in ids:
         path = record_path(data_dir, rid)
@@ -142,9 +145,7 @@ def load_split_records(data_dir: str | Path, split_csv: str | Path, split: str) 
             continue
         if len(rec.recorded_leads) != 12:
             continue
-        parts = rid.split("/")
-        source = parts[1] if parts[0] == "cinc2021" and len(parts) > 2 else parts[0]
-        out.append((rid, source, rec))
+        out.append((rid, source_of[rid], rec))
     return out
 
 
