@@ -65,6 +65,8 @@ class DataConfig:
     window: int = 1024
     # probability that a window's available leads are one of the clinical PRESETS (1-7 leads)
     presets_weight: float = 0.3
+    # relative weights of k = 1..7 available leads when no preset is drawn
+    k_weights: tuple[float, ...] = (2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     # master switch for the augmentations below (False: plain crops, for measuring their effect)
     augment: bool = True
     # amplitude scaling: one log-uniform factor in [lo, hi] for all leads (body habitus, gain);
@@ -84,6 +86,12 @@ class DataConfig:
             raise ValueError(f"DataConfig: window must be a positive number of samples, got {self.window!r}")
         if not 0 <= self.presets_weight <= 1:
             raise ValueError(f"DataConfig: presets_weight must be in [0, 1], got {self.presets_weight!r}")
+        kw = tuple(float(v) for v in self.k_weights)
+        if len(kw) != 7 or min(kw) < 0 or sum(kw) <= 0:
+            raise ValueError(
+                f"DataConfig: k_weights must be 7 non-negative weights for k = 1..7 (not all 0), got {self.k_weights!r}"
+            )
+        object.__setattr__(self, "k_weights", kw)
         lo, hi = self.amp_scale
         if not 0 < lo <= hi:
             raise ValueError(f"DataConfig: amp_scale must be (lo, hi) with 0 < lo <= hi, got {self.amp_scale!r}")
@@ -306,19 +314,24 @@ def mask_from_leads(leads: Iterable[str] | str) -> np.ndarray:
     return np.array([lead in chosen for lead in LEADS], dtype=bool)
 
 
-def sample_available(rng: np.random.Generator, presets_weight: float = 0.3) -> tuple[str, ...]:
+def sample_available(
+    rng: np.random.Generator, presets_weight: float = 0.3, k_weights: Sequence[float] | None = None
+) -> tuple[str, ...]:
     """Draw a random set of available leads (1 to 7 of the 12).
 
     With probability ``presets_weight`` one of the clinical
     :data:`l2g.leads.PRESETS` with 1–7 leads (uniformly); otherwise a size
-    ``k`` in 1..7 (weights 2, 2, 1, 1, 1, 1, 1: extra weight on the hard
-    one- and two-lead cases) and then ``k`` of the 12 leads uniformly.
+    ``k`` in 1..7 drawn with ``k_weights`` (default 2, 2, 1, 1, 1, 1, 1: extra
+    weight on the hard one- and two-lead cases) and then ``k`` of the 12 leads
+    uniformly.
 
     Parameters
     ----------
     rng : numpy.random.Generator
     presets_weight : float
         Probability of drawing a preset, in [0, 1].
+    k_weights : sequence of 7 float, optional
+        Relative weights of k = 1..7.
 
     Returns
     -------
@@ -327,7 +340,8 @@ def sample_available(rng: np.random.Generator, presets_weight: float = 0.3) -> t
     """
     if rng.random() < presets_weight:
         return _PRESET_SUBSETS[int(rng.integers(len(_PRESET_SUBSETS)))]
-    k = int(rng.choice(np.arange(1, 8), p=_K_WEIGHTS / _K_WEIGHTS.sum()))
+    kw = _K_WEIGHTS if k_weights is None else np.asarray(k_weights, dtype=float)
+    k = int(rng.choice(np.arange(1, 8), p=kw / kw.sum()))
     idx = np.sort(rng.choice(len(LEADS), size=k, replace=False))
     return tuple(LEADS[i] for i in idx)
 
@@ -415,7 +429,7 @@ class WindowDataset(torch.utils.data.Dataset):
         else:
             crop[:, :n] = x
             valid[:n] = True
-        mask = mask_from_leads(sample_available(self._rng(index, 1), cfg.presets_weight))
+        mask = mask_from_leads(sample_available(self._rng(index, 1), cfg.presets_weight, cfg.k_weights))
         if cfg.augment:
             self._augment(crop, valid, self._rng(index, 2))
         return {"x8": torch.from_numpy(crop), "mask": torch.from_numpy(mask), "valid": torch.from_numpy(valid)}

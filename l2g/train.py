@@ -16,6 +16,7 @@ leads) as a plain dict loadable with ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import logging
@@ -61,6 +62,18 @@ class TrainConfig:
     grad_weight: float = 0.5  # weight of the first-difference MSE (sharp QRS)
     amp_weight: float = 0.1  # weight of the per-lead log-amplitude (RMS) mismatch
     patience: int = 12  # early stopping: epochs without validation improvement
+    # "none": every missing-lead sample counts the same (windows with few available leads, whose
+    # errors are largest, dominate); "linear": each window's reconstruction terms are divided by
+    # the linear prior's error on that window, so every k and subset counts as "beat the baseline"
+    loss_norm: str = "none"
+    # exponential moving average of the generator weights per step (0 = off); validation and
+    # the shipped weights use the average
+    ema_decay: float = 0.0
+    # validation score that selects the shipped epoch: "mse" (pooled over all windows) or
+    # "relative" (mean over k = 1..7 of model MSE / linear MSE)
+    select: str = "mse"
+    # start the generator from this l2g checkpoint's weights (fine-tuning); "" = random init
+    init: str = ""
     synthetic_records: int = 0  # deepfake-ecg ECGs for pretraining (0 = none)
     synthetic_epochs: int = 0  # first epochs trained on synthetic ECGs only, then real ones
     seed: int = 1234
@@ -71,6 +84,20 @@ class TrainConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     linear: LinearConfig = field(default_factory=LinearConfig)
+
+
+_CHOICES = {"loss_norm": ("none", "linear"), "select": ("mse", "relative")}
+
+
+def _check_config(cfg: TrainConfig) -> TrainConfig:
+    for name, valid in _CHOICES.items():
+        if getattr(cfg, name) not in valid:
+            raise ValueError(f"training option {name}={getattr(cfg, name)!r} is not one of {valid}")
+    if not 0 <= cfg.ema_decay < 1:
+        raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
+    if cfg.init and not Path(cfg.init).is_file():
+        raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
+    return cfg
 
 
 def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
@@ -94,7 +121,7 @@ def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
                 raise ValueError(f"{path}: unknown {key} option(s) {sorted(bad)}; valid: {sorted(names)}")
             value = sub[key](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
         kwargs[key] = value
-    return TrainConfig(**kwargs)
+    return _check_config(TrainConfig(**kwargs))
 
 
 def _config_dict(cfg: TrainConfig) -> dict:
@@ -139,10 +166,15 @@ def evaluate_windows(
 ) -> dict[str, float]:
     """MSE (mV²) and Pearson r on the generated (unavailable) leads of the validation set.
 
-    With ``generator=None`` the linear baseline is scored.
+    With ``generator=None`` the linear baseline is scored. Returns pooled
+    ``mse`` and ``r`` and, per number of available leads k, ``mse_k`` and
+    ``r_k`` (dicts keyed by k).
     """
     sse = n = 0.0
     rs: list[float] = []
+    sse_k: dict[int, float] = {}
+    n_k: dict[int, float] = {}
+    rs_k: dict[int, list[float]] = {}
     for i in range(0, len(val["x8"]), batch):
         x8 = val["x8"][i : i + batch]
         mask = val["mask"][i : i + batch]
@@ -158,14 +190,40 @@ def evaluate_windows(
         tc = x12 - x12.mean(-1, keepdim=True)
         r = (pc * tc).sum(-1) / (pc.norm(dim=-1) * tc.norm(dim=-1) + 1e-8)
         rs.extend(r[miss].tolist())
-    return {"mse": sse / max(n, 1), "r": float(np.mean(rs)) if rs else float("nan")}
+        ks = mask.sum(1)
+        for k in ks.unique().tolist():
+            sel = (ks == k)[:, None] & miss
+            sse_k[k] = sse_k.get(k, 0.0) + float(err[sel].sum())
+            n_k[k] = n_k.get(k, 0.0) + float(sel.sum())
+            rs_k.setdefault(k, []).extend(r[sel].tolist())
+    return {"mse": sse / max(n, 1), "r": float(np.mean(rs)) if rs else float("nan"),
+            "mse_k": {k: sse_k[k] / max(n_k[k], 1) for k in sorted(sse_k)},
+            "r_k": {k: float(np.mean(v)) for k, v in sorted(rs_k.items())}}
+
+
+def relative_score(model: dict, linear: dict) -> float:
+    """Mean over k of model MSE / linear MSE (from :func:`evaluate_windows`); < 1 beats linear."""
+    ks = [k for k in model["mse_k"] if linear["mse_k"].get(k, 0) > 0]
+    return float(np.mean([model["mse_k"][k] / linear["mse_k"][k] for k in ks])) if ks else float("nan")
+
+
+def _window_weights(prior8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                    floor: float = 2e-4) -> torch.Tensor:
+    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor), mean 1; shape (B,)."""
+    p12, t12 = expand12(prior8), expand12(x8)
+    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
+    err = (((p12 - t12) ** 2) * miss).sum((1, 2)) / miss.sum((1, 2)).clamp_min(1.0)
+    w = 1.0 / (err + floor)
+    return (w / w.mean()).detach()
 
 
 def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                  cfg: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
+                  cfg: TrainConfig, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     p12, t12 = expand12(pred8), expand12(x8)
     miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
     denom = miss.sum().clamp_min(1.0)
+    if weights is not None:  # per-window weights (mean 1): the sums below stay on the same scale
+        miss = miss * weights[:, None, None]
     mse = (((p12 - t12) ** 2) * miss).sum() / denom
     dp, dt = torch.diff(p12, dim=-1), torch.diff(t12, dim=-1)
     grad = (((dp - dt) ** 2) * miss[..., 1:]).sum() / denom * 25.0  # ~ (T/40) scale to be O(mse)
@@ -238,6 +296,15 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     base_val = evaluate_windows(None, linear, val)
 
     g = Generator(cfg.generator).to(device)
+    if cfg.init:
+        init_state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        if init_state.get("model_args") != model_args(cfg.generator):
+            raise ValueError(f"init={cfg.init!r}: its model_args {init_state.get('model_args')} differ from "
+                             f"this run's generator config {model_args(cfg.generator)}")
+        g.load_state_dict(init_state["state_dict"])
+        log.info("generator initialised from %s", cfg.init)
+    # averaged weights (validated and shipped when ema_decay > 0)
+    g_avg = copy.deepcopy(g).eval() if cfg.ema_decay > 0 else g
     d = Discriminator(cfg.discriminator).to(device)
     opt_g = torch.optim.AdamW(g.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     opt_d = torch.optim.AdamW(d.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
@@ -245,6 +312,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         g.load_state_dict(state["g"])
+        if cfg.ema_decay > 0:
+            g_avg.load_state_dict(state["g_avg"])
         d.load_state_dict(state["d"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
@@ -294,7 +363,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             with torch.no_grad():
                 prior = lin_pred(x12 * mask[:, :, None], mask)
             pred = g_ddp(x12, mask, prior)
-            loss, parts = _recon_losses(pred, x8, mask, valid, cfg)
+            weights = _window_weights(prior, x8, mask, valid) if cfg.loss_norm == "linear" else None
+            loss, parts = _recon_losses(pred, x8, mask, valid, cfg, weights)
             if use_adv:
                 # discriminator step (hinge)
                 # one forward over real and fake together (one DDP reduction per backward)
@@ -314,33 +384,46 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             loss.backward()
             torch.nn.utils.clip_grad_norm_(g.parameters(), 5.0)
             opt_g.step()
+            if cfg.ema_decay > 0:
+                with torch.no_grad():
+                    for a, b in zip(g_avg.state_dict().values(), g.state_dict().values(), strict=True):
+                        if a.dtype.is_floating_point:
+                            a.lerp_(b, 1.0 - cfg.ema_decay)
+                        else:
+                            a.copy_(b)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(mse=f"{parts['mse']:.4f}")
         train_seconds += time.time() - t0
 
         g.eval()
-        metrics = evaluate_windows(g, linear, val)
+        metrics = evaluate_windows(g_avg, linear, val)
+        rel = relative_score(metrics, base_val)
         row = {"epoch": epoch, "seconds": round(train_seconds, 1), "lr": cfg.lr * lr_scale,
                **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()},
                "val_mse": metrics["mse"], "val_r": metrics["r"],
-               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "adversarial": use_adv,
-               "synthetic": source is synth}
+               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "val_rel": rel,
+               **{f"val_mse_k{k}": v for k, v in metrics["mse_k"].items()},
+               **{f"val_r_k{k}": v for k, v in metrics["r_k"].items()},
+               **{f"linear_val_mse_k{k}": v for k, v in base_val["mse_k"].items()},
+               **{f"linear_val_r_k{k}": v for k, v in base_val["r_k"].items()},
+               "adversarial": use_adv, "synthetic": source is synth}
         history.append(row)
         # an adversarial run ships an adversarially trained generator: only those epochs compete
         eligible = cfg.adv_weight == 0 or use_adv
-        improved = eligible and metrics["mse"] < best
+        score = rel if cfg.select == "relative" else metrics["mse"]
+        improved = eligible and score < best
         if improved:
-            best, bad_epochs = metrics["mse"], 0
+            best, bad_epochs = score, 0
         elif eligible:
             bad_epochs += 1
         if rank == 0:
-            log.info("epoch %d: val mse %.5f r %.4f (linear %.5f / %.4f)%s", epoch, metrics["mse"],
-                     metrics["r"], base_val["mse"], base_val["r"], " *" if improved else "")
+            log.info("epoch %d: val mse %.5f r %.4f (linear %.5f / %.4f), mse/linear over k %.4f%s", epoch,
+                     metrics["mse"], metrics["r"], base_val["mse"], base_val["r"], rel, " *" if improved else "")
             summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
             if improved:
-                _save(_checkpoint(g, linear, cfg, summary), out)
-            _save({"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
+                _save(_checkpoint(g_avg, linear, cfg, summary), out)
+            _save({"g": g.state_dict(), "g_avg": g_avg.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
                    "opt_d": opt_d.state_dict(), "epoch": epoch, "best": best, "bad_epochs": bad_epochs,
                    "history": history, "train_seconds": train_seconds, "config": _config_dict(cfg)},
                   ckpt_path)
@@ -369,12 +452,18 @@ def replica_divergence(modules: list[torch.nn.Module]) -> float:
 
 def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> dict:
     pool = [r for r in history if cfg.adv_weight == 0 or r["adversarial"]] or history
-    best = min(pool, key=lambda r: r["val_mse"]) if pool else {}
+    key = "val_rel" if cfg.select == "relative" else "val_mse"
+    best = min(pool, key=lambda r: r.get(key, math.inf)) if pool else {}
     return {
         "epochs_run": len(history),
         "best_epoch": best.get("epoch"),
+        "selected_by": key,
+        "init": cfg.init or None,
         "val_mse": best.get("val_mse"),
         "val_r": best.get("val_r"),
+        "val_rel": best.get("val_rel"),
+        "val_mse_k": {k: best[f"val_mse_k{k}"] for k in range(1, 8) if f"val_mse_k{k}" in best},
+        "val_r_k": {k: best[f"val_r_k{k}"] for k in range(1, 8) if f"val_r_k{k}" in best},
         "linear_val_mse": best.get("linear_val_mse"),
         "linear_val_r": best.get("linear_val_r"),
         "train_seconds": round(seconds, 1),

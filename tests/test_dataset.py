@@ -212,3 +212,17 @@ def test_load_split_arrays_skips_bad_records_and_caches(tiny_archive, tmp_path, 
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="no split 'dev'"):
         load_split_arrays(root, csv, "dev", cache_dir=cache, progress=False)
+
+
+def test_k_weights_choose_the_number_of_available_leads():
+    rng = np.random.default_rng(3)
+    draws = [sample_available(rng, presets_weight=0.0, k_weights=(0, 0, 0, 0, 0, 0, 1)) for _ in range(50)]
+    assert {len(d) for d in draws} == {7}
+    draws = [sample_available(rng, presets_weight=0.0, k_weights=(1, 0, 0, 0, 0, 0, 0)) for _ in range(50)]
+    assert {len(d) for d in draws} == {1}
+
+
+@pytest.mark.parametrize("bad", [(1, 1, 1), (1, 1, 1, 1, 1, 1, -1), (0, 0, 0, 0, 0, 0, 0)])
+def test_bad_k_weights_are_rejected(bad):
+    with pytest.raises(ValueError, match="k_weights must be 7 non-negative"):
+        DataConfig(k_weights=bad)

@@ -86,3 +86,54 @@ def test_ddp_two_cpu_processes_end_identical(tiny_data, tmp_path):
     assert rep["replica_max_abs_diff"] == 0.0
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["summary"]["world_size"] == 2
+
+
+def test_relative_loss_ema_init_and_relative_selection(tiny_data, tmp_path):
+    root, cfg_path = tiny_data
+    base = tmp_path / "base.pt"
+    train(load_config(cfg_path, adv_weight=0.0), base, progress=False)
+    out = tmp_path / "ft.pt"
+    cfg = load_config(cfg_path, adv_weight=0.0, loss_norm="linear", ema_decay=0.9, select="relative",
+                      init=str(base))
+    summary = train(cfg, out, progress=False)
+    assert summary["selected_by"] == "val_rel" and summary["init"] == str(base)
+    hist = json.loads(out.with_suffix(".metrics.json").read_text())
+    best = min(hist, key=lambda r: r["val_rel"])
+    assert summary["best_epoch"] == best["epoch"]
+    # val_rel is the mean over k of model / linear MSE
+    ratios = [best[f"val_mse_k{k}"] / best[f"linear_val_mse_k{k}"] for k in range(1, 8)]
+    assert best["val_rel"] == pytest.approx(sum(ratios) / 7)
+    # the shipped weights are the moving average, not the last optimiser state
+    ckpt = torch.load(out, weights_only=True)
+    raw = torch.load(out.with_suffix(".ckpt"), weights_only=True)
+    assert any(not torch.equal(raw["g"][k], raw["g_avg"][k]) for k in raw["g"])
+    if summary["best_epoch"] == hist[-1]["epoch"]:
+        assert all(torch.equal(ckpt["state_dict"][k], raw["g_avg"][k]) for k in raw["g_avg"])
+
+
+@pytest.mark.parametrize(("option", "value", "match"), [
+    ("loss_norm", "huber", "loss_norm='huber' is not one of"),
+    ("select", "r", "select='r' is not one of"),
+    ("ema_decay", 1.0, "ema_decay must be in"),
+    ("init", "no/such.pt", "no such checkpoint"),
+])
+def test_bad_training_options_are_rejected(option, value, match):
+    with pytest.raises(ValueError, match=match):
+        load_config(None, **{option: value})
+
+
+def test_window_weights_favour_windows_the_baseline_already_fits():
+    from l2g.dataset import mask_from_leads
+    from l2g.train import _window_weights
+
+    torch.manual_seed(0)
+    x8 = torch.randn(3, 8, 64)
+    mask = torch.from_numpy(mask_from_leads(["I", "II"]))[None].repeat(3, 1)
+    valid = torch.ones(3, 64, dtype=torch.bool)
+    prior = x8.clone()
+    prior[0] += 0.01  # nearly right
+    prior[1] += 0.3
+    prior[2] += 1.0  # far off
+    w = _window_weights(prior, x8, mask, valid)
+    assert w.mean().item() == pytest.approx(1.0)
+    assert w[0] > w[1] > w[2]
