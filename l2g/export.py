@@ -2,7 +2,8 @@
 
 * :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
   generated leads are marked in the header by :func:`l2g.io.write_wfdb`.
-* :func:`csv_bytes` - the record as CSV (generated columns named ``<lead>_generated``).
+* :func:`csv_bytes` - the record as CSV (``# L2G:`` provenance lines first, generated
+  columns named ``<lead>_generated``).
 * :func:`figure_images` - a Plotly figure as PNG and/or PDF through kaleido 1.x,
   which drives a Chromium-family browser. :func:`browser_path` finds one
   (``BROWSER_PATH``, then ``chromium``, ``chromium-browser``, ``google-chrome``
@@ -31,6 +32,7 @@ __all__ = [
     "safe_name",
     "wfdb_zip_bytes",
     "csv_bytes",
+    "provenance_lines",
     "figure_images",
 ]
 
@@ -75,13 +77,35 @@ def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
     return buf.getvalue()
 
 
+def provenance_lines(record: Record) -> list[str]:
+    """``L2G:`` lines saying which leads are generated and how (the WFDB header's, see :func:`l2g.io.write_wfdb`).
+
+    Empty when the record holds no generated lead.
+    """
+    from .io import _header_comments
+
+    if not record.generated_leads:
+        return []
+    lines = [c for c in _header_comments(record.standardize()) if c.startswith("L2G:")]
+    return lines + ["L2G: generated leads are estimates from the recorded ones, not recordings (L2G-ECG, "
+                    "research software, not a medical device)"]
+
+
 def csv_bytes(record: Record) -> bytes:
-    """The record as CSV bytes (``time_s`` then one column per present lead, mV)."""
+    """The record as CSV bytes: ``# L2G:`` provenance lines, then ``time_s`` and one column per present lead (mV).
+
+    When the record holds generated leads, the file starts with the
+    :func:`provenance_lines` as ``# `` comments (lead status, generated leads, from
+    which leads by which model); :func:`l2g.io.read_record` reads them back, and
+    ``pandas.read_csv(..., comment="#")`` skips them. Generated columns are named
+    ``<lead>_generated``.
+    """
     from .io import write_csv
 
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
         path = write_csv(record, Path(tmp) / "record.csv")
-        return path.read_bytes()
+        head = "".join(f"# {line}\n" for line in provenance_lines(record)).encode()
+        return head + path.read_bytes()
 
 
 def browser_path() -> str | None:

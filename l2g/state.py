@@ -2,8 +2,9 @@
 
 Caches
 ------
-* :func:`reconstructor` - ``st.cache_resource``: one loaded model per method,
-  shared by every session (read-only; inference runs under ``torch.no_grad``).
+* :func:`reconstructor` - ``st.cache_resource``: one loaded model per method and
+  weights folder, shared by every session (read-only; inference runs under
+  ``torch.no_grad``); each load is counted (:func:`load_count`) and logged.
 * :func:`reconstruction`, :func:`agreement`, :func:`morphology`, :func:`catalog`,
   :func:`export_files` - ``st.cache_data``, keyed by a record digest (see
   :func:`record_digest`) plus the lead selection and the method. Records are not
@@ -15,6 +16,15 @@ Session state
 (where it came from, for the page), ``load_messages`` (``[(level, text)]`` from the
 last load attempt), ``preset`` and one ``lead_<name>`` checkbox state per lead.
 Keys are initialised only when missing.
+
+Limits
+------
+:data:`MAX_INTERACTIVE_S` - the longest stretch of a record that is computed and
+shown at once; a longer record is shown in segments of that length
+(:func:`segment`). :data:`MAX_RECORD_SAMPLES` - the longest record the dashboard
+keeps open (a session holds its record as 12 float32 rows). Uploads are decoded
+one at a time per server (:func:`read_lock`), so their transient memory does
+not add up across sessions. Measured figures: ``docs/RELIABILITY.md``.
 """
 
 from __future__ import annotations
@@ -22,15 +32,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import logging
+import math
 import os
 import sys
+import threading
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.logger import get_logger
 
 from .leads import LEADS, PRESETS
 from .record import ABSENT, GENERATED, RECORDED, Provenance, Record
@@ -38,6 +53,8 @@ from .record import ABSENT, GENERATED, RECORDED, Provenance, Record
 __all__ = [
     "CUSTOM",
     "DEFAULT_PRESET",
+    "MAX_INTERACTIVE_S",
+    "MAX_RECORD_SAMPLES",
     "lead_key",
     "data_dir",
     "reports_dir",
@@ -50,8 +67,15 @@ __all__ = [
     "selection",
     "apply_preset",
     "mark_custom",
+    "read_lock",
+    "too_long",
+    "segment_count",
+    "segment_bounds",
+    "segment",
     "reconstructor",
     "model_ready",
+    "load_count",
+    "reset_models",
     "reconstruction",
     "display",
     "agreement",
@@ -64,8 +88,19 @@ __all__ = [
 CUSTOM = "Custom selection"
 #: Preset ticked when a full 12-lead record is opened (two limb + three chest leads, the paper's finding).
 DEFAULT_PRESET = "Two limb + three chest (I, II, V1, V3, V5)"
+#: Longest stretch of a record (seconds) computed and shown at once: reconstruction, agreement,
+#: morphology and exports run on one segment of this length, chosen on the page.
+MAX_INTERACTIVE_S: float = 300.0
+#: Longest record (samples per lead) the dashboard keeps open: 24 h at 500 Hz, 2.1 GB as 12 float32
+#: rows. Longer records are refused with a pointer to ``l2g reconstruct``.
+MAX_RECORD_SAMPLES: int = 24 * 3600 * 500
 _HIGHPASS_HZ = 0.5  # applied to real and generated before scoring, as in l2g.evaluate
-_LOADED: set[str] = set()  # methods whose reconstructor is in the cache_resource cache
+_LOADED: set[tuple[str, str]] = set()  # (method, weights folder) whose reconstructor is in the cache
+_LOADS: Counter[tuple[str, str]] = Counter()  # how often each was loaded in this process
+_READ_LOCK = threading.Lock()
+log = get_logger(__name__)  # Streamlit's handler and level: lines reach the server log
+# wfdb reads through fsspec, which logs every file it opens at DEBUG: an upload's name may be a patient's
+logging.getLogger("fsspec").setLevel(logging.INFO)
 
 
 def lead_key(lead: str) -> str:
@@ -95,7 +130,11 @@ def reports_dir() -> Path:
 
 
 def weights_dir() -> Path:
-    """Where the model card and training logs live: ``weights/`` (env ``L2G_WEIGHTS_DIR`` overrides)."""
+    """Where the weights, model card and training logs live: ``weights/`` (env ``L2G_WEIGHTS_DIR`` overrides).
+
+    With the override, :func:`reconstructor` loads ``l2g.pt`` from that folder (its
+    ``SHA256SUMS`` and ``linear.pt`` beside it; the shipped baseline when it has none).
+    """
     return Path(os.environ.get("L2G_WEIGHTS_DIR") or _REPO / "weights")
 
 
@@ -108,7 +147,7 @@ def runs_dir() -> Path:
 def record_digest(record: Record) -> str:
     """A content hash of a record (signal, rate, leads, status, name): the cache key."""
     h = hashlib.sha1(usedforsecurity=False)
-    h.update(np.ascontiguousarray(record.signal).tobytes())
+    h.update(np.ascontiguousarray(record.signal).data)  # hashed in place: no copy of a long record
     h.update(repr((record.fs, record.leads, record.status, record.name, record.source_format)).encode())
     return h.hexdigest()[:16]
 
@@ -134,10 +173,31 @@ def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | No
     ss["record_origin"] = origin
     ss["load_messages"] = list(messages or [])
     ss["images"] = None
+    for key in ("segment", "t0"):  # the new record starts at its beginning
+        ss.pop(key, None)
     chosen = set(_default_selection(record))
     for lead in LEADS:
         ss[lead_key(lead)] = lead in chosen and record.status_of(lead) == RECORDED
     ss["preset"] = DEFAULT_PRESET if chosen == set(PRESETS[DEFAULT_PRESET]) else CUSTOM
+
+
+def read_lock() -> threading.Lock:
+    """The lock every record read of the dashboard holds: one decode at a time per server process.
+
+    Reading a long upload briefly needs several times the record's final size
+    (a 24-h two-lead WFDB record: ~6 GB while decoding, 2.1 GB once open), so
+    concurrent uploads wait for each other instead of adding up.
+    """
+    return _READ_LOCK
+
+
+def too_long(record: Record) -> str:
+    """Why the dashboard will not keep ``record`` open ('' when it will): more than :data:`MAX_RECORD_SAMPLES`."""
+    if record.n_samples <= MAX_RECORD_SAMPLES:
+        return ""
+    return (f"{record.n_samples:,} samples per lead ({record.duration / 3600:.1f} h at {record.fs:g} Hz) is longer "
+            f"than the dashboard keeps open ({MAX_RECORD_SAMPLES:,} samples, 24 h at 500 Hz); reconstruct it "
+            "with `l2g reconstruct FILE --available LEADS --out DIR`")
 
 
 def set_load_error(message: str) -> None:
@@ -185,6 +245,34 @@ def mark_custom() -> None:
     st.session_state["preset_note"] = ""
 
 
+# ------------------------------------------------------------------ long records
+def segment_count(record: Record) -> int:
+    """How many segments of at most :data:`MAX_INTERACTIVE_S` the page offers (1: the record is shown whole)."""
+    return max(1, math.ceil(record.duration / MAX_INTERACTIVE_S - 1e-9))
+
+
+def segment_bounds(record: Record, k: int) -> tuple[float, float]:
+    """Start and end (s) of segment ``k``: ``MAX_INTERACTIVE_S`` long, the last one ending with the record."""
+    if segment_count(record) == 1:
+        return 0.0, record.duration
+    start = min(k * MAX_INTERACTIVE_S, record.duration - MAX_INTERACTIVE_S)
+    return start, start + MAX_INTERACTIVE_S
+
+
+def segment(record: Record, digest: str, k: int) -> tuple[Record, str]:
+    """Segment ``k`` of ``record`` and its cache key (the record itself when it is short enough).
+
+    The segment keeps the record's name and metadata; its ``meta.fields["Segment"]``
+    says which seconds of the record it holds (exported in the WFDB header).
+    """
+    if segment_count(record) == 1:
+        return record, digest
+    start, stop = segment_bounds(record, k)
+    part = record.crop(start, stop)
+    fields = {**record.meta.fields, "Segment": f"{start:g}-{stop:g} s of {record.name} ({record.duration:g} s)"}
+    return part.replace(meta=dataclasses.replace(record.meta, fields=fields)), f"{digest}@{start:g}"
+
+
 # ------------------------------------------------------------------ model and reconstruction
 def _torch_threads() -> int:
     """Intra-op threads for inference: env ``L2G_TORCH_THREADS``, else half the CPUs (1..4).
@@ -199,13 +287,12 @@ def _torch_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
-@st.cache_resource(show_spinner="Loading the generator…")
-def reconstructor(method: str = "model") -> tuple[Any, str]:
-    """The loaded :class:`~l2g.reconstruct.Reconstructor` and the fallback warning ('' when none).
+def _weights_override() -> str:
+    return os.environ.get("L2G_WEIGHTS_DIR", "")
 
-    Shared by all sessions and never modified. Sets torch's intra-op thread count
-    once (see :func:`_torch_threads`).
-    """
+
+@st.cache_resource(show_spinner="Loading the generator…")
+def _reconstructor(method: str, folder: str) -> tuple[Any, str]:
     import torch
 
     from .reconstruct import load_reconstructor
@@ -213,15 +300,47 @@ def reconstructor(method: str = "model") -> tuple[Any, str]:
     torch.set_num_threads(_torch_threads())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rc = load_reconstructor(method=method)
+        rc = load_reconstructor(Path(folder) / "l2g.pt" if folder else None, method=method)
     note = "; ".join(str(w.message) for w in caught if issubclass(w.category, UserWarning))
-    _LOADED.add(method)
+    _LOADED.add((method, folder))
+    _LOADS[(method, folder)] += 1
+    log.info("l2g: loaded the %s reconstructor %s (load %d in this process)%s", method, rc.version,
+             sum(_LOADS.values()), f"; {note}" if note else "")
     return rc, note
+
+
+def reconstructor(method: str = "model") -> tuple[Any, str]:
+    """The loaded :class:`~l2g.reconstruct.Reconstructor` and the fallback warning ('' when none).
+
+    ``st.cache_resource``: loaded once per method and weights folder (``weights/``,
+    or ``L2G_WEIGHTS_DIR``), shared by all sessions and never modified. Sets
+    torch's intra-op thread count (see :func:`_torch_threads`). When the generator
+    is missing, corrupt or fails its checksum, the linear baseline is returned and
+    the note says why.
+
+    Raises
+    ------
+    ValueError
+        When neither the generator nor the linear baseline can be loaded.
+    """
+    return _reconstructor(method, _weights_override())
 
 
 def model_ready(method: str = "model") -> bool:
     """Whether :func:`reconstructor` has loaded ``method`` in this server process (no loading here)."""
-    return method in _LOADED
+    return (method, _weights_override()) in _LOADED
+
+
+def load_count() -> int:
+    """How many times a reconstructor was loaded in this process (one per method and folder when caching works)."""
+    return sum(_LOADS.values())
+
+
+def reset_models() -> None:
+    """Forget the loaded reconstructors and the reconstructions made with them (tests, a weights change)."""
+    _reconstructor.clear()
+    _reconstruct_arrays.clear()
+    _LOADED.clear()
 
 
 

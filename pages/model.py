@@ -22,6 +22,9 @@ elif rc.method == "model":
     st.success(f"In use: the L2G generator `{rc.version}` (model rate {rc.fs:g} Hz, window {rc.window} samples).")
 else:
     st.warning(f"Model weights not available — the linear baseline `{rc.version}` is in use. {fallback}")
+if rc is not None:
+    st.caption(f"Loaded once per server process and shared, read-only, by every session "
+               f"({state.load_count()} load(s) in this process); weights folder `{state.weights_dir()}`.")
 
 weights = state.weights_dir()
 card = weights / "MODEL_CARD.md"

@@ -6,6 +6,7 @@ A thin view: widgets -> l2g calls (cached in l2g.state) -> Plotly figures from l
 from __future__ import annotations
 
 import logging
+import traceback
 import warnings
 
 import streamlit as st
@@ -50,18 +51,28 @@ def _read(source) -> Record:
 
 
 def _open(source, origin: str) -> None:
-    """Read a record; on failure keep the open one and say what went wrong (never a traceback)."""
+    """Read a record; on failure keep the open one and say what went wrong (never a traceback).
+
+    One read at a time per server (``state.read_lock``). Nothing about the file goes to the
+    server log: an unexpected error is logged by type and code location only (its message
+    and the origin may hold a patient's name).
+    """
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with state.read_lock(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             record = _read(source)
     except READ_ERRORS as exc:
         state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \nAccepted: {ACCEPTED}.")
         return
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
-        log.exception("unexpected error reading %s", origin)
+        log.error("unexpected %s while reading a record (message withheld from the log):\n%s",
+                  type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         state.set_load_error(f"Could not open {origin}: unexpected {type(exc).__name__}: {exc}.  \n"
                              f"Accepted: {ACCEPTED}.")
+        return
+    why = state.too_long(record)
+    if why:
+        state.set_load_error(f"Could not open {origin}: {why}.")
         return
     notes = [("warning", str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
     state.set_record(record, origin, notes)
@@ -82,6 +93,12 @@ def _on_open_folder(path: str, record_id: str) -> None:
 
 def _on_open_demo() -> None:
     state.set_record(demo_record(), "built-in demo record (synthetic)")
+
+
+def _clock(seconds: float) -> str:
+    """h:mm:ss of a time in the record."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 # ------------------------------------------------------------------ page
@@ -143,10 +160,26 @@ with selector, st.container(border=True):  # which leads could be placed
                          disabled=status != RECORDED, on_change=state.mark_custom)
 available = state.selection()
 
-controls = st.container()  # lead / window pickers of the chart, filled below
+controls = st.container()  # segment / lead / window pickers of the chart
+# a long record is computed and shown one segment of at most state.MAX_INTERACTIVE_S at a time
+n_segments = state.segment_count(rec)
+if n_segments > 1:
+    seg_cols = controls.columns([2, 3])
+    k = seg_cols[0].selectbox(
+        f"Segment ({state.MAX_INTERACTIVE_S / 60:g} min)", range(n_segments), key="segment",
+        format_func=lambda i: "{} – {}".format(*(_clock(t) for t in state.segment_bounds(rec, i))),
+        help="Reconstruction, agreement, morphology and exports cover this segment; "
+             "the whole record: `l2g reconstruct` on the command line.")
+    part, part_digest = state.segment(rec, digest, k)
+    seg_start, seg_stop = state.segment_bounds(rec, k)
+    seg_cols[1].caption(f"Long record ({_clock(rec.duration)}): shown in {n_segments} segments of "
+                        f"{state.MAX_INTERACTIVE_S / 60:g} min. Chart times count from the segment start "
+                        f"({_clock(seg_start)}).")
+else:
+    part, part_digest, seg_start, seg_stop = rec, digest, 0.0, rec.duration
 chart_slot = st.empty()
 if not state.model_ready("model"):  # first visit after the server started: show the recording while torch loads
-    preview, preview_label = state.display(rec, filter_name)
+    preview, preview_label = state.display(part, filter_name)
     chart_slot.plotly_chart(ecg_figure(preview, filter_label=preview_label, width_px=CHART_WIDTH_PX), theme=None,
                             key="ecg_preview", config={"displaylogo": False})
 
@@ -158,12 +191,12 @@ except ValueError as exc:  # neither the generator nor the linear baseline can b
     banner.error(f"**No generator available** ({exc}). The recording is shown; no lead can be generated.")
 if rc is not None and rc.method != "model":
     banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
-                   f"(`{rc.version}`); see the Model page.", icon="⚠️")
+                   f"(`{rc.version}`); see the Model page." + (f"  \n{fallback}" if fallback else ""), icon="⚠️")
 if available and rc is not None:
-    output = state.reconstruction(rec, digest, available, "model")
+    output = state.reconstruction(part, part_digest, available, "model")
     generated = output.generated_leads
 else:
-    output, generated = rec, ()
+    output, generated = part, ()
     if not available:
         st.info("No lead is ticked: tick at least one available lead to generate the others. "
                 "Showing the recording.")
@@ -171,25 +204,26 @@ compare_linear = False
 if generated and rc.method == "model":
     compare_linear = st.sidebar.checkbox("Overlay the linear baseline", key="compare_linear",
                                          help="Dashed orange: the linear baseline's version of each generated lead.")
-baseline = state.reconstruction(rec, digest, available, "linear") if compare_linear else None
+baseline = state.reconstruction(part, part_digest, available, "linear") if compare_linear else None
 
 # chart
 layout = VIEWS[view]
 start = 0.0
-if layout == "single" or rec.duration > 10.0:
+if layout == "single" or part.duration > 10.0:
     view_cols = controls.columns(3)
     if layout == "single":
         present = [lead for lead in LEADS if output.status_of(lead) != ABSENT]
         single = view_cols[0].selectbox("Lead", present, index=present.index("II") if "II" in present else 0,
                                         key="single_lead")
         layout = [[single]]
-    if rec.duration > 10.0:
-        start = view_cols[1].slider("Window start (s)", 0.0, float(int(rec.duration - 10.0)), 0.0, step=0.5,
+    if part.duration > 10.0:
+        start = view_cols[1].slider("Window start (s)", 0.0, float(int(part.duration - 10.0)), 0.0, step=0.5,
                                     key="t0")
 shown, filter_label = state.display(output, filter_name)
-reference = state.display(rec, filter_name)[0] if generated else None
+reference = state.display(part, filter_name)[0] if generated else None
 baseline_shown = state.display(baseline, filter_name)[0] if baseline is not None else None
-waves = state.wave_times(digest, available, "model", output) if show_waves and "II" in output.present_leads else None
+waves = (state.wave_times(part_digest, available, "model", output)
+         if show_waves and "II" in output.present_leads else None)
 fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
                  filter_label=filter_label, width_px=CHART_WIDTH_PX)
 chart_slot.plotly_chart(fig, theme=None, key="ecg_chart", config={"displaylogo": False, "scrollZoom": False})
@@ -198,12 +232,12 @@ if generated:
                "Grey under a generated lead: the real recording, hidden from the generator.")
 
 # agreement and morphology
-compared = state.compared_leads(rec, output) if available else ()
+compared = state.compared_leads(part, output) if available else ()
 left, right = st.columns(2)
 with left:
     st.subheader("Agreement with the real leads")
     if compared:
-        table = state.agreement(digest, available, "model", compare_linear, rec, output, baseline)
+        table = state.agreement(part_digest, available, "model", compare_linear, part, output, baseline)
         st.dataframe(table, key="agreement_table", column_config={
             c: st.column_config.NumberColumn(format="%.3f" if "RMSE" not in c else "%.0f") for c in table.columns})
         st.caption("Generated leads only, after a 0.5 Hz high-pass of both traces. r: Pearson correlation; "
@@ -214,7 +248,7 @@ with left:
 with right:
     st.subheader("Lead II morphology")
     if "II" in compared:
-        morph = state.morphology(digest, available, "model", rec, output)
+        morph = state.morphology(part_digest, available, "model", part, output)
         if morph is None:
             st.info("Morphology is not available (l2g.morphology is not installed).")
         else:
@@ -234,14 +268,15 @@ with right:
 
 # export
 st.subheader("Export")
-files = state.export_files(digest, available, "model", output)
-stem = safe_name(rec.name) + ("_l2g" if generated else "")
+files = state.export_files(part_digest, available, "model", output)
+stem = (safe_name(rec.name) + (f"_{seg_start:.0f}-{seg_stop:.0f}s" if n_segments > 1 else "")
+        + ("_l2g" if generated else ""))
 ex = st.columns(4)
 ex[0].download_button("WFDB (.zip: .hea + .dat)", files["wfdb"], file_name=f"{stem}.zip", mime="application/zip",
                       key="dl_wfdb", on_click="ignore", icon=":material/download:")
 ex[1].download_button("CSV", files["csv"], file_name=f"{stem}.csv", mime="text/csv", key="dl_csv",
                       on_click="ignore", icon=":material/download:")
-image_key = (digest, available, filter_name, compare_linear)
+image_key = (part_digest, available, filter_name, compare_linear, start)
 images = ss.get("images")
 if browser_path() is None:
     ex[2].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
@@ -262,8 +297,9 @@ elif ex[2].button("Make PNG + PDF", key="render_images", icon=":material/image:"
     st.rerun()
 if images is not None and images[0] == image_key and isinstance(images[1], str):
     st.info(images[1])
-st.caption("Exports hold the reconstructed 12-lead record: generated leads are marked in the WFDB header "
-           "(`L2G: lead status`) and named `<lead>_generated` in the CSV.")
+st.caption("Exports hold the reconstructed 12-lead record" + (" (this segment)" if n_segments > 1 else "")
+           + ": generated leads are marked in the WFDB header (`L2G: lead status`, `L2G: generated from`) and "
+           "in the CSV (`# L2G:` lines, columns named `<lead>_generated`); file names end in `_l2g`.")
 
 # data folder (last, so a first scan never delays the chart)
 root = state.data_dir()

@@ -313,8 +313,9 @@ def test_export_wfdb_zip_and_csv(at: AppTest, downloads: dict[str, bytes], tmp_p
     for lead in ticked(at):
         k = LEADS.index(lead)
         assert np.max(np.abs(back.p_signal[:, k] - real[k])) < 2e-3
-    csv_text = downloads["demo_l2g.csv"].decode()
-    first = csv_text.splitlines()[0].split(",")
+    csv_lines = downloads["demo_l2g.csv"].decode().splitlines()
+    assert csv_lines[0].startswith("# L2G: lead status:")  # provenance first, as comment lines
+    first = next(line for line in csv_lines if not line.startswith("#")).split(",")
     assert first[0] == "time_s" and "V1_generated" in first and "I" in first
 
 
@@ -442,12 +443,9 @@ def with_generator(monkeypatch, tmp_path: Path):
     torch.save({"state_dict": g.state_dict(), "model_args": model_args(g.config), "linear": linear,
                 "fs": float(data.fs), "window": int(data.window), "highpass_hz": 0.5}, tmp_path / "l2g.pt")
     monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "l2g.pt")
-    state.reconstructor.clear()
-    state._reconstruct_arrays.clear()
+    state.reset_models()
     yield
-    state.reconstructor.clear()  # the next tests load the real default again
-    state._reconstruct_arrays.clear()
-    state._LOADED.clear()
+    state.reset_models()  # the next tests load the real default again
 
 
 def test_generator_in_use_with_the_linear_baseline_overlay(with_generator) -> None:
@@ -467,7 +465,7 @@ def test_no_model_at_all_shows_the_recording_without_a_traceback(monkeypatch, tm
 
     monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
     monkeypatch.setattr(reconstruct, "DEFAULT_LINEAR", tmp_path / "none-linear.pt")
-    state.reconstructor.clear()
+    state.reset_models()
     try:
         app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
         assert not app.exception
@@ -477,5 +475,4 @@ def test_no_model_at_all_shows_the_recording_without_a_traceback(monkeypatch, tm
         app.switch_page("pages/model.py").run()
         assert not app.exception and "No generator available" in app.error[0].value
     finally:
-        state.reconstructor.clear()
-        state._LOADED.clear()
+        state.reset_models()
