@@ -12,11 +12,12 @@ and waits for the chart with the generated leads. Printed:
   in the page; the lead-I values drawn in the chart);
 * the server process's resident memory (``VmRSS``) and its peak (``VmHWM``) from ``/proc``: after
   start-up, after each round (contexts closed), and after the long record;
-* how often the model was loaded (``l2g: loaded the ... reconstructor`` lines in the server log);
+* how often the model was loaded (``l2g: loaded the ... reconstructor`` lines in the server log)
+  and how many closed sessions released their record (``l2g: a session ended`` lines);
 * with ``--long-hours H`` (default 24): one more session uploads an H-hour two-lead record
   (500 Hz, WFDB format 16, written to a temporary folder); printed are the seconds to its first
   segment's chart and to the next segment's, the server's memory, and the memory once that
-  session is closed and Streamlit has dropped it (``server.disconnectedSessionTTL``, 120 s).
+  session's browser is closed and the record released.
 
 ``tests/test_concurrency.py`` runs one round of the same sessions with assertions. The machine's
 load average is printed: on a busy machine every time grows.
@@ -48,6 +49,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT_MS = 300_000
 LOAD_LINE = re.compile(r"l2g: loaded the (\w+) reconstructor")
+RELEASE_LINE = "l2g: a session ended; its record was released"
 # the lead-I samples drawn first in the 3x4 chart (the first "recorded (input)" trace), in mV
 FIRST_LEAD_I_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
@@ -85,6 +87,19 @@ class Server:
     def model_loads(self) -> list[str]:
         """The methods loaded, one entry per ``l2g: loaded the ... reconstructor`` log line."""
         return LOAD_LINE.findall(self.log_text())
+
+    def released(self) -> int:
+        """How many sessions have ended and released their record (log lines)."""
+        return self.log_text().count(RELEASE_LINE)
+
+    def wait_released(self, n: int, timeout_s: float = 60.0) -> float:
+        """Seconds until ``n`` sessions have released their records (polls the log; nan on timeout)."""
+        t0 = time.perf_counter()
+        while self.released() < n:
+            if time.perf_counter() - t0 > timeout_s:
+                return float("nan")
+            time.sleep(0.2)
+        return time.perf_counter() - t0
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -274,8 +289,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--long-hours", type=float, default=24.0)
     ap.add_argument("--no-long", action="store_true")
-    ap.add_argument("--release-wait", type=float, default=240.0,
-                    help="seconds to wait for the long session's memory to be released")
+    ap.add_argument("--release-wait", type=float, default=120.0,
+                    help="seconds to wait for the long session's record to be released")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} not found: install Debian's chromium")
@@ -294,7 +309,8 @@ def main() -> None:
                 wall = time.perf_counter() - t0
                 rss, hwm = server.memory_mb()
                 print(f"round {r + 1}: {args.sessions} sessions at once, {wall:.1f} s wall; "
-                      f"server RSS {rss:.0f} MiB (peak {hwm:.0f}); model loads so far: {server.model_loads()}")
+                      f"server RSS {rss:.0f} MiB (peak {hwm:.0f}); model loads so far: {server.model_loads()}; "
+                      f"sessions ended and released: {server.released()}")
                 for res in results:
                     print(f"  {res.name:18s} first chart {res.first_chart_s:5.2f} s · own chart {res.chart_s:5.2f} s"
                           f" · own record only: {res.own_record and not res.others_seen}"
@@ -312,13 +328,11 @@ def main() -> None:
                 print(f"{args.long_hours:g}-h two-lead record ({size:.0f} MiB upload): open after {opened:.1f} s "
                       f"(upload + decode), first segment shown after {shown:.1f} s, the next segment {next_s:.1f} s; "
                       f"server RSS {rss:.0f} MiB (peak {hwm:.0f})")
-                # the browser is closed: Streamlit drops the session (its record and upload) after
-                # server.disconnectedSessionTTL (120 s by default); poll the memory until then
-                t0 = time.perf_counter()
-                while time.perf_counter() - t0 < args.release_wait and server.memory_mb()[0] > before + 512:
-                    time.sleep(1.0)
+                # the browser is closed: the session's record is released on disconnect (l2g.state)
+                waited = server.wait_released(args.rounds * args.sessions + 1, args.release_wait)
                 rss, _ = server.memory_mb()
-                print(f"after that session closed: server RSS {rss:.0f} MiB after {time.perf_counter() - t0:.0f} s")
+                print(f"after that browser closed: record released after {waited:.1f} s; server RSS {rss:.0f} MiB "
+                      f"({rss - before:+.0f} MiB against before the upload)")
             print(f"model loads in the server log: {server.model_loads()}")
         finally:
             server.stop()

@@ -9,13 +9,19 @@ Caches
   :func:`export_files` - ``st.cache_data``, keyed by a record digest (see
   :func:`record_digest`) plus the lead selection and the method. Records are not
   pickled into the cache: the signal and statuses are, and the Record is rebuilt.
+  Entries derived from a record expire after :data:`CACHE_TTL_S` (one hour); only a
+  session holding the same content can reach them.
 
 Session state
 -------------
-``record`` (the open :class:`~l2g.record.Record`), ``record_digest``, ``record_origin``
-(where it came from, for the page), ``load_messages`` (``[(level, text)]`` from the
-last load attempt), ``preset`` and one ``lead_<name>`` checkbox state per lead.
-Keys are initialised only when missing.
+The open :class:`~l2g.record.Record` (:func:`current_record`) is kept in a
+session-scoped ``st.cache_resource``, which Streamlit clears the moment the browser
+disconnects: a closed tab releases the patient's record at once, not when
+Streamlit eventually drops the session (``server.disconnectedSessionTTL``, and
+later). ``st.session_state`` holds the small rest: ``record_digest``,
+``record_origin`` (where it came from, for the page), ``load_messages``
+(``[(level, text)]`` from the last load attempt), ``preset`` and one
+``lead_<name>`` checkbox state per lead. Keys are initialised only when missing.
 
 Limits
 ------
@@ -55,12 +61,14 @@ __all__ = [
     "DEFAULT_PRESET",
     "MAX_INTERACTIVE_S",
     "MAX_RECORD_SAMPLES",
+    "CACHE_TTL_S",
     "lead_key",
     "data_dir",
     "reports_dir",
     "weights_dir",
     "runs_dir",
     "record_digest",
+    "current_record",
     "init_session",
     "set_record",
     "set_load_error",
@@ -94,6 +102,9 @@ MAX_INTERACTIVE_S: float = 300.0
 #: Longest record (samples per lead) the dashboard keeps open: 24 h at 500 Hz, 2.1 GB as 12 float32
 #: rows. Longer records are refused with a pointer to ``l2g reconstruct``.
 MAX_RECORD_SAMPLES: int = 24 * 3600 * 500
+#: Seconds a result derived from a patient's record (reconstruction, tables, export bytes) stays in the
+#: shared caches; together with their ``max_entries`` this bounds what outlives a session.
+CACHE_TTL_S: float = 3600.0
 _HIGHPASS_HZ = 0.5  # applied to real and generated before scoring, as in l2g.evaluate
 _LOADED: set[tuple[str, str]] = set()  # (method, weights folder) whose reconstructor is in the cache
 _LOADS: Counter[tuple[str, str]] = Counter()  # how often each was loaded in this process
@@ -159,6 +170,24 @@ def _default_selection(record: Record) -> tuple[str, ...]:
     return recorded
 
 
+def _release(store: dict[str, Any]) -> None:
+    """Drop what a session held: called by Streamlit when the session disconnects (or its cache is cleared)."""
+    if store.pop("record", None) is not None:
+        log.info("l2g: a session ended; its record was released")
+    store.clear()
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _session_store() -> dict[str, Any]:
+    """This session's patient data (the open record): released on disconnect, see :func:`_release`."""
+    return {}
+
+
+def current_record() -> Record | None:
+    """The record open in this session (None before the first :func:`set_record`, or after a disconnect)."""
+    return _session_store().get("record")
+
+
 def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | None = None) -> None:
     """Make ``record`` the open record and tick its default leads.
 
@@ -168,7 +197,7 @@ def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | No
     """
     record = record.standardize()
     ss = st.session_state
-    ss["record"] = record
+    _session_store()["record"] = record
     ss["record_digest"] = record_digest(record)
     ss["record_origin"] = origin
     ss["load_messages"] = list(messages or [])
@@ -206,10 +235,18 @@ def set_load_error(message: str) -> None:
 
 
 def init_session(default_record) -> None:
-    """Initialise missing keys; open ``default_record()`` when no record is open."""
+    """Initialise missing keys; open ``default_record()`` when no record is open.
+
+    After a disconnect (the record was released) the page reconnects to the demo record and says why.
+    """
     ss = st.session_state
-    if "record" not in ss:
+    if current_record() is None or "record_digest" not in ss:
+        released = "record_digest" in ss and ss.get("record_origin") != "built-in demo record (synthetic)"
         set_record(default_record(), "built-in demo record (synthetic)")
+        if released:
+            ss["load_messages"] = [("warning", "The connection to the browser was lost, so the record you had "
+                                               "open was closed (patient data is not kept for a disconnected "
+                                               "session). Open it again.")]
     ss.setdefault("load_messages", [])
     ss.setdefault("images", None)
     ss.setdefault("preset", CUSTOM)
@@ -219,7 +256,7 @@ def init_session(default_record) -> None:
 
 def selection() -> tuple[str, ...]:
     """The ticked leads, canonical order."""
-    rec: Record = st.session_state["record"]
+    rec = current_record()
     return tuple(lead for lead in LEADS
                  if st.session_state.get(lead_key(lead)) and rec.status_of(lead) == RECORDED)
 
@@ -230,7 +267,7 @@ def apply_preset() -> None:
     name = ss.get("preset", CUSTOM)
     if name not in PRESETS:
         return
-    rec: Record = ss["record"]
+    rec = current_record()
     wanted = set(PRESETS[name])
     for lead in LEADS:
         ss[lead_key(lead)] = lead in wanted and rec.status_of(lead) == RECORDED
@@ -345,7 +382,7 @@ def reset_models() -> None:
 
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def _reconstruct_arrays(digest: str, _record: Record, available: tuple[str, ...],
                         method: str) -> tuple[np.ndarray, tuple[str, ...], tuple[str, str, tuple[str, ...]]]:
     from .reconstruct import reconstruct
@@ -376,7 +413,7 @@ def compared_leads(record: Record, output: Record) -> tuple[str, ...]:
     return tuple(lead for lead in output.generated_leads if record.status_of(lead) == RECORDED)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def agreement(digest: str, available: tuple[str, ...], method: str, with_baseline: bool, _record: Record,
               _output: Record, _baseline: Record | None = None) -> pd.DataFrame:
     """Per generated lead with a real trace: r, RMSE (µV) and SSIM (:func:`l2g.metrics.lead_agreement`).
@@ -403,7 +440,7 @@ def agreement(digest: str, available: tuple[str, ...], method: str, with_baselin
     return table
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def morphology(digest: str, available: tuple[str, ...], method: str, _record: Record,
                _output: Record) -> pd.DataFrame | None:
     """Lead-II morphology, real vs generated (None when l2g.morphology is not available)."""
@@ -416,7 +453,7 @@ def morphology(digest: str, available: tuple[str, ...], method: str, _record: Re
         return morphology_table(_record, _output, lead="II")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def wave_times(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, np.ndarray] | None:
     """P/QRS/T on- and offset times (s) of Lead II of ``_output`` (None without l2g.morphology)."""
     try:
@@ -438,7 +475,7 @@ def catalog(root: str) -> pd.DataFrame:
     return table[table["error"] == ""].reset_index(drop=True)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
 def export_files(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, bytes]:
     """``{"wfdb": zip bytes, "csv": bytes}`` of the reconstructed record."""
     from .export import csv_bytes, wfdb_zip_bytes

@@ -104,7 +104,7 @@ def _clock(seconds: float) -> str:
 # ------------------------------------------------------------------ page
 state.init_session(demo_record)
 ss = st.session_state
-rec = ss["record"]
+rec = state.current_record()
 digest = ss["record_digest"]
 
 with st.sidebar:

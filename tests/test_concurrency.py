@@ -3,7 +3,8 @@
 Each context uploads its own record (distinct name, age, diagnosis and amplitude) and must see
 only that record: its name, age and diagnosis in the page, none of the others', and its own
 lead-I values in the chart. The model is loaded once for all of them (one ``l2g: loaded the
-... reconstructor`` line in the server log); the server's memory is read from /proc and printed;
+... reconstructor`` line in the server log); each closed context's record is released (``l2g: a
+session ended`` lines); the server's memory is read from /proc and printed;
 no patient name or diagnosis reaches the server log; nothing is left in the server's TMPDIR; the
 server answers on localhost only. The sessions are those of ``bench/concurrency.py``.
 
@@ -48,7 +49,8 @@ def test_five_sessions_at_once_each_see_only_their_own_record(tmp_path: Path) ->
     server = start_server(tmp_path / "server")
     try:
         rss0, _ = server.memory_mb()
-        results = run_sessions(server.url, patients)
+        results = run_sessions(server.url, patients)  # each context is closed at its end
+        released_s = server.wait_released(SESSIONS)
         rss, peak = server.memory_mb()
         log = server.log_text()
         loads = server.model_loads()
@@ -61,7 +63,8 @@ def test_five_sessions_at_once_each_see_only_their_own_record(tmp_path: Path) ->
     finally:
         server.stop()
     print(f"\n{SESSIONS} sessions: server RSS {rss0:.0f} MiB at start, {rss:.0f} MiB after (peak {peak:.0f}); "
-          f"seconds from upload to own chart: {', '.join(f'{r.chart_s:.1f}' for r in results)}")
+          f"seconds from upload to own chart: {', '.join(f'{r.chart_s:.1f}' for r in results)}; "
+          f"records released {released_s:.1f} s after the last context closed")
     for res, me in zip(results, patients, strict=True):
         assert not res.error, f"{me.name}: {res.error}"
         assert res.own_record, f"{me.name}: its name, age or diagnosis is missing from its page"
@@ -70,6 +73,7 @@ def test_five_sessions_at_once_each_see_only_their_own_record(tmp_path: Path) ->
     # the records differ, so matching values mean each chart shows its own record
     assert min(np.abs(a.lead_i[:200] - b.lead_i[:200]).max() for a in patients for b in patients if a is not b) > 0.01
     assert loads == ["model"], f"model loaded {len(loads)} times: {loads}"
+    assert np.isfinite(released_s), "the closed sessions did not release their records within 60 s"
     for me in patients:
         assert me.name not in log and me.finding not in log, f"{me.name} appears in the server log"
     assert leftovers == [], f"left in the server's TMPDIR: {leftovers}"

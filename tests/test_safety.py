@@ -236,3 +236,18 @@ def test_nothing_of_an_upload_reaches_the_log(at: AppTest, monkeypatch, tmp_path
     assert logged  # ... the server log says that it happened ...
     text = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert PATIENT not in text and FINDING not in text  # ... and nothing about the patient
+
+
+def test_the_record_is_released_when_the_browser_disconnects(at: AppTest, tmp_path: Path, caplog) -> None:
+    from streamlit.runtime import caching
+
+    caplog.set_level(logging.INFO)
+    at.file_uploader(key="upload").set_value(patient_files(tmp_path)).run()
+    assert PATIENT in next(m.value for m in at.markdown if m.value.startswith("#### "))
+    # what Streamlit does when a browser disconnects (AppSession.clear_session_caches); AppTest's session id
+    caching.clear_session_resource_cache("test session id")
+    assert any("its record was released" in r.getMessage() for r in caplog.records)
+    at.run()  # the same session comes back (a reconnect): the record is gone, the page says why
+    assert not at.exception, at.exception
+    assert "demo" in next(m.value for m in at.markdown if m.value.startswith("#### "))
+    assert any("record you had open was closed" in w.value for w in at.warning)
