@@ -46,6 +46,15 @@ Channels
     ``"ECG V1"``...). Other channels (respiration, pleth...) are dropped with a
     warning and listed in ``meta.other_channels``. Two channels naming the same
     lead, or no ECG lead at all, are errors.
+Plausibility
+    Odd but possible signals are read with a warning (the lead stays
+    recorded): a *flat* lead (peak-to-peak below :data:`FLAT_MV`, an electrode
+    off), a *saturated* lead (at least :data:`SATURATED_FRACTION` of its
+    samples in runs at its maximum or minimum, an amplifier at its limit), and
+    an *implausible amplitude* (peak-to-peak above :data:`MAX_PLAUSIBLE_MV`,
+    typically µV values labelled as mV). A WFDB signal file holding more
+    samples than its header declares is read up to the declared length, with
+    a warning (the header's format or length is probably wrong).
 Generated leads
     :func:`write_wfdb` marks generated leads in header comments
     (``L2G: lead status: ...``, ``L2G: generated from: ...``), and
@@ -91,6 +100,9 @@ __all__ = [
     "MAX_ZIP_ENTRIES",
     "MAX_GAP_S",
     "SPH_FS",
+    "FLAT_MV",
+    "SATURATED_FRACTION",
+    "MAX_PLAUSIBLE_MV",
     "to_mv_factor",
 ]
 
@@ -106,6 +118,13 @@ MAX_ZIP_ENTRIES: int = 1000
 MAX_GAP_S: float = 0.2
 #: Sampling rate (Hz) assumed for SPH HDF5 files when neither ``fs`` nor metadata.csv gives one.
 SPH_FS: float = 500.0
+#: Peak-to-peak range (mV) below which a lead is flat (lead off); the same rule as l2g.dataset.
+FLAT_MV: float = 0.02
+#: Share of a lead's samples in runs at its maximum or minimum above which it is saturated (clipped).
+SATURATED_FRACTION: float = 0.05
+#: Peak-to-peak range (mV) above which a lead is implausible for an ECG (the largest seen in the
+#: shared archives is ~20 mV; µV labelled as mV gives ~1000 mV).
+MAX_PLAUSIBLE_MV: float = 30.0
 
 _WFDB_EXT = (".hea", ".dat", ".mat")
 _CSV_EXT = (".csv", ".txt", ".tsv")
@@ -394,7 +413,7 @@ def _assemble(
                 raise ValueError(
                     f"{file}: lead {raw!r} has unit {units[k]!r}; expected mV, uV (µV), nV or V"
                 )
-            row = row * factor
+            row = row * factor if factor != 1.0 else row
         leads.append(canon)
         rows.append(row)
     if other:
@@ -417,6 +436,7 @@ def _assemble(
                 status.append(ABSENT)
                 continue
         status.append(GENERATED if lead in info.generated else RECORDED)
+    _check_plausible(leads, rows, status, file=file)
     meta = Metadata(
         age=info.age,
         sex=info.sex,
@@ -426,16 +446,57 @@ def _assemble(
         other_channels=tuple(other),
         provenance=info.provenance,
     )
-    rec = Record(
-        signal=np.vstack(rows).astype(np.float32),
-        fs=fs,
-        leads=tuple(leads),
-        status=tuple(status),
-        name=name,
-        meta=meta,
-        source_format=source_format,
-    )
-    return rec.standardize()
+    # straight into the 12 canonical rows: one (leads, samples) copy less than Record(...).standardize(),
+    # which matters for a 24-hour record
+    signal12 = np.full((len(LEADS), signal.shape[1]), np.nan, dtype=np.float32)
+    status12: list[LeadStatus] = [ABSENT] * len(LEADS)
+    for lead, row, st in zip(leads, rows, status, strict=True):
+        signal12[LEADS.index(lead)] = row
+        status12[LEADS.index(lead)] = st
+    return Record(signal=signal12, fs=fs, leads=LEADS, status=tuple(status12), name=name, meta=meta,
+                  source_format=source_format)
+
+
+def _check_plausible(leads: Sequence[str], rows: Sequence[np.ndarray], status: Sequence[LeadStatus], *,
+                     file: str) -> None:
+    """Warn about flat, saturated and implausibly large leads (one warning per kind, naming the leads)."""
+    flat, saturated, huge = [], [], []
+    for lead, row, st in zip(leads, rows, status, strict=True):
+        if st == ABSENT:
+            continue
+        lo, hi = float(row.min()), float(row.max())
+        if hi - lo < FLAT_MV:
+            flat.append(lead)
+            continue
+        if hi - lo > MAX_PLAUSIBLE_MV:
+            huge.append(f"{lead} {hi - lo:.4g} mV")
+        share = _saturated_share(row, lo, hi)
+        if share >= SATURATED_FRACTION:
+            saturated.append(f"{lead} {share:.0%}")
+    if flat:
+        _warn(f"{file}: {_leads_are(flat)} flat (peak-to-peak below {FLAT_MV:g} mV over the whole record): "
+              "electrode off? Kept as recorded")
+    if saturated:
+        _warn(f"{file}: {_leads_are(saturated)} saturated (share of samples stuck at the lead's maximum or "
+              f"minimum; expected under {SATURATED_FRACTION:.0%}): clipped by the amplifier?")
+    if huge:
+        _warn(f"{file}: peak-to-peak amplitude {', '.join(huge)}; expected at most {MAX_PLAUSIBLE_MV:g} mV "
+              "for an ECG: values in µV labelled as mV? Check the file's units")
+
+
+def _leads_are(items: Sequence[str]) -> str:
+    return f"lead {items[0]} is" if len(items) == 1 else f"leads {', '.join(items)} are"
+
+
+def _saturated_share(row: np.ndarray, lo: float, hi: float) -> float:
+    """Share of samples in runs of at least 3 equal samples at ``lo`` or ``hi`` (a real ECG never sits still)."""
+    stuck = 0
+    for level in (lo, hi):
+        at = np.concatenate([[False], row == level, [False]])
+        edges = np.flatnonzero(at[1:] != at[:-1])
+        runs = edges[1::2] - edges[::2]
+        stuck += int(runs[runs >= 3].sum())
+    return stuck / row.size
 
 
 def _apply_nan_policy(
@@ -675,6 +736,8 @@ def _read_path(path: Path, *, fs: float | None, nan_policy: str, name: str | Non
         return _read_edf(path, fs=fs, nan_policy=nan_policy, name=name)
     if ext in _HDF5_EXT:
         raise ValueError(f"{path}: not an HDF5 file (bad signature); expected an HDF5 file")
+    if ext == ".zip":
+        raise ValueError(f"{path}: not a zip file (bad signature); expected a .zip archive")
     if ext in _CSV_EXT or _looks_like_text(path):
         return _read_csv(path, fs=fs, nan_policy=nan_policy, name=name)
     raise ValueError(f"{path}: unknown file type; expected .hea/.dat/.mat (WFDB), .edf, .csv, .h5 or .zip")
@@ -929,7 +992,7 @@ def _header_comments(rec: Record) -> list[str]:
 
 # =========================================================== WFDB reading
 def _check_signal_files(hea: Path, header: _Header) -> None:
-    """Every signal file exists and holds at least the samples the header promises."""
+    """Every signal file exists and holds the samples the header promises (more: a warning)."""
     per_file: dict[str, list[_SignalSpec]] = {}
     for s in header.signals:
         per_file.setdefault(s.file, []).append(s)
@@ -950,6 +1013,9 @@ def _check_signal_files(hea: Path, header: _Header) -> None:
                 f"{path}: truncated: holds {have} bytes ({held} samples per signal) but the header promises "
                 f"{header.sig_len} samples; expected at least {need} bytes"
             )
+        if have - need >= frame * bps:  # at least one whole frame more than declared
+            _warn(f"{path}: holds {have} bytes but {header.sig_len} samples of {len(specs)} signal(s) in format "
+                  f"{specs[0].fmt} take {need}; only those are read (wrong format or length in {hea.name}?)")
 
 
 def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
@@ -990,6 +1056,9 @@ def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
         and all(x.offset == data_off for x in s)
         and all((x.fmt, precision) in (("16", 3), ("32", 2)) for x in s)
     )
+    if wfdb_ok and header.sig_len is not None and ncols > header.sig_len:  # loadmat layouts: warned when read
+        _warn(f"{mat}: holds {ncols} samples per signal but {hea.name} declares {header.sig_len}; "
+              "only those are read (wrong length in the header?)")
     return "v4" if wfdb_ok else "loadmat"
 
 
@@ -1062,6 +1131,9 @@ def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:
     if val.shape[1] < n:
         raise ValueError(f"{mat}: holds {val.shape[1]} samples per signal but {hea.name} promises {n}; "
                          "expected a complete file")
+    if val.shape[1] > n:
+        _warn(f"{mat}: holds {val.shape[1]} samples per signal but {hea.name} declares {n}; "
+              "only those are read (wrong length in the header?)")
     digital = val[:, :n].astype(np.float64)
     if val.dtype == np.int16:
         digital[val[:, :n] == -32768] = np.nan  # WFDB invalid sample
@@ -1189,6 +1261,9 @@ def _edf_info(patient: str, recording: str, reserved: str) -> _Info:
 # =================================================================== CSV
 def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
     file = str(path)
+    if b"\x00" in _magic(path, 4096):
+        raise ValueError(f"{file}: binary data (NUL bytes), not text; expected a CSV file with a first row of "
+                         "lead names")
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
