@@ -21,7 +21,9 @@ Import heavy modules (torch) inside the run function, not at the top, so that
 Errors: a ValueError or OSError raised by a command is reported as one line,
 ``l2g: error: <file>: <problem>``, on stderr, with exit code 2 and no traceback.
 Usage errors exit with status 2 as argparse reports them. Ctrl-C exits with
-status 130.
+status 130. Warnings (an odd but readable file, the fallback to the linear
+baseline) are printed as ``l2g: warning: <file>: <problem>`` lines once a
+record has been reconstructed; a failed record prints only its error line.
 """
 
 from __future__ import annotations
@@ -261,51 +263,81 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
 _WORKER_MODEL = None
 
 
-def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
-                     fs: float | None) -> Path:
+def _load_model(weights: Path | None, method: str):
+    """The reconstructor and the warnings its loading gave (e.g. the fallback to the linear baseline)."""
     import warnings
 
-    from .io import read_record, write_wfdb
-    from .reconstruct import load_reconstructor, reconstruct
+    from .reconstruct import load_reconstructor
 
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_reconstructor(weights, method=method)
+    return model, [str(w.message) for w in caught]
+
+
+def _read_noted(path: Path, fs: float | None):
+    """``read_record(path)`` and its warnings, each on one line."""
+    import warnings
+
+    from .io import read_record
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read_record(path, fs=fs)
+    return rec, [" ".join(str(w.message).split()) for w in caught]
+
+
+def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
+                     fs: float | None) -> Path:
+    """Read, reconstruct and write one record (a folder's); then its reader warnings go to stderr."""
+    from tqdm import tqdm
+
+    from .io import write_wfdb
+    from .reconstruct import reconstruct
+
+    rec, notes = _read_noted(path, fs)
     global _WORKER_MODEL
-    if _WORKER_MODEL is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _WORKER_MODEL = load_reconstructor(weights, method=method)
-    rec = read_record(path, fs=fs)
+    if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
+        _WORKER_MODEL, _ = _load_model(weights, method)
     full = reconstruct(rec, available, model=_WORKER_MODEL)
-    return write_wfdb(full, out, name=full.name)
+    hea = write_wfdb(full, out, name=full.name)
+    for note in notes:
+        tqdm.write(f"{PROG}: warning: {note}", file=sys.stderr)
+    return hea
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
     import os
-    import warnings
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm import tqdm
 
     from .catalog import find_records
     from .leads import parse_lead_list
-    from .reconstruct import load_reconstructor
 
     available = parse_lead_list(args.available)
     if not available:
         raise ValueError(f"--available {args.available!r}: give at least one lead, e.g. I,II,V2")
     if not args.record.exists():
         raise ValueError(f"{args.record}: no such file or directory")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = load_reconstructor(args.weights, method=args.method)
-    for w in caught:
-        print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+    if args.record.is_file():  # read before the model loads: a bad file fails at once, with one line on stderr
+        from .io import write_wfdb
+        from .reconstruct import reconstruct
+
+        rec, read_notes = _read_noted(args.record, args.fs)
+        model, notes = _load_model(args.weights, args.method)
+        full = reconstruct(rec, available, model=model)
+        hea = write_wfdb(full, args.out, name=full.name)
+        for note in notes + read_notes:
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        print(f"{args.record} -> {hea} ({model.method}: {model.version})")
+        return 0
+    model, notes = _load_model(args.weights, args.method)
+    for note in notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     global _WORKER_MODEL
     _WORKER_MODEL = model
-    if args.record.is_file():
-        hea = _reconstruct_one(args.record, available, args.out, args.method, args.weights, args.fs)
-        print(f"{args.record} -> {hea} ({model.method}: {model.version})")
-        return 0
     paths = find_records(args.record)
     if not paths:
         raise ValueError(f"{args.record}: no records found (looked for .hea, .edf, .h5, .csv)")
