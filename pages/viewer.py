@@ -39,10 +39,10 @@ def _read(source) -> Record:
     """read_record; a CSV upload without a time column is read again at the sidebar's CSV rate."""
     try:
         return read_record(source)
-    except ValueError:
+    except ValueError as exc:
         names = [f.name.lower() for f in source] if isinstance(source, list) else []
-        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names):
-            raise
+        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names) or "no time column" not in str(exc):
+            raise  # any other problem is reported as it is, not hidden behind a retry at the sidebar rate
         fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
         record = read_record(source, fs=fs)
         warnings.warn(f"{', '.join(names)}: no time column; read at {fs:g} Hz (the CSV rate set in the sidebar)",
