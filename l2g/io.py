@@ -472,13 +472,14 @@ def _check_plausible(leads: Sequence[str], rows: Sequence[np.ndarray], status: S
             huge.append(f"{lead} {hi - lo:.4g} mV")
         share = _saturated_share(row, lo, hi)
         if share >= SATURATED_FRACTION:
-            saturated.append(f"{lead} {share:.0%}")
+            saturated.append((lead, share))
     if flat:
         _warn(f"{file}: {_leads_are(flat)} flat (peak-to-peak below {FLAT_MV:g} mV over the whole record): "
               "electrode off? Kept as recorded")
     if saturated:
-        _warn(f"{file}: {_leads_are(saturated)} saturated (share of samples stuck at the lead's maximum or "
-              f"minimum; expected under {SATURATED_FRACTION:.0%}): clipped by the amplifier?")
+        shares = ", ".join(f"{share:.1%}" for _, share in saturated)
+        _warn(f"{file}: {_leads_are([lead for lead, _ in saturated])} saturated: {shares} of the samples sit at "
+              f"the lead's maximum or minimum (expected under {SATURATED_FRACTION:.0%}); clipped by the amplifier?")
     if huge:
         _warn(f"{file}: peak-to-peak amplitude {', '.join(huge)}; expected at most {MAX_PLAUSIBLE_MV:g} mV "
               "for an ECG: values in µV labelled as mV? Check the file's units")
@@ -574,7 +575,9 @@ def _read_uploads(uploads: list[tuple[str, bytes]], *, fs: float | None, nan_pol
                   name: str | None) -> Record:
     total = sum(len(data) for _, data in uploads)
     if total > MAX_UPLOAD_BYTES:
-        raise ValueError(f"uploads: {total} bytes in all; expected at most {MAX_UPLOAD_BYTES} bytes")
+        more = f" and {len(uploads) - 3} more" if len(uploads) > 3 else ""
+        names = ", ".join(name for name, _ in uploads[:3]) + more
+        raise ValueError(f"upload {names}: {total} bytes in all; expected at most {MAX_UPLOAD_BYTES} bytes")
     with tempfile.TemporaryDirectory(prefix="l2g-upload-") as tmp:
         root = Path(tmp)
         os.chmod(root, 0o700)
