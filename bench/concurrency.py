@@ -252,7 +252,8 @@ def run_sessions(url: str, patients: list[Patient]) -> list[SessionResult]:
     return asyncio.run(_sessions(url, patients))
 
 
-async def _long_session(url: str, files: list[Path]) -> tuple[float, float, float]:
+async def _long_session(server: Server, files: list[Path]) -> tuple[float, float, float, tuple[float, float]]:
+    """Upload a long record, wait for its first segment, open the next; (open s, shown s, next s, (RSS, peak) MiB)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -260,7 +261,7 @@ async def _long_session(url: str, files: list[Path]) -> tuple[float, float, floa
         try:
             page = await browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
-            await page.goto(url)
+            await page.goto(server.url)
             await page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
             await _wait_idle(page)
             t0 = time.perf_counter()
@@ -277,7 +278,8 @@ async def _long_session(url: str, files: list[Path]) -> tuple[float, float, floa
             await page.get_by_role("option").nth(1).click()
             await page.get_by_text("Chart times count from the segment start (0:05:00)").first.wait_for()
             await _wait_idle(page)
-            return opened, shown, time.perf_counter() - t0
+            next_s = time.perf_counter() - t0
+            return opened, shown, next_s, server.memory_mb()  # measured with the session still open
         finally:
             await browser.close()
 
@@ -323,11 +325,10 @@ def main() -> None:
                 files = write_long_record(work / "long", args.long_hours)
                 size = sum(f.stat().st_size for f in files) / 2**20
                 before, _ = server.memory_mb()
-                opened, shown, next_s = asyncio.run(_long_session(server.url, files))
-                rss, hwm = server.memory_mb()
+                opened, shown, next_s, (rss, hwm) = asyncio.run(_long_session(server, files))
                 print(f"{args.long_hours:g}-h two-lead record ({size:.0f} MiB upload): open after {opened:.1f} s "
                       f"(upload + decode), first segment shown after {shown:.1f} s, the next segment {next_s:.1f} s; "
-                      f"server RSS {rss:.0f} MiB (peak {hwm:.0f})")
+                      f"server RSS {rss:.0f} MiB (peak {hwm:.0f}) with that session open")
                 # the browser is closed: the session's record is released on disconnect (l2g.state)
                 waited = server.wait_released(args.rounds * args.sessions + 1, args.release_wait)
                 rss, _ = server.memory_mb()

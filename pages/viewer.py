@@ -165,9 +165,10 @@ controls = st.container()  # segment / lead / window pickers of the chart
 n_segments = state.segment_count(rec)
 if n_segments > 1:
     seg_cols = controls.columns([2, 3])
+    seg_labels = ["{} – {}".format(*(_clock(t) for t in state.segment_bounds(rec, i))) for i in range(n_segments)]
     k = seg_cols[0].selectbox(
         f"Segment ({state.MAX_INTERACTIVE_S / 60:g} min)", range(n_segments), key="segment",
-        format_func=lambda i: "{} – {}".format(*(_clock(t) for t in state.segment_bounds(rec, i))),
+        format_func=seg_labels.__getitem__,
         help="Reconstruction, agreement, morphology and exports cover this segment; "
              "the whole record: `l2g reconstruct` on the command line.")
     part, part_digest = state.segment(rec, digest, k)
@@ -331,3 +332,8 @@ with folder_box:
                           type="primary")
             else:
                 st.caption("No record matches.")
+
+# The widget callbacks above keep this script's globals alive for as long as Streamlit keeps the
+# session, which outlives the browser (server.disconnectedSessionTTL and later): drop the name of the
+# whole record, so that l2g.state's release on disconnect frees it (a 24-h record is 2.1 GB).
+del rec
