@@ -291,8 +291,9 @@ def write_csv(record: Record, path: str | os.PathLike[str]) -> Path:
 
     Recorded leads are named canonically (``V1``); generated leads get the
     suffix ``_generated`` (``V1_generated``) so that :func:`read_record` can
-    restore their status. Absent leads are left out. Values are written with
-    6 decimals (1 nV); metadata and provenance are not kept.
+    restore their status. Absent leads are left out. Voltages are written with
+    6 decimals (1 nV), times with 9 (so that the reader recovers a rate such as
+    360 Hz even from a few samples); metadata and provenance are not kept.
 
     Parameters
     ----------
@@ -322,7 +323,7 @@ def write_csv(record: Record, path: str | os.PathLike[str]) -> Path:
     table = np.column_stack([rec.time, rec.signal[present].T.astype(np.float64)])
     with open(out, "w", encoding="utf-8", newline="") as fh:
         fh.write(",".join(header) + "\n")
-        np.savetxt(fh, table, fmt="%.6f", delimiter=",")
+        np.savetxt(fh, table, fmt=["%.9f"] + ["%.6f"] * len(present), delimiter=",")
     return out
 
 
