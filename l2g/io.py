@@ -799,6 +799,11 @@ class _Header:
     comments: list[str]
 
 
+def _excerpt(line: str, width: int = 60) -> str:
+    """``repr`` of a header line, cut to ``width`` characters (binary garbage makes very long lines)."""
+    return repr(line) if len(line) <= width else repr(line[:width]) + "..."
+
+
 def _parse_header(hea: Path) -> _Header:
     """Validate a WFDB header line by line (wfdb's own errors give no line number)."""
     raw = hea.read_bytes()
@@ -820,7 +825,7 @@ def _parse_header(hea: Path) -> _Header:
         if record is None:
             record = _RECORD_LINE.match(stripped)
             if record is None:
-                raise ValueError(f"{hea}: line {lineno}: cannot parse the record line {stripped!r}; "
+                raise ValueError(f"{hea}: line {lineno}: cannot parse the record line {_excerpt(stripped)}; "
                                  f"expected {_RECORD_EXPECT}")
             if record["nseg"]:
                 raise ValueError(f"{hea}: line {lineno}: multi-segment records are not supported; "
@@ -828,11 +833,11 @@ def _parse_header(hea: Path) -> _Header:
             n_sig = int(record["nsig"])
             continue
         if len(signals) >= n_sig:
-            raise ValueError(f"{hea}: line {lineno}: unexpected line {stripped!r} after {n_sig} signal lines; "
+            raise ValueError(f"{hea}: line {lineno}: unexpected line {_excerpt(stripped)} after {n_sig} signal lines; "
                              "expected only '#' comments")
         m = _SIGNAL_LINE.match(stripped)
         if m is None or m["fmt"] not in _BYTES_PER_SAMPLE:
-            what = f"unknown format {m['fmt']!r}" if m else f"cannot parse the signal line {stripped!r}"
+            what = f"unknown format {m['fmt']!r}" if m else f"cannot parse the signal line {_excerpt(stripped)}"
             raise ValueError(f"{hea}: line {lineno}: {what}; expected {_SIGNAL_EXPECT}")
         if re.search(r"[\\/]", m["file"]) or m["file"] in (".", ".."):
             raise ValueError(f"{hea}: line {lineno}: signal file {m['file']!r} is outside the header's folder; "
