@@ -379,6 +379,7 @@ class TemplateConfig:
     qrs_off_frac: float = 0.07      # QRS offset threshold (one lead)
     qrs_on_frac_multi: float = 0.10   # the same on the spatial velocity of several leads
     qrs_off_frac_multi: float = 0.10
+    qrs_multi_weight: float = 0.5     # with other leads: weight of the spatial-velocity bound, the rest the lead's own
     iso_s: float = ISO_WINDOW_S     # isoelectric level: median over this window ending at QRS onset
     t_smooth_s: float = 0.06        # Savitzky-Golay window of the trace and slope for the T wave
     t_start_s: float = 0.06         # T searched from QRS offset + this ...
@@ -477,6 +478,13 @@ def _qrs_bound(ad: np.ndarray, c: int, a: int, b: int, step: int, frac: float, h
     return _first_below(ad, int(start), step, frac * smax, stop, hold)
 
 
+def _blend(multi: int | None, own: int | None, weight: float) -> int | None:
+    """``weight * multi + (1 - weight) * own`` (samples), or whichever of the two was found."""
+    if multi is None or own is None:
+        return own if multi is None else multi
+    return int(round(weight * multi + (1.0 - weight) * own))
+
+
 def _t_wave(xs: np.ndarray, ds: np.ndarray, c: int, qon: int, qoff: int, iso: float, fs: float, rr_s: float,
             cfg: TemplateConfig) -> dict[str, float]:
     """T onset, peak and offset (sample indices) on a smoothed beat ``xs`` and its slope ``ds``."""
@@ -566,10 +574,13 @@ def _beat_points(tpl: np.ndarray, c: int, fs: float, rr_s: float, cfg: TemplateC
         return out
     hold = max(int(cfg.qrs_hold_s * fs), 1)
     on_env, off_env = env
-    qon = _qrs_bound(own if on_env is None else on_env, c, a, b, -1,
-                     cfg.qrs_on_frac if on_env is None else cfg.qrs_on_frac_multi, hold, fs, cfg)
-    qoff = _qrs_bound(own if off_env is None else off_env, c, a, b, 1,
-                      cfg.qrs_off_frac if off_env is None else cfg.qrs_off_frac_multi, hold, fs, cfg)
+    qon = _qrs_bound(own, c, a, b, -1, cfg.qrs_on_frac, hold, fs, cfg)
+    qoff = _qrs_bound(own, c, a, b, 1, cfg.qrs_off_frac, hold, fs, cfg)
+    if on_env is not None:
+        qon = _blend(_qrs_bound(on_env, c, a, b, -1, cfg.qrs_on_frac_multi, hold, fs, cfg), qon, cfg.qrs_multi_weight)
+    if off_env is not None:
+        qoff = _blend(_qrs_bound(off_env, c, a, b, 1, cfg.qrs_off_frac_multi, hold, fs, cfg), qoff,
+                      cfg.qrs_multi_weight)
     if qon is None or qoff is None:
         return out
     iso = float(np.median(tpl[max(qon - int(cfg.iso_s * fs), 0): qon + 1]))
