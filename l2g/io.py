@@ -60,8 +60,9 @@ Generated leads
     (``L2G: lead status: ...``, ``L2G: generated from: ...``), and
     :func:`read_record` restores their status and provenance from them.
     :func:`write_csv` names a generated lead's column ``<lead>_generated``
-    (e.g. ``V1_generated``); the CSV reader maps it back. CSV keeps neither
-    metadata nor provenance: use WFDB for a faithful copy.
+    (e.g. ``V1_generated``); the CSV reader maps it back. CSV keeps no
+    metadata: use WFDB for a faithful copy. Leading ``# L2G: ...`` lines (the
+    dashboard's CSV export, :func:`l2g.export.csv_bytes`) are read as in WFDB.
 
 Every error is a ``ValueError`` of the form ``"<file>: <problem>; expected <what>"``.
 """
@@ -1274,6 +1275,10 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
         raise ValueError(f"{file}: binary data (NUL bytes), not text; expected a CSV file with a first row of "
                          "lead names")
     text = path.read_text(encoding="utf-8-sig", errors="replace")
+    info = _Info()
+    while text.startswith("# L2G:"):  # provenance lines of the dashboard's CSV export (l2g.export.csv_bytes)
+        line, _, text = text.partition("\n")
+        _parse_l2g(line.removeprefix("# L2G:").strip(), info)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise ValueError(f"{file}: empty file; expected a first row of lead names, then samples")
@@ -1312,7 +1317,6 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
     elif fs is None:
         raise ValueError(f"{file}: no time column and no fs given; expected a column named "
                          "time/t/time_s/seconds/ms/time_ms or the fs argument (Hz)")
-    info = _Info()
     channels, rows_idx = [], []
     for k, c in enumerate(names):
         if k in time_idx:

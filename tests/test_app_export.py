@@ -33,10 +33,17 @@ def test_wfdb_zip_round_trip_keeps_generated_status() -> None:
 
 
 def test_csv_bytes_mark_generated_columns() -> None:
-    text = export.csv_bytes(generated_record()).decode()
-    header = text.splitlines()[0].split(",")
+    rec = generated_record()
+    lines = export.csv_bytes(rec).decode().splitlines()
+    comments = [line for line in lines if line.startswith("# ")]
+    assert comments == [f"# {c}" for c in export.provenance_lines(rec)] and lines[: len(comments)] == comments
+    assert any("generated from: I,II by model l2g.pt@abc" in c for c in comments)
+    header = lines[len(comments)].split(",")
     assert header[:3] == ["time_s", "I", "II"] and "V1_generated" in header
-    assert len(text.splitlines()) == 1 + 2000
+    assert len(lines) == len(comments) + 1 + 2000
+    back = read_record([("export.csv", "\n".join(lines).encode())])  # the comment lines are read back
+    assert back.status == rec.status and back.meta.provenance == rec.meta.provenance
+    assert export.provenance_lines(synthetic_record(duration_s=1.0)) == []  # nothing generated: a plain CSV
 
 
 def test_safe_name() -> None:
