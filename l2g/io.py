@@ -69,6 +69,7 @@ Every error is a ``ValueError`` of the form ``"<file>: <problem>; expected <what
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as _dt
 import io as _io
@@ -93,6 +94,7 @@ from .snomed import snomed_name
 
 __all__ = [
     "read_record",
+    "RecordTooLong",
     "write_wfdb",
     "write_csv",
     "NAN_POLICIES",
@@ -159,6 +161,7 @@ def read_record(
     fs: float | None = None,
     nan_policy: str = "raise",
     name: str | None = None,
+    max_samples: int | None = None,
 ) -> Record:
     """Read one ECG record from a file or from uploaded files.
 
@@ -179,6 +182,11 @@ def read_record(
         What to do with a lead that is partly missing (see the module notes).
     name : str, optional
         Record name; defaults to the file stem.
+    max_samples : int, optional
+        Refuse a record longer than this many samples per lead. Checked
+        against the length the header declares *before* the signal is decoded
+        (WFDB/Challenge, EDF, HDF5), so an over-long file costs no memory;
+        CSV is checked after parsing (its size is bounded by the upload limit).
 
     Returns
     -------
@@ -209,10 +217,37 @@ def read_record(
             fs = math.nan
         if not (math.isfinite(fs) and fs > 0):
             raise ValueError(f"fs={fs!r} is not valid; expected a positive sampling rate in Hz")
-    uploads = _as_uploads(source)
-    if uploads is None:
-        return _read_path(Path(os.fspath(source)), fs=fs, nan_policy=nan_policy, name=name)
-    return _read_uploads(uploads, fs=fs, nan_policy=nan_policy, name=name)
+    if max_samples is not None and (isinstance(max_samples, bool) or int(max_samples) != max_samples
+                                    or max_samples < 1):
+        raise ValueError(f"max_samples={max_samples!r} is not valid; expected a positive number of samples")
+    token = _MAX_SAMPLES.set(None if max_samples is None else int(max_samples))
+    try:
+        uploads = _as_uploads(source)
+        if uploads is None:
+            return _read_path(Path(os.fspath(source)), fs=fs, nan_policy=nan_policy, name=name)
+        return _read_uploads(uploads, fs=fs, nan_policy=nan_policy, name=name)
+    finally:
+        _MAX_SAMPLES.reset(token)
+
+
+# the caller's max_samples for the read in progress (set by read_record only)
+_MAX_SAMPLES: contextvars.ContextVar[int | None] = contextvars.ContextVar("l2g_max_samples", default=None)
+
+
+def _check_length(file: str, n_samples: int | None, fs: float | None = None) -> None:
+    """Refuse a record whose declared length exceeds read_record's ``max_samples`` (before decoding)."""
+    limit = _MAX_SAMPLES.get()
+    if limit is None or n_samples is None or n_samples <= limit:
+        return
+    seconds = n_samples / fs if fs else None
+    dur = "" if seconds is None else (f" ({seconds / 3600:.1f} h at {fs:g} Hz)" if seconds >= 3600
+                                      else f" ({seconds:g} s at {fs:g} Hz)")
+    raise RecordTooLong(f"{file}: {n_samples:,} samples per lead{dur} is longer than the {limit:,} samples "
+                        "accepted here (max_samples); the record was not decoded")
+
+
+class RecordTooLong(ValueError):
+    """A record longer than ``read_record``'s ``max_samples``; raised before its signal is decoded."""
 
 
 def write_wfdb(record: Record, directory: str | os.PathLike[str], name: str | None = None) -> Path:
@@ -611,7 +646,7 @@ def _read_uploads(uploads: list[tuple[str, bytes]], *, fs: float | None, nan_pol
                 rec = _read_path(main, fs=fs, nan_policy=nan_policy, name=name or main.stem)
             except ValueError as exc:
                 # the private temporary path means nothing to the user
-                raise ValueError(str(exc).replace(prefix, "")) from None
+                raise type(exc)(str(exc).replace(prefix, "")) from None
         for w in caught:
             _warn(str(w.message).replace(prefix, ""), w.category)
         return rec
@@ -736,7 +771,7 @@ def _read_path(path: Path, *, fs: float | None, nan_policy: str, name: str | Non
             try:
                 return _read_path(main, fs=fs, nan_policy=nan_policy, name=name or main.stem)
             except ValueError as exc:
-                raise ValueError(f"{path.name}: " + str(exc).replace(prefix, "")) from None
+                raise type(exc)(f"{path.name}: " + str(exc).replace(prefix, "")) from None
     if ext in _EDF_EXT or head == _EDF_MAGIC:
         return _read_edf(path, fs=fs, nan_policy=nan_policy, name=name)
     if ext in _HDF5_EXT:
@@ -1081,6 +1116,7 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
         raise ValueError(f"{hea}: the header declares no signals; expected ECG leads")
     if header.sig_len == 0:
         raise ValueError(f"{hea}: the record has zero samples; expected at least one sample per lead")
+    _check_length(str(hea), header.sig_len, header.fs)
     _check_signal_files(hea, header)
     files = {s.file for s in header.signals}
     mats = [f for f in files if f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB"]
@@ -1218,6 +1254,7 @@ def _read_edf(path: Path, *, fs: float | None, nan_policy: str, name: str | None
     if complete < n_records:
         raise ValueError(f"{file}: truncated: holds {complete} complete data records but the header promises "
                          f"{n_records}; expected {header_bytes + n_records * record_bytes} bytes")
+    _check_length(file, n_records * int(nsamp.max()), float(nsamp.max()) / duration)
     data = np.fromfile(path, dtype="<i2", count=n_records * record_bytes // 2, offset=header_bytes)
     data = data.reshape(n_records, int(nsamp.sum()))
     starts = np.concatenate([[0], np.cumsum(nsamp)])
@@ -1326,6 +1363,7 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
             info.generated.add(lead)
         channels.append(base if generated else c)
         rows_idx.append(k)
+    _check_length(file, int(values.shape[1]), float(fs))
     return _assemble(values[rows_idx], channels, float(fs), file=file, name=name or path.stem,
                      nan_policy=nan_policy, source_format="csv", info=info)
 
@@ -1372,6 +1410,8 @@ def _read_hdf5(path: Path, *, fs: float | None, nan_policy: str, name: str | Non
                 raise ValueError(f"{file}: no dataset 'ecg' (found {sorted(h5.keys())}); "
                                  "expected an SPH-style HDF5 file")
             ds = h5["ecg"]
+            if len(ds.shape) == 2:
+                _check_length(file, int(ds.shape[1]))
             signal = np.asarray(ds[()], dtype=np.float64)
             attr_fs = ds.attrs.get("fs", h5.attrs.get("fs"))
     except OSError as exc:

@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_PRESET",
     "MAX_INTERACTIVE_S",
     "MAX_RECORD_SAMPLES",
+    "LONG_RECORD_HINT",
     "CACHE_TTL_S",
     "lead_key",
     "data_dir",
@@ -102,6 +103,9 @@ MAX_INTERACTIVE_S: float = 300.0
 #: Longest record (samples per lead) the dashboard keeps open: 24 h at 500 Hz, 2.1 GB as 12 float32
 #: rows. Longer records are refused with a pointer to ``l2g reconstruct``.
 MAX_RECORD_SAMPLES: int = 24 * 3600 * 500
+#: What to do with a record beyond MAX_RECORD_SAMPLES (shown with the error).
+LONG_RECORD_HINT: str = ("The dashboard keeps records up to 24 h at 500 Hz open; reconstruct longer ones with "
+                         "`l2g reconstruct FILE --available LEADS --out DIR`.")
 #: Seconds a result derived from a patient's record (reconstruction, tables, export bytes) stays in the
 #: shared caches; together with their ``max_entries`` this bounds what outlives a session.
 CACHE_TTL_S: float = 3600.0
@@ -225,8 +229,7 @@ def too_long(record: Record) -> str:
     if record.n_samples <= MAX_RECORD_SAMPLES:
         return ""
     return (f"{record.n_samples:,} samples per lead ({record.duration / 3600:.1f} h at {record.fs:g} Hz) is longer "
-            f"than the dashboard keeps open ({MAX_RECORD_SAMPLES:,} samples, 24 h at 500 Hz); reconstruct it "
-            "with `l2g reconstruct FILE --available LEADS --out DIR`")
+            f"than the dashboard keeps open ({MAX_RECORD_SAMPLES:,} samples). {LONG_RECORD_HINT}")
 
 
 def set_load_error(message: str) -> None:

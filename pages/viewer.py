@@ -15,7 +15,7 @@ from l2g import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
-from l2g.io import MAX_UPLOAD_BYTES, read_record
+from l2g.io import MAX_UPLOAD_BYTES, RecordTooLong, read_record
 from l2g.leads import LEADS, PRESETS
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, ecg_figure
 from l2g.record import ABSENT, GENERATED, RECORDED, Record
@@ -38,13 +38,13 @@ CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar o
 def _read(source) -> Record:
     """read_record; a CSV upload without a time column is read again at the sidebar's CSV rate."""
     try:
-        return read_record(source)
+        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES)
     except ValueError as exc:
         names = [f.name.lower() for f in source] if isinstance(source, list) else []
         if not names or not all(n.endswith(CSV_SUFFIXES) for n in names) or "no time column" not in str(exc):
             raise  # any other problem is reported as it is, not hidden behind a retry at the sidebar rate
         fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
-        record = read_record(source, fs=fs)
+        record = read_record(source, fs=fs, max_samples=state.MAX_RECORD_SAMPLES)
         warnings.warn(f"{', '.join(names)}: no time column; read at {fs:g} Hz (the CSV rate set in the sidebar)",
                       UserWarning, stacklevel=2)
         return record
@@ -61,6 +61,9 @@ def _open(source, origin: str) -> None:
         with state.read_lock(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             record = _read(source)
+    except RecordTooLong as exc:
+        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \n{state.LONG_RECORD_HINT}")
+        return
     except READ_ERRORS as exc:
         state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \nAccepted: {ACCEPTED}.")
         return

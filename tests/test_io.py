@@ -21,6 +21,8 @@ from l2g.leads import LEADS
 from l2g.record import Diagnosis, Metadata, Provenance, Record
 from l2g.snomed import SNOMED_CT, snomed_abbreviation, snomed_name
 
+from .ecg_factory import synthetic_record
+
 FS = 500
 N = 2000  # 4 s
 UV = 1e-3  # 1 µV in mV
@@ -795,3 +797,45 @@ def test_provenance_without_available_leads_round_trips(tmp_path: Path) -> None:
     rec = rec.replace(meta=Metadata(provenance=Provenance("linear", "", ())))
     back = read_record(write_wfdb(rec, tmp_path))
     assert back.meta.provenance == Provenance("linear", "", ()) and back.generated_leads == LEADS
+
+
+@pytest.mark.parametrize("fmt", ["wfdb", "hdf5", "edf", "csv"])
+def test_max_samples_refuses_a_long_record_before_decoding(tmp_path: Path, fmt: str, monkeypatch) -> None:
+    from l2g.io import RecordTooLong
+
+    rec = synthetic_record(duration_s=4.0, name="long")  # 2000 samples at 500 Hz
+    if fmt == "wfdb":
+        path = write_wfdb(rec, tmp_path, "long")
+        import wfdb
+
+        def no_decode(*args, **kwargs):
+            raise AssertionError("the signal was decoded although the header already showed it too long")
+
+        monkeypatch.setattr(wfdb, "rdrecord", no_decode)
+    elif fmt == "hdf5":
+        import h5py
+
+        path = tmp_path / "long.h5"
+        with h5py.File(path, "w") as h5:
+            h5.create_dataset("ecg", data=rec.signal)
+            h5["ecg"].attrs["fs"] = rec.fs
+    elif fmt == "edf":
+        path = tmp_path / "long.edf"
+        write_edf(path, [rec.signal[0], rec.signal[1]], ["ECG I", "ECG II"], [500, 500])
+    else:
+        path = write_csv(rec, tmp_path / "long.csv")
+    with pytest.raises(RecordTooLong, match=r"long\.\w+: 2,000 samples per lead .*longer than the 1,999 samples"):
+        read_record(path, max_samples=1999)
+    if fmt != "wfdb":
+        assert read_record(path, max_samples=2000).n_samples == 2000
+    # the same through an upload (the dashboard's path): the subclass survives the temporary folder
+    files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.iterdir()) if p.stem == "long"]
+    with pytest.raises(RecordTooLong, match="not decoded"):
+        read_record(files, max_samples=1999)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True])
+def test_max_samples_must_be_a_positive_count(tmp_path: Path, bad) -> None:
+    path = write_wfdb(synthetic_record(duration_s=1.0), tmp_path, "r")
+    with pytest.raises(ValueError, match="max_samples=.* is not valid"):
+        read_record(path, max_samples=bad)

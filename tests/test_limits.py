@@ -129,7 +129,8 @@ def test_a_record_beyond_the_dashboard_limit_is_refused(at: AppTest, tmp_path: P
     upload_wfdb(at, synthetic_record(duration_s=10.0, name="toolong"), tmp_path)  # 5000 samples
     assert len(at.error) == 1
     message = at.error[0].value
-    assert "toolong" in message and "longer than the dashboard keeps open" in message and "l2g reconstruct" in message
+    assert "toolong" in message and "is longer than the 4,000 samples" in message and "l2g reconstruct" in message
+    assert "not decoded" in message  # refused from the header, before the signal was read
     assert "demo" in next(m.value for m in at.markdown if m.value.startswith("#### "))
 
 
