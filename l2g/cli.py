@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _name_once(path: Path, message: str) -> str:
+    """``<file>: <problem>``, without naming the file twice when the message already starts with it."""
+    head = message.split(": ", 1)[0]
+    return message if Path(head).with_suffix("") == path.with_suffix("") else f"{path}: {message}"
+
+
 def _describe(exc: BaseException) -> str:
     """One line ``<file>: <problem>`` for an error."""
     if isinstance(exc, OSError) and exc.filename is not None:
@@ -361,7 +367,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         bar.update(1)
         if not ok:
             failures += 1
-            tqdm.write(f"{PROG}: error: {path}: {value}", file=sys.stderr)
+            tqdm.write(f"{PROG}: error: {_name_once(path, value)}", file=sys.stderr)
     bar.close()
     if workers != 1:
         pool.shutdown()

@@ -157,6 +157,7 @@ def test_cli_reconstruct_file_and_folder(tmp_path, tiny_model_path):
     assert p.returncode == 1
     errors = [line for line in p.stderr.splitlines() if line.startswith("l2g: error:")]
     assert len(errors) == 1 and "broken.hea" in errors[0]
+    assert errors[0].count("broken") == 1, errors[0]  # the file is named once, not "path: path: problem"
     assert sorted(x.name for x in (tmp_path / "batch").rglob("*.hea")) == ["r0.hea", "r1.hea", "r2.hea"]
     assert "3 of 4 records reconstructed" in p.stdout
 
