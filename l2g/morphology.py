@@ -23,9 +23,9 @@ Methods
        QRS correlates with the median QRS (r >= 0.9) form the median beat, one per 10 s;
     2. QRS onset and offset: from the outermost steep slope of the QRS, outwards until the
        slope stays below a fraction of the largest QRS slope for 10 ms (after Martinez et
-       al. 2004). With :func:`delineate_record` and other leads present, the slope is the
-       *spatial velocity* of the median beats (onset: all present leads; offset: the limb
-       leads), the way cardiologists read the QRS on a 12-lead chart;
+       al. 2004). With :func:`delineate_record` and other leads present, each bound is the
+       mean of that and of the same bound on the *spatial velocity* of the median beats
+       (onset: all present leads; offset: the limb leads);
     3. T wave: the most prominent extremum (either polarity) after the QRS, weighted by a
        prior around the expected T peak (QRS onset + 0.41 s * sqrt(RR) - 0.1 s); a second,
        opposite lobe makes it biphasic; T offset by the trapezium-area method
@@ -870,10 +870,11 @@ def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_MET
     method : str
         See :func:`delineate`.
     context : bool
-        With ``method="l2g"``, find the QRS onset on the spatial velocity of all present
-        leads (recorded or generated) and the QRS offset on that of the present limb leads
-        (when ``lead`` is a limb lead), as measured best on LUDB. False: ``lead`` alone,
-        exactly as :func:`delineate`. Other methods ignore it.
+        With ``method="l2g"``, average each QRS bound of ``lead`` with the same bound on
+        a spatial velocity: for the onset, that of all present leads (recorded or
+        generated); for the offset, that of the present limb leads (when ``lead`` is a limb
+        lead). This measured best on LUDB. False: ``lead`` alone, exactly as
+        :func:`delineate`. Other methods ignore it.
 
     Returns
     -------
