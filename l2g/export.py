@@ -82,11 +82,11 @@ def provenance_lines(record: Record) -> list[str]:
 
     Empty when the record holds no generated lead.
     """
-    from .io import _header_comments
+    from .io import header_comments
 
     if not record.generated_leads:
         return []
-    lines = [c for c in _header_comments(record.standardize()) if c.startswith("L2G:")]
+    lines = [c for c in header_comments(record.standardize()) if c.startswith("L2G:")]
     return lines + ["L2G: generated leads are estimates from the recorded ones, not recordings (L2G-ECG, "
                     "research software, not a medical device)"]
 

@@ -97,6 +97,7 @@ __all__ = [
     "RecordTooLong",
     "write_wfdb",
     "write_csv",
+    "header_comments",
     "NAN_POLICIES",
     "MAX_UPLOAD_BYTES",
     "MAX_ZIP_RATIO",
@@ -316,7 +317,7 @@ def write_wfdb(record: Record, directory: str | os.PathLike[str], name: str | No
         fmt=[fmt] * len(present),
         adc_gain=[float(g) for g in gains],
         baseline=[0] * len(present),
-        comments=_header_comments(rec),
+        comments=header_comments(rec),
         write_dir=str(out_dir),
     )
     return out_dir / f"{record_name}.hea"
@@ -1005,8 +1006,19 @@ def _parse_l2g(value: str, info: _Info) -> bool:
     return False
 
 
-def _header_comments(rec: Record) -> list[str]:
-    """Challenge-style header comments for ``rec`` (inverse of :func:`_parse_comments`)."""
+def header_comments(rec: Record) -> list[str]:
+    """The header comment lines :func:`write_wfdb` writes for ``rec`` (what :func:`read_record` parses back).
+
+    Challenge-style ``Age:``, ``Sex:``, ``Dx:`` lines plus, when ``rec`` holds
+    generated leads, the ``L2G:`` lines: lead status, which leads are generated
+    (not recorded), and from which leads by which model. A record with canonical
+    lead order is expected (see :meth:`l2g.record.Record.standardize`).
+
+    Returns
+    -------
+    list of str
+        One comment per line, without the leading ``#``.
+    """
     meta = rec.meta
     out: list[str] = []
     if meta.age is not None:
@@ -1036,8 +1048,12 @@ def _header_comments(rec: Record) -> list[str]:
 
 
 # =========================================================== WFDB reading
-def _check_signal_files(hea: Path, header: _Header) -> None:
-    """Every signal file exists and holds the samples the header promises (more: a warning)."""
+def _check_signal_files(hea: Path, header: _Header) -> list[str]:
+    """Every signal file exists and holds the samples the header promises (more: a warning).
+
+    Returns the names of the signal files that are larger than the header declares.
+    """
+    larger: list[str] = []
     per_file: dict[str, list[_SignalSpec]] = {}
     for s in header.signals:
         per_file.setdefault(s.file, []).append(s)
@@ -1061,6 +1077,8 @@ def _check_signal_files(hea: Path, header: _Header) -> None:
         if have - need >= frame * bps:  # at least one whole frame more than declared
             _warn(f"{path}: holds {have} bytes but {header.sig_len} samples of {len(specs)} signal(s) in format "
                   f"{specs[0].fmt} take {need}; only those are read (wrong format or length in {hea.name}?)")
+            larger.append(fname)
+    return larger
 
 
 def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
@@ -1117,7 +1135,7 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
     if header.sig_len == 0:
         raise ValueError(f"{hea}: the record has zero samples; expected at least one sample per lead")
     _check_length(str(hea), header.sig_len, header.fs)
-    _check_signal_files(hea, header)
+    larger = _check_signal_files(hea, header)
     files = {s.file for s in header.signals}
     mats = [f for f in files if f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB"]
     if mats and len(files) > 1:
@@ -1150,8 +1168,15 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
     elif fs is None:  # the WFDB default of 250 Hz is a guess we do not make for an ECG
         raise ValueError(f"{hea}: no sampling rate on the record line; expected {_RECORD_EXPECT} "
                          "or the fs argument")
-    return _assemble(signal, names, fs, file=str(hea), name=rec_name,
-                     nan_policy=nan_policy, source_format=source_format, units=units, info=info)
+    try:
+        return _assemble(signal, names, fs, file=str(hea), name=rec_name,
+                         nan_policy=nan_policy, source_format=source_format, units=units, info=info)
+    except ValueError as exc:
+        if larger and "missing (NaN) samples" in str(exc):
+            # invalid-sample codes in data decoded with the wrong format: say so, not just "missing samples"
+            raise ValueError(f"{exc}; {', '.join(larger)} is larger than {hea.name} declares, so the format "
+                             f"code in {hea.name} is probably wrong") from None
+        raise
 
 
 def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:

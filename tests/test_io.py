@@ -839,3 +839,13 @@ def test_max_samples_must_be_a_positive_count(tmp_path: Path, bad) -> None:
     path = write_wfdb(synthetic_record(duration_s=1.0), tmp_path, "r")
     with pytest.raises(ValueError, match="max_samples=.* is not valid"):
         read_record(path, max_samples=bad)
+
+
+def test_wrong_format_code_is_named_as_the_likely_cause(tmp_path: Path) -> None:
+    # 16-bit samples declared as format 212: the decoded garbage holds invalid-sample codes (NaN)
+    hea = write_wfdb(synthetic_record(duration_s=4.0, name="f"), tmp_path, "f")
+    hea.write_text(hea.read_text().replace("f.dat 16", "f.dat 212"))
+    with pytest.warns(UserWarning, match="wrong format or length"):
+        with pytest.raises(ValueError, match=r"missing \(NaN\) samples.*f\.dat is larger than f\.hea declares, "
+                                             r"so the format code in f\.hea is probably wrong"):
+            read_record(hea)
