@@ -66,6 +66,8 @@ class TrainConfig:
     # errors are largest, dominate); "linear": each window's reconstruction terms are divided by
     # the linear prior's error on that window, so every k and subset counts as "beat the baseline"
     loss_norm: str = "none"
+    # with loss_norm="linear": weights 1 / error ** power (1 = full normalisation, 0.5 = halfway)
+    loss_norm_power: float = 1.0
     # exponential moving average of the generator weights per step (0 = off); validation and
     # the shipped weights use the average
     ema_decay: float = 0.0
@@ -93,6 +95,8 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
     for name, valid in _CHOICES.items():
         if getattr(cfg, name) not in valid:
             raise ValueError(f"training option {name}={getattr(cfg, name)!r} is not one of {valid}")
+    if not 0 < cfg.loss_norm_power <= 2:
+        raise ValueError(f"training option loss_norm_power must be in (0, 2], got {cfg.loss_norm_power!r}")
     if not 0 <= cfg.ema_decay < 1:
         raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
     if cfg.init and not Path(cfg.init).is_file():
@@ -208,12 +212,12 @@ def relative_score(model: dict, linear: dict) -> float:
 
 
 def _window_weights(prior8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                    floor: float = 2e-4) -> torch.Tensor:
-    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor), mean 1; shape (B,)."""
+                    floor: float = 2e-4, power: float = 1.0) -> torch.Tensor:
+    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor) ** power, mean 1; shape (B,)."""
     p12, t12 = expand12(prior8), expand12(x8)
     miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
     err = (((p12 - t12) ** 2) * miss).sum((1, 2)) / miss.sum((1, 2)).clamp_min(1.0)
-    w = 1.0 / (err + floor)
+    w = (err + floor) ** -power
     return (w / w.mean()).detach()
 
 
@@ -363,7 +367,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             with torch.no_grad():
                 prior = lin_pred(x12 * mask[:, :, None], mask)
             pred = g_ddp(x12, mask, prior)
-            weights = _window_weights(prior, x8, mask, valid) if cfg.loss_norm == "linear" else None
+            weights = (_window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
+                       if cfg.loss_norm == "linear" else None)
             loss, parts = _recon_losses(pred, x8, mask, valid, cfg, weights)
             if use_adv:
                 # discriminator step (hinge)

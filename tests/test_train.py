@@ -115,6 +115,7 @@ def test_relative_loss_ema_init_and_relative_selection(tiny_data, tmp_path):
     ("loss_norm", "huber", "loss_norm='huber' is not one of"),
     ("select", "r", "select='r' is not one of"),
     ("ema_decay", 1.0, "ema_decay must be in"),
+    ("loss_norm_power", 0.0, "loss_norm_power must be in"),
     ("init", "no/such.pt", "no such checkpoint"),
 ])
 def test_bad_training_options_are_rejected(option, value, match):
@@ -137,3 +138,6 @@ def test_window_weights_favour_windows_the_baseline_already_fits():
     w = _window_weights(prior, x8, mask, valid)
     assert w.mean().item() == pytest.approx(1.0)
     assert w[0] > w[1] > w[2]
+    half = _window_weights(prior, x8, mask, valid, power=0.5)  # halfway: same order, less extreme
+    assert half[0] > half[1] > half[2] and half[0] / half[2] < w[0] / w[2]
+    assert half[0] / half[2] == pytest.approx(float((w[0] / w[2]) ** 0.5), rel=1e-4)
