@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import scipy.io
 import wfdb
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from l2g.demo import demo_record
@@ -26,36 +25,10 @@ from l2g.record import Diagnosis, Record
 from l2g.state import CUSTOM, DEFAULT_PRESET, data_dir
 from tests.ecg_factory import synthetic_record
 
-APP = str(Path(__file__).parents[1] / "app.py")
-TIMEOUT = 180  # seconds per script run (the first one imports torch; CI machines may be busy)
+from .app_helpers import APP, TIMEOUT, upload, wfdb_files
 
 
 # ------------------------------------------------------------------ helpers
-@pytest.fixture
-def at(monkeypatch) -> AppTest:
-    """The app, started on its default page (no data folder)."""
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not app.exception, app.exception
-    return app
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """``{file name: bytes}`` of every download button the app renders (spied from the media manager)."""
-    seen: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            seen[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", spy)
-    return seen
-
-
 def traces(app: AppTest, index: int = 0) -> list[dict]:
     """The Plotly traces of the ``index``-th chart on the page."""
     return json.loads(app.get("plotly_chart")[index].proto.spec)["data"]
@@ -72,18 +45,6 @@ def ticked(app: AppTest) -> tuple[str, ...]:
 def ecg(name: str = "rec", seed: int = 1, duration_s: float = 10.0, **meta) -> Record:
     """A 12-lead synthetic ECG with P/QRS/T waves (all leads recorded)."""
     return synthetic_record(duration_s=duration_s, seed=seed, name=name, **meta)
-
-
-def wfdb_files(rec: Record, directory: Path, name: str) -> list[tuple[str, bytes, str]]:
-    hea = write_wfdb(rec, directory, name)
-    return [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))]
-
-
-def upload(app: AppTest, files) -> AppTest:
-    app.file_uploader(key="upload").set_value(files)
-    app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def record_title(app: AppTest) -> str:

@@ -16,18 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from l2g import reconstruct as reconstruct_module
 from l2g import state
-from l2g.io import MAX_UPLOAD_BYTES, write_wfdb
+from l2g.io import MAX_UPLOAD_BYTES
 from l2g.record import Record
 from tests.ecg_factory import synthetic_record
 
+from .app_helpers import upload, wfdb_files
+
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
-TIMEOUT = 180
 
 
 def two_lead_record(minutes: float, fs: float = 250.0, name: str = "long") -> Record:
@@ -40,36 +39,7 @@ def two_lead_record(minutes: float, fs: float = 250.0, name: str = "long") -> Re
 
 
 def upload_wfdb(app: AppTest, rec: Record, directory: Path) -> AppTest:
-    hea = write_wfdb(rec, directory, rec.name)
-    files = [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))]
-    app.file_uploader(key="upload").set_value(files)
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-@pytest.fixture
-def at(monkeypatch) -> AppTest:
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not app.exception, app.exception
-    return app
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """``{file name: bytes}`` of every download button rendered (spied from the media manager)."""
-    seen: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            seen[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", spy)
-    return seen
+    return upload(app, wfdb_files(rec, directory, rec.name))
 
 
 def test_segments_cover_the_record_and_each_is_max_interactive_long() -> None:

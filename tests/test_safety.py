@@ -25,53 +25,27 @@ from pathlib import Path
 import pytest
 import torch
 import wfdb
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from l2g import io as l2gio
 from l2g import state
-from l2g.io import write_wfdb
 from l2g.leads import LEADS
 from l2g.plots import COLORS
 from l2g.reconstruct import DEFAULT_LINEAR, file_sha256, load_reconstructor
 from l2g.record import Diagnosis
 from tests.ecg_factory import synthetic_record
 
+from .app_helpers import APP, TIMEOUT, wfdb_files
+
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
-TIMEOUT = 180
 PATIENT = "DOE_JANE_1956"  # a record name that must never reach a log
 FINDING = "secret finding"  # nor a diagnosis
-
-
-@pytest.fixture
-def at(monkeypatch) -> AppTest:
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not app.exception, app.exception
-    return app
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    seen: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            seen[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", spy)
-    return seen
 
 
 def patient_files(directory: Path, name: str = PATIENT) -> list[tuple[str, bytes, str]]:
     rec = synthetic_record(duration_s=10.0, seed=3, name=name, age=67, sex="F",
                            diagnoses=(Diagnosis("", FINDING, "text"),))
-    hea = write_wfdb(rec, directory, name)
-    return [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))]
+    return wfdb_files(rec, directory, name)
 
 
 # ------------------------------------------------------------------ generated is never shown as recorded

@@ -1,0 +1,30 @@
+"""Helpers shared by the AppTest suites (test_app, test_limits, test_safety).
+
+The ``at`` and ``downloads`` fixtures built on these live in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from l2g.io import write_wfdb
+from l2g.record import Record
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 180  # seconds per script run (the first one imports torch; CI machines may be busy)
+
+
+def wfdb_files(rec: Record, directory: Path, name: str) -> list[tuple[str, bytes, str]]:
+    """``rec`` written as WFDB into ``directory``, as the uploader's ``(name, bytes, mime)`` triples."""
+    hea = write_wfdb(rec, directory, name)
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))]
+
+
+def upload(app: AppTest, files) -> AppTest:
+    """Upload ``files`` on the viewer page and rerun; the script must not raise."""
+    app.file_uploader(key="upload").set_value(files)
+    app.run()
+    assert not app.exception, app.exception
+    return app
