@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from bench.concurrency import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: E402 - needs REPO on the path
 
 
 def untrained_checkpoint(directory: Path) -> Path:
@@ -151,12 +147,6 @@ def time_apptest(weights: Path, runs: int) -> None:
           f"max {max(times) * 1000:.0f} ms over {runs} toggles (target <= 1000 ms)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def time_first_chart() -> None:
     """Process start -> health check -> first ECG trace in Chromium."""
     from playwright.sync_api import sync_playwright
@@ -173,15 +163,7 @@ def time_first_chart() -> None:
             [str(REPO / ".venv/bin/streamlit"), "run", "app.py", "--server.headless", "true",
              "--server.port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.perf_counter() - t0 > 120:
-                        raise RuntimeError("streamlit did not start") from None
-                    time.sleep(0.05)
-            t_health = time.perf_counter() - t0
+            t_health = wait_healthy(proc, port, t0)
             page.goto(f"http://localhost:{port}/")
             page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
             t_chart = time.perf_counter() - t0

@@ -65,6 +65,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(proc: subprocess.Popen, port: int, t0: float, timeout_s: float = 120.0) -> float:
+    """Poll the Streamlit server's health check until it answers; seconds since ``t0`` (``perf_counter``).
+
+    Raises RuntimeError when ``proc`` exits first or ``timeout_s`` passes. Shared by the
+    benchmarks and the browser tests.
+    """
+    while True:
+        try:
+            urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read()
+            return time.perf_counter() - t0
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited (status {proc.returncode}) before it was healthy") from None
+            if time.perf_counter() - t0 > timeout_s:
+                raise RuntimeError(f"streamlit did not answer its health check within {timeout_s:g} s") from None
+            time.sleep(0.05)  # polling a socket, not waiting for the page
+
+
 @dataclass
 class Server:
     """A running ``streamlit run app.py``: its process, URL, log file and private TMPDIR."""
@@ -125,16 +143,11 @@ def start_server(workdir: Path, timeout_s: float = 120.0) -> Server:
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     server = Server(proc, f"http://localhost:{port}/", port, log_path, tmpdir, 0.0)
-    while True:
-        try:
-            urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.perf_counter() - t0 > timeout_s:
-                server.stop()
-                raise RuntimeError(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}") from None
-            time.sleep(0.05)  # polling a socket, not waiting for the page
-    server.started_s = time.perf_counter() - t0
+    try:
+        server.started_s = wait_healthy(proc, port, t0, timeout_s)
+    except RuntimeError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}: {log_path.read_text(errors='replace')[-2000:]}") from None
     return server
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -44,16 +42,13 @@ if not CHROMIUM.exists():
 sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.concurrency import free_port, wait_healthy  # noqa: E402 - after the skips
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``streamlit run app.py`` on a free port; yields (url, seconds from process start to healthy, start time)."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "L2G_DATA_DIR"}
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the server
@@ -63,17 +58,11 @@ def server(tmp_path_factory):
          "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
-                if time.perf_counter() - t0 > 120:
-                    pytest.fail("streamlit did not answer its health check within 120 s")
-                time.sleep(0.05)  # polling a socket, not waiting for the page
-        yield f"http://localhost:{port}/", time.perf_counter() - t0, t0
+        try:
+            healthy_s = wait_healthy(proc, port, t0, timeout_s=120)
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}: {log_path.read_text(errors='replace')[-2000:]}")
+        yield f"http://localhost:{port}/", healthy_s, t0
     finally:
         proc.terminate()
         try:
