@@ -246,6 +246,35 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("calibrate")
+def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit a trained generator's residual factors per k on the validation split",
+        description="Fit, for k = 1..7 available leads, the factor on the generator's learned residual over the "
+        "linear solution that minimises validation MSE, and store it in the checkpoint (model_args.residual_scale). "
+        "Uses only the validation split of DIR. `l2g train` does this itself when its config has \"calibrate\": true.",
+    )
+    p.add_argument("weights", type=Path, help="a checkpoint written by l2g train, e.g. weights/l2g.pt")
+    p.add_argument("--data", type=Path, default=None, help="root folder of the ECG archives; default: the training one")
+    p.add_argument("--out", type=Path, default=None, help="write here instead of overwriting WEIGHTS")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from .train import calibrate
+
+    if not args.weights.is_file():
+        raise ValueError(f"{args.weights}: no such checkpoint file")
+    if args.data is not None and not args.data.is_dir():
+        raise ValueError(f"{args.data}: no such directory")
+    cal = calibrate(args.weights, args.out, data_dir=args.data)["calibration"]
+    print(f"residual scale k=1..7: {', '.join(f'{v:.3f}' for v in cal['residual_scale'])}; validation "
+          f"MSE/linear over k {cal['val_rel_before']:.4f} -> {cal['val_rel_after']:.4f}; "
+          f"wrote {args.out or args.weights}")
+    return 0
+
+
 # ------------------------------------------------------------ reconstruct
 @command("reconstruct")
 def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:

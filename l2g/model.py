@@ -109,6 +109,21 @@ class GeneratorConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)  # dilated residual convs in the bottleneck
     dropout: float = 0.1  # dropout in the bottleneck (small data: regularise)
     linear_prior: bool = True  # feed the linear baseline's prediction and learn the residual
+    # factor on the learned residual per number of available leads k = 1..7 (k > 7 uses the last);
+    # () = 1 everywhere. Fitted on the validation split after training (l2g.train.calibrate_residual):
+    # shrinking toward the linear solution averages two partly independent estimates
+    residual_scale: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        scale = tuple(float(v) for v in self.residual_scale)
+        if scale and (len(scale) != 7 or not all(math.isfinite(v) and 0 <= v <= 2 for v in scale)):
+            raise ValueError(
+                f"GeneratorConfig: residual_scale must be () or 7 factors in [0, 2] for k = 1..7, got {scale!r}"
+            )
+        if scale and not self.linear_prior:
+            raise ValueError("GeneratorConfig: residual_scale needs linear_prior=True (it scales the residual)")
+        object.__setattr__(self, "residual_scale", scale)
 
     def channels(self) -> list[int]:
         c = self.base_channels
@@ -196,6 +211,10 @@ class Generator(nn.Module):
             h = dec(torch.cat([up(h), skip], dim=1))
         out = self.head(h)
         if self.config.linear_prior:
+            if self.config.residual_scale:
+                scale = torch.tensor(self.config.residual_scale, dtype=out.dtype, device=out.device)
+                k = mask.sum(1).clamp(1, len(scale)) - 1
+                out = out * scale[k][:, None, None]
             out = out + prior
         return enforce_available(out, x12, mask)
 
@@ -255,4 +274,5 @@ def model_args(g: GeneratorConfig) -> dict:
     """Plain-dict form of a generator config, for checkpoints."""
     d = asdict(g)
     d["dilations"] = list(g.dilations)
+    d["residual_scale"] = list(g.residual_scale)
     return d

@@ -231,9 +231,7 @@ def load_reconstructor(
             ckpt = torch.load(wpath, map_location="cpu", weights_only=True)
             if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_args" not in ckpt:
                 raise ValueError("not an L2G generator checkpoint (no state_dict / model_args)")
-            args = dict(ckpt["model_args"])
-            args["dilations"] = tuple(args.get("dilations", (1, 2, 4, 8)))
-            g = Generator(GeneratorConfig(**args))
+            g = Generator(GeneratorConfig(**ckpt["model_args"]))
             g.load_state_dict(ckpt["state_dict"])
             g.to(dev).eval()
             lin = LinearBaseline.from_state_dict(ckpt["linear"])

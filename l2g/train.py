@@ -40,7 +40,8 @@ from .dataset import DataConfig, WindowDataset, load_split_arrays, mask_from_lea
 from .leads import LEADS
 from .model import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, expand12, model_args
 
-__all__ = ["TrainConfig", "train", "load_config", "validation_set", "evaluate_windows"]
+__all__ = ["TrainConfig", "train", "load_config", "config_from_dict", "validation_set", "evaluate_windows",
+           "calibrate_residual", "calibrate"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class TrainConfig:
     select: str = "mse"
     # start the generator from this l2g checkpoint's weights (fine-tuning); "" = random init
     init: str = ""
+    # after training, fit the per-k residual factors on the validation split (see calibrate)
+    calibrate: bool = False
     synthetic_records: int = 0  # deepfake-ecg ECGs for pretraining (0 = none)
     synthetic_epochs: int = 0  # first epochs trained on synthetic ECGs only, then real ones
     seed: int = 1234
@@ -111,11 +114,17 @@ def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
         p = Path(path)
         text = p.read_text()
         raw = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+    return config_from_dict({**raw, **{k: v for k, v in overrides.items() if v is not None}}, where=str(path))
+
+
+def config_from_dict(raw: dict, where: str = "config") -> TrainConfig:
+    """A :class:`TrainConfig` from plain nested dicts (a config file, or a checkpoint's ``train_config``)."""
+    path = where
     sub = {"data": DataConfig, "generator": GeneratorConfig, "discriminator": DiscriminatorConfig,
            "linear": LinearConfig}
     valid = {f.name for f in fields(TrainConfig)}
     kwargs: dict = {}
-    for key, value in {**raw, **{k: v for k, v in overrides.items() if v is not None}}.items():
+    for key, value in raw.items():
         if key not in valid:
             raise ValueError(f"{path}: unknown training option {key!r}; valid: {sorted(valid)}")
         if key in sub and isinstance(value, dict):
@@ -203,6 +212,129 @@ def evaluate_windows(
     return {"mse": sse / max(n, 1), "r": float(np.mean(rs)) if rs else float("nan"),
             "mse_k": {k: sse_k[k] / max(n_k[k], 1) for k in sorted(sse_k)},
             "r_k": {k: float(np.mean(v)) for k, v in sorted(rs_k.items())}}
+
+
+@torch.no_grad()
+def calibrate_residual(
+    generator: Generator, linear: LinearBaseline, val: dict[str, torch.Tensor], batch: int = 64
+) -> tuple[float, ...]:
+    """Least-squares factors on the generator's learned residual, one per k = 1..7 available leads.
+
+    With ``u`` the generator's (unscaled) output minus the linear prior and
+    ``d`` the true leads minus the prior, both expanded to 12 leads, the
+    factor for k is ``sum <u, d> / sum <u, u>`` over the unavailable leads of
+    the windows with k available leads: the scale of the residual that
+    minimises their pooled MSE (mV²). Clipped to [0, 2].
+
+    Parameters
+    ----------
+    generator : Generator
+        Built with ``linear_prior=True``; its own ``residual_scale`` is ignored.
+    linear : LinearBaseline
+        Its prior.
+    val : dict
+        Windows and masks as from :func:`validation_set` (should be the
+        validation split, never the test split).
+
+    Returns
+    -------
+    tuple of 7 float
+        For k = 1..7; 1.0 for a k without windows.
+    """
+    if not generator.config.linear_prior:
+        raise ValueError("calibrate_residual needs a generator built with linear_prior=True")
+    g0 = Generator(replace(generator.config, residual_scale=()))
+    g0.load_state_dict(generator.state_dict())
+    g0.eval()
+    num = np.zeros(8)
+    den = np.zeros(8)
+    for i in range(0, len(val["x8"]), batch):
+        x8 = val["x8"][i : i + batch]
+        mask = val["mask"][i : i + batch]
+        x12 = expand12(x8)
+        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
+        u = expand12(g0(x12, mask, prior) - prior)
+        d = x12 - expand12(prior)
+        miss = (~mask)[:, :, None].to(u.dtype)
+        ks = mask.sum(1).clamp(1, 7).numpy()
+        uu = ((u * u) * miss).sum((1, 2)).numpy()
+        ud = ((u * d) * miss).sum((1, 2)).numpy()
+        np.add.at(den, ks, uu)
+        np.add.at(num, ks, ud)
+    return tuple(float(np.clip(num[k] / den[k], 0.0, 2.0)) if den[k] > 0 else 1.0 for k in range(1, 8))
+
+
+def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: str | Path | None = None,
+              val_arrays: list[tuple[str, np.ndarray]] | None = None, windows_per_record: int = 4,
+              masks_per_k: int = 16) -> dict:
+    """Fit a checkpoint's per-k residual factors on the validation split and write it back.
+
+    The windows for fitting are a fresh draw (another seed, more windows and
+    subsets) from the same validation records that selected the epoch; the
+    test split is never read. The factors go into ``model_args``
+    (``residual_scale``); the checkpoint's ``summary`` gains a
+    ``calibration`` entry with them and the validation scores before and
+    after (on the run's usual validation windows).
+
+    Parameters
+    ----------
+    weights : path
+        An L2G generator checkpoint written by :func:`train`.
+    out : path, optional
+        Where to write the calibrated checkpoint; default: overwrite ``weights``.
+    data_dir : path, optional
+        Root of the archives; default: the ``data_dir`` the checkpoint was trained on.
+    val_arrays : list, optional
+        Already loaded validation records (``(record_id, (8, n) array)``).
+    windows_per_record, masks_per_k : int
+        Size of the fitting draw per validation record.
+
+    Returns
+    -------
+    dict
+        The updated training summary.
+    """
+    weights = Path(weights)
+    ckpt = torch.load(weights, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "train_config" not in ckpt or "model_args" not in ckpt:
+        raise ValueError(f"{weights}: not a checkpoint written by l2g train (no train_config / model_args)")
+    # the run's init file (fine-tuning) is history here, not needed
+    cfg = config_from_dict({**ckpt["train_config"], "init": ""}, where=str(weights))
+    if data_dir is not None:
+        cfg = replace(cfg, data_dir=str(data_dir))
+    if val_arrays is None:
+        val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs,
+                                       highpass_hz=cfg.data.highpass_hz, progress=False)
+    if not val_arrays:
+        raise ValueError(f"{cfg.split_csv}: no validation records under {cfg.data_dir}")
+    linear = LinearBaseline.from_state_dict(ckpt["linear"])
+    g = Generator(replace(GeneratorConfig(**ckpt["model_args"]), residual_scale=()))
+    g.load_state_dict(ckpt["state_dict"])
+    g.eval()
+    fit_cfg = replace(cfg, seed=cfg.seed + 1000, val_windows_per_record=windows_per_record,
+                      val_masks_per_k=masks_per_k)
+    scale = calibrate_residual(g, linear, validation_set(val_arrays, fit_cfg))
+    val = validation_set(val_arrays, cfg)
+    base = evaluate_windows(None, linear, val)
+    before = evaluate_windows(g, linear, val)
+    g_cal = Generator(replace(g.config, residual_scale=scale))
+    g_cal.load_state_dict(ckpt["state_dict"])
+    g_cal.eval()
+    after = evaluate_windows(g_cal, linear, val)
+    summary = dict(ckpt.get("summary", {}))
+    summary["calibration"] = {
+        "residual_scale": list(scale),
+        "fitted_on": f"val split: {len(val_arrays)} records x {windows_per_record} windows x "
+                     f"{max(1, masks_per_k // 2)} subsets per k (seed {fit_cfg.seed + 1})",
+        "val_rel_before": relative_score(before, base), "val_rel_after": relative_score(after, base),
+        "val_mse_k_after": after["mse_k"], "val_r_k_after": after["r_k"],
+    }
+    ckpt = {**ckpt, "model_args": model_args(g_cal.config), "summary": summary}
+    _save(ckpt, Path(out) if out is not None else weights)
+    log.info("calibrated %s: residual scale k=1..7 %s; val mse/linear over k %.4f -> %.4f", weights,
+             ", ".join(f"{v:.2f}" for v in scale), summary["calibration"]["val_rel_before"],
+             summary["calibration"]["val_rel_after"])
+    return summary
 
 
 def relative_score(model: dict, linear: dict) -> float:
@@ -302,8 +434,10 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     g = Generator(cfg.generator).to(device)
     if cfg.init:
         init_state = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        if init_state.get("model_args") != model_args(cfg.generator):
-            raise ValueError(f"init={cfg.init!r}: its model_args {init_state.get('model_args')} differ from "
+        # a calibrated checkpoint's residual factors do not carry over: training starts unscaled
+        init_args = model_args(replace(GeneratorConfig(**init_state.get("model_args", {})), residual_scale=()))
+        if init_args != model_args(cfg.generator):
+            raise ValueError(f"init={cfg.init!r}: its model_args {init_args} differ from "
                              f"this run's generator config {model_args(cfg.generator)}")
         g.load_state_dict(init_state["state_dict"])
         log.info("generator initialised from %s", cfg.init)
@@ -437,6 +571,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             log.info("early stop at epoch %d", epoch)
             break
     summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
+    if cfg.calibrate and rank == 0 and out.exists():
+        summary = calibrate(out, val_arrays=val_arrays)
     if world > 1:
         summary["replica_max_abs_diff"] = replica_divergence([g, d])
         if rank == 0:

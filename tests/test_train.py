@@ -141,3 +141,111 @@ def test_window_weights_favour_windows_the_baseline_already_fits():
     half = _window_weights(prior, x8, mask, valid, power=0.5)  # halfway: same order, less extreme
     assert half[0] > half[1] > half[2] and half[0] / half[2] < w[0] / w[2]
     assert half[0] / half[2] == pytest.approx(float((w[0] / w[2]) ** 0.5), rel=1e-4)
+
+
+def _randomised_generator(seed: int = 0):
+    """A small generator whose residual head is not zero (an untrained one equals the prior)."""
+    from l2g.model import Generator, GeneratorConfig
+
+    torch.manual_seed(seed)
+    g = Generator(GeneratorConfig(base_channels=8, depth=2, dilations=(1,)))
+    torch.nn.init.normal_(g.head.weight, std=0.05)
+    return g.eval()
+
+
+def _tiny_val(tiny_data):
+    from l2g.dataset import load_split_arrays
+    from l2g.train import validation_set
+
+    root, cfg_path = tiny_data
+    cfg = load_config(cfg_path, val_masks_per_k=4)
+    arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "train", fs=cfg.data.fs, progress=False)
+    return arrays, validation_set(arrays, cfg), cfg
+
+
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_calibrated_residual_scale_minimises_mse_per_k(tiny_data, k):
+    from dataclasses import replace
+
+    from l2g.baseline import LinearBaseline
+    from l2g.model import Generator
+    from l2g.train import calibrate_residual, evaluate_windows
+
+    arrays, val, cfg = _tiny_val(tiny_data)
+    linear = LinearBaseline.fit([x for _, x in arrays], replace(cfg.linear, fs=cfg.data.fs))
+    g = _randomised_generator()
+    scale = calibrate_residual(g, linear, val)
+    assert len(scale) == 7 and all(0 <= s <= 2 for s in scale)
+
+    def mse_k(factor: float) -> float:
+        s = list(scale)
+        s[k - 1] = factor
+        gs = Generator(replace(g.config, residual_scale=tuple(s)))
+        gs.load_state_dict(g.state_dict())
+        return evaluate_windows(gs.eval(), linear, val)["mse_k"][k]
+
+    best = mse_k(scale[k - 1])
+    for other in (0.0, 0.5 * scale[k - 1], min(2.0, 1.5 * scale[k - 1] + 0.05), 1.0):
+        if abs(other - scale[k - 1]) > 1e-6:
+            assert best <= mse_k(other) + 1e-9
+
+
+def test_residual_scale_zero_gives_the_linear_prior_and_one_the_plain_generator():
+    from dataclasses import replace
+
+    from l2g.dataset import mask_from_leads
+    from l2g.model import Generator, enforce_available
+
+    g = _randomised_generator(1)
+    x12 = torch.randn(2, 12, 64)
+    mask = torch.from_numpy(mask_from_leads(["I", "V2"]))[None].repeat(2, 1)
+    prior = torch.randn(2, 8, 64)
+    plain = g(x12, mask, prior)
+
+    def scaled(s):
+        gs = Generator(replace(g.config, residual_scale=s)).eval()
+        gs.load_state_dict(g.state_dict())
+        return gs(x12, mask, prior)
+
+    assert torch.allclose(scaled((1.0,) * 7), plain)
+    zero_k2 = scaled((1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0))  # two leads available: k = 2 is zeroed
+    assert torch.allclose(zero_k2, enforce_available(prior, x12, mask), atol=1e-6)
+    assert not torch.allclose(zero_k2, plain)
+    half = scaled((0.5,) * 7)
+    assert torch.allclose(half, 0.5 * (plain + zero_k2), atol=1e-6)  # the projection onto the inputs is affine
+
+
+@pytest.mark.parametrize("bad", [(0.5,) * 6, (0.5,) * 6 + (-0.1,), (0.5,) * 6 + (float("nan"),)])
+def test_bad_residual_scale_is_rejected(bad):
+    from l2g.model import GeneratorConfig
+
+    with pytest.raises(ValueError, match="residual_scale must be"):
+        GeneratorConfig(residual_scale=bad)
+    with pytest.raises(ValueError, match="needs linear_prior"):
+        GeneratorConfig(residual_scale=(0.5,) * 7, linear_prior=False)
+
+
+def test_calibrate_cli_writes_factors_that_reconstruct_uses(tiny_data, tmp_path):
+    from l2g.reconstruct import load_reconstructor
+
+    root, cfg_path = tiny_data
+    out = tmp_path / "m.pt"
+    train(load_config(cfg_path, adv_weight=0.0), out, progress=False)
+    cal = tmp_path / "cal.pt"
+    proc = subprocess.run([sys.executable, "-m", "l2g", "calibrate", str(out), "--out", str(cal)],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "residual scale k=1..7" in proc.stdout
+    ckpt = torch.load(cal, weights_only=True)
+    scale = ckpt["model_args"]["residual_scale"]
+    assert len(scale) == 7 and ckpt["summary"]["calibration"]["residual_scale"] == scale
+    assert torch.load(out, weights_only=True)["model_args"]["residual_scale"] == []  # --out: input untouched
+    assert load_reconstructor(cal).generator.config.residual_scale == tuple(scale)
+    # training with "calibrate": true ends with the same step, in place
+    out2 = tmp_path / "m2.pt"
+    summary = train(load_config(cfg_path, adv_weight=0.0, calibrate=True), out2, progress=False)
+    assert torch.load(out2, weights_only=True)["model_args"]["residual_scale"] == summary["calibration"][
+        "residual_scale"]
+    bad = subprocess.run([sys.executable, "-m", "l2g", "calibrate", str(tmp_path / "none.pt")],
+                         capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert bad.returncode == 2 and bad.stderr.count("l2g: error:") == 1 and "none.pt" in bad.stderr
