@@ -65,7 +65,10 @@ def main() -> None:
             print(f"{rid:36s} " + "  ".join(row))
             done += 1
     for m, v in scores.items():
-        print(f"mean r of generated chest leads {','.join(chest)} over {len(v)} records, {m}: {np.mean(v):.3f}")
+        print(f"mean r of generated chest leads {','.join(chest)} over {len(v)} records, {m}: {np.mean(v):.4f}")
+    diff = np.asarray(scores["model"]) - np.asarray(scores["linear"])
+    print(f"model higher on {int((diff > 0).sum())} of {diff.size} records; "
+          f"mean paired difference {diff.mean():+.4f} (SD {diff.std(ddof=1) if diff.size > 1 else 0.0:.4f})")
 
 
 if __name__ == "__main__":
