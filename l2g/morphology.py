@@ -380,6 +380,10 @@ class TemplateConfig:
     qrs_on_frac_multi: float = 0.10   # the same on the spatial velocity of several leads
     qrs_off_frac_multi: float = 0.10
     qrs_multi_weight: float = 0.5     # with other leads: weight of the spatial-velocity bound, the rest the lead's own
+    # walking out from the QRS, also stop at a local minimum of the slope below this fraction of the
+    # largest QRS slope (the PR segment between a P wave that runs into the QRS and the Q wave); 0 = off
+    qrs_valley_frac_on: float = 0.0
+    qrs_valley_frac_off: float = 0.0
     iso_s: float = ISO_WINDOW_S     # isoelectric level: median over this window ending at QRS onset
     t_smooth_s: float = 0.06        # Savitzky-Golay window of the trace and slope for the T wave
     t_start_s: float = 0.06         # T searched from QRS offset + this ...
@@ -458,7 +462,9 @@ def _qrs_bound(ad: np.ndarray, c: int, a: int, b: int, step: int, frac: float, h
     """QRS onset (``step=-1``) or offset (``+1``) on a slope envelope ``ad`` with R at ``c``.
 
     The outermost significant slope peak in ``[a, b)`` on that side of R, then outwards
-    until ``ad`` stays below ``frac`` of the largest QRS slope for ``hold`` samples.
+    until ``ad`` stays below ``frac`` of the largest QRS slope for ``hold`` samples, or
+    (``qrs_valley_frac_on`` / ``_off`` > 0) reaches a local minimum below that fraction
+    of it, whichever comes first.
     """
     from scipy.signal import find_peaks
 
@@ -475,7 +481,15 @@ def _qrs_bound(ad: np.ndarray, c: int, a: int, b: int, step: int, frac: float, h
         side = pk[pk >= c]
         start = side[-1] if side.size else (pk[-1] if pk.size else c)
         stop = min(b + int(0.05 * fs), ad.size - hold)
-    return _first_below(ad, int(start), step, frac * smax, stop, hold)
+    bound = _first_below(ad, int(start), step, frac * smax, stop, hold)
+    valley = cfg.qrs_valley_frac_on if step < 0 else cfg.qrs_valley_frac_off
+    if valley > 0:
+        i = int(start) + step
+        while (i > bound) if step < 0 else (i < bound):
+            if ad[i] < valley * smax and ad[i] <= ad[i - 1] and ad[i] <= ad[i + 1]:
+                return i
+            i += step
+    return bound
 
 
 def _blend(multi: int | None, own: int | None, weight: float) -> int | None:

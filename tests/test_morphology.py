@@ -271,3 +271,32 @@ def test_ludb_median_qrs_near_cardiologists(shared_data: Path, number: int) -> N
     rec = read_record(path.with_suffix(".hea"))
     ours = intervals(delineate_record(rec, "II"))["qrs_ms"]
     assert abs(ours - _ludb_median_qrs(path)) <= 20.0
+
+
+def _p_running_into_qrs(fs: float = 500.0) -> np.ndarray:
+    """Slope envelope of one beat whose P wave runs into the QRS: P slope (0.22) at 455, QRS slopes (1.0)
+    at 480 and 520 samples; between P and QRS the envelope dips to about 0.2 but never below 0.1."""
+    t = np.arange(1000, dtype=np.float64)
+    return (0.22 * np.exp(-((t - 455) ** 2) / 200) + np.exp(-((t - 480) ** 2) / 72)
+            + np.exp(-((t - 520) ** 2) / 72))
+
+
+@pytest.mark.parametrize("valley", [0.0, 0.1, 0.3])
+def test_qrs_valley_stop_ends_the_onset_walk_at_the_pr_dip(valley):
+    """The experimental valley stop (TemplateConfig.qrs_valley_frac_on, off by default): with a threshold
+    above the P-QRS dip the onset stops in the dip; below it (or off) the walk runs through the P wave."""
+    from dataclasses import replace
+
+    from l2g.morphology import TemplateConfig, _qrs_bound
+
+    ad = _p_running_into_qrs()
+    cfg = replace(TemplateConfig(), qrs_valley_frac_on=valley)
+    assert TemplateConfig().qrs_valley_frac_on == 0.0  # the shipped default leaves it off
+    onset = _qrs_bound(ad, 500, 450, 600, -1, 0.1, 5, 500.0, cfg)
+    dip = 455 + int(np.argmin(ad[455:480]))
+    if valley > ad[dip]:
+        assert onset == dip
+    else:
+        assert onset < 450  # before the P wave's slope peak: the P wave counted as QRS
+    offset = _qrs_bound(ad, 500, 450, 600, +1, 0.1, 5, 500.0, cfg)
+    assert 530 < offset < 545  # the offset side has its own switch, left off
