@@ -28,7 +28,7 @@ Everything works on tensors in mV at the model rate (see ``DataConfig.fs``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +44,7 @@ __all__ = [
     "expand12",
     "masked_input",
     "enforce_available",
+    "with_residual_scale",
 ]
 
 _EXPAND = torch.from_numpy(EXPAND_8_TO_12.copy())  # (12, 8)
@@ -268,6 +269,17 @@ class Discriminator(nn.Module):
         for i, critic in enumerate(self.critics):
             outs.append(critic(h if i == 0 else F.avg_pool1d(h, 4**i)))
         return outs
+
+
+def with_residual_scale(generator: Generator, scale: tuple[float, ...]) -> Generator:
+    """A copy of ``generator`` (same weights, eval mode) whose residual factors are ``scale``.
+
+    ``scale`` as :attr:`GeneratorConfig.residual_scale`: ``()`` for the plain,
+    unscaled generator, or 7 factors for k = 1..7 available leads.
+    """
+    g = Generator(replace(generator.config, residual_scale=tuple(scale)))
+    g.load_state_dict(generator.state_dict())
+    return g.eval()
 
 
 def model_args(g: GeneratorConfig) -> dict:

@@ -38,7 +38,15 @@ from . import __version__
 from .baseline import LinearBaseline, LinearConfig
 from .dataset import DataConfig, WindowDataset, load_split_arrays, mask_from_leads
 from .leads import LEADS
-from .model import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, expand12, model_args
+from .model import (
+    Discriminator,
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    expand12,
+    model_args,
+    with_residual_scale,
+)
 
 __all__ = ["TrainConfig", "train", "load_config", "config_from_dict", "validation_set", "evaluate_windows",
            "calibrate_residual", "calibrate"]
@@ -119,19 +127,18 @@ def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
 
 def config_from_dict(raw: dict, where: str = "config") -> TrainConfig:
     """A :class:`TrainConfig` from plain nested dicts (a config file, or a checkpoint's ``train_config``)."""
-    path = where
     sub = {"data": DataConfig, "generator": GeneratorConfig, "discriminator": DiscriminatorConfig,
            "linear": LinearConfig}
     valid = {f.name for f in fields(TrainConfig)}
     kwargs: dict = {}
     for key, value in raw.items():
         if key not in valid:
-            raise ValueError(f"{path}: unknown training option {key!r}; valid: {sorted(valid)}")
+            raise ValueError(f"{where}: unknown training option {key!r}; valid: {sorted(valid)}")
         if key in sub and isinstance(value, dict):
             names = {f.name for f in fields(sub[key])}
             bad = set(value) - names
             if bad:
-                raise ValueError(f"{path}: unknown {key} option(s) {sorted(bad)}; valid: {sorted(names)}")
+                raise ValueError(f"{where}: unknown {key} option(s) {sorted(bad)}; valid: {sorted(names)}")
             value = sub[key](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
         kwargs[key] = value
     return _check_config(TrainConfig(**kwargs))
@@ -243,9 +250,7 @@ def calibrate_residual(
     """
     if not generator.config.linear_prior:
         raise ValueError("calibrate_residual needs a generator built with linear_prior=True")
-    g0 = Generator(replace(generator.config, residual_scale=()))
-    g0.load_state_dict(generator.state_dict())
-    g0.eval()
+    g0 = with_residual_scale(generator, ())
     num = np.zeros(8)
     den = np.zeros(8)
     for i in range(0, len(val["x8"]), batch):
@@ -317,9 +322,7 @@ def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: s
     val = validation_set(val_arrays, cfg)
     base = evaluate_windows(None, linear, val)
     before = evaluate_windows(g, linear, val)
-    g_cal = Generator(replace(g.config, residual_scale=scale))
-    g_cal.load_state_dict(ckpt["state_dict"])
-    g_cal.eval()
+    g_cal = with_residual_scale(g, scale)
     after = evaluate_windows(g_cal, linear, val)
     summary = dict(ckpt.get("summary", {}))
     summary["calibration"] = {
