@@ -27,6 +27,18 @@ from l2g.metrics import pearson_r  # noqa: E402
 from l2g.preprocess import remove_baseline  # noqa: E402
 
 
+def disconnected(real) -> bool:
+    """True when a chest electrode of ``real`` is off (a lead with peak-to-peak < 0.02 mV): no ground truth."""
+    return any(np.ptp(real.lead(c)) < 0.02 for c in CHEST_LEADS)
+
+
+def mean_chest_r(real, gen, chest: list[str]) -> float:
+    """Mean over the ``chest`` leads of Pearson r between ``real`` and ``gen``, both high-passed at 0.5 Hz."""
+    a = remove_baseline(real, 0.5)
+    b = remove_baseline(gen, 0.5)
+    return float(np.mean([pearson_r(a.lead(c), b.lead(c)) for c in chest]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -45,8 +57,8 @@ def main() -> None:
                 break
             path = record_path(args.data, rid)
             real = read_record(path)
-            if any(np.ptp(real.lead(c)) < 0.02 for c in CHEST_LEADS):
-                continue  # disconnected electrodes: no ground truth
+            if disconnected(real):
+                continue
             row = []
             for method in ("model", "linear"):
                 out = Path(tmp) / method
@@ -57,11 +69,9 @@ def main() -> None:
                     raise SystemExit(p.stderr)
                 gen = read_record(out / f"{real.name}.hea")
                 assert gen.generated_leads and set(gen.recorded_leads) == set(avail)
-                a = remove_baseline(real, 0.5)
-                b = remove_baseline(gen, 0.5)
-                r = [float(pearson_r(a.lead(c), b.lead(c))) for c in chest]
-                scores[method].append(np.mean(r))
-                row.append(f"{method} r={np.mean(r):.3f}")
+                r = mean_chest_r(real, gen, chest)
+                scores[method].append(r)
+                row.append(f"{method} r={r:.3f}")
             print(f"{rid:36s} " + "  ".join(row))
             done += 1
     for m, v in scores.items():

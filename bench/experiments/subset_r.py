@@ -18,12 +18,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from reconstruct_heldout import disconnected, mean_chest_r  # noqa: E402
 
 from l2g.catalog import load_split, record_path  # noqa: E402
 from l2g.io import read_record  # noqa: E402
 from l2g.leads import CHEST_LEADS, parse_lead_list  # noqa: E402
-from l2g.metrics import pearson_r  # noqa: E402
-from l2g.preprocess import remove_baseline  # noqa: E402
 from l2g.reconstruct import load_reconstructor, reconstruct  # noqa: E402
 
 
@@ -44,12 +45,10 @@ def main() -> None:
     scores: dict[str, list[float]] = {m: [] for m in models}
     for rid in ids:
         real = read_record(record_path(args.data, rid))
-        if any(np.ptp(real.lead(c)) < 0.02 for c in CHEST_LEADS):
+        if disconnected(real):
             continue
-        a = remove_baseline(real, 0.5)
         for name, rc in models.items():
-            gen = remove_baseline(reconstruct(real, avail, model=rc), 0.5)
-            scores[name].append(float(np.mean([pearson_r(a.lead(c), gen.lead(c)) for c in chest])))
+            scores[name].append(mean_chest_r(real, reconstruct(real, avail, model=rc), chest))
     lin = np.array(scores["linear"])
     for name, v in scores.items():
         v = np.array(v)
