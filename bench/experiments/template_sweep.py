@@ -8,7 +8,9 @@
 For each value, every field named in ``--fields`` is set to it, the bench's ``l2g+leads`` row
 (lead II, the other leads as context; ``bench/delineation_ludb.py``) is re-run, and the
 per-record median PR / QRS / QT MAE (ms) is printed on the odd records (where settings are
-chosen), the even ones (the check) and all 200.
+chosen), the even ones (the check) and all 200. ``--per-record`` also lists, for each value, the
+records whose QRS error moved by more than 1 ms: QRS and QT error (detected - annotated, ms) with
+the default settings -> with the value.
 """
 
 from __future__ import annotations
@@ -27,11 +29,17 @@ import delineation_ludb as bench  # noqa: E402
 import l2g.morphology as morph  # noqa: E402
 
 
+def _errors(row: dict) -> tuple[float, float]:
+    """QRS and QT error (detected - annotated, ms) of one per-record row of ``bench.run_method``."""
+    return tuple(row["det"][k] - row["ref"][k] for k in ("qrs_ms", "qt_ms"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--fields", nargs="+", required=True, help="TemplateConfig fields set to each value")
     ap.add_argument("--values", type=float, nargs="+", required=True)
+    ap.add_argument("--per-record", action="store_true", help="list the records whose QRS error changed")
     args = ap.parse_args()
     known = {f.name for f in dataclasses.fields(morph.TemplateConfig)}
     bad = [f for f in args.fields if f not in known]
@@ -42,6 +50,7 @@ def main() -> None:
     subsets = bench.record_subsets(ludb, [p.name for p in records])
     base = morph._DEFAULT_CONFIG
     print(f"default: {', '.join(f'{f}={getattr(base, f)}' for f in args.fields)}; PR / QRS / QT MAE (ms)")
+    default = bench.run_method("l2g+leads", records, 150.0, 0.0)["per_record"] if args.per_record else []
     try:
         for value in args.values:
             morph._DEFAULT_CONFIG = dataclasses.replace(base, **dict.fromkeys(args.fields, value))
@@ -51,6 +60,11 @@ def main() -> None:
                 iv = bench.interval_errors(res["per_record"], keep)
                 cells.append(f"{name} " + " / ".join(f"{iv[k]['mae']:.1f}" for k in ("pr_ms", "qrs_ms", "qt_ms")))
             print(f"{'+'.join(args.fields)} = {value:g}: " + " | ".join(cells), flush=True)
+            for old, new in zip(default, res["per_record"], strict=True):
+                e0, e1 = (_errors(r) for r in (old, new))
+                if abs(e1[0] - e0[0]) > 1:  # NaN (unmeasured) compares False: not listed
+                    print(f"  record {old['record']:>4}: QRS {e0[0]:+6.1f} -> {e1[0]:+6.1f}   "
+                          f"QT {e0[1]:+6.1f} -> {e1[1]:+6.1f}")
     finally:
         morph._DEFAULT_CONFIG = base
 
