@@ -45,7 +45,7 @@ def untrained_checkpoint(directory: Path) -> Path:
     from l2g.baseline import LinearBaseline
     from l2g.dataset import DataConfig
     from l2g.model import Generator, GeneratorConfig, model_args
-    from l2g.reconstruct import DEFAULT_LINEAR
+    from l2g.reconstruction import DEFAULT_LINEAR
 
     g = Generator(GeneratorConfig())
     data = DataConfig()
@@ -67,7 +67,7 @@ def time_calls(weights: Path, runs: int) -> None:
     from l2g.leads import LEADS, PRESETS
     from l2g.metrics import lead_agreement
     from l2g.preprocess import remove_baseline
-    from l2g.reconstruct import load_reconstructor, reconstruct
+    from l2g.reconstruction import load_reconstructor, reconstruct
     from l2g.state import _torch_threads
 
     torch.set_num_threads(_torch_threads())  # as the dashboard does (l2g.state.reconstructor)

@@ -7,7 +7,7 @@ alike. This bench takes that path apart on the test split:
 1. **Controls.** Real Lead II; the real lead I, the input of the one-lead subset, scored as if
    it were Lead II (physiology: how much of the difference lead I already has); and a
    *perfect reconstruction*: the real leads fed through
-   the exact output path of :func:`l2g.reconstruct.reconstruct` (resampled to the model
+   the exact output path of :func:`l2g.reconstruction.reconstruct` (resampled to the model
    rate, high-passed, expanded from the 8 independent leads, resampled back) in place of a
    model. If the pipeline (filters, resampling, delineation at another rate, pairing of
    beats) shifted anything, the perfect reconstruction would show it.
@@ -47,7 +47,7 @@ from l2g.evaluate import StudyConfig, load_split_records  # noqa: E402
 from l2g.leads import INDEPENDENT_LEADS  # noqa: E402
 from l2g.morphology import delineate, intervals  # noqa: E402
 from l2g.preprocess import remove_baseline, resample  # noqa: E402
-from l2g.reconstruct import load_reconstructor, reconstruct  # noqa: E402
+from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
 from l2g.record import Record  # noqa: E402
 
 POINTS = ("p_on", "p_peak", "p_off", "qrs_on", "qrs_off", "t_off")
@@ -55,10 +55,10 @@ BEAT_PRE_S, BEAT_POST_S = 0.5, 0.1  # median-beat window around R for the P-wave
 
 
 class PerfectReconstructor:
-    """Duck-typed :class:`l2g.reconstruct.Reconstructor` whose "prediction" is the truth.
+    """Duck-typed :class:`l2g.reconstruction.Reconstructor` whose "prediction" is the truth.
 
     It returns the real independent leads, resampled and high-passed as the model's inputs
-    are, so :func:`l2g.reconstruct.reconstruct` puts them through its own output path.
+    are, so :func:`l2g.reconstruction.reconstruct` puts them through its own output path.
     """
 
     method, version = "perfect", "perfect"

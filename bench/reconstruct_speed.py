@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from l2g.demo import demo_record  # noqa: E402
-from l2g.reconstruct import load_reconstructor, reconstruct  # noqa: E402
+from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
 from l2g.record import Record  # noqa: E402
 
 

@@ -25,8 +25,8 @@ _LAZY = {
     "write_wfdb": "io",
     "write_csv": "io",
     "resample": "preprocess",
-    "reconstruct": "reconstruct",
-    "load_reconstructor": "reconstruct",
+    "reconstruct": "reconstruction",
+    "load_reconstructor": "reconstruction",
 }
 
 __all__ = [

@@ -302,7 +302,7 @@ def _load_model(weights: Path | None, method: str):
     """The reconstructor and the warnings its loading gave (e.g. the fallback to the linear baseline)."""
     import warnings
 
-    from .reconstruct import load_reconstructor
+    from .reconstruction import load_reconstructor
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -328,7 +328,7 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
     from tqdm import tqdm
 
     from .io import write_wfdb
-    from .reconstruct import reconstruct
+    from .reconstruction import reconstruct
 
     rec, notes = _read_noted(path, fs)
     global _WORKER_MODEL
@@ -357,7 +357,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.record}: no such file or directory")
     if args.record.is_file():  # read before the model loads: a bad file fails at once, with one line on stderr
         from .io import write_wfdb
-        from .reconstruct import reconstruct
+        from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
@@ -454,7 +454,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     import time
 
     from .evaluate import StudyConfig, load_split_records, run_study, summarise_by_k, write_report
-    from .reconstruct import load_reconstructor
+    from .reconstruction import load_reconstructor
 
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     if not args.data.is_dir():

@@ -109,7 +109,7 @@ def to_independent(
 ) -> np.ndarray:
     """The 8 independent leads of a record at the model rate.
 
-    Steps (as at inference in :func:`l2g.reconstruct.reconstruct`):
+    Steps (as at inference in :func:`l2g.reconstruction.reconstruct`):
     :func:`l2g.preprocess.resample` to ``fs``, then
     :func:`l2g.preprocess.remove_baseline` at ``highpass_hz``, then pick I, II
     and V1–V6. When I or II is unusable but two limb leads are usable, they

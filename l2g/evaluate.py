@@ -5,7 +5,7 @@ all 12 single leads for k = 1; for k ≥ 2 the clinical presets of size k
 (:data:`l2g.leads.PRESETS`) plus ``subsets_per_k`` subsets drawn uniformly
 without replacement from all C(12, k) with a fixed seed. Each (record,
 subset) is reconstructed with the real inference path
-(:func:`l2g.reconstruct.reconstruct`) by every method, and scored on the
+(:func:`l2g.reconstruction.reconstruct`) by every method, and scored on the
 *generated* leads only, at the record's own sampling rate, after the same
 0.5 Hz zero-phase high-pass is applied to the real and the generated record
 (the generator works on baseline-free signals; exact Einthoven/Goldberger
@@ -271,7 +271,7 @@ def run_study(
     Parameters
     ----------
     records : sequence of (record_id, source, Record)
-    methods : mapping of name to :class:`l2g.reconstruct.Reconstructor`
+    methods : mapping of name to :class:`l2g.reconstruction.Reconstructor`
     config : StudyConfig
     morphology : callable, optional
         ``f(lead_ii_mv, fs) -> dict`` of Lead-II features (ms, bpm, mV), used
@@ -284,7 +284,7 @@ def run_study(
     from tqdm import tqdm
 
     from .morphology import detect_r_peaks
-    from .reconstruct import reconstruct
+    from .reconstruction import reconstruct
 
     plan = subset_plan(config)
     extra = [s for s in (*config.amplitude_subsets, *config.morphology_subsets)

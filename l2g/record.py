@@ -29,6 +29,7 @@ __all__ = [
     "RECORDED",
     "GENERATED",
     "ABSENT",
+    "MEASUREMENT_KEYS",
     "LeadStatus",
     "Diagnosis",
     "Metadata",
@@ -41,6 +42,10 @@ RECORDED: LeadStatus = "recorded"
 GENERATED: LeadStatus = "generated"
 ABSENT: LeadStatus = "absent"
 _STATUSES = (RECORDED, GENERATED, ABSENT)
+
+#: Keys of :attr:`Metadata.measurements` (the cart's own measurements), with units in the name.
+MEASUREMENT_KEYS = ("HR_bpm", "RR_ms", "P_ms", "PR_ms", "QRS_ms", "QT_ms", "QTc_ms",
+                    "P_axis_deg", "QRS_axis_deg", "T_axis_deg")
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,25 @@ class Metadata:
         kept out of the 12-lead view.
     provenance : Provenance or None
         Set when some leads were generated.
+    device : str or None
+        The acquiring device as the file names it (e.g. ``"GE MAC 5500"``).
+    acquired : str or None
+        Acquisition date and time as found in the file, ISO 8601 where it could be
+        parsed (``"2019-03-02T10:14:05"``).
+    measurements : Mapping of str to float
+        The cart's own measurements, when the file has them. Keys are
+        :data:`MEASUREMENT_KEYS` (``"PR_ms"``, ``"QRS_ms"``, ``"QT_ms"``, ``"QTc_ms"``,
+        ``"HR_bpm"``, ``"P_axis_deg"``, ``"QRS_axis_deg"``, ``"T_axis_deg"``, ...).
+    interpretation : tuple of str
+        The cart's interpretation statements, in file order.
+    derived : Mapping of str to str
+        Leads that the file did not store but that were computed exactly from stored
+        ones (8-lead storage), lead name -> formula, e.g. ``{"III": "II - I"}``. Such
+        leads have status ``recorded``: they are exact, never generated.
+    notes : tuple of str
+        What the reader noticed and worked around (one plain sentence each), e.g. a
+        flat lead or a signal file longer than its header. Readers return these
+        instead of raising warnings; the CLI prints them and the dashboard shows them.
     """
 
     age: float | None = None
@@ -117,6 +141,12 @@ class Metadata:
     fields: Mapping[str, str] = field(default_factory=dict)
     other_channels: tuple[str, ...] = ()
     provenance: Provenance | None = None
+    device: str | None = None
+    acquired: str | None = None
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    interpretation: tuple[str, ...] = ()
+    derived: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.age is not None and not (0 <= float(self.age) <= 130):
@@ -127,6 +157,14 @@ class Metadata:
         object.__setattr__(self, "diagnoses", tuple(self.diagnoses))
         object.__setattr__(self, "comments", tuple(self.comments))
         object.__setattr__(self, "other_channels", tuple(self.other_channels))
+        unknown = set(self.measurements) - set(MEASUREMENT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown measurement keys {sorted(unknown)}; valid keys are {list(MEASUREMENT_KEYS)}")
+        object.__setattr__(self, "measurements",
+                           MappingProxyType({k: float(v) for k, v in self.measurements.items()}))
+        object.__setattr__(self, "interpretation", tuple(self.interpretation))
+        object.__setattr__(self, "derived", MappingProxyType(dict(self.derived)))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
 
 @dataclass(frozen=True, eq=False)

@@ -335,7 +335,7 @@ def _weights_override() -> str:
 def _reconstructor(method: str, folder: str) -> tuple[Any, str]:
     import torch
 
-    from .reconstruct import load_reconstructor
+    from .reconstruction import load_reconstructor
 
     torch.set_num_threads(_torch_threads())
     with warnings.catch_warnings(record=True) as caught:
@@ -350,7 +350,7 @@ def _reconstructor(method: str, folder: str) -> tuple[Any, str]:
 
 
 def reconstructor(method: str = "model") -> tuple[Any, str]:
-    """The loaded :class:`~l2g.reconstruct.Reconstructor` and the fallback warning ('' when none).
+    """The loaded :class:`~l2g.reconstruction.Reconstructor` and the fallback warning ('' when none).
 
     ``st.cache_resource``: loaded once per method and weights folder (``weights/``,
     or ``L2G_WEIGHTS_DIR``), shared by all sessions and never modified. Sets
@@ -388,7 +388,7 @@ def reset_models() -> None:
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def _reconstruct_arrays(digest: str, _record: Record, available: tuple[str, ...],
                         method: str) -> tuple[np.ndarray, tuple[str, ...], tuple[str, str, tuple[str, ...]]]:
-    from .reconstruct import reconstruct
+    from .reconstruction import reconstruct
 
     rc, _ = reconstructor(method)
     out = reconstruct(_record, available, model=rc)

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from l2g.demo import demo_record
 from l2g.io import write_csv, write_wfdb
 from l2g.leads import LEADS, PRESETS
-from l2g.reconstruct import DEFAULT_WEIGHTS
+from l2g.reconstruction import DEFAULT_WEIGHTS
 from l2g.record import Diagnosis, Record
 from l2g.state import CUSTOM, DEFAULT_PRESET, data_dir
 from tests.ecg_factory import synthetic_record

@@ -8,7 +8,7 @@ import pytest
 from l2g.evaluate import StudyConfig, run_study, score_reconstruction, subset_plan, write_report
 from l2g.io import write_wfdb
 from l2g.leads import LEADS
-from l2g.reconstruct import DEFAULT_LINEAR, load_reconstructor
+from l2g.reconstruction import DEFAULT_LINEAR, load_reconstructor
 
 from .ecg_factory import synthetic_record
 

@@ -175,9 +175,9 @@ def test_amplitude_change_flags_r_amplitude() -> None:
 
 
 class _PerfectReconstructor:
-    """A stand-in for :class:`l2g.reconstruct.Reconstructor` that "generates" the true leads.
+    """A stand-in for :class:`l2g.reconstruction.Reconstructor` that "generates" the true leads.
 
-    It goes through the exact output path of :func:`l2g.reconstruct.reconstruct` (resampled to
+    It goes through the exact output path of :func:`l2g.reconstruction.reconstruct` (resampled to
     the 250 Hz model rate, high-passed, the 8 independent leads expanded to 12, resampled back),
     so any timing offset of that path, rather than of the model, shows in the morphology table.
     """
@@ -201,7 +201,7 @@ def test_perfect_reconstruction_gives_no_morphology_bias(fs: float) -> None:
     # The generated PR was ~40 ms short of the real one for every method; this pins that the
     # reconstruction and delineation pipeline adds no such offset (docs/DELINEATION.md, section 4)
     from l2g.preprocess import remove_baseline
-    from l2g.reconstruct import reconstruct
+    from l2g.reconstruction import reconstruct
 
     rec = synthetic_record(seed=2)
     if fs != rec.fs:

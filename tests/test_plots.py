@@ -10,7 +10,7 @@ import pytest
 
 from l2g import plots
 from l2g.leads import LEADS
-from l2g.reconstruct import load_reconstructor, reconstruct
+from l2g.reconstruction import load_reconstructor, reconstruct
 from tests.ecg_factory import synthetic_record
 
 AVAILABLE = ("I", "II", "V1", "V3", "V5")

@@ -14,7 +14,7 @@ from l2g.baseline import LinearBaseline
 from l2g.io import read_record, write_wfdb
 from l2g.leads import LEADS, LIMB_LEADS
 from l2g.model import Generator, GeneratorConfig, model_args
-from l2g.reconstruct import DEFAULT_LINEAR, load_reconstructor, reconstruct
+from l2g.reconstruction import DEFAULT_LINEAR, load_reconstructor, reconstruct
 from l2g.record import GENERATED, RECORDED
 
 from .ecg_factory import synthetic_record
@@ -171,7 +171,7 @@ def test_cli_reconstruct_errors(tmp_path):
 
 @pytest.mark.parametrize("method", ["linear", "model"])
 def test_chunked_long_record_matches_whole(method, linear_model):
-    from l2g.reconstruct import DEFAULT_WEIGHTS
+    from l2g.reconstruction import DEFAULT_WEIGHTS
 
     if method == "model" and not DEFAULT_WEIGHTS.exists():
         pytest.skip("weights/l2g.pt not shipped")
@@ -199,7 +199,7 @@ def test_demo_record_ships_and_is_a_plausible_ecg():
 
 
 def test_checksum_mismatch_is_refused(tmp_path):
-    from l2g.reconstruct import file_sha256, verify_checksum
+    from l2g.reconstruction import file_sha256, verify_checksum
 
     if not DEFAULT_LINEAR.exists():
         pytest.skip("weights/linear.pt not built")
@@ -219,7 +219,7 @@ def test_checksum_mismatch_is_refused(tmp_path):
 
 def test_shipped_weights_match_their_checksums():
     sums = DEFAULT_LINEAR.parent / "SHA256SUMS"
-    from l2g.reconstruct import verify_checksum
+    from l2g.reconstruction import verify_checksum
 
     listed = [line.split()[1] for line in sums.read_text().splitlines() if line.strip()]
     assert "linear.pt" in listed

@@ -31,7 +31,7 @@ from l2g import io as l2gio
 from l2g import state
 from l2g.leads import LEADS
 from l2g.plots import COLORS
-from l2g.reconstruct import DEFAULT_LINEAR, file_sha256, load_reconstructor
+from l2g.reconstruction import DEFAULT_LINEAR, file_sha256, load_reconstructor
 from l2g.record import Diagnosis
 from tests.ecg_factory import synthetic_record
 

@@ -226,7 +226,7 @@ def test_bad_residual_scale_is_rejected(bad):
 
 
 def test_calibrate_cli_writes_factors_that_reconstruct_uses(tiny_data, tmp_path):
-    from l2g.reconstruct import load_reconstructor
+    from l2g.reconstruction import load_reconstructor
 
     root, cfg_path = tiny_data
     out = tmp_path / "m.pt"

@@ -32,7 +32,7 @@ from l2g.baseline import LinearBaseline, LinearConfig, _lagged_cov, _Stats
 from l2g.dataset import load_split_arrays
 from l2g.leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS
 from l2g.model import expand12
-from l2g.reconstruct import load_reconstructor
+from l2g.reconstruction import load_reconstructor
 from l2g.train import load_config, validation_set
 
 E = np.asarray(EXPAND_8_TO_12, np.float64)

@@ -25,7 +25,7 @@ from reconstruct_heldout import disconnected, mean_chest_r  # noqa: E402
 from l2g.catalog import load_split, record_path  # noqa: E402
 from l2g.io import read_record  # noqa: E402
 from l2g.leads import CHEST_LEADS, parse_lead_list  # noqa: E402
-from l2g.reconstruct import load_reconstructor, reconstruct  # noqa: E402
+from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
 
 
 def main() -> None:

@@ -88,9 +88,9 @@ from typing import Any
 
 import numpy as np
 
-from .leads import LEADS, normalize_lead_name
-from .record import ABSENT, GENERATED, RECORDED, Diagnosis, LeadStatus, Metadata, Provenance, Record
-from .snomed import snomed_name
+from ..leads import LEADS, normalize_lead_name
+from ..record import ABSENT, GENERATED, RECORDED, Diagnosis, LeadStatus, Metadata, Provenance, Record
+from ..snomed import snomed_name
 
 __all__ = [
     "read_record",
