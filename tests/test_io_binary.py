@@ -353,7 +353,12 @@ def test_scp_unknown_difference_encoding(tmp_path):
 
 def test_scp_bimodal_refused(tmp_path):
     data = bytearray(need(SCP_FILE).read_bytes())
-    data[section_offset(bytes(data), 6) + 16 + 5] = 1
+    s6 = section_offset(bytes(data), 6) + 16
+    data[s6 + 5] = 1
+    # sections 5 and 6 both at 2000 µs: decimation factor 1, nothing to undo
+    ecg = scp.read(write(tmp_path, "bimodal1.scp", fix_crcs(data)))
+    assert ecg.fs == 500.0 and any("bimodal" in n for n in ecg.notes)
+    struct.pack_into("<H", data, s6 + 2, 8000)  # rhythm at 125 Hz, reference beats at 500 Hz
     with pytest.raises(FormatError, match="bimodal compression .* not supported"):
         scp.read(write(tmp_path, "bimodal.scp", fix_crcs(data)))
 

@@ -21,7 +21,8 @@ What is read
   so).
 * Section 6: rhythm data: amplitude value multiplier (nV), sample interval (µs, ``fs = 1e6 /
   interval`` exactly), no / first / second difference encoding. Bimodal compression
-  (decimated rhythm outside the QRS, v1.x-2.x) is refused.
+  (rhythm decimated outside the QRS, v1.x-2.x) is refused, except when sections 5 and 6 share
+  one sample interval (decimation factor 1: nothing to undo; a note says so).
 * Section 7: global measurements of reference beat type 0 (P, PR, QRS, QT from the wave
   boundaries in ms, P/QRS/T axes, average RR and the heart rate, QTc).
 * Sections 8 and 11: interpretation statements (text). Section 10 (per-lead measurements)
@@ -342,8 +343,12 @@ class _Reader:
             raise self.fail(f"{what}: unknown difference encoding {diff}; expected 0 (none), 1 (first "
                             "differences) or 2 (second differences)")
         if sid == 6 and flag == 1 and self.protocol < 30:
-            raise self.fail("bimodal compression (rhythm decimated outside the QRS) is not supported; "
-                            "expected bimodal flag 0")
+            body5 = self.body(5) if 5 in self.sections else b""
+            if len(body5) < 4 or int.from_bytes(body5[2:4], "little") != interval:
+                raise self.fail("bimodal compression (rhythm decimated outside the QRS) is not supported; "
+                                "expected bimodal flag 0")
+            self.notes.append("bimodal flag set, but reference beats and rhythm share one sample interval: "
+                              "nothing was decimated")
         sizes = struct.unpack_from(f"<{nleads}H", body, 6)
         pos = 6 + 2 * nleads
         out = []
