@@ -307,6 +307,19 @@ def test_scp_reference_beat_subtraction_is_added_back(tmp_path):
     assert any("reference beat" in note for note in ecg.notes)
 
 
+def test_scp_leads_recorded_at_different_times_are_nan_padded(tmp_path):
+    leads = synthetic(n=1000)
+    s3 = struct.pack("<BB", 2, 0) + struct.pack("<IIB", 1, 500, 1) + struct.pack("<IIB", 501, 1000, 3)
+    data = record({3: s3, 6: data_section([leads["I"][:500], leads["V1"][500:]], avm=1000, huffman=False)})
+    ecg = scp.read(write(tmp_path, "groups.scp", data + bytes(7)))  # trailing bytes tolerated
+    assert len(ecg.leads["I"]) == len(ecg.leads["V1"]) == 1000
+    assert np.isnan(ecg.leads["I"][500:]).all() and np.isnan(ecg.leads["V1"][:500]).all()
+    np.testing.assert_array_equal(ecg.leads["V1"][500:], leads["V1"][500:] * 1e-3)
+    assert any("not all recorded at the same time" in n for n in ecg.notes)
+    assert any("7 bytes after the end" in n for n in ecg.notes)
+    assert scp.sniff(data + bytes(7), tmp_path / "groups.scp")
+
+
 # ----------------------------------------------------------------------------------------------
 # SCP-ECG: damaged and unsupported files -> one clear FormatError each
 # ----------------------------------------------------------------------------------------------

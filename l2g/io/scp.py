@@ -121,8 +121,9 @@ def sniff(head: bytes, path: Path) -> bool:
     """Whether ``head`` (the first bytes of ``path``) is an SCP-ECG record.
 
     SCP-ECG has no magic string, so the structure decides: the record length in bytes 2-5
-    equals the file size, section 0 starts at byte 6 with id 0, a length of 16 + 10 k bytes
-    and a first pointer to itself (id 0, index 7); and, when section 0 lies within ``head``,
+    is at most the file size (trailing bytes are tolerated, as :func:`read` does); section 0
+    starts at byte 6 with id 0, a length of 16 + 10 k bytes and a first pointer to itself
+    (id 0, index 7); and, when section 0 lies within ``head``,
     its CRC matches (or its reserved bytes read ``"SCPECG"``).
 
     Parameters
@@ -149,7 +150,7 @@ def sniff(head: bytes, path: Path) -> bool:
     except OSError:
         size = None
     record_len = int.from_bytes(head[2:6], "little")
-    if size is not None and record_len != size:
+    if size is not None and not 6 + _HEADER + 10 <= record_len <= size:
         return False
     section_id = int.from_bytes(head[8:10], "little")
     length = int.from_bytes(head[10:14], "little")
