@@ -320,6 +320,30 @@ def test_scp_leads_recorded_at_different_times_are_nan_padded(tmp_path):
     assert scp.sniff(data + bytes(7), tmp_path / "groups.scp")
 
 
+def test_scp_interpretation_statements(tmp_path):
+    def statements(texts, kind=None):
+        body = b"\x00" + struct.pack("<HBB", 2021, 3, 4) + bytes([10, 0, 0, len(texts)])
+        for k, text in enumerate(texts, 1):
+            value = (bytes([kind]) if kind else b"") + text.encode() + b"\x00"
+            body += struct.pack("<BH", k, len(value)) + value
+        return body
+
+    leads = synthetic(n=100)
+    data = record({3: lead_section([1], 100), 6: data_section([leads["I"]], huffman=False),
+                   8: statements(["Sinus rhythm", "Left axis deviation"]),
+                   11: statements(["Sinus rhythm", "Abnormal ECG"], kind=2)})
+    ecg = scp.read(write(tmp_path, "text.scp", data))
+    assert ecg.interpretation == ["Sinus rhythm", "Left axis deviation", "Abnormal ECG"]
+
+
+def test_scp_sample_count_beyond_the_data(tmp_path):
+    leads = synthetic(n=100)
+    data = record({2: struct.pack("<H", 19999), 3: lead_section([1], 4_000_000_000),
+                   6: data_section([leads["I"]])})
+    with pytest.raises(FormatError, match=r"4000000000 samples expected, its \d+ bytes hold at most"):
+        scp.read(write(tmp_path, "huge.scp", data))
+
+
 # ----------------------------------------------------------------------------------------------
 # SCP-ECG: damaged and unsupported files -> one clear FormatError each
 # ----------------------------------------------------------------------------------------------
@@ -379,7 +403,7 @@ def test_scp_bimodal_refused(tmp_path):
 def test_scp_damaged_huffman_stream(tmp_path):
     leads = synthetic(n=400)
     body = bytearray(data_section([leads["I"]], diff=2))
-    struct.pack_into("<H", body, 6, 20)  # the lead's data said to be 20 bytes: ends too early
+    struct.pack_into("<H", body, 6, 55)  # the lead's data said to be 55 bytes (440 bits): ends too early
     data = record({2: struct.pack("<H", 19999), 3: lead_section([1], 400), 6: bytes(body)})
     with pytest.raises(FormatError, match=r"lead 1: Huffman data end after \d+ of 400 samples"):
         scp.read(write(tmp_path, "short.scp", data))

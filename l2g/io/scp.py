@@ -204,6 +204,9 @@ class _Reader:
         if len(data) < 6 + _HEADER + 10:
             raise self.fail(f"file of {len(data)} bytes is too short for an SCP record (preamble + section 0)")
         crc, record_len = struct.unpack_from("<HI", data, 0)
+        if record_len < 6 + _HEADER + 10:
+            raise self.fail(f"the record length field says {record_len} bytes, too short for an SCP record "
+                            "(preamble + section 0); not an SCP-ECG file?")
         if record_len > len(data):
             raise self.fail(f"truncated: the record length field says {record_len} bytes, the file has "
                             f"{len(data)}")
@@ -293,6 +296,8 @@ class _Reader:
                 raise self.fail(f"section 2 truncated in Huffman table {t + 1} of {count}")
             ncodes = int.from_bytes(body[pos:pos + 2], "little")
             pos += 2
+            if ncodes == 0:
+                raise self.fail(f"section 2: Huffman table {t + 1} of {count} has no codes")
             if pos + 9 * ncodes > len(body):
                 raise self.fail(f"section 2 truncated in Huffman table {t + 1} of {count}")
             table = {}
@@ -360,6 +365,9 @@ class _Reader:
                                 "truncated")
             pos += size
             where = f"{what}, lead {k + 1}"
+            most = size // 2 if tables is None else 8 * size  # a Huffman code has at least 1 bit
+            if count > most:
+                raise self.fail(f"{where}: {count} samples expected, its {size} bytes hold at most {most}")
             if tables is None:
                 if size < 2 * count:
                     raise self.fail(f"{where}: {size} bytes hold fewer than the {count} 16-bit samples "
@@ -702,6 +710,9 @@ def _read(reader: _Reader) -> RawECG:
     scale = avm * 1e-6  # nV -> mV
     first = min(start for start, _, _ in lead_defs)
     last = max(end for _, end, _ in lead_defs)
+    if last - first + 1 > len(lead_defs) * max(counts):
+        raise reader.fail(f"section 3: leads span samples {first}..{last}, more than their "
+                          f"{len(lead_defs)} x {max(counts)} samples could cover")
     leads: dict[str, np.ndarray] = {}
     partial = False
     for name, (start, end, _), values in zip(names, lead_defs, samples, strict=True):
