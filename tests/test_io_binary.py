@@ -162,12 +162,13 @@ def section_offset(data: bytes, sid: int) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def aecg_rhythm() -> tuple[dict[str, np.ndarray], dict[str, float], float]:
-    """RHYTHM digits of Example.xml in µV-scale integers per lead, the scale (µV), measurements."""
+def aecg_rhythm(kind: str = "RHYTHM") -> tuple[dict[str, np.ndarray], dict[str, float], float]:
+    """Digits per lead of Example.xml's RHYTHM series (or REPRESENTATIVE_BEAT derived series),
+    their scale (µV) and the annotated measurements (ms, deg)."""
     root = ET.parse(need(AECG_FILE)).getroot()
     leads, scale = {}, None
-    for series in root.iter(f"{HL7}series"):
-        if series.find(f"{HL7}code").get("code") != "RHYTHM":
+    for series in (*root.iter(f"{HL7}series"), *root.iter(f"{HL7}derivedSeries")):
+        if series.find(f"{HL7}code").get("code") != kind:
             continue
         for seq in series.findall(f"{HL7}component/{HL7}sequenceSet/{HL7}component/{HL7}sequence"):
             code = seq.find(f"{HL7}code").get("code")
@@ -207,6 +208,16 @@ def test_scp_shared_file_matches_its_aecg_conversion():
         "QRS_axis_deg": measured["MDC_ECG_ANGLE_QRS_FRONT"], "T_axis_deg": measured["MDC_ECG_ANGLE_T_FRONT"],
     }
     assert ecg.measurements["PR_ms"] == 148 and ecg.measurements["QRS_axis_deg"] == -61
+
+
+def test_scp_shared_file_reference_beats_match_the_aecg_median_beats():
+    beats, fs = scp.read_reference_beats(need(SCP_FILE))
+    reference, _, scale_uv = aecg_rhythm("REPRESENTATIVE_BEAT")
+    assert fs == 500.0 and len(reference) == 12
+    for name, digits in reference.items():
+        mv = beats[SCP_NAMES.get(name, name)]
+        assert mv.shape == digits.shape == (599,)
+        np.testing.assert_array_equal(np.round(mv / (scale_uv * 1e-3)).astype(np.int64), digits, err_msg=name)
 
 
 def test_scp_shared_file_metadata():
@@ -415,6 +426,8 @@ def test_scp_reference_beat_subtraction_without_section_4(tmp_path):
                    6: data_section([leads["I"]])})
     with pytest.raises(FormatError, match="reference beat was subtracted, but section 4 is missing"):
         scp.read(write(tmp_path, "ref.scp", data))
+    with pytest.raises(FormatError, match="reference beats were asked for, but section 4 is missing"):
+        scp.read_reference_beats(tmp_path / "ref.scp")
 
 
 def test_scp_duplicate_lead(tmp_path):

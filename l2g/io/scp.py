@@ -17,8 +17,8 @@ What is read
   end sample numbers, the reference-beat-subtraction flag.
 * Sections 4 and 5: when section 3 says the rhythm was stored with the reference beat
   subtracted, reference beat type 0 (section 5) is added back at every QRS subtraction zone
-  listed in section 4. Otherwise the reference (median) beats are not returned (a note says
-  so).
+  listed in section 4. Otherwise the reference (median) beats are not part of the
+  :class:`RawECG` (a note says so); :func:`read_reference_beats` returns them.
 * Section 6: rhythm data: amplitude value multiplier (nV), sample interval (µs, ``fs = 1e6 /
   interval`` exactly), no / first / second difference encoding. Bimodal compression
   (rhythm decimated outside the QRS, v1.x-2.x) is refused, except when sections 5 and 6 share
@@ -54,7 +54,7 @@ import numpy as np
 
 from l2g.io._raw import FormatError, RawECG
 
-__all__ = ["sniff", "read", "crc_ccitt", "LEAD_NAMES"]
+__all__ = ["sniff", "read", "read_reference_beats", "crc_ccitt", "LEAD_NAMES"]
 
 _HEADER = 16
 _UNDEFINED = 29999
@@ -418,27 +418,38 @@ class _Reader:
             n += 1
         return out
 
-    def add_reference_beats(self, residuals, avm, interval, lead_defs, tables) -> tuple[list[np.ndarray], int]:
-        """Add reference beat 0 (section 5) back at the section 4 subtraction zones (int, common unit)."""
+    def reference_beats(self, nleads: int, tables, why: str) -> tuple[list[np.ndarray], int, int, int, list]:
+        """Section 5 decoded with section 4's beat length -> (beats, AVM nV, interval µs, fiducial, zones)."""
         for sid in (4, 5):
             if sid not in self.sections:
-                raise self.fail(f"section 3 says the reference beat was subtracted, but section {sid} is missing")
+                raise self.fail(f"{why}, but section {sid} is missing")
         s4 = self.body(4)
         if len(s4) < 6:
             raise self.fail("section 4 (QRS locations) is truncated")
         beat_ms, fiducial, nqrs = struct.unpack_from("<HHH", s4, 0)
-        if len(s4) < 6 + 14 * nqrs:
-            raise self.fail(f"section 4 is truncated: {nqrs} QRS subtraction zones need {6 + 14 * nqrs} bytes")
-        zones = [struct.unpack_from("<HIII", s4, 6 + 14 * q) for q in range(nqrs)]
+        zones = []
+        if len(s4) >= 6 + 14 * nqrs:
+            zones = [struct.unpack_from("<HIII", s4, 6 + 14 * q) for q in range(nqrs)]
         body5 = self.body(5)
         if len(body5) < 4:
             raise self.fail("section 5 (reference beats) is truncated")
         interval5 = int.from_bytes(body5[2:4], "little")
+        nbeat = round(beat_ms * 1000 / interval5) if interval5 else 0
+        if nbeat == 0:
+            raise self.fail(f"section 4 gives a reference beat of {beat_ms} ms; expected a positive length")
+        beats, avm5, _ = self.decode_block(5, nleads, [nbeat] * nleads, tables)
+        return beats, avm5, interval5, fiducial, zones
+
+    def add_reference_beats(self, residuals, avm, interval, lead_defs, tables) -> tuple[list[np.ndarray], int]:
+        """Add reference beat 0 (section 5) back at the section 4 subtraction zones (int, common unit)."""
+        beats, avm5, interval5, fiducial, zones = self.reference_beats(
+            len(lead_defs), tables, "section 3 says the reference beat was subtracted")
+        nqrs = int.from_bytes(self.body(4)[4:6], "little")
+        if len(zones) != nqrs:
+            raise self.fail(f"section 4 is truncated: {nqrs} QRS subtraction zones need {6 + 14 * nqrs} bytes")
         if interval5 != interval:
             raise self.fail(f"reference beats sampled every {interval5} µs, rhythm every {interval} µs; "
                             "only equal intervals are supported")
-        nbeat = round(beat_ms * 1000 / interval5) if interval5 else 0
-        beats, avm5, _ = self.decode_block(5, len(lead_defs), [nbeat] * len(lead_defs), tables)
         common = np.gcd(avm, avm5)
         out = []
         for (start, end, _), residual, beat in zip(lead_defs, residuals, beats, strict=True):
@@ -634,6 +645,70 @@ def _metadata(reader: _Reader, ecg: RawECG) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+def _lead_names(reader: _Reader, lead_defs) -> list[str]:
+    names: list[str] = []
+    unnamed = 0
+    for _, _, code in lead_defs:
+        if 0 < code < len(LEAD_NAMES):
+            name = LEAD_NAMES[code]
+        else:
+            unnamed += 1
+            name = f"unspecified {unnamed}" if code == 0 else f"SCP lead {code}"
+        if name in names:
+            raise reader.fail(f"section 3 lists lead {name} (code {code}) twice; expected each lead once")
+        names.append(name)
+    return names
+
+
+def _open(path: Path) -> _Reader:
+    path = Path(path)
+    try:
+        return _Reader(path, path.read_bytes())
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read the file ({e.strerror})") from e
+
+
+def _guarded(reader: _Reader, fn):
+    try:
+        return fn(reader)
+    except FormatError:
+        raise
+    except (struct.error, IndexError, KeyError, ValueError, OverflowError) as e:
+        raise reader.fail(f"damaged record ({type(e).__name__}: {e})") from e
+
+
+def read_reference_beats(path: Path) -> tuple[dict[str, np.ndarray], float]:
+    """The reference (median) beats of section 5, in mV.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.scp`` file.
+
+    Returns
+    -------
+    beats : dict of str to ndarray
+        Lead name -> reference beat type 0 in mV, float64, shape (samples,) (section 4's beat
+        length); stored leads only.
+    fs : float
+        Sampling rate of the beats in Hz (1e6 / section 5 sample interval).
+
+    Raises
+    ------
+    FormatError
+        As :func:`read`; also when section 4 or 5 is missing.
+    """
+    def beats(reader: _Reader):
+        reader.read_structure()
+        lead_defs, _ = reader.lead_definitions()
+        names = _lead_names(reader, lead_defs)
+        values, avm5, interval5, _, _ = reader.reference_beats(
+            len(lead_defs), reader.huffman_tables(), "reference beats were asked for")
+        return {n: v * (avm5 * 1e-6) for n, v in zip(names, values, strict=True)}, 1e6 / interval5
+
+    return _guarded(_open(path), beats)
+
+
 def read(path: Path) -> RawECG:
     """Decode an SCP-ECG record (rhythm data in mV at the file's own rate).
 
@@ -667,18 +742,7 @@ def read(path: Path) -> RawECG:
     ...     print("too short" in str(e))
     True
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read the file ({e.strerror})") from e
-    reader = _Reader(path, data)
-    try:
-        return _read(reader)
-    except FormatError:
-        raise
-    except (struct.error, IndexError, KeyError, ValueError, OverflowError) as e:
-        raise reader.fail(f"damaged record ({type(e).__name__}: {e})") from e
+    return _guarded(_open(path), _read)
 
 
 def _read(reader: _Reader) -> RawECG:
@@ -695,17 +759,7 @@ def _read(reader: _Reader) -> RawECG:
     elif 5 in reader.sections:
         reader.notes.append("reference (median) beats in section 5 not returned")
 
-    names = []
-    unnamed = 0
-    for _, _, code in lead_defs:
-        if 0 < code < len(LEAD_NAMES):
-            name = LEAD_NAMES[code]
-        else:
-            unnamed += 1
-            name = f"unspecified {unnamed}" if code == 0 else f"SCP lead {code}"
-        if name in names:
-            raise reader.fail(f"section 3 lists lead {name} (code {code}) twice; expected each lead once")
-        names.append(name)
+    names = _lead_names(reader, lead_defs)
 
     scale = avm * 1e-6  # nV -> mV
     first = min(start for start, _, _ in lead_defs)
