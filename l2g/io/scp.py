@@ -757,7 +757,8 @@ def _read(reader: _Reader) -> RawECG:
     if flags & 0x01:
         samples, avm = reader.add_reference_beats(samples, avm, interval, lead_defs, tables)
     elif 5 in reader.sections:
-        reader.notes.append("reference (median) beats in section 5 not returned")
+        reader.notes.append("reference (median) beats in section 5 not part of the record "
+                            "(l2g.io.scp.read_reference_beats reads them)")
 
     names = _lead_names(reader, lead_defs)
 
