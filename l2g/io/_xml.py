@@ -31,7 +31,7 @@ from defusedxml.ElementTree import fromstring as _safe_fromstring
 from ._raw import FormatError
 
 __all__ = ["root_name", "parse", "local", "child", "children", "find", "find_all", "text",
-           "number", "decoding_errors", "iso_datetime"]
+           "number", "decoding_errors", "iso_datetime", "hl7_timestamp", "age_in_years", "sex_code"]
 
 #: Files larger than this are refused before parsing (a resting ECG XML is well under 10 MB).
 MAX_XML_BYTES = 64 * 1024 * 1024
