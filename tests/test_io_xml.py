@@ -649,6 +649,7 @@ GENERIC = {
     "xhtml": b'<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><body/></html>',
     "comment": b"<!-- <RestingECG> --><other/>",
     "other_ns_aecg": b'<AnnotatedECG xmlns="urn:example:not-hl7"/>',
+    "other_ns_philips": b'<x:restingecgdata xmlns:x="urn:example:other"/>',
     "binary": bytes(range(256)) * 4,
     "empty": b"",
 }

@@ -69,7 +69,7 @@ _MEASUREMENTS = (("HR_bpm", ("heartrate", "meanventrate", "ventrate")),
 
 
 def sniff(head: bytes, path: Path) -> bool:
-    """True when the root element is ``restingecgdata`` (Philips namespace or none).
+    """True when the root element is ``restingecgdata`` (a Philips namespace or none).
 
     Examples
     --------
@@ -79,7 +79,7 @@ def sniff(head: bytes, path: Path) -> bool:
     False
     """
     found = X.root_name(head)
-    return found is not None and found[1] == "restingecgdata"
+    return found is not None and found[1] == "restingecgdata" and (found[0] == "" or "philips" in found[0].lower())
 
 
 def _lzw(chunk: bytes, bits: int = 10) -> bytes:
