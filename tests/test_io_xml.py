@@ -593,12 +593,17 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <{root}><x>&lol9;</x></{root}>
 """
 ROOTS = {"aecg": "AnnotatedECG", "philips": "restingecgdata", "muse": "RestingECG", "cardiosoft": "CardiologyXML"}
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE {root} [<!ENTITY secret SYSTEM "file:///etc/hostname">]>
+<{root}><x>&secret;</x></{root}>
+"""
 
 
+@pytest.mark.parametrize("payload", [BILLION_LAUGHS, XXE], ids=["billion_laughs", "external_entity"])
 @pytest.mark.parametrize("key", list(FILES))
-def test_entity_expansion_refused(tmp_path, key):
+def test_entity_declarations_refused(tmp_path, key, payload):
     p = tmp_path / "lol.xml"
-    p.write_text(BILLION_LAUGHS.format(root=ROOTS[key]))
+    p.write_text(payload.format(root=ROOTS[key]))
     assert MODULES[key].sniff(p.read_bytes()[:4096], p)
     with pytest.raises(FormatError, match="entities"):
         MODULES[key].read(p)
