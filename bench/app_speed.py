@@ -64,9 +64,8 @@ def time_calls(weights: Path, runs: int) -> None:
 
     from l2g import export, morphology, plots
     from l2g.demo import demo_record
-    from l2g.leads import LEADS, PRESETS
-    from l2g.metrics import lead_agreement
-    from l2g.preprocess import remove_baseline
+    from l2g.leads import PRESETS
+    from l2g.metrics import compare
     from l2g.reconstruction import load_reconstructor, reconstruct
     from l2g.state import _torch_threads
 
@@ -97,10 +96,7 @@ def time_calls(weights: Path, runs: int) -> None:
             shown, label = plots.display_filter(out, "0.5 Hz high-pass (baseline wander)")
             real, _ = plots.display_filter(rec, "0.5 Hz high-pass (baseline wander)")
             t = tick("display filters", t)
-            gen = [lead for lead in LEADS if lead not in avail]
-            a = remove_baseline(rec.select(gen), 0.5).signal
-            b = remove_baseline(out.select(gen), 0.5).signal
-            lead_agreement(a, b, fs=rec.fs)  # r, RMSE and SSIM, as the page
+            compare(rec, out, avail)  # r, RMSE and SSIM, as the page
             t = tick("agreement", t)
             morphology.morphology_table(rec, out)  # the page computes it only when II is generated
             t = tick("morphology (Lead II)", t)
