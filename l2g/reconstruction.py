@@ -237,6 +237,12 @@ def load_reconstructor(
     UserWarning
         When ``method="model"`` but the checkpoint is missing or unreadable and
         the linear baseline is used instead.
+
+    Examples
+    --------
+    >>> rc = load_reconstructor(method="linear")  # linear.pt of l2g.paths.weights_dir()
+    >>> rc.method, rc.version.startswith("linear.pt@")
+    ('linear', True)
     """
     if method not in ("model", "linear"):
         raise ValueError(f"method must be 'model' or 'linear', got {method!r}")
@@ -352,6 +358,16 @@ def reconstruct(
     ------
     ValueError
         If no lead is available, or an ``available`` lead is absent from the record.
+
+    Examples
+    --------
+    >>> from l2g.demo import demo_record
+    >>> rec = demo_record()  # 10 s, 500 Hz, 12 recorded leads
+    >>> full = reconstruct(rec, ["I", "II", "V2"], method="linear")
+    >>> full.recorded_leads, len(full.generated_leads), full.n_samples == rec.n_samples
+    (('I', 'II', 'V2'), 9, True)
+    >>> full.meta.provenance.method, full.meta.provenance.available
+    ('linear', ('I', 'II', 'V2'))
     """
     rec = record.standardize()
     avail = parse_lead_list(available) if available is not None else rec.recorded_leads
