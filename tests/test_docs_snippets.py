@@ -12,7 +12,8 @@ The snippets run in a sandbox that gives the paths the docs use something real t
   docs/DATA.md resolve.
 
 What changes in a command on its way to the shell is listed below: :data:`COMMANDS` (the
-interpreter and the ``l2g`` entry point), :data:`TINY` (tiny settings appended to a long run) and
+interpreter and the ``l2g`` entry point), :data:`TINY` (tiny settings appended to a long run),
+:data:`REAL_DATA` (benchmark lines run on the real ``../shared/data`` from the repository root) and
 :data:`SKIP` (lines that cannot run here, each with its reason; every one of them is also reported
 as a skipped test by ``test_documented_skip``, so none is silent). A ``streamlit run app.py`` line
 starts the server on a free port and passes when its health check answers.
@@ -78,10 +79,6 @@ SKIP = {
     "nice -n 10 .venv/bin/python bench/morphology_bias.py --data ../shared/data":
         "needs the real test split and the shipped generator for a few minutes "
         "(its report: reports/morphology_bias.md)",
-    "nice -n 10 .venv/bin/python bench/delineation_ludb.py --methods l2g+leads --no-write":
-        "needs the real LUDB annotations (expert wave boundaries), which a synthetic record does not have",
-    ".venv/bin/python bench/delineation_ludb.py --methods l2g l2g+leads --limit 20 --no-write":
-        "needs the real LUDB annotations (expert wave boundaries), which a synthetic record does not have",
     ".venv/bin/python -m pytest tests/test_morphology.py":
         "runs a test file of this suite (collected by pytest itself)",
     ".venv/bin/python -m pytest tests/test_bad_inputs.py tests/test_roundtrip_property.py":
@@ -94,6 +91,14 @@ SKIP = {
                                              "(needs Chromium and Playwright); tests/test_concurrency.py covers it",
     ".venv/bin/python bench/concurrency.py --rounds 1 --no-long":
         "drives five Chromium sessions (needs Chromium and Playwright); tests/test_concurrency.py covers it",
+}
+
+
+#: Lines that need the real data (LUDB's expert annotations): run from the repository root on
+#: ``../shared/data`` itself when it is there (``test_real_data_line``; skipped with a reason when absent).
+REAL_DATA = {
+    "nice -n 10 .venv/bin/python bench/delineation_ludb.py --methods l2g+leads --no-write",
+    ".venv/bin/python bench/delineation_ludb.py --methods l2g l2g+leads --limit 20 --no-write",
 }
 
 
@@ -169,7 +174,8 @@ def _command(line: str) -> str:
         line = f"{line} {extra}"
     words = line.split(" ")
     for i, word in enumerate(words):
-        if word in COMMANDS and (i == 0 or words[i - 1] in ("&&", ";") or "=" in words[i - 1]):
+        starts = i == 0 or words[i - 1] in ("&&", ";") or "=" in words[i - 1]
+        if word in COMMANDS and (starts or word.startswith(".venv/")):  # `l2g` only as a command, not `-m l2g`
             words[i] = COMMANDS[word]
     return " ".join(words)
 
@@ -233,12 +239,24 @@ def test_the_docs_have_snippets_and_every_skip_names_a_documented_line() -> None
     assert len(SNIPPETS) >= 10
     assert not set(SKIP) - documented, "SKIP lists lines the docs no longer have"
     assert not set(TINY) - documented, "TINY lists lines the docs no longer have"
+    assert not REAL_DATA - documented, "REAL_DATA lists lines the docs no longer have"
 
 
 @pytest.mark.parametrize("line", sorted(SKIP))
 def test_documented_skip(line: str) -> None:
     """One skipped test per documented line that does not run here, with its reason."""
     pytest.skip(f"`{line}`: {SKIP[line]}")
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.parametrize("line", sorted(REAL_DATA))
+def test_real_data_line(line: str, shared_data: Path) -> None:
+    """A documented benchmark line on the real data, from the repository root (it writes nothing)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = _command(line).replace("../shared/data", str(shared_data))
+    proc = subprocess.run(["bash", "-c", cmd], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{line} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
 
 @pytest.mark.slow
@@ -252,17 +270,17 @@ def test_snippet_runs(snippet: Snippet, sandbox, monkeypatch, capsys) -> None:
         exec(compile(snippet.code, snippet.id, "exec"), {"__name__": "__snippet__"})
         return
     lines = snippet.commands()
-    runnable = [line for line in lines if line not in SKIP]
+    runnable = [line for line in lines if line not in SKIP and line not in REAL_DATA]
     if not runnable:
-        pytest.skip(f"every line is listed in SKIP: {'; '.join(lines)}")
+        pytest.skip(f"every line is listed in SKIP or REAL_DATA: {'; '.join(lines)}")
     servers = [line for line in runnable if "streamlit run app.py" in line]
     if servers:  # a block of server lines: each starts, answers its health check and is stopped
         assert servers == runnable, f"{snippet.id}: mixes server lines with other commands"
         for line in servers:
             _serve(line, sandbox)
         return
-    script = ["set -euo pipefail"] + [f": skipped, see SKIP: {shlex.quote(line)}" if line in SKIP else _command(line)
-                                      for line in lines]
+    script = ["set -euo pipefail"] + [f": not here, see SKIP / REAL_DATA: {shlex.quote(line)}"
+                                      if line in SKIP or line in REAL_DATA else _command(line) for line in lines]
     proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=sandbox["env"], capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, f"{snippet.id} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
