@@ -62,15 +62,14 @@ def time_calls(weights: Path, runs: int) -> None:
     """The l2g calls one selection change makes, timed one by one."""
     import torch
 
+    from dashboard.state import _torch_threads
     from l2g import export, morphology, plots
     from l2g.demo import demo_record
-    from l2g.leads import LEADS, PRESETS
-    from l2g.metrics import lead_agreement
-    from l2g.preprocess import remove_baseline
+    from l2g.leads import PRESETS
+    from l2g.metrics import compare
     from l2g.reconstruction import load_reconstructor, reconstruct
-    from l2g.state import _torch_threads
 
-    torch.set_num_threads(_torch_threads())  # as the dashboard does (l2g.state.reconstructor)
+    torch.set_num_threads(_torch_threads())  # as the dashboard does (dashboard.state.reconstructor)
     rec = demo_record()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -97,10 +96,7 @@ def time_calls(weights: Path, runs: int) -> None:
             shown, label = plots.display_filter(out, "0.5 Hz high-pass (baseline wander)")
             real, _ = plots.display_filter(rec, "0.5 Hz high-pass (baseline wander)")
             t = tick("display filters", t)
-            gen = [lead for lead in LEADS if lead not in avail]
-            a = remove_baseline(rec.select(gen), 0.5).signal
-            b = remove_baseline(out.select(gen), 0.5).signal
-            lead_agreement(a, b, fs=rec.fs)  # r, RMSE and SSIM, as the page
+            compare(rec, out, avail)  # r, RMSE and SSIM, as the page
             t = tick("agreement", t)
             morphology.morphology_table(rec, out)  # the page computes it only when II is generated
             t = tick("morphology (Lead II)", t)
@@ -186,9 +182,9 @@ def main() -> None:
     import streamlit.logger
     import torch
 
-    streamlit.logger.set_log_level("error")  # "no runtime" notes from importing l2g.state outside a server
+    streamlit.logger.set_log_level("error")  # "no runtime" notes from importing dashboard.state outside a server
 
-    from l2g.state import _torch_threads
+    from dashboard.state import _torch_threads
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
           f"torch threads {torch.get_num_threads()} by default, {_torch_threads()} in the dashboard")

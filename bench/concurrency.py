@@ -342,7 +342,7 @@ def main() -> None:
                 print(f"{args.long_hours:g}-h two-lead record ({size:.0f} MiB upload): open after {opened:.1f} s "
                       f"(upload + decode), first segment shown after {shown:.1f} s, the next segment {next_s:.1f} s; "
                       f"server RSS {rss:.0f} MiB (peak {hwm:.0f}) with that session open")
-                # the browser is closed: the session's record is released on disconnect (l2g.state)
+                # the browser is closed: the session's record is released on disconnect (dashboard.state)
                 waited = server.wait_released(args.rounds * args.sessions + 1, args.release_wait)
                 rss, _ = server.memory_mb()
                 print(f"after that browser closed: record released after {waited:.1f} s; server RSS {rss:.0f} MiB "

@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 from l2g.catalog import load_split, record_path  # noqa: E402
 from l2g.io import read_record  # noqa: E402
 from l2g.leads import CHEST_LEADS, parse_lead_list  # noqa: E402
-from l2g.metrics import pearson_r  # noqa: E402
-from l2g.preprocess import remove_baseline  # noqa: E402
+from l2g.metrics import compare  # noqa: E402
 
 
 def disconnected(real) -> bool:
@@ -33,10 +32,9 @@ def disconnected(real) -> bool:
 
 
 def mean_chest_r(real, gen, chest: list[str]) -> float:
-    """Mean over the ``chest`` leads of Pearson r between ``real`` and ``gen``, both high-passed at 0.5 Hz."""
-    a = remove_baseline(real, 0.5)
-    b = remove_baseline(gen, 0.5)
-    return float(np.mean([pearson_r(a.lead(c), b.lead(c)) for c in chest]))
+    """Mean over the ``chest`` leads of Pearson r between ``real`` and ``gen`` (:func:`l2g.metrics.compare`)."""
+    table = compare(real, gen, [lead for lead in real.leads if lead not in chest]).set_index("lead")
+    return float(np.mean([table.loc[c, "r"] for c in chest]))
 
 
 def main() -> None:

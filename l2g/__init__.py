@@ -5,6 +5,7 @@ The public API is flat::
     import l2g
     rec = l2g.read_record("path/to/record.hea")
     full = l2g.reconstruct(rec, available=["I", "II", "V2"])
+    scores = l2g.compare(rec, full, available=["I", "II", "V2"])   # one row per generated lead
 
 Heavy modules (torch) are imported only when their functions are first used.
 """
@@ -27,6 +28,7 @@ _LAZY = {
     "resample": "preprocess",
     "reconstruct": "reconstruction",
     "load_reconstructor": "reconstruction",
+    "compare": "metrics",
 }
 
 __all__ = [

@@ -11,6 +11,10 @@ The generator checkpoint is a plain dict (see :mod:`l2g.train`) and is read
 with ``torch.load(..., weights_only=True)``: no pickled code is executed.
 When no usable checkpoint is found, :func:`load_reconstructor` falls back to
 the linear baseline stored beside it (``method == "linear"``).
+
+The default files are ``l2g.pt`` and ``linear.pt`` in :func:`l2g.paths.weights_dir`
+(``L2G_WEIGHTS_DIR``, else the checkout's ``weights/``), resolved at every call;
+``DEFAULT_WEIGHTS`` and ``DEFAULT_LINEAR`` read them too.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import paths
 from .baseline import LinearBaseline
 from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
 from .model import Generator, GeneratorConfig, expand12
@@ -34,8 +39,8 @@ from .preprocess import remove_baseline, resample
 from .record import GENERATED, RECORDED, Provenance, Record
 
 __all__ = [
-    "DEFAULT_WEIGHTS",
-    "DEFAULT_LINEAR",
+    "DEFAULT_WEIGHTS",  # noqa: F822 - resolved by __getattr__ (l2g.paths)
+    "DEFAULT_LINEAR",  # noqa: F822
     "Reconstructor",
     "load_reconstructor",
     "reconstruct",
@@ -49,9 +54,18 @@ log = logging.getLogger(__name__)
 _LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError, IndexError, AttributeError,
                 pickle.UnpicklingError)
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "l2g.pt"
-DEFAULT_LINEAR = WEIGHTS_DIR / "linear.pt"
+_DEFAULT_PATHS = {  # module attributes resolved at access time, so L2G_WEIGHTS_DIR applies
+    "WEIGHTS_DIR": paths.weights_dir,
+    "DEFAULT_WEIGHTS": lambda: paths.weights_file("l2g.pt"),
+    "DEFAULT_LINEAR": paths.linear_file,
+}
+
+
+def __getattr__(name: str) -> Path:
+    """``WEIGHTS_DIR``, ``DEFAULT_WEIGHTS`` (generator) and ``DEFAULT_LINEAR`` (baseline), from :mod:`l2g.paths`."""
+    if name in _DEFAULT_PATHS:
+        return _DEFAULT_PATHS[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def verify_checksum(path: str | Path) -> str | None:
@@ -196,12 +210,14 @@ def load_reconstructor(
     Parameters
     ----------
     weights : path, optional
-        Generator checkpoint; default ``weights/l2g.pt``.
+        Generator checkpoint; default ``l2g.pt`` in :func:`l2g.paths.weights_dir`
+        (``L2G_WEIGHTS_DIR``, else ``weights/``).
     method : {"model", "linear"}
         ``"linear"`` uses the baseline only.
     linear : path, optional
         Linear baseline file used when the generator is unavailable or
-        ``method="linear"``; default ``weights/linear.pt``.
+        ``method="linear"``; default ``linear.pt`` beside ``weights``, else
+        :func:`l2g.paths.linear_file`.
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
 
@@ -213,18 +229,25 @@ def load_reconstructor(
     ------
     ValueError
         For an unknown method, or when neither the generator nor the linear
-        baseline can be loaded.
+        baseline can be loaded (:class:`l2g.paths.WeightsNotFoundError`, also a
+        ValueError, when no weights folder is known at all).
 
     Warns
     -----
     UserWarning
         When ``method="model"`` but the checkpoint is missing or unreadable and
         the linear baseline is used instead.
+
+    Examples
+    --------
+    >>> rc = load_reconstructor(method="linear")  # linear.pt of l2g.paths.weights_dir()
+    >>> rc.method, rc.version.startswith("linear.pt@")
+    ('linear', True)
     """
     if method not in ("model", "linear"):
         raise ValueError(f"method must be 'model' or 'linear', got {method!r}")
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    wpath = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    wpath = Path(weights) if weights is not None else paths.weights_file("l2g.pt")
     if method == "model":
         try:
             verify_checksum(wpath)
@@ -252,7 +275,7 @@ def load_reconstructor(
     elif weights is not None and (wpath.parent / "linear.pt").exists():
         lpath = wpath.parent / "linear.pt"
     else:
-        lpath = DEFAULT_LINEAR
+        lpath = paths.linear_file()
     try:
         verify_checksum(lpath)
         lin = LinearBaseline.load(lpath)
@@ -264,13 +287,15 @@ def load_reconstructor(
     )
 
 
-_DEFAULT: dict[str, Reconstructor] = {}
+_DEFAULT: dict[tuple[str, str], Reconstructor] = {}
 
 
 def _default(method: str) -> Reconstructor:
-    if method not in _DEFAULT:
-        _DEFAULT[method] = load_reconstructor(method=method)
-    return _DEFAULT[method]
+    """The default reconstructor of ``method``, loaded once per weights folder."""
+    key = (method, str(paths.weights_dir()))
+    if key not in _DEFAULT:
+        _DEFAULT[key] = load_reconstructor(method=method)
+    return _DEFAULT[key]
 
 
 _MARGIN_S = 10.0  # seconds of context on each side of a chunk of a long record
@@ -333,6 +358,16 @@ def reconstruct(
     ------
     ValueError
         If no lead is available, or an ``available`` lead is absent from the record.
+
+    Examples
+    --------
+    >>> from l2g.demo import demo_record
+    >>> rec = demo_record()  # 10 s, 500 Hz, 12 recorded leads
+    >>> full = reconstruct(rec, ["I", "II", "V2"], method="linear")
+    >>> full.recorded_leads, len(full.generated_leads), full.n_samples == rec.n_samples
+    (('I', 'II', 'V2'), 9, True)
+    >>> full.meta.provenance.method, full.meta.provenance.available
+    ('linear', ('I', 'II', 'V2'))
     """
     rec = record.standardize()
     avail = parse_lead_list(available) if available is not None else rec.recorded_leads

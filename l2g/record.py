@@ -378,6 +378,89 @@ class Record:
             )
         return self.replace(signal=self.signal[:, a:b])
 
+    def segment_bounds(self, max_s: float) -> tuple[tuple[float, float], ...]:
+        """Start and end (s) of the segments of at most ``max_s`` seconds that cover the record.
+
+        One segment ``(0, duration)`` when the record is no longer than ``max_s``;
+        otherwise ``ceil(duration / max_s)`` segments of exactly ``max_s``, the last
+        one ending with the record (so it overlaps the one before).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Record(np.zeros((1, 7200)), fs=10.0, leads=("II",))  # 720 s
+        >>> rec.segment_bounds(300.0)
+        ((0.0, 300.0), (300.0, 600.0), (420.0, 720.0))
+        >>> rec.segment_bounds(1000.0)
+        ((0.0, 720.0),)
+        """
+        if not max_s > 0:
+            raise ValueError(f"{self.name}: segment length must be positive, got {max_s!r} s")
+        count = max(1, int(np.ceil(self.duration / max_s - 1e-9)))
+        if count == 1:
+            return ((0.0, self.duration),)
+        starts = (min(k * max_s, self.duration - max_s) for k in range(count))
+        return tuple((float(start), float(start + max_s)) for start in starts)
+
+    def segment(self, k: int, max_s: float) -> Record:
+        """Segment ``k`` of :meth:`segment_bounds` (the record itself when it has one segment).
+
+        The segment keeps the name and metadata; ``meta.fields["Segment"]`` says which
+        seconds of the record it holds (written to a WFDB header on export).
+
+        Raises
+        ------
+        ValueError
+            When ``k`` is not a segment index.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Record(np.zeros((1, 7200)), fs=10.0, leads=("II",), name="long")
+        >>> part = rec.segment(2, 300.0)
+        >>> part.duration, part.meta.fields["Segment"]
+        (300.0, '420-720 s of long (720 s)')
+        """
+        bounds = self.segment_bounds(max_s)
+        if not 0 <= k < len(bounds):
+            raise ValueError(f"{self.name}: segment {k!r} does not exist; valid: 0..{len(bounds) - 1}")
+        if len(bounds) == 1:
+            return self
+        start, stop = bounds[k]
+        fields = {**self.meta.fields, "Segment": f"{start:g}-{stop:g} s of {self.name} ({self.duration:g} s)"}
+        return self.crop(start, stop).replace(meta=dataclasses.replace(self.meta, fields=fields))
+
+    def status_counts(self) -> dict[LeadStatus, int]:
+        """How many leads are recorded, generated and absent.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Record(np.zeros((12, 10)), fs=500.0, leads=LEADS).mask(["I", "II"]).status_counts()
+        {'recorded': 2, 'generated': 0, 'absent': 10}
+        """
+        return {s: self.status.count(s) for s in _STATUSES}
+
+    def digest(self) -> str:
+        """A content hash (16 hex digits) of the signal, rate, leads, status, name and format.
+
+        Equal records have equal digests; used as a cache key (the signal is hashed in
+        place, without a copy). Not a security checksum.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Record(np.zeros((1, 10)), fs=500.0, leads=("II",))
+        >>> rec.digest() == rec.replace().digest(), rec.digest() == rec.replace(name="other").digest()
+        (True, False)
+        """
+        import hashlib
+
+        h = hashlib.sha1(usedforsecurity=False)
+        h.update(np.ascontiguousarray(self.signal).data)
+        h.update(repr((self.fs, self.leads, self.status, self.name, self.source_format)).encode())
+        return h.hexdigest()[:16]
+
     def __repr__(self) -> str:
         present = ",".join(self.present_leads)
         return (

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from l2g import state
+from l2g import paths
 
 st.title("Evaluation")
-reports = state.reports_dir()
+reports = paths.reports_dir()
 report = reports / "evaluation.md"
 figures = sorted(reports.glob("*.png")) if reports.is_dir() else []
 if report.is_file():

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from l2g import state
+from dashboard import state
+from l2g import paths
 from l2g.plots import training_curves_figure
 
 st.title("Model")
@@ -22,21 +23,26 @@ elif rc.method == "model":
     st.success(f"In use: the L2G generator `{rc.version}` (model rate {rc.fs:g} Hz, window {rc.window} samples).")
 else:
     st.warning(f"Model weights not available — the linear baseline `{rc.version}` is in use. {fallback}")
+try:
+    weights, no_weights = paths.weights_dir(), ""
+except paths.WeightsNotFoundError as exc:  # an installed l2g without weights/ and no L2G_WEIGHTS_DIR
+    weights, no_weights = None, str(exc)
 if rc is not None:
     st.caption(f"Loaded once per server process and shared, read-only, by every session "
-               f"({state.load_count()} load(s) in this process); weights folder `{state.weights_dir()}`.")
+               f"({state.load_count()} load(s) in this process); weights folder `{weights}`.")
 
-weights = state.weights_dir()
-card = weights / "MODEL_CARD.md"
+card = weights / "MODEL_CARD.md" if weights is not None else None
 st.subheader("Model card")
-if card.is_file():
+if card is None:
+    st.info(f"No model card: {no_weights}.")
+elif card.is_file():
     st.markdown(card.read_text(encoding="utf-8"))
 else:
     st.info(f"No model card yet ({card} is missing): it is written with the shipped weights.")
 
 st.subheader("Training curves")
-logs = sorted(weights.glob("*.metrics.csv")) if weights.is_dir() else []
-runs = state.runs_dir()
+logs = sorted(weights.glob("*.metrics.csv")) if weights is not None and weights.is_dir() else []
+runs = paths.runs_dir()
 if not logs:
     logs = sorted(runs.glob("*/*.metrics.csv")) if runs.is_dir() else []
     if logs:

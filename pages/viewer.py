@@ -1,6 +1,6 @@
 """ECG viewer: open a record, choose the leads that could be placed, see and export the full 12 leads.
 
-A thin view: widgets -> l2g calls (cached in l2g.state) -> Plotly figures from l2g.plots.
+A thin view: widgets -> l2g calls (cached in dashboard.state) -> Plotly figures from l2g.plots.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import warnings
 
 import streamlit as st
 
-from l2g import state
+from dashboard import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
 from l2g.io import MAX_UPLOAD_BYTES, RecordTooLong, read_record
 from l2g.leads import LEADS, PRESETS
-from l2g.plots import DISPLAY_FILTERS, LAYOUTS, ecg_figure
+from l2g.metrics import scored_leads
+from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
 from l2g.record import ABSENT, GENERATED, RECORDED, Record
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ for level, text in ss["load_messages"]:
 
 summary, selector = st.columns([2, 3], gap="medium")
 with summary:  # what was opened
-    counts = state.status_counts(rec)
+    counts = rec.status_counts()
     absent = [lead for lead in LEADS if rec.status_of(lead) == ABSENT]
     age = f"{rec.meta.age:g} y" if rec.meta.age is not None else "—"
     sex = {"M": "male", "F": "female"}.get(rec.meta.sex or "", "—")
@@ -165,17 +166,18 @@ available = state.selection()
 
 controls = st.container()  # segment / lead / window pickers of the chart
 # a long record is computed and shown one segment of at most state.MAX_INTERACTIVE_S at a time
-n_segments = state.segment_count(rec)
+bounds = rec.segment_bounds(state.MAX_INTERACTIVE_S)
+n_segments = len(bounds)
 if n_segments > 1:
     seg_cols = controls.columns([2, 3])
-    seg_labels = ["{} – {}".format(*(_clock(t) for t in state.segment_bounds(rec, i))) for i in range(n_segments)]
+    seg_labels = ["{} – {}".format(*(_clock(t) for t in bounds[i])) for i in range(n_segments)]
     k = seg_cols[0].selectbox(
         f"Segment ({state.MAX_INTERACTIVE_S / 60:g} min)", range(n_segments), key="segment",
         format_func=seg_labels.__getitem__,
         help="Reconstruction, agreement, morphology and exports cover this segment; "
              "the whole record: `l2g reconstruct` on the command line.")
     part, part_digest = state.segment(rec, digest, k)
-    seg_start, seg_stop = state.segment_bounds(rec, k)
+    seg_start, seg_stop = bounds[k]
     seg_cols[1].caption(f"Long record ({_clock(rec.duration)}): shown in {n_segments} segments of "
                         f"{state.MAX_INTERACTIVE_S / 60:g} min. Chart times count from the segment start "
                         f"({_clock(seg_start)}).")
@@ -183,7 +185,7 @@ else:
     part, part_digest, seg_start, seg_stop = rec, digest, 0.0, rec.duration
 chart_slot = st.empty()
 if not state.model_ready("model"):  # first visit after the server started: show the recording while torch loads
-    preview, preview_label = state.display(part, filter_name)
+    preview, preview_label = display_filter(part, filter_name)
     chart_slot.plotly_chart(ecg_figure(preview, filter_label=preview_label, width_px=CHART_WIDTH_PX), theme=None,
                             key="ecg_preview", config={"displaylogo": False})
 
@@ -223,9 +225,9 @@ if layout == "single" or part.duration > 10.0:
     if part.duration > 10.0:
         start = view_cols[1].slider("Window start (s)", 0.0, float(int(part.duration - 10.0)), 0.0, step=0.5,
                                     key="t0")
-shown, filter_label = state.display(output, filter_name)
-reference = state.display(part, filter_name)[0] if generated else None
-baseline_shown = state.display(baseline, filter_name)[0] if baseline is not None else None
+shown, filter_label = display_filter(output, filter_name)
+reference = display_filter(part, filter_name)[0] if generated else None
+baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None
 waves = (state.wave_times(part_digest, available, "model", output)
          if show_waves and "II" in output.present_leads else None)
 fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
@@ -236,7 +238,7 @@ if generated:
                "Grey under a generated lead: the real recording, hidden from the generator.")
 
 # agreement and morphology
-compared = state.compared_leads(part, output) if available else ()
+compared = scored_leads(part, output, available) if available else ()
 left, right = st.columns(2)
 with left:
     st.subheader("Agreement with the real leads")
@@ -338,5 +340,5 @@ with folder_box:
 
 # The widget callbacks above keep this script's globals alive for as long as Streamlit keeps the
 # session, which outlives the browser (server.disconnectedSessionTTL and later): drop the name of the
-# whole record, so that l2g.state's release on disconnect frees it (a 24-h record is 2.1 GB).
+# whole record, so that dashboard.state's release on disconnect frees it (a 24-h record is 2.1 GB).
 del rec

@@ -17,15 +17,17 @@ import scipy.io
 import wfdb
 from streamlit.testing.v1 import AppTest
 
+from dashboard import state
+from dashboard.state import CUSTOM, DEFAULT_PRESET, data_dir
 from l2g.demo import demo_record
 from l2g.io import write_csv, write_wfdb
 from l2g.leads import LEADS, PRESETS
-from l2g.reconstruction import DEFAULT_WEIGHTS
+from l2g.reconstruction import file_sha256
 from l2g.record import Diagnosis, Record
-from l2g.state import CUSTOM, DEFAULT_PRESET, data_dir
 from tests.ecg_factory import synthetic_record
 
 from .app_helpers import APP, TIMEOUT, upload, wfdb_files
+from .weights import shipped
 
 
 # ------------------------------------------------------------------ helpers
@@ -88,12 +90,33 @@ def test_starts_on_the_demo_record_with_generated_leads(at: AppTest) -> None:
     assert any("not a medical device" in c.value for c in at.caption)
 
 
-def test_banner_when_the_model_weights_are_missing(at: AppTest) -> None:
-    banner = [w.value for w in at.warning if "linear baseline" in w.value]
-    if DEFAULT_WEIGHTS.exists():
-        assert not banner
-    else:
+def test_the_shipped_generator_is_in_use_without_a_banner(at: AppTest) -> None:
+    shipped("l2g.pt")
+    assert not [w for w in at.warning if "linear baseline" in w.value or "not available" in w.value]
+    assert "generated (model)" in trace_names(at)
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint"], ids=["empty-folder", "corrupt-l2g.pt"])
+def test_banner_and_linear_fallback_when_the_model_weights_are_missing(monkeypatch, tmp_path: Path,
+                                                                       content: bytes | None) -> None:
+    """``L2G_WEIGHTS_DIR`` names a folder without a usable generator: banner, then the shipped linear baseline."""
+    shipped("linear.pt")
+    if content is not None:
+        (tmp_path / "l2g.pt").write_bytes(content)
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
+    state.reset_models()
+    try:
+        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        assert not app.exception, app.exception
+        banner = [w.value for w in app.warning if "linear baseline" in w.value]
         assert len(banner) == 1 and "Model weights not available" in banner[0]
+        assert str(tmp_path / "l2g.pt") in banner[0] and "linear.pt@" in banner[0]
+        assert "generated (linear)" in trace_names(app) and "generated (model)" not in trace_names(app)
+        assert list(app.dataframe[0].value.columns) == ["r", "RMSE (µV)", "SSIM"]  # still scored
+        assert not app.error
+    finally:
+        state.reset_models()
 
 
 def test_chart_has_a_true_ecg_grid_and_hover_in_mV(at: AppTest) -> None:
@@ -395,25 +418,27 @@ def with_generator(monkeypatch, tmp_path: Path):
     """A generator checkpoint of the shipped architecture (random weights) as weights/l2g.pt."""
     import torch
 
-    from l2g import reconstruct, state
     from l2g.dataset import DataConfig
     from l2g.model import Generator, GeneratorConfig, model_args
 
     g = Generator(GeneratorConfig())
     data = DataConfig()
-    linear = torch.load(reconstruct.DEFAULT_LINEAR, map_location="cpu", weights_only=True)
+    linear = torch.load(shipped("linear.pt"), map_location="cpu", weights_only=True)
     torch.save({"state_dict": g.state_dict(), "model_args": model_args(g.config), "linear": linear,
                 "fs": float(data.fs), "window": int(data.window), "highpass_hz": 0.5}, tmp_path / "l2g.pt")
-    monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "l2g.pt")
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
     state.reset_models()
     yield
     state.reset_models()  # the next tests load the real default again
 
 
-def test_generator_in_use_with_the_linear_baseline_overlay(with_generator) -> None:
+def test_generator_in_use_with_the_linear_baseline_overlay(with_generator, tmp_path: Path) -> None:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not app.exception
     assert not [w for w in app.warning if "linear baseline" in w.value]  # no fallback banner
+    rc, _ = state.reconstructor("model")
+    assert rc.version.startswith("l2g.pt@") and rc.method == "model"
+    assert rc.version.split("@")[1] == file_sha256(tmp_path / "l2g.pt")[:12]  # the folder's, not the shipped one
     assert "generated (model)" in trace_names(app)
     app.checkbox(key="compare_linear").check().run()
     assert not app.exception
@@ -423,10 +448,10 @@ def test_generator_in_use_with_the_linear_baseline_overlay(with_generator) -> No
 
 
 def test_no_model_at_all_shows_the_recording_without_a_traceback(monkeypatch, tmp_path: Path) -> None:
-    from l2g import reconstruct, state
-
-    monkeypatch.setattr(reconstruct, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
-    monkeypatch.setattr(reconstruct, "DEFAULT_LINEAR", tmp_path / "none-linear.pt")
+    (tmp_path / "l2g.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "linear.pt").write_bytes(b"not a baseline either")
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
     state.reset_models()
     try:
         app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

@@ -1,13 +1,13 @@
 """The linear least-squares baseline: exact recovery, any subset, torch parity, persistence."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from l2g.baseline import LinearBaseline, LinearConfig
 from l2g.leads import EXPAND_8_TO_12, INDEPENDENT_LEADS, LEADS, expand_independent
+
+from .weights import shipped
 
 LAGS = (*range(-4, 5), 6)  # every delay difference below; taps -6, -5 and 5 stay unused
 # per independent lead: gain and delay (samples) of one shared source; I and II share the delay
@@ -187,24 +187,19 @@ def test_fit_validates_input():
         LinearConfig(ridge=-1)
 
 
-SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "linear.pt"
-
-
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="weights/linear.pt not built (bench/baseline_subsets.py --save)")
 def test_shipped_weights_load_safely_with_default_config():
-    base = LinearBaseline.load(SHIPPED)
+    base = LinearBaseline.load(shipped("linear.pt"))
     assert base.config == LinearConfig() and base.n_records > 100
     w = base.weights_for(["I", "II", "V1", "V3", "V5"])
     assert np.isfinite(w).all()
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="weights/linear.pt not built")
 def test_shipped_weights_on_a_real_record(shared_data):
     from l2g.dataset import to_independent
     from l2g.io import read_record
 
-    base = LinearBaseline.load(SHIPPED)
+    base = LinearBaseline.load(shipped("linear.pt"))
     x8 = to_independent(read_record(shared_data / "ludb" / "data" / "1.hea"), base.config.fs)
     pred = base.predict(expand_independent(x8), ["I", "II", "V1", "V3", "V5"])
     for lead in ("V2", "V4", "V6"):  # interpolated chest leads

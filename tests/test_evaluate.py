@@ -8,9 +8,10 @@ import pytest
 from l2g.evaluate import StudyConfig, run_study, score_reconstruction, subset_plan, write_report
 from l2g.io import write_wfdb
 from l2g.leads import LEADS
-from l2g.reconstruction import DEFAULT_LINEAR, load_reconstructor
+from l2g.reconstruction import load_reconstructor
 
 from .ecg_factory import synthetic_record
+from .weights import shipped
 
 
 def test_perfect_reconstruction_scores_perfectly():
@@ -44,8 +45,7 @@ def test_subset_plan_is_deterministic_and_complete():
 
 
 def test_end_to_end_report(tmp_path):
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
+    shipped("linear.pt")
     linear = load_reconstructor(method="linear")
     records = [(f"set/r{i}", "set", synthetic_record(seed=i, name=f"r{i}", age=50, sex="F")) for i in range(3)]
     cfg = StudyConfig(subsets_per_k=1, k_values=(1, 2, 5, 7))
@@ -79,8 +79,7 @@ def test_cli_evaluate_on_a_tiny_split(tmp_path):
     import sys
     from pathlib import Path
 
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
+    shipped("linear.pt")
     rows = ["record_id,split"]
     for i in range(2):
         write_wfdb(synthetic_record(seed=i, name=f"r{i}"), tmp_path / "data" / "set", name=f"r{i}")

@@ -1,7 +1,7 @@
 """The dashboard's limits: upload size, the longest stretch shown at once, the longest record kept open.
 
-A record longer than :data:`l2g.state.MAX_INTERACTIVE_S` is reconstructed, scored, drawn and
-exported one segment at a time; one longer than :data:`l2g.state.MAX_RECORD_SAMPLES` is refused.
+A record longer than :data:`dashboard.state.MAX_INTERACTIVE_S` is reconstructed, scored, drawn and
+exported one segment at a time; one longer than :data:`dashboard.state.MAX_RECORD_SAMPLES` is refused.
 Memory for a 24-h record is measured by ``bench/concurrency.py`` (see docs/RELIABILITY.md).
 """
 
@@ -18,8 +18,8 @@ import pytest
 import wfdb
 from streamlit.testing.v1 import AppTest
 
-from l2g import reconstruct as reconstruct_module
-from l2g import state
+from dashboard import state
+from l2g import reconstruction as reconstruct_module
 from l2g.io import MAX_UPLOAD_BYTES
 from l2g.record import Record
 from tests.ecg_factory import synthetic_record
@@ -45,12 +45,13 @@ def upload_wfdb(app: AppTest, rec: Record, directory: Path) -> AppTest:
 def test_segments_cover_the_record_and_each_is_max_interactive_long() -> None:
     limit = state.MAX_INTERACTIVE_S
     short = two_lead_record(limit / 60)
-    assert state.segment_count(short) == 1 and state.segment_bounds(short, 0) == (0.0, short.duration)
+    assert short.segment_bounds(limit) == ((0.0, short.duration),)
     part, key = state.segment(short, "d", 0)
     assert part is short and key == "d"
     rec = two_lead_record(12.0)  # 720 s: 0-300, 300-600, 420-720
-    assert state.segment_count(rec) == 3
-    assert [state.segment_bounds(rec, k) for k in range(3)] == [(0.0, 300.0), (300.0, 600.0), (420.0, 720.0)]
+    assert rec.segment_bounds(limit) == ((0.0, 300.0), (300.0, 600.0), (420.0, 720.0))
+    with pytest.raises(ValueError, match="segment 3 does not exist"):
+        rec.segment(3, limit)
     part, key = state.segment(rec, "d", 2)
     assert part.duration == pytest.approx(limit) and key == "d@420"
     np.testing.assert_array_equal(part.lead("I"), rec.lead("I")[int(420 * rec.fs):])

@@ -18,14 +18,14 @@ from l2g.reconstruction import DEFAULT_LINEAR, load_reconstructor, reconstruct
 from l2g.record import GENERATED, RECORDED
 
 from .ecg_factory import synthetic_record
+from .weights import shipped
 
 ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
 def linear_model():
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
+    shipped("linear.pt")
     return load_reconstructor(method="linear")
 
 
@@ -36,9 +36,7 @@ def tiny_model_path(tmp_path_factory):
     cfg = GeneratorConfig(base_channels=8, depth=2, dilations=(1,))
     g = Generator(cfg)
     torch.nn.init.normal_(g.head.weight, std=0.01)
-    lin = LinearBaseline.load(DEFAULT_LINEAR) if DEFAULT_LINEAR.exists() else None
-    if lin is None:
-        pytest.skip("weights/linear.pt not built")
+    lin = LinearBaseline.load(shipped("linear.pt"))
     path = tmp_path_factory.mktemp("w") / "tiny.pt"
     torch.save({"state_dict": g.state_dict(), "model_args": model_args(cfg), "linear": lin.state_dict(),
                 "fs": 250.0, "window": 256, "highpass_hz": 0.5, "version": "test"}, path)
@@ -112,8 +110,7 @@ def test_errors(linear_model):
 
 
 def test_missing_or_corrupt_weights_fall_back_to_linear(tmp_path):
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
+    shipped("linear.pt")
     bad = tmp_path / "l2g.pt"
     bad.write_bytes(b"this is not a checkpoint")
     (tmp_path / "linear.pt").write_bytes(DEFAULT_LINEAR.read_bytes())
@@ -171,10 +168,8 @@ def test_cli_reconstruct_errors(tmp_path):
 
 @pytest.mark.parametrize("method", ["linear", "model"])
 def test_chunked_long_record_matches_whole(method, linear_model):
-    from l2g.reconstruction import DEFAULT_WEIGHTS
-
-    if method == "model" and not DEFAULT_WEIGHTS.exists():
-        pytest.skip("weights/l2g.pt not shipped")
+    if method == "model":
+        shipped("l2g.pt")
     model = linear_model if method == "linear" else load_reconstructor()  # the shipped, trained generator
     assert model.method == method
     rec = synthetic_record(duration_s=65.0, fs=500.0, seed=4)
@@ -201,8 +196,7 @@ def test_demo_record_ships_and_is_a_plausible_ecg():
 def test_checksum_mismatch_is_refused(tmp_path):
     from l2g.reconstruction import file_sha256, verify_checksum
 
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
+    shipped("linear.pt")
     good = tmp_path / "linear.pt"
     good.write_bytes(DEFAULT_LINEAR.read_bytes())
     assert verify_checksum(good) is None  # not listed: a user's own file

@@ -27,15 +27,16 @@ import torch
 import wfdb
 from streamlit.testing.v1 import AppTest
 
+from dashboard import state
 from l2g import io as l2gio
-from l2g import state
 from l2g.leads import LEADS
 from l2g.plots import COLORS
-from l2g.reconstruction import DEFAULT_LINEAR, file_sha256, load_reconstructor
+from l2g.reconstruction import file_sha256, load_reconstructor
 from l2g.record import Diagnosis
 from tests.ecg_factory import synthetic_record
 
 from .app_helpers import APP, TIMEOUT, wfdb_files
+from .weights import shipped
 
 REPO = Path(__file__).resolve().parents[1]
 PATIENT = "DOE_JANE_1956"  # a record name that must never reach a log
@@ -107,7 +108,7 @@ def weights_folder(tmp_path: Path, case: str) -> Path:
     """A weights folder with the shipped linear baseline and a corrupt, missing or code-carrying l2g.pt."""
     folder = tmp_path / f"weights-{case}"
     folder.mkdir()
-    shutil.copy(DEFAULT_LINEAR, folder / "linear.pt")
+    shutil.copy(shipped("linear.pt"), folder / "linear.pt")
     sums = [f"{file_sha256(folder / 'linear.pt')}  linear.pt"]
     model = folder / "l2g.pt"
     if case == "corrupt":  # a valid-looking checkpoint, then one flipped byte: the checksum catches it
@@ -147,8 +148,6 @@ def test_weights_are_never_unpickled_with_code(tmp_path: Path) -> None:
 ])
 def test_unusable_weights_give_a_banner_and_the_linear_baseline(monkeypatch, tmp_path: Path, case: str,
                                                                  why: str) -> None:
-    if not DEFAULT_LINEAR.exists():
-        pytest.skip("weights/linear.pt not built")
     folder = weights_folder(tmp_path, case)
     monkeypatch.setenv("L2G_WEIGHTS_DIR", str(folder))
     monkeypatch.delenv("L2G_DATA_DIR", raising=False)

@@ -1,13 +1,18 @@
-"""Streamlit glue for the dashboard: caches and session state (the only l2g module importing streamlit).
+"""Streamlit glue for the dashboard: caches, session state and widget callbacks.
+
+It lives beside the pages, not in ``l2g`` (which never imports Streamlit): what it
+caches is computed by the library (:func:`l2g.reconstruct`, :func:`l2g.metrics.compare`,
+:meth:`l2g.Record.digest`, :meth:`l2g.Record.segment`, ...); the folders come from
+:mod:`l2g.paths`, as for the command line.
 
 Caches
 ------
 * :func:`reconstructor` - ``st.cache_resource``: one loaded model per method and
-  weights folder, shared by every session (read-only; inference runs under
-  ``torch.no_grad``); each load is counted (:func:`load_count`) and logged.
+  weights folder (:func:`l2g.paths.weights_dir`), shared by every session (read-only;
+  inference runs under ``torch.no_grad``); each load is counted (:func:`load_count`) and logged.
 * :func:`reconstruction`, :func:`agreement`, :func:`morphology`, :func:`catalog`,
-  :func:`export_files` - ``st.cache_data``, keyed by a record digest (see
-  :func:`record_digest`) plus the lead selection and the method. Records are not
+  :func:`export_files` - ``st.cache_data``, keyed by a record digest
+  (:meth:`l2g.Record.digest`) plus the lead selection and the method. Records are not
   pickled into the cache: the signal and statuses are, and the Record is rebuilt.
   Entries derived from a record expire after :data:`CACHE_TTL_S` (one hour); only a
   session holding the same content can reach them.
@@ -37,9 +42,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import logging
-import math
 import os
 import sys
 import threading
@@ -53,8 +56,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.logger import get_logger
 
-from .leads import LEADS, PRESETS
-from .record import ABSENT, GENERATED, RECORDED, Provenance, Record
+from l2g import paths
+from l2g.leads import LEADS, PRESETS
+from l2g.record import RECORDED, Provenance, Record
 
 __all__ = [
     "CUSTOM",
@@ -65,10 +69,6 @@ __all__ = [
     "CACHE_TTL_S",
     "lead_key",
     "data_dir",
-    "reports_dir",
-    "weights_dir",
-    "runs_dir",
-    "record_digest",
     "current_record",
     "init_session",
     "set_record",
@@ -78,15 +78,12 @@ __all__ = [
     "mark_custom",
     "read_lock",
     "too_long",
-    "segment_count",
-    "segment_bounds",
     "segment",
     "reconstructor",
     "model_ready",
     "load_count",
     "reset_models",
     "reconstruction",
-    "display",
     "agreement",
     "morphology",
     "wave_times",
@@ -109,7 +106,6 @@ LONG_RECORD_HINT: str = ("The dashboard keeps records up to 24 h at 500 Hz open;
 #: Seconds a result derived from a patient's record (reconstruction, tables, export bytes) stays in the
 #: shared caches; together with their ``max_entries`` this bounds what outlives a session.
 CACHE_TTL_S: float = 3600.0
-_HIGHPASS_HZ = 0.5  # applied to real and generated before scoring, as in l2g.evaluate
 _LOADED: set[tuple[str, str]] = set()  # (method, weights folder) whose reconstructor is in the cache
 _LOADS: Counter[tuple[str, str]] = Counter()  # how often each was loaded in this process
 _READ_LOCK = threading.Lock()
@@ -119,7 +115,7 @@ logging.getLogger("fsspec").setLevel(logging.INFO)
 
 
 def lead_key(lead: str) -> str:
-    """Session-state key of a lead's checkbox."""
+    """Session-state key of a lead's checkbox (a widget key: it stays with the dashboard)."""
     return f"lead_{lead}"
 
 
@@ -134,37 +130,6 @@ def data_dir(argv: list[str] | None = None) -> Path | None:
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     value = args.data_dir or os.environ.get("L2G_DATA_DIR")
     return Path(value).expanduser() if value else None
-
-
-_REPO = Path(__file__).resolve().parents[1]
-
-
-def reports_dir() -> Path:
-    """Where the evaluation report lives: ``reports/`` (env ``L2G_REPORTS_DIR`` overrides)."""
-    return Path(os.environ.get("L2G_REPORTS_DIR") or _REPO / "reports")
-
-
-def weights_dir() -> Path:
-    """Where the weights, model card and training logs live: ``weights/`` (env ``L2G_WEIGHTS_DIR`` overrides).
-
-    With the override, :func:`reconstructor` loads ``l2g.pt`` from that folder (its
-    ``SHA256SUMS`` and ``linear.pt`` beside it; the shipped baseline when it has none).
-    """
-    return Path(os.environ.get("L2G_WEIGHTS_DIR") or _REPO / "weights")
-
-
-def runs_dir() -> Path:
-    """Where training runs write their logs: ``runs/`` (env ``L2G_RUNS_DIR`` overrides)."""
-    return Path(os.environ.get("L2G_RUNS_DIR") or _REPO / "runs")
-
-
-# ------------------------------------------------------------------ the open record
-def record_digest(record: Record) -> str:
-    """A content hash of a record (signal, rate, leads, status, name): the cache key."""
-    h = hashlib.sha1(usedforsecurity=False)
-    h.update(np.ascontiguousarray(record.signal).data)  # hashed in place: no copy of a long record
-    h.update(repr((record.fs, record.leads, record.status, record.name, record.source_format)).encode())
-    return h.hexdigest()[:16]
 
 
 def _default_selection(record: Record) -> tuple[str, ...]:
@@ -202,7 +167,7 @@ def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | No
     record = record.standardize()
     ss = st.session_state
     _session_store()["record"] = record
-    ss["record_digest"] = record_digest(record)
+    ss["record_digest"] = record.digest()
     ss["record_origin"] = origin
     ss["load_messages"] = list(messages or [])
     ss["images"] = None
@@ -286,31 +251,15 @@ def mark_custom() -> None:
 
 
 # ------------------------------------------------------------------ long records
-def segment_count(record: Record) -> int:
-    """How many segments of at most :data:`MAX_INTERACTIVE_S` the page offers (1: the record is shown whole)."""
-    return max(1, math.ceil(record.duration / MAX_INTERACTIVE_S - 1e-9))
-
-
-def segment_bounds(record: Record, k: int) -> tuple[float, float]:
-    """Start and end (s) of segment ``k``: ``MAX_INTERACTIVE_S`` long, the last one ending with the record."""
-    if segment_count(record) == 1:
-        return 0.0, record.duration
-    start = min(k * MAX_INTERACTIVE_S, record.duration - MAX_INTERACTIVE_S)
-    return start, start + MAX_INTERACTIVE_S
-
-
 def segment(record: Record, digest: str, k: int) -> tuple[Record, str]:
-    """Segment ``k`` of ``record`` and its cache key (the record itself when it is short enough).
+    """Segment ``k`` of ``record`` (:meth:`l2g.Record.segment`, :data:`MAX_INTERACTIVE_S` long) and its cache key.
 
-    The segment keeps the record's name and metadata; its ``meta.fields["Segment"]``
-    says which seconds of the record it holds (exported in the WFDB header).
+    The record itself and ``digest`` when it is short enough to be shown whole.
     """
-    if segment_count(record) == 1:
+    part = record.segment(k, MAX_INTERACTIVE_S)
+    if part is record:
         return record, digest
-    start, stop = segment_bounds(record, k)
-    part = record.crop(start, stop)
-    fields = {**record.meta.fields, "Segment": f"{start:g}-{stop:g} s of {record.name} ({record.duration:g} s)"}
-    return part.replace(meta=dataclasses.replace(record.meta, fields=fields)), f"{digest}@{start:g}"
+    return part, f"{digest}@{record.segment_bounds(MAX_INTERACTIVE_S)[k][0]:g}"
 
 
 # ------------------------------------------------------------------ model and reconstruction
@@ -327,15 +276,19 @@ def _torch_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
-def _weights_override() -> str:
-    return os.environ.get("L2G_WEIGHTS_DIR", "")
+def _weights_folder() -> str:
+    """:func:`l2g.paths.weights_dir` as a cache key ('' when no folder is known: the load then says why)."""
+    try:
+        return str(paths.weights_dir())
+    except paths.WeightsNotFoundError:
+        return ""
 
 
 @st.cache_resource(show_spinner="Loading the generator…")
 def _reconstructor(method: str, folder: str) -> tuple[Any, str]:
     import torch
 
-    from .reconstruction import load_reconstructor
+    from l2g.reconstruction import load_reconstructor
 
     torch.set_num_threads(_torch_threads())
     with warnings.catch_warnings(record=True) as caught:
@@ -352,8 +305,9 @@ def _reconstructor(method: str, folder: str) -> tuple[Any, str]:
 def reconstructor(method: str = "model") -> tuple[Any, str]:
     """The loaded :class:`~l2g.reconstruction.Reconstructor` and the fallback warning ('' when none).
 
-    ``st.cache_resource``: loaded once per method and weights folder (``weights/``,
-    or ``L2G_WEIGHTS_DIR``), shared by all sessions and never modified. Sets
+    ``st.cache_resource``: loaded once per method and weights folder
+    (:func:`l2g.paths.weights_dir`: ``L2G_WEIGHTS_DIR``, else ``weights/``), shared by all
+    sessions and never modified. Sets
     torch's intra-op thread count (see :func:`_torch_threads`). When the generator
     is missing, corrupt or fails its checksum, the linear baseline is returned and
     the note says why.
@@ -361,14 +315,15 @@ def reconstructor(method: str = "model") -> tuple[Any, str]:
     Raises
     ------
     ValueError
-        When neither the generator nor the linear baseline can be loaded.
+        When neither the generator nor the linear baseline can be loaded, or no
+        weights folder is known (:class:`l2g.paths.WeightsNotFoundError`).
     """
-    return _reconstructor(method, _weights_override())
+    return _reconstructor(method, _weights_folder())
 
 
 def model_ready(method: str = "model") -> bool:
     """Whether :func:`reconstructor` has loaded ``method`` in this server process (no loading here)."""
-    return (method, _weights_override()) in _LOADED
+    return (method, _weights_folder()) in _LOADED
 
 
 def load_count() -> int:
@@ -383,12 +338,10 @@ def reset_models() -> None:
     _LOADED.clear()
 
 
-
-
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def _reconstruct_arrays(digest: str, _record: Record, available: tuple[str, ...],
                         method: str) -> tuple[np.ndarray, tuple[str, ...], tuple[str, str, tuple[str, ...]]]:
-    from .reconstruction import reconstruct
+    from l2g.reconstruction import reconstruct
 
     rc, _ = reconstructor(method)
     out = reconstruct(_record, available, model=rc)
@@ -403,40 +356,25 @@ def reconstruction(record: Record, digest: str, available: tuple[str, ...], meth
     return record.replace(signal=signal, status=status, meta=meta)
 
 
-def display(record: Record, filter_name: str) -> tuple[Record, str]:
-    """The record through a display filter of :data:`l2g.plots.DISPLAY_FILTERS` (and its label)."""
-    from .plots import display_filter
-
-    return display_filter(record, filter_name)
-
-
 # ------------------------------------------------------------------ comparisons
-def compared_leads(record: Record, output: Record) -> tuple[str, ...]:
-    """Leads generated in ``output`` whose real trace ``record`` holds."""
-    return tuple(lead for lead in output.generated_leads if record.status_of(lead) == RECORDED)
-
-
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def agreement(digest: str, available: tuple[str, ...], method: str, with_baseline: bool, _record: Record,
               _output: Record, _baseline: Record | None = None) -> pd.DataFrame:
-    """Per generated lead with a real trace: r, RMSE (µV) and SSIM (:func:`l2g.metrics.lead_agreement`).
+    """The agreement table: :func:`l2g.metrics.compare` of the generated leads, indexed by lead.
 
-    Both traces are high-passed at 0.5 Hz first (as in ``l2g evaluate``). With
-    ``with_baseline`` the linear baseline's r, RMSE and SSIM are added.
+    Columns ``r``, ``RMSE (µV)`` and ``SSIM``; with ``with_baseline`` the linear
+    baseline's ``r (linear)``, ``RMSE (linear, µV)`` and ``SSIM (linear)``. Empty
+    when no generated lead has a real trace.
     """
-    from .metrics import lead_agreement
-    from .preprocess import remove_baseline
+    from l2g.metrics import compare
 
-    leads = compared_leads(_record, _output)
-    if not leads:
+    names = {"r": "r", "rmse_uv": "RMSE (µV)", "ssim": "SSIM"}
+    scores = compare(_record, _output, available)
+    if scores.empty:
         return pd.DataFrame()
-    real = remove_baseline(_record.select(leads), _HIGHPASS_HZ).signal
-    gen = remove_baseline(_output.select(leads), _HIGHPASS_HZ).signal
-    scores = lead_agreement(real, gen, fs=_record.fs)
-    table = pd.DataFrame({"r": scores["r"], "RMSE (µV)": scores["rmse_uv"], "SSIM": scores["ssim"]},
-                         index=pd.Index(leads, name="lead"))
+    table = scores.set_index("lead")[list(names)].rename(columns=names)
     if with_baseline and _baseline is not None:
-        lin = lead_agreement(real, remove_baseline(_baseline.select(leads), _HIGHPASS_HZ).signal, fs=_record.fs)
+        lin = compare(_record, _baseline, available).set_index("lead")
         table["r (linear)"] = lin["r"]
         table["RMSE (linear, µV)"] = lin["rmse_uv"]
         table["SSIM (linear)"] = lin["ssim"]
@@ -448,7 +386,7 @@ def morphology(digest: str, available: tuple[str, ...], method: str, _record: Re
                _output: Record) -> pd.DataFrame | None:
     """Lead-II morphology, real vs generated (None when l2g.morphology is not available)."""
     try:
-        from .morphology import morphology_table
+        from l2g.morphology import morphology_table
     except ImportError:
         return None
     with warnings.catch_warnings():
@@ -460,7 +398,7 @@ def morphology(digest: str, available: tuple[str, ...], method: str, _record: Re
 def wave_times(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, np.ndarray] | None:
     """P/QRS/T on- and offset times (s) of Lead II of ``_output`` (None without l2g.morphology)."""
     try:
-        from .morphology import delineation_for_plot
+        from l2g.morphology import delineation_for_plot
     except ImportError:
         return None
     with warnings.catch_warnings():
@@ -472,7 +410,7 @@ def wave_times(digest: str, available: tuple[str, ...], method: str, _output: Re
 @st.cache_data(show_spinner="Scanning the data folder…")
 def catalog(root: str) -> pd.DataFrame:
     """:func:`l2g.catalog.scan` of the data folder, readable records only, cached per folder."""
-    from .catalog import scan
+    from l2g.catalog import scan
 
     table = scan(root, progress=False)
     return table[table["error"] == ""].reset_index(drop=True)
@@ -481,11 +419,6 @@ def catalog(root: str) -> pd.DataFrame:
 @st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
 def export_files(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, bytes]:
     """``{"wfdb": zip bytes, "csv": bytes}`` of the reconstructed record."""
-    from .export import csv_bytes, wfdb_zip_bytes
+    from l2g.export import csv_bytes, wfdb_zip_bytes
 
     return {"wfdb": wfdb_zip_bytes(_output), "csv": csv_bytes(_output)}
-
-
-def status_counts(record: Record) -> dict[str, int]:
-    """How many leads are recorded, generated and absent."""
-    return {s: sum(1 for x in record.status if x == s) for s in (RECORDED, GENERATED, ABSENT)}
