@@ -2,8 +2,8 @@
 
 The snippets run in a sandbox that gives the paths the docs use something real to point at:
 
-* ``SANDBOX/work`` is the working directory. It holds ``ludb/data/1.hea`` (the README's example
-  record), ``REC.hea`` and ``FOLDER/`` (the command-line examples), ``splits/split.csv`` and a
+* ``SANDBOX/work`` is the working directory. It holds ``l2g/data/demo/`` (a copy of the shipped demo
+  record, the README's example), ``ludb/data/1.hea``, ``REC.hea`` and ``FOLDER/`` (the command-line examples), ``splits/split.csv`` and a
   copy of the shipped ``weights/l2g.pt`` (which ``l2g calibrate`` rewrites).
 * ``SANDBOX/shared/data`` is a tiny archive of synthetic 12-lead records in two sources, so
   ``../shared/data`` resolves to it and never to the real data.
@@ -195,6 +195,7 @@ def sandbox(tmp_path_factory) -> dict[str, object]:
     _records(data / "ludb" / "data", [str(i) for i in range(1, 7)], seed=0)
     _records(data / "cinc2021" / "georgia", [f"E0000{i}" for i in range(1, 7)], seed=10)
     _records(work / "ludb" / "data", ["1"], seed=0)
+    shutil.copytree(REPO / "l2g" / "data" / "demo", work / "l2g" / "data" / "demo")
     _records(work, ["REC"], seed=20)
     _records(work / "FOLDER", ["a", "b"], seed=30)
     save_split(split(scan(data, progress=False)), work / "splits" / "split.csv")
