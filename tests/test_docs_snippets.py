@@ -4,7 +4,8 @@ The snippets run in a sandbox that gives the paths the docs use something real t
 
 * ``SANDBOX/work`` is the working directory. It holds ``l2g/data/demo/`` (a copy of the shipped
   demo record, the README's example), ``ludb/data/1.hea``, ``REC.hea`` and ``FOLDER/`` (the
-  command-line examples), ``splits/split.csv`` and a copy of the shipped ``weights/l2g.pt`` (which ``l2g calibrate`` rewrites).
+  command-line examples), ``splits/split.csv`` and a copy of the shipped ``weights/l2g.pt``
+  (which ``l2g calibrate`` rewrites).
 * ``SANDBOX/shared/data`` is a tiny archive of synthetic 12-lead records in two sources, so
   ``../shared/data`` resolves to it and never to the real data.
 * ``SANDBOX/home`` is ``$HOME``: ``~/ecg`` (docs/DATA.md) and the l2g cache stay inside; it holds
