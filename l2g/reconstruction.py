@@ -327,6 +327,7 @@ def reconstruct(
     method: str = "model",
     model: Reconstructor | None = None,
     chunk_s: float = 300.0,
+    interval: float | None = None,
 ) -> Record:
     """Generate the missing leads of ``record`` from its ``available`` leads.
 
@@ -346,6 +347,11 @@ def reconstruct(
         Records longer than this (seconds) are processed in chunks of this
         length with 10 s of context on each side, which bounds the working
         memory for Holter-length records.
+    interval : float, optional
+        Coverage level (e.g. 0.9) of a calibrated band around every generated
+        lead, returned as ``Record.interval`` = ``(low, high)``, mV, NaN on
+        recorded leads (:func:`l2g.uncertainty.interval_for`; calibration in
+        ``interval.json`` beside the weights). Default: no band.
 
     Returns
     -------
@@ -368,6 +374,9 @@ def reconstruct(
     (('I', 'II', 'V2'), 9, True)
     >>> full.meta.provenance.method, full.meta.provenance.available
     ('linear', ('I', 'II', 'V2'))
+    >>> low, high = reconstruct(rec, ["I"], method="linear", interval=0.9).interval
+    >>> low.shape == rec.signal.shape, bool((high >= low)[1:].all()), bool(np.isnan(low[0]).all())
+    (True, True, True)
     """
     rec = record.standardize()
     avail = parse_lead_list(available) if available is not None else rec.recorded_leads
@@ -407,5 +416,10 @@ def reconstruct(
             status.append(GENERATED)
     prov = Provenance(method=rc.method, model_version=rc.version, available=tuple(avail))
     meta = dataclasses.replace(rec.meta, provenance=prov)
-    return rec.replace(signal=gsig, status=tuple(status), meta=meta)
+    out = rec.replace(signal=gsig, status=tuple(status), meta=meta)
+    if interval is not None:
+        from .uncertainty import interval_for
+
+        out = out.replace(interval=interval_for(out, avail, float(interval), rc.linear))
+    return out
 

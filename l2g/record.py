@@ -188,6 +188,14 @@ class Record:
     source_format : str
         ``"wfdb"``, ``"wfdb-mat"``, ``"edf"``, ``"csv"``, ``"hdf5"``,
         ``"generated"``, ... .
+    interval : tuple of two ndarray or None
+        Optional ``(low, high)`` band around the generated leads (mV, float32,
+        each shaped like ``signal``, read-only; NaN on leads without a band),
+        set by ``l2g.reconstruct(..., interval=0.9)`` (see
+        :mod:`l2g.uncertainty`). Carried by :meth:`standardize`, :meth:`select`,
+        :meth:`mask`, :meth:`crop` and :meth:`segment`; dropped by
+        :meth:`replace` when the signal changes and no new interval is given
+        (a filtered or resampled signal no longer matches its band).
 
     Raises
     ------
@@ -203,6 +211,7 @@ class Record:
     name: str = "record"
     meta: Metadata = field(default_factory=Metadata)
     source_format: str = "unknown"
+    interval: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         sig = np.array(self.signal, dtype=np.float32, copy=True)
@@ -250,6 +259,19 @@ class Record:
                     "a lead must be finite everywhere or marked absent"
                 )
         sig.setflags(write=False)
+        if self.interval is not None:
+            if len(self.interval) != 2:
+                raise ValueError(f"{self.name}: interval must be a (low, high) pair of arrays")
+            pair = []
+            for part in self.interval:
+                arr = np.array(part, dtype=np.float32, copy=True)
+                if arr.shape != sig.shape:
+                    raise ValueError(
+                        f"{self.name}: interval arrays must be shaped like the signal {sig.shape}, got {arr.shape}"
+                    )
+                arr.setflags(write=False)
+                pair.append(arr)
+            object.__setattr__(self, "interval", tuple(pair))
         object.__setattr__(self, "signal", sig)
         object.__setattr__(self, "fs", fs)
         object.__setattr__(self, "leads", leads)
@@ -316,8 +338,27 @@ class Record:
 
     # ------------------------------------------------------------- operations
     def replace(self, **changes: object) -> Record:
-        """A new Record with some fields changed (validated again)."""
+        """A new Record with some fields changed (validated again).
+
+        A new ``signal`` without a new ``interval`` drops the band.
+        """
+        if "signal" in changes and "interval" not in changes:
+            changes["interval"] = None
         return dataclasses.replace(self, **changes)
+
+    def _interval_rows(self, rows: Iterable[int | None]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The band restricted / reordered to ``rows`` (None = a NaN row)."""
+        if self.interval is None:
+            return None
+        rows = list(rows)
+        out = []
+        for part in self.interval:
+            arr = np.full((len(rows), self.n_samples), np.nan, np.float32)
+            for i, r in enumerate(rows):
+                if r is not None:
+                    arr[i] = part[r]
+            out.append(arr)
+        return out[0], out[1]
 
     def standardize(self) -> Record:
         """The same record with exactly the 12 canonical leads in canonical order.
@@ -335,7 +376,8 @@ class Record:
                 status.append(self.status[j])
             else:
                 status.append(ABSENT)
-        return self.replace(signal=sig, leads=LEADS, status=tuple(status))
+        rows = [self.leads.index(lead) if lead in self.leads else None for lead in LEADS]
+        return self.replace(signal=sig, leads=LEADS, status=tuple(status), interval=self._interval_rows(rows))
 
     def select(self, leads: Iterable[str]) -> Record:
         """A record holding only ``leads`` (canonical names), in the order given."""
@@ -345,7 +387,8 @@ class Record:
             raise ValueError(f"{self.name}: no lead(s) {missing}; the record has {', '.join(self.leads)}")
         idx = [self.leads.index(n) for n in names]
         return self.replace(
-            signal=self.signal[idx], leads=tuple(names), status=tuple(self.status[i] for i in idx)
+            signal=self.signal[idx], leads=tuple(names), status=tuple(self.status[i] for i in idx),
+            interval=self._interval_rows(idx),
         )
 
     def mask(self, available: Iterable[str]) -> Record:
@@ -366,7 +409,8 @@ class Record:
             if lead not in keep:
                 sig[i] = np.nan
                 status[i] = ABSENT
-        return self.replace(signal=sig, status=tuple(status))
+        rows = [i if lead in keep else None for i, lead in enumerate(self.leads)]
+        return self.replace(signal=sig, status=tuple(status), interval=self._interval_rows(rows))
 
     def crop(self, start_s: float = 0.0, stop_s: float | None = None) -> Record:
         """The part of the record between ``start_s`` and ``stop_s`` seconds."""
@@ -376,7 +420,8 @@ class Record:
             raise ValueError(
                 f"{self.name}: crop [{start_s}, {stop_s}] s is outside 0..{self.duration:.3f} s or empty"
             )
-        return self.replace(signal=self.signal[:, a:b])
+        band = None if self.interval is None else (self.interval[0][:, a:b], self.interval[1][:, a:b])
+        return self.replace(signal=self.signal[:, a:b], interval=band)
 
     def segment_bounds(self, max_s: float) -> tuple[tuple[float, float], ...]:
         """Start and end (s) of the segments of at most ``max_s`` seconds that cover the record.
@@ -480,6 +525,9 @@ class Record:
             and self.source_format == other.source_format
             and self.signal.shape == other.signal.shape
             and bool(np.array_equal(self.signal, other.signal, equal_nan=True))
+            and (self.interval is None) == (other.interval is None)
+            and (self.interval is None or all(
+                np.array_equal(x, y, equal_nan=True) for x, y in zip(self.interval, other.interval, strict=True)))
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,385 @@
+"""Check the recorded leads of a record: do they agree with each other, and were electrodes misplaced?
+
+:func:`check_leads` returns one row per recorded lead: the agreement of the
+recording with its leave-one-out prediction from the other recorded leads
+(the linear baseline, :mod:`l2g.baseline`, at its own rate: exact, fast, and
+as sensitive as the generator here; see ``docs/MODEL.md``), a flag and a plain
+reason.
+
+Electrode faults are tested as explicit hypotheses: each candidate fault is
+*undone* (its exact lead transformation applied again: every fault below is
+a swap, so it is its own inverse) and the agreement recomputed; the fault is
+flagged when undoing it makes the leads agree markedly better.
+
+Limb-electrode reversals (LA/RA, LA/LL, RA/LL)
+    The limb leads still obey Einthoven and Goldberger after a reversal, so
+    they cannot betray it to each other; the chest leads, referenced to the
+    Wilson terminal (the mean of the three limb electrodes, unchanged by a
+    swap), do. The recorded limb leads are predicted from the recorded chest
+    leads only, and the squared error of that prediction is compared between
+    the record as it is and the record with the reversal undone.
+Adjacent chest-lead swaps (V1/V2 … V5/V6)
+    Every recorded chest lead is predicted from all the other recorded leads;
+    the summed squared error is compared with the record's and the swapped
+    pair exchanged.
+One bad lead (noise, loose or misplaced electrode)
+    A lead whose leave-one-out error is many times the error the baseline
+    expects for that subset (:func:`l2g.uncertainty.linear_sigma`).
+
+The thresholds (:data:`THRESHOLDS`) were set on simulated faults applied to
+the validation split so that untouched records are flagged rarely; sensitivity
+and specificity on the test split are in ``reports/leadcheck.md``
+(``python bench/leadcheck_eval.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
+from .record import RECORDED, Record
+
+__all__ = ["LIMB_FAULTS", "CHEST_SWAPS", "THRESHOLDS", "apply_fault", "check_leads", "lead_check_stats",
+           "LeadCheckStats", "NotEnoughLeadsError", "Thresholds", "decide"]
+
+#: Limb-electrode reversals as signed permutations of the limb leads:
+#: new[lead] = sign * old[source] (each is its own inverse).
+LIMB_FAULTS: dict[str, dict[str, tuple[int, str]]] = {
+    "LA/RA": {"I": (-1, "I"), "II": (1, "III"), "III": (1, "II"), "aVR": (1, "aVL"), "aVL": (1, "aVR"),
+              "aVF": (1, "aVF")},
+    "LA/LL": {"I": (1, "II"), "II": (1, "I"), "III": (-1, "III"), "aVR": (1, "aVR"), "aVL": (1, "aVF"),
+              "aVF": (1, "aVL")},
+    "RA/LL": {"I": (-1, "III"), "II": (-1, "II"), "III": (-1, "I"), "aVR": (1, "aVF"), "aVL": (1, "aVL"),
+              "aVF": (1, "aVR")},
+}
+
+#: Adjacent precordial swaps.
+CHEST_SWAPS: tuple[tuple[str, str], ...] = tuple(zip(CHEST_LEADS[:-1], CHEST_LEADS[1:], strict=True))
+
+_LIMB_REASON = {
+    "LA/RA": "I and aVR look inverted: left/right arm electrodes reversed?",
+    "LA/LL": "I and II look swapped, III inverted: left arm/left leg electrodes reversed?",
+    "RA/LL": "II looks inverted, aVR and aVF swapped: right arm/left leg electrodes reversed?",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Flagging thresholds (dimensionless).
+
+    Attributes
+    ----------
+    limb_ratio : float
+        Flag a limb reversal when undoing it divides the chest-to-limb
+        prediction error by more than this.
+    chest_ratio : float
+        Flag an adjacent chest swap when undoing it divides the chest
+        leave-one-out error by more than this.
+    lead_z : float
+        Flag a lead whose leave-one-out RMS error exceeds this many times the
+        baseline's expected RMS error for that lead and subset.
+    """
+
+    limb_ratio: float = 2.0
+    chest_ratio: float = 1.5
+    lead_z: float = 4.0
+
+
+#: Thresholds set on the validation split (``bench/leadcheck_eval.py``).
+THRESHOLDS = Thresholds()
+
+
+class NotEnoughLeadsError(ValueError):
+    """A lead check needs at least three recorded leads."""
+
+
+def apply_fault(record: Record, fault: str) -> Record:
+    """Simulate an electrode fault on a record (exact lead transformation; a swap undoes itself).
+
+    Parameters
+    ----------
+    record : Record
+        Must hold every lead the fault moves (all six limb leads for a limb
+        reversal, both chest leads for a swap).
+    fault : str
+        ``"LA/RA"``, ``"LA/LL"``, ``"RA/LL"`` or ``"V1/V2"`` … ``"V5/V6"``.
+
+    Returns
+    -------
+    Record
+
+    Raises
+    ------
+    ValueError
+        On an unknown fault or a missing lead.
+
+    Examples
+    --------
+    >>> from l2g.demo import demo_record
+    >>> rec = demo_record()
+    >>> bad = apply_fault(rec, "LA/RA")
+    >>> bool(np.allclose(bad.lead("I"), -rec.lead("I"))), bool(np.allclose(bad.lead("aVF"), rec.lead("aVF")))
+    (True, True)
+    >>> apply_fault(bad, "LA/RA") == rec
+    True
+    """
+    sig = record.signal.copy()
+    if fault in LIMB_FAULTS:
+        need = [lead for lead in LIMB_LEADS if lead not in record.leads]
+        if need:
+            raise ValueError(f"{record.name}: fault {fault} needs all six limb leads; missing {', '.join(need)}")
+        for lead, (sign, src) in LIMB_FAULTS[fault].items():
+            sig[record.leads.index(lead)] = sign * record.signal[record.leads.index(src)]
+    elif fault in {f"{a}/{b}" for a, b in CHEST_SWAPS}:
+        a, b = fault.split("/")
+        for lead in (a, b):
+            if lead not in record.leads:
+                raise ValueError(f"{record.name}: fault {fault} needs lead {lead}")
+        ia, ib = record.leads.index(a), record.leads.index(b)
+        sig[[ia, ib]] = record.signal[[ib, ia]]
+    else:
+        valid = [*LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS)]
+        raise ValueError(f"unknown fault {fault!r}; valid: {', '.join(valid)}")
+    return record.replace(signal=sig)
+
+
+@dataclass(frozen=True)
+class LeadCheckStats:
+    """The raw numbers behind :func:`check_leads`.
+
+    Attributes
+    ----------
+    leads : tuple of str
+        Recorded leads checked.
+    r, rmse_uv, z : dict of str to float
+        Per lead: Pearson r and RMS error (µV) of the recording vs its
+        leave-one-out prediction, and RMS error / expected RMS error.
+    limb_ratio : dict of str to float
+        Per testable limb fault: error as recorded / error with it undone.
+    chest_ratio : dict of str to float
+        Per testable adjacent swap ``"Va/Vb"``: the same for the chest leads.
+    """
+
+    leads: tuple[str, ...]
+    r: dict
+    rmse_uv: dict
+    z: dict
+    limb_ratio: dict
+    chest_ratio: dict
+
+
+def _prepare(record: Record, max_seconds: float, linear) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The recorded leads at the baseline rate, high-passed: (12, T) with zeros elsewhere."""
+    from .preprocess import remove_baseline, resample
+
+    rec = record.standardize()
+    recorded = tuple(lead for lead in LEADS if rec.status_of(lead) == RECORDED)
+    rec = rec.select(recorded)
+    if rec.duration > max_seconds:
+        rec = rec.crop(0.0, max_seconds)
+    fs = linear.config.fs
+    if rec.fs != fs:
+        rec = resample(rec, fs)
+    rec = remove_baseline(rec, 0.5)
+    x = np.zeros((12, rec.n_samples))
+    for lead, row in zip(rec.leads, rec.signal, strict=True):
+        x[LEADS.index(lead)] = row
+    if limb_basis(recorded) is not None:  # two limb leads fix all six (for the reversal hypotheses)
+        limb = complete_limb_leads({lead: x[LEADS.index(lead)] for lead in recorded if lead in LIMB_LEADS})
+        for lead in LIMB_LEADS:
+            x[LEADS.index(lead)] = limb[lead]
+    return x, recorded
+
+
+class _Predictor:
+    """Leave-k-out linear predictions of single leads from lagged copies of a 12-lead array."""
+
+    def __init__(self, linear, x: np.ndarray):
+        self.linear = linear
+        self.m = linear.config.max_lag
+        self.taps = None
+        self.n = x.shape[1]
+        self.e = EXPAND_8_TO_12.astype(np.float64)
+
+    def lagged(self, x: np.ndarray) -> np.ndarray:
+        m = self.m
+        xp = np.pad(x, ((0, 0), (m, m)))
+        lags = [lag + m for lag in self.linear.config.lags]
+        return np.stack([xp[:, k: k + self.n] for k in lags])  # (n_lags, 12, T)
+
+    def predict(self, xl: np.ndarray, predictors: Sequence[str], target: str) -> np.ndarray:
+        w = self.linear.weights_for(predictors)  # (8, 12, K)
+        lags = [lag + self.m for lag in self.linear.config.lags]
+        w12 = np.einsum("j,jpk->pk", self.e[LEADS.index(target)], w[:, :, lags])  # (12, n_lags)
+        return np.einsum("pk,kpt->t", w12, xl)
+
+
+def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -> LeadCheckStats:
+    """The agreement and fault-hypothesis numbers of :func:`check_leads` (no thresholds applied).
+
+    Raises
+    ------
+    NotEnoughLeadsError
+        With fewer than three recorded leads.
+    """
+    from .reconstruction import _default
+    from .uncertainty import linear_sigma
+
+    linear = (model if model is not None else _default("model")).linear
+    x, recorded = _prepare(record, max_seconds, linear)
+    if len(recorded) < 3:
+        raise NotEnoughLeadsError(
+            f"{record.name}: a lead check needs at least 3 recorded leads; this record has "
+            f"{len(recorded)} ({', '.join(recorded) or 'none'})")
+    pred = _Predictor(linear, x)
+    xl = pred.lagged(x)
+    chest = [c for c in CHEST_LEADS if c in recorded]
+    limb = [lead for lead in LIMB_LEADS if lead in recorded]
+
+    def sources(lead: str) -> list[str]:
+        if lead in LIMB_LEADS:
+            return chest if chest else [o for o in limb if o != lead]
+        return [o for o in recorded if o != lead]
+
+    r, rmse, z = {}, {}, {}
+    for lead in recorded:
+        src = sources(lead)
+        if not src:
+            continue
+        p = pred.predict(xl, src, lead)
+        a = x[LEADS.index(lead)]
+        err = float(np.sqrt(np.mean((a - p) ** 2)))
+        sd = float(np.std(a) * np.std(p))
+        r[lead] = float(np.mean((a - a.mean()) * (p - p.mean())) / sd) if sd > 0 else float("nan")
+        rmse[lead] = err * 1000.0
+        expected = float(linear_sigma(linear, src)[LEADS.index(lead)])
+        z[lead] = err / expected if expected > 0 else float("nan")
+
+    limb_ratio = {}
+    if limb_basis(recorded) is not None:
+        limb = list(LIMB_LEADS)  # completed exactly in _prepare
+    if chest and limb:
+        p_limb = {lead: pred.predict(xl, chest, lead) for lead in limb}
+
+        def limb_err(xx: np.ndarray) -> float:
+            return float(sum(np.sum((xx[LEADS.index(lead)] - p_limb[lead]) ** 2) for lead in limb))
+
+        base = limb_err(x)
+        for fault, perm in LIMB_FAULTS.items():
+            if all(perm[lead][1] in limb for lead in limb):
+                xx = x.copy()
+                for lead in limb:
+                    sign, src = perm[lead]
+                    xx[LEADS.index(lead)] = sign * x[LEADS.index(src)]
+                limb_ratio[fault] = base / max(limb_err(xx), 1e-12)
+
+    chest_ratio = {}
+    if len(chest) >= 2 and len(recorded) >= 3:
+        def chest_err(xx_l: np.ndarray, xx: np.ndarray) -> float:
+            return float(sum(np.sum((xx[LEADS.index(c)] - pred.predict(xx_l, sources(c), c)) ** 2) for c in chest))
+
+        base = chest_err(xl, x)
+        for a, b in CHEST_SWAPS:
+            if a in recorded and b in recorded:
+                perm = np.arange(12)
+                ia, ib = LEADS.index(a), LEADS.index(b)
+                perm[[ia, ib]] = [ib, ia]
+                chest_ratio[f"{a}/{b}"] = base / max(chest_err(xl[:, perm], x[perm]), 1e-12)
+    return LeadCheckStats(recorded, r, rmse, z, limb_ratio, chest_ratio)
+
+
+def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[str]:
+    """The suspected faults of :func:`lead_check_stats` numbers: limb reversal, chest swap, or one bad lead.
+
+    At most one limb reversal and one chest swap (the hypotheses that explain
+    the leads best); a single bad lead only when no electrode fault is found.
+    """
+    faults: list[str] = []
+    if stats.limb_ratio:
+        best = max(stats.limb_ratio, key=stats.limb_ratio.get)
+        if stats.limb_ratio[best] > thresholds.limb_ratio:
+            faults.append(best)
+    if stats.chest_ratio:
+        best = max(stats.chest_ratio, key=stats.chest_ratio.get)
+        if stats.chest_ratio[best] > thresholds.chest_ratio:
+            faults.append(best)
+    if not faults:
+        zs = {lead: v for lead, v in stats.z.items() if np.isfinite(v)}
+        if zs:
+            worst = max(zs, key=zs.get)
+            if zs[worst] > thresholds.lead_z:
+                faults.append(f"bad {worst}")
+    return faults
+
+
+def check_leads(record: Record, *, leads: Iterable[str] | None = None, model=None,
+                thresholds: Thresholds = THRESHOLDS, max_seconds: float = 10.0) -> pd.DataFrame:
+    """Check the recorded leads: agreement with the other leads, and suspected electrode faults.
+
+    Parameters
+    ----------
+    record : Record
+        At least three recorded leads (the whole 12-lead record, or the subset
+        the user ticked).
+    leads : iterable of str, optional
+        Check only these recorded leads as if the others were missing (e.g.
+        the ticked subset); default every recorded lead.
+    model : l2g.reconstruction.Reconstructor, optional
+        Whose linear baseline predicts; default the shipped one.
+    thresholds : Thresholds
+    max_seconds : float
+        Only the first ``max_seconds`` are checked (speed; faults persist).
+
+    Returns
+    -------
+    DataFrame
+        One row per recorded lead, canonical order: ``lead``, ``r`` and
+        ``rmse_uv`` (recording vs its leave-one-out prediction; limb leads are
+        predicted from the chest leads when there are any), ``z`` (RMS error /
+        the error expected for that lead and subset), ``flag`` (bool) and
+        ``reason`` (plain words, "" when not flagged). ``attrs["faults"]``
+        lists the suspected faults, e.g. ``["LA/RA"]``.
+
+    Raises
+    ------
+    NotEnoughLeadsError
+        (a ValueError) with fewer than three recorded leads.
+
+    Examples
+    --------
+    >>> from l2g.demo import demo_record
+    >>> rec = demo_record()
+    >>> table = check_leads(rec)
+    >>> len(table), table.attrs["faults"]
+    (12, [])
+    >>> check_leads(apply_fault(rec, "LA/RA")).attrs["faults"]
+    ['LA/RA']
+    """
+    if leads is not None:
+        record = record.standardize().mask(parse_lead_list(leads))
+    st = lead_check_stats(record, model=model, max_seconds=max_seconds)
+    faults = decide(st, thresholds)
+    reasons: dict[str, list[str]] = {lead: [] for lead in st.leads}
+    for fault in faults:
+        if fault in LIMB_FAULTS:
+            for lead in LIMB_LEADS:
+                if lead in reasons and LIMB_FAULTS[fault][lead] != (1, lead):
+                    reasons[lead].append(_LIMB_REASON[fault])
+        elif fault.startswith("bad "):
+            worst = fault[4:]
+            what = "its neighbours" if worst in CHEST_LEADS else "the chest leads"
+            reasons[worst].append(f"{worst} disagrees with {what}: noise or misplacement")
+        else:
+            a, b = fault.split("/")
+            for lead in (a, b):
+                reasons[lead].append(f"{a} and {b} look swapped")
+    rows = [{"lead": lead, "r": st.r.get(lead, np.nan), "rmse_uv": st.rmse_uv.get(lead, np.nan),
+             "z": st.z.get(lead, np.nan), "flag": bool(reasons[lead]), "reason": "; ".join(reasons[lead])}
+            for lead in st.leads]
+    out = pd.DataFrame(rows, columns=["lead", "r", "rmse_uv", "z", "flag", "reason"])
+    out.attrs["faults"] = faults
+    return out

@@ -1,0 +1,401 @@
+"""A calibrated band around every generated lead, and a trust grade per generated lead.
+
+Method (chosen on the validation split; numbers in ``docs/MODEL.md``)
+---------------------------------------------------------------------
+Split-conformal prediction with a record-adaptive scale. For a generated
+lead ``j`` of a record reconstructed from the available subset ``S``
+(``k = |S|`` leads), the band at sample ``t`` is::
+
+    generated_j(t) ± q[k, j, level] * s_j(t)
+    s_j(t) = sqrt(sigma_j(S)**2 + (alpha * env_j(t))**2)
+
+``sigma_j(S)`` (mV)
+    The exact residual standard deviation of the linear baseline for this
+    subset and lead, from the baseline's lagged training covariance
+    (:func:`linear_sigma`): large where the available leads say little about
+    lead ``j`` (one distant lead), small where they pin it down.
+``env_j(t)`` (mV)
+    The local RMS of the generated lead over a ``window_s`` moving window:
+    the band widens where the trace moves (QRS) and on high-voltage records.
+``q[k, j, level]``
+    The ``level`` quantile of the normalised validation residuals
+    ``|y - generated| / s`` of lead ``j`` over every validation record and
+    evaluated subset of size ``k`` (pooled), with the finite-sample
+    correction of split conformal prediction.
+
+Residuals are those the study scores: real and generated both high-passed at
+0.5 Hz (:func:`l2g.metrics.compare`), so the band is for the baseline-free
+real lead. Leads fixed exactly by the available limb leads (Einthoven and
+Goldberger with two or more limb leads) get a band of zero width. For
+``k > 7`` the ``k = 7`` quantiles are used (more leads: narrower truth).
+
+The calibration is a small plain JSON file (``interval.json`` in
+:func:`l2g.paths.weights_dir`, listed in ``SHA256SUMS``) written by
+``bench/trust_calibrate.py``.
+
+Trust grade
+-----------
+The predicted RMSE (µV) of a generated lead on this record is
+``rmse_factor * RMS over t of s_j(t)`` (``rmse_factor`` fitted on validation);
+:data:`GRADES` maps it to three plain grades with thresholds in µV.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, limb_basis, parse_lead_list
+from .record import GENERATED, Record
+
+__all__ = [
+    "INTERVAL_FORMAT",
+    "GRADES",
+    "IntervalCalibration",
+    "load_calibration",
+    "linear_sigma",
+    "band_scale",
+    "exact_leads",
+    "interval_for",
+    "trust_table",
+    "grade_of",
+]
+
+INTERVAL_FORMAT = "l2g-interval"
+
+#: Trust grades from the predicted RMSE of a generated lead (µV): (upper bound, grade, meaning).
+#: 50 µV is half the 0.1 mV ST-deviation criterion; above 150 µV the error is as large as a
+#: T wave, leaving the rhythm and (with care) the axis.
+GRADES: tuple[tuple[float, str, str], ...] = (
+    (50.0, "A", "ST-level decisions possible"),
+    (150.0, "B", "rhythm and axis only"),
+    (float("inf"), "C", "do not use"),
+)
+
+
+class CalibrationError(ValueError):
+    """An interval calibration file that is missing, malformed or does not match."""
+
+
+@dataclass(frozen=True)
+class IntervalCalibration:
+    """The fitted band: scale settings and normalised-residual quantiles.
+
+    Attributes
+    ----------
+    alpha : float
+        Weight of the local RMS of the generated lead in the scale (dimensionless).
+    window_s : float
+        Length of the local-RMS window (s).
+    levels : tuple of float
+        Coverage levels with stored quantiles, increasing.
+    quantiles : ndarray, shape (len(levels), 7, 12)
+        ``q[level, k - 1, lead]`` for k = 1…7 and the 12 canonical leads.
+    rmse_factor : float
+        Predicted RMSE = ``rmse_factor`` × RMS of the scale ``s`` (dimensionless).
+    meta : dict
+        How it was fitted (split, records, command).
+    """
+
+    alpha: float
+    window_s: float
+    levels: tuple[float, ...]
+    quantiles: np.ndarray
+    rmse_factor: float
+    meta: dict
+
+    def quantile(self, level: float, k: int) -> np.ndarray:
+        """The 12 per-lead quantiles for ``level`` and ``k`` available leads (linear in level).
+
+        Raises
+        ------
+        ValueError
+            If ``level`` is outside the stored range or k < 1.
+        """
+        lo, hi = self.levels[0], self.levels[-1]
+        if not lo <= level <= hi:
+            raise ValueError(f"interval level must be between {lo} and {hi} (fraction covered), got {level!r}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        kk = min(k, self.quantiles.shape[1]) - 1
+        q = self.quantiles[:, kk, :]
+        return np.array([np.interp(level, self.levels, q[:, j]) for j in range(q.shape[1])])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-type form written to ``interval.json``."""
+        return {
+            "format": INTERVAL_FORMAT, "version": 1, "alpha": self.alpha, "window_s": self.window_s,
+            "levels": list(self.levels), "k_values": list(range(1, self.quantiles.shape[1] + 1)),
+            "leads": list(LEADS), "quantiles": np.round(self.quantiles, 5).tolist(),
+            "rmse_factor": self.rmse_factor, "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "calibration") -> IntervalCalibration:
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        CalibrationError
+            When ``d`` is not an interval calibration of this version.
+        """
+        if not isinstance(d, dict) or d.get("format") != INTERVAL_FORMAT or d.get("version") != 1:
+            raise CalibrationError(f"{source}: not an {INTERVAL_FORMAT} version 1 file")
+        try:
+            q = np.asarray(d["quantiles"], np.float64)
+            levels = tuple(float(v) for v in d["levels"])
+            if q.shape != (len(levels), len(d["k_values"]), len(LEADS)) or list(d["leads"]) != list(LEADS):
+                raise CalibrationError(f"{source}: quantiles of shape {q.shape} do not match levels × k × 12 leads")
+            return cls(alpha=float(d["alpha"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
+                       rmse_factor=float(d["rmse_factor"]), meta=dict(d.get("meta", {})))
+        except (KeyError, TypeError) as exc:
+            raise CalibrationError(f"{source}: missing or malformed field ({exc})") from exc
+
+    def save(self, path: str | Path) -> None:
+        """Write the JSON file."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+
+_CAL_CACHE: dict[str, IntervalCalibration] = {}
+
+
+def load_calibration(path: str | Path | None = None) -> IntervalCalibration:
+    """Read ``interval.json`` (default: :func:`l2g.paths.weights_dir`), checked against ``SHA256SUMS``.
+
+    Raises
+    ------
+    CalibrationError
+        When the file is missing, unreadable or malformed.
+    """
+    from . import paths
+    from .reconstruction import verify_checksum
+
+    p = Path(path) if path is not None else paths.weights_file("interval.json")
+    key = str(p)
+    if key not in _CAL_CACHE:
+        try:
+            verify_checksum(p)
+            d = json.loads(p.read_text())
+        except (OSError, ValueError) as exc:
+            raise CalibrationError(
+                f"{p}: cannot read the interval calibration ({exc}); run bench/trust_calibrate.py") from exc
+        _CAL_CACHE[key] = IntervalCalibration.from_dict(d, str(p))
+    return _CAL_CACHE[key]
+
+
+# ------------------------------------------------------------ scale pieces
+_SIGMA_CACHE: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+
+
+def linear_sigma(linear, available: Sequence[str]) -> np.ndarray:
+    """Residual SD (mV) of the linear baseline for each of the 12 leads, given ``available``.
+
+    Exact under the baseline's training covariance: the residual of lead
+    ``j`` is a linear function of the lagged 8-lead vector, so its variance
+    is ``b C b^T``. Available leads and leads fixed exactly by them are 0.
+
+    Parameters
+    ----------
+    linear : l2g.baseline.LinearBaseline
+    available : sequence of str
+
+    Returns
+    -------
+    ndarray of float64, shape (12,)
+
+    Examples
+    --------
+    >>> from l2g.reconstruction import load_reconstructor
+    >>> lin = load_reconstructor(method="linear").linear
+    >>> s1, s5 = linear_sigma(lin, ["I"]), linear_sigma(lin, ["I", "II", "V1", "V3", "V5"])
+    >>> bool(s1[LEADS.index("V2")] > s5[LEADS.index("V2")] > 0), float(s5[LEADS.index("aVR")])
+    (True, 0.0)
+    """
+    key = parse_lead_list(available)
+    ck = (id(linear), key)
+    if ck not in _SIGMA_CACHE:
+        st = linear._stats
+        w = np.asarray(linear.weights_for(key), np.float64)  # (8, 12, K)
+        m_out, m_cov = linear.config.max_lag, st.cov_max_lag
+        k_cov = 2 * m_cov + 1
+        e = EXPAND_8_TO_12.astype(np.float64)  # (12, 8)
+        b = np.zeros((8, 8 * k_cov))
+        for j in range(8):
+            b[j, j * k_cov + m_cov] = 1.0  # the target at lag 0
+        # prediction: sum_p sum_k W[j,p,k] * x_p(t + k - M), x_p = E[p] @ x8
+        taps = np.flatnonzero(np.abs(w).sum(axis=(0, 1)) > 0)
+        for k in taps:
+            col = k - m_out + m_cov
+            coef = w[:, :, k] @ e  # (8 out, 8 independent)
+            b[:, np.arange(8) * k_cov + col] -= coef
+        cov8 = b @ st.cov @ b.T
+        var12 = np.einsum("ij,jk,ik->i", e, cov8, e)
+        sig = np.sqrt(np.clip(var12, 0.0, None))
+        for lead in exact_leads(key):
+            sig[LEADS.index(lead)] = 0.0
+        _SIGMA_CACHE[ck] = sig
+    return _SIGMA_CACHE[ck].copy()
+
+
+def exact_leads(available: Sequence[str]) -> tuple[str, ...]:
+    """Leads fixed exactly by ``available``: themselves, and all six limb leads given two of them.
+
+    Examples
+    --------
+    >>> exact_leads(["I", "II", "V2"])
+    ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V2')
+    >>> exact_leads(["aVF"])
+    ('aVF',)
+    """
+    key = set(parse_lead_list(available))
+    if limb_basis(tuple(key)) is not None:
+        key |= set(LIMB_LEADS)
+    return tuple(lead for lead in LEADS if lead in key)
+
+
+def _moving_rms(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving RMS over ``n`` samples along the last axis (edges: shorter windows)."""
+    from scipy.ndimage import uniform_filter1d
+
+    return np.sqrt(np.clip(uniform_filter1d(np.asarray(x, np.float64) ** 2, max(1, n), axis=-1, mode="nearest"),
+                           0.0, None))
+
+
+def band_scale(generated: np.ndarray, sigma: np.ndarray, fs: float, alpha: float, window_s: float) -> np.ndarray:
+    """The record-adaptive scale ``s(t) = sqrt(sigma**2 + (alpha * local_rms(generated))**2)`` (mV).
+
+    Parameters
+    ----------
+    generated : ndarray, shape (leads, samples)
+        Generated leads, baseline-free, mV.
+    sigma : ndarray, shape (leads,)
+        :func:`linear_sigma` of each lead (mV); 0 gives a zero scale (exact leads).
+    fs : float
+        Sampling rate (Hz).
+    alpha : float
+    window_s : float
+        Moving-RMS window (s).
+
+    Returns
+    -------
+    ndarray of float64, shape (leads, samples)
+    """
+    env = _moving_rms(generated, int(round(window_s * fs)))
+    sig = np.asarray(sigma, np.float64)[:, None]
+    return np.where(sig > 0, np.sqrt(sig**2 + (alpha * env) ** 2), 0.0)
+
+
+def _scale_for(full: Record, available: Sequence[str], linear, cal: IntervalCalibration) -> np.ndarray:
+    """``s(t)`` (12, samples) of a reconstruction; 0 on recorded and exact leads."""
+    gen = np.nan_to_num(full.signal)  # generated leads are baseline-free already (model inputs are high-passed)
+    sigma = linear_sigma(linear, available)
+    return band_scale(gen, sigma, full.fs, cal.alpha, cal.window_s)
+
+
+def interval_for(full: Record, available: Sequence[str], level: float, linear,
+                 calibration: IntervalCalibration | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(low, high)`` band (mV, float32, shaped like ``full.signal``) of a reconstruction.
+
+    Used by :func:`l2g.reconstruction.reconstruct` with ``interval=level``.
+    Recorded leads are NaN; exact leads have zero width.
+
+    Parameters
+    ----------
+    full : Record
+        12 canonical leads as returned by :func:`l2g.reconstruct` (without a band).
+    available : sequence of str
+    level : float
+        Target coverage, e.g. 0.9.
+    linear : l2g.baseline.LinearBaseline
+        The baseline whose covariance gives :func:`linear_sigma`.
+    calibration : IntervalCalibration, optional
+        Default :func:`load_calibration`.
+    """
+    cal = calibration if calibration is not None else load_calibration()
+    avail = parse_lead_list(available)
+    s = _scale_for(full, avail, linear, cal)
+    q = cal.quantile(level, len(avail))
+    hw = q[:, None] * s
+    low = (full.signal - hw).astype(np.float32)
+    high = (full.signal + hw).astype(np.float32)
+    gen = np.array([st == GENERATED for st in full.status])
+    low[~gen] = np.nan
+    high[~gen] = np.nan
+    return low, high
+
+
+def grade_of(predicted_rmse_uv: float) -> tuple[str, str]:
+    """``(grade, meaning)`` for a predicted RMSE in µV (see :data:`GRADES`).
+
+    Examples
+    --------
+    >>> grade_of(30.0)
+    ('A', 'ST-level decisions possible')
+    >>> grade_of(400.0)[0]
+    'C'
+    """
+    for bound, grade, meaning in GRADES:
+        if predicted_rmse_uv <= bound:
+            return grade, meaning
+    return GRADES[-1][1], GRADES[-1][2]
+
+
+def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | None = None) -> pd.DataFrame:
+    """One row per generated lead of a reconstruction: predicted RMSE (µV), grade, band width.
+
+    Parameters
+    ----------
+    full : Record
+        A reconstruction (``meta.provenance.available`` says from which leads).
+    model : l2g.reconstruction.Reconstructor, optional
+        Its linear baseline gives :func:`linear_sigma`; default: the shipped one.
+    calibration : IntervalCalibration, optional
+
+    Returns
+    -------
+    DataFrame
+        Columns ``lead, predicted_rmse_uv, grade, meaning, band_halfwidth_uv``
+        (mean half-width of the 90 % band), ``exact`` (fixed by Einthoven/Goldberger).
+
+    Raises
+    ------
+    ValueError
+        When the record has no provenance (not a reconstruction).
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I"], method="linear")
+    >>> t = trust_table(full)
+    >>> list(t.columns)[:3], len(t), set(t["grade"]) <= {"A", "B", "C"}
+    (['lead', 'predicted_rmse_uv', 'grade'], 11, True)
+    """
+    from .reconstruction import _default
+
+    prov = full.meta.provenance
+    if prov is None or not prov.available:
+        raise ValueError(f"{full.name}: no provenance; trust_table needs a record returned by l2g.reconstruct")
+    cal = calibration if calibration is not None else load_calibration()
+    rc = model if model is not None else _default("model")
+    avail = tuple(prov.available)
+    full = full.standardize()
+    s = _scale_for(full, avail, rc.linear, cal)
+    q90 = cal.quantile(0.9, len(avail))
+    exact = set(exact_leads(avail))
+    rows = []
+    for i, lead in enumerate(LEADS):
+        if full.status[i] != GENERATED:
+            continue
+        pred = float(cal.rmse_factor * np.sqrt(np.mean(s[i] ** 2)) * 1000.0)
+        grade, meaning = grade_of(pred)
+        rows.append({"lead": lead, "predicted_rmse_uv": pred, "grade": grade, "meaning": meaning,
+                     "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "exact": lead in exact})
+    return pd.DataFrame(rows, columns=["lead", "predicted_rmse_uv", "grade", "meaning", "band_halfwidth_uv",
+                                       "exact"])
