@@ -30,7 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from l2g.evaluate import load_split_records  # noqa: E402
+from l2g.evaluate import _md_table, load_split_records  # noqa: E402
 from l2g.leadcheck import (  # noqa: E402
     CHEST_SWAPS,
     LIMB_FAULTS,
@@ -135,7 +135,7 @@ def cmd_report(args):
         f"(l2g.leadcheck.THRESHOLDS): limb ratio > {th.limb_ratio:.2f}, chest ratio > {th.chest_ratio:.2f}, "
         f"lead z > {th.lead_z:.2f}.",
         "",
-        t.round(3).to_markdown(index=False),
+        _md_table(t),
         "",
     ]
     out = ROOT / "reports" / "leadcheck.md"

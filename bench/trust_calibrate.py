@@ -34,11 +34,18 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from l2g.evaluate import diagnosis_groups, load_split_records  # noqa: E402
+from l2g.evaluate import _md_table, diagnosis_groups, load_split_records  # noqa: E402
 from l2g.leads import LEADS, PRESETS, parse_lead_list  # noqa: E402
 from l2g.preprocess import remove_baseline  # noqa: E402
 from l2g.record import GENERATED  # noqa: E402
-from l2g.uncertainty import GRADES, IntervalCalibration, _moving_rms, exact_leads, linear_sigma  # noqa: E402
+from l2g.uncertainty import (  # noqa: E402
+    GRADES,
+    IntervalCalibration,
+    _moving_rms,
+    conformal_quantile,
+    exact_leads,
+    linear_sigma,
+)
 
 WINDOWS = (0.05, 0.1, 0.2, 0.4)  # candidate moving-RMS windows (s)
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95, 0.99)
@@ -129,18 +136,13 @@ def scale(row: pd.Series, cand: dict) -> np.ndarray:
     return np.sqrt(s2)
 
 
-def conformal_q(scores: np.ndarray, level: float) -> float:
-    n = len(scores)
-    return float(np.quantile(scores, min(1.0, np.ceil((n + 1) * level) / n), method="higher"))
-
-
 def fit_quantiles(df: pd.DataFrame, cand: dict, levels=LEVELS, subsample: int = 4) -> np.ndarray:
     q = np.full((len(levels), 7, 12), np.nan)
     for (k, lead), g in df.groupby(["k", "lead"]):
         sc = np.concatenate([np.abs(r["res"]) / np.maximum(scale(r, cand), 1e-9) for _, r in g.iterrows()])
         sc = sc[::subsample]
         for li, lv in enumerate(levels):
-            q[li, k - 1, LEADS.index(lead)] = conformal_q(sc, lv)
+            q[li, k - 1, LEADS.index(lead)] = conformal_quantile(sc, lv)
     return q
 
 
@@ -254,14 +256,14 @@ def cmd_report(args: argparse.Namespace) -> None:
         f"{int(((cov >= 0.85) & (cov <= 0.95)).sum().sum())} of {int(cov.notna().sum().sum())} "
         f"(min {np.nanmin(cov.values):.3f}, max {np.nanmax(cov.values):.3f}).",
         "",
-        "## Coverage per k × lead", "", cov.round(3).to_markdown(), "",
-        "## Mean half-width (µV) per k × lead", "", wid.round(0).to_markdown(), "",
-        "## By source", "", src.round(3).to_markdown(), "",
-        "## By diagnosis group (a record may be in several)", "", grp.round(3).to_markdown(), "",
+        "## Coverage per k × lead", "", _md_table(cov.round(3).reset_index()), "",
+        "## Mean half-width (µV) per k × lead", "", _md_table(wid.round(0).reset_index()), "",
+        "## By source", "", _md_table(src.round(3).reset_index()), "",
+        "## By diagnosis group (a record may be in several)", "", _md_table(grp.round(3).reset_index()), "",
         "## Trust grade", "",
         f"Spearman ρ (predicted vs actual RMSE over record × subset × lead): **{rho:.3f}**; per k: "
         + ", ".join(f"k={k}: {v:.2f}" for k, v in rho_k.items()) + ".",
-        "", gr.round(0).to_markdown(), "",
+        "", _md_table(gr.round(0).reset_index()), "",
     ]
     out = ROOT / "reports" / f"trust_calibration_{args.split}.md"
     out.parent.mkdir(exist_ok=True)

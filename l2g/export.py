@@ -23,7 +23,9 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .record import Record
+import numpy as np
+
+from .record import GENERATED, Record
 
 __all__ = [
     "IMAGE_FORMATS",
@@ -34,6 +36,9 @@ __all__ = [
     "csv_bytes",
     "provenance_lines",
     "figure_images",
+    "BAND_SUFFIXES",
+    "band_columns",
+    "write_band_wfdb",
 ]
 
 IMAGE_FORMATS: tuple[str, ...] = ("png", "pdf")
@@ -170,3 +175,100 @@ def figure_images(fig, formats: Sequence[str] = IMAGE_FORMATS, *, width: int = 1
         return asyncio.run(_render(fig_dict, tuple(formats), int(width), int(height), float(scale)))
     except Exception as exc:  # noqa: BLE001 - kaleido/choreographer raise many types; the app shows a note
         raise ImageExportUnavailable(f"PNG/PDF export failed ({type(exc).__name__}: {exc})") from exc
+
+
+#: Column / signal-name suffixes of the band's lower and upper edges (``V1_low``, ``V1_high``).
+BAND_SUFFIXES: tuple[str, str] = ("_low", "_high")
+
+
+def _band_rows(record: Record) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(lead, low, high)`` for every generated lead with a band, canonical order."""
+    rec = record.standardize()
+    if rec.interval is None:
+        raise ValueError(f"{record.name}: the record has no band; reconstruct it with interval=0.9 first")
+    low, high = rec.interval
+    return [(lead, low[i], high[i]) for i, lead in enumerate(rec.leads)
+            if rec.status[i] == GENERATED and np.isfinite(low[i]).all() and np.isfinite(high[i]).all()]
+
+
+def band_columns(record: Record) -> dict[str, np.ndarray]:
+    """The band as extra CSV columns: ``{"V1_low": ..., "V1_high": ...}`` per generated lead (mV).
+
+    Append them after the signal columns of :func:`l2g.io.write_csv`;
+    :func:`l2g.io.read_record` ignores columns that are not lead names, so a
+    file with a band reads back as the same signal.
+
+    Raises
+    ------
+    ValueError
+        When the record has no band (``record.interval is None``).
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], method="linear", interval=0.9)
+    >>> list(band_columns(full))[:2]
+    ['III_low', 'III_high']
+    """
+    out: dict[str, np.ndarray] = {}
+    for lead, low, high in _band_rows(record):
+        out[lead + BAND_SUFFIXES[0]] = low
+        out[lead + BAND_SUFFIXES[1]] = high
+    return out
+
+
+def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str | None = None) -> Path:
+    """Write the band as a companion WFDB record ``<name>_band`` beside the signal's.
+
+    Two signals per generated lead, ``<lead>_low`` and ``<lead>_high`` (mV,
+    format 16 or 32 with the gain rule of :func:`l2g.io.write_wfdb`); the header
+    comments say which record and which coverage they belong to. The signal
+    record itself is written unchanged by :func:`l2g.io.write_wfdb`: the band is
+    never mixed into it.
+
+    Parameters
+    ----------
+    record : Record
+        A reconstruction with ``interval`` set.
+    directory : str or Path
+    name : str, optional
+        The signal record's name (default ``record.name``); the band is ``<name>_band``.
+
+    Returns
+    -------
+    Path
+        The written ``<name>_band.hea``.
+
+    Raises
+    ------
+    ValueError
+        When the record has no band, or no generated lead.
+    """
+    import wfdb
+
+    rows = _band_rows(record)
+    if not rows:
+        raise ValueError(f"{record.name}: no generated lead with a band to write")
+    stem = safe_name(name if name is not None else record.name) + "_band"
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names, data = [], []
+    for lead, low, high in rows:
+        names += [lead + BAND_SUFFIXES[0], lead + BAND_SUFFIXES[1]]
+        data += [low, high]
+    x = np.asarray(data, np.float64)
+    peak = float(np.max(np.abs(x)))
+    fmt = "16" if peak <= 32.0 else "32"
+    limit = 32000.0 if fmt == "16" else 2.0e9
+    gains = np.maximum(np.floor(np.minimum(100000.0, limit / np.maximum(np.max(np.abs(x), axis=1), 1e-12))), 1000.0)
+    prov = record.meta.provenance
+    comments = [f"L2G: band of record {stem[: -len('_band')]}",
+                "L2G: low and high edge per generated lead, mV; see l2g.uncertainty"]
+    if prov is not None:
+        comments.append(f"L2G: from {','.join(prov.available)} by {prov.method} {prov.model_version}")
+    wfdb.wrsamp(stem, fs=record.fs, units=["mV"] * len(names), sig_name=names,
+                d_signal=np.round(x * gains[:, None]).astype(np.int64).T, fmt=[fmt] * len(names),
+                adc_gain=[float(g) for g in gains], baseline=[0] * len(names), comments=comments,
+                write_dir=str(out_dir))
+    return out_dir / f"{stem}.hea"

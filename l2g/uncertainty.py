@@ -65,6 +65,7 @@ __all__ = [
     "interval_for",
     "trust_table",
     "grade_of",
+    "conformal_quantile",
 ]
 
 INTERVAL_FORMAT = "l2g-interval"
@@ -187,6 +188,23 @@ def load_calibration(path: str | Path | None = None) -> IntervalCalibration:
                 f"{p}: cannot read the interval calibration ({exc}); run bench/trust_calibrate.py") from exc
         _CAL_CACHE[key] = IntervalCalibration.from_dict(d, str(p))
     return _CAL_CACHE[key]
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """Split-conformal quantile: the ``ceil((n + 1) level) / n`` empirical quantile of ``scores``.
+
+    With exchangeable calibration and test scores, ``P(score_test <= q) >= level``.
+
+    Examples
+    --------
+    >>> conformal_quantile(np.arange(1, 101), 0.9)
+    91.0
+    """
+    x = np.asarray(scores, np.float64).ravel()
+    n = x.size
+    if n == 0:
+        raise ValueError("conformal_quantile: no scores")
+    return float(np.quantile(x, min(1.0, np.ceil((n + 1) * level) / n), method="higher"))
 
 
 # ------------------------------------------------------------ scale pieces
