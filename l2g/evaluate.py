@@ -16,6 +16,7 @@ Run it with ``l2g evaluate --data DIR --split test --out reports/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -76,6 +77,7 @@ class StudyConfig:
     amplitude_subsets: tuple[tuple[str, ...], ...] = (("I",), ("I", "II"), ("I", "II", "V1", "V3", "V5"))
     # subsets for the Lead-II morphology comparison: Lead II is never available (nor derivable exactly)
     morphology_subsets: tuple[tuple[str, ...], ...] = (("I",), ("I", "V2"), ("V1", "V2", "V3", "V4", "V5", "V6"))
+    leadcheck: bool = True  # run l2g.check_leads on every record untouched and with simulated faults
 
 
 def subset_plan(config: StudyConfig = StudyConfig()) -> dict[int, list[tuple[str, ...]]]:
@@ -170,6 +172,14 @@ class StudyResult:
         delineator is available.
     records : DataFrame
         ``record_id, source, fs, duration_s, groups``.
+    coverage : DataFrame
+        One row per (first method, record, subset, generated lead not fixed
+        exactly): ``coverage`` of the 90 % band (:mod:`l2g.uncertainty`),
+        ``halfwidth_uv`` (mean), ``pred_rmse_uv`` and ``grade``; empty when no
+        band calibration is found.
+    leadcheck : DataFrame
+        One row per (record, simulated fault): ``fault`` (``none`` = untouched)
+        and ``found`` (the faults :func:`l2g.check_leads` names, ``;``-joined).
     """
 
     rows: pd.DataFrame
@@ -177,6 +187,8 @@ class StudyResult:
     amplitude: pd.DataFrame
     morphology: pd.DataFrame
     records: pd.DataFrame
+    coverage: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    leadcheck: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def diagnosis_groups(record: Record) -> list[str]:
@@ -295,6 +307,16 @@ def run_study(
     amp_rows: list[dict] = []
     morph_rows: list[dict] = []
     rec_rows: list[dict] = []
+    cov_rows: list[dict] = []
+    lc_rows: list[dict] = []
+    band_method = next(iter(methods), None)
+    try:
+        from .uncertainty import load_calibration
+
+        load_calibration()
+    except ValueError as exc:  # no calibration: the study runs without the band
+        log.warning("no band coverage: %s", exc)
+        band_method = None
     total = len(records) * (sum(len(v) for v in plan.values()) + len(extra)) * len(methods)
     bar = tqdm(total=total, desc="evaluate", disable=not progress)
     ii = LEADS.index("II")
@@ -312,12 +334,16 @@ def run_study(
             in_plan = subset in plan.get(k, [])
             gen_idx = [i for i, lead in enumerate(LEADS) if lead not in subset]
             for name, model in methods.items():
-                generated = reconstruct(rec, subset, model=model)
+                banded = in_plan and name == band_method
+                generated = reconstruct(rec, subset, model=model, interval=0.9 if banded else None)
                 if in_plan:
                     lead_scores, profile = score_reconstruction(rec, generated, subset, highpass_hz=config.highpass_hz)
                     base = {"method": name, "record_id": rid, "source": source, "k": k, "subset": key}
                     rows.extend({**base, **row} for row in lead_scores)
                     profiles.append({**base, **profile})
+                if banded:
+                    cov_rows.extend({"method": name, "record_id": rid, "source": source, "k": k, "subset": key,
+                                     **row} for row in band_coverage(real, generated, subset, model))
                 if subset not in config.amplitude_subsets and subset not in config.morphology_subsets:
                     bar.update(1)
                     continue
@@ -336,9 +362,72 @@ def run_study(
                         morph_rows.append({"method": name, "record_id": rid, "k": k, "subset": key,
                                            "feature": feat, "real": val, "generated": gen_feats.get(feat, np.nan)})
                 bar.update(1)
+        if config.leadcheck and band_method is not None:
+            lc_rows.extend({"record_id": rid, "source": source, **row}
+                           for row in leadcheck_faults(rec, methods[band_method]))
     bar.close()
     return StudyResult(pd.DataFrame(rows), pd.DataFrame(profiles), pd.DataFrame(amp_rows),
-                       pd.DataFrame(morph_rows), pd.DataFrame(rec_rows))
+                       pd.DataFrame(morph_rows), pd.DataFrame(rec_rows), pd.DataFrame(cov_rows),
+                       pd.DataFrame(lc_rows))
+
+
+def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], model) -> list[dict]:
+    """Coverage and width of the band of ``generated`` against the real (high-passed) record.
+
+    Parameters
+    ----------
+    real_hp : Record
+        The real 12 leads, high-passed as scored.
+    generated : Record
+        A reconstruction with ``interval`` set.
+    available : sequence of str
+    model : l2g.reconstruction.Reconstructor
+
+    Returns
+    -------
+    list of dict
+        One per generated lead not fixed exactly by the available leads:
+        ``lead, coverage`` (fraction of samples whose real value lies in the
+        band, both high-passed alike), ``halfwidth_uv`` (mean), ``rmse_uv``,
+        ``pred_rmse_uv`` and ``grade`` (:func:`l2g.uncertainty.trust_table`).
+    """
+    from .uncertainty import trust_table
+
+    gen_hp = remove_baseline(generated, 0.5).signal
+    low, high = generated.interval
+    table = trust_table(generated, model=model).set_index("lead")
+    out = []
+    for i, lead in enumerate(LEADS):
+        if lead not in table.index or bool(table.loc[lead, "exact"]):
+            continue
+        hw = (high[i] - low[i]) / 2
+        e = real_hp.signal[i] - gen_hp[i]
+        out.append({"lead": lead, "coverage": float(np.mean(np.abs(e) <= hw)),
+                    "halfwidth_uv": float(np.mean(hw)) * 1000, "rmse_uv": float(np.sqrt(np.mean(e**2))) * 1000,
+                    "pred_rmse_uv": float(table.loc[lead, "predicted_rmse_uv"]), "grade": table.loc[lead, "grade"]})
+    return out
+
+
+def leadcheck_faults(record: Record, model, max_seconds: float = 10.0) -> list[dict]:
+    """:func:`l2g.check_leads` on the record untouched and with every simulated electrode fault.
+
+    Returns
+    -------
+    list of dict
+        ``fault`` (``"none"``, ``"LA/RA"`` …, ``"V1/V2"`` …) and ``found``
+        (the faults named, ``;``-joined, ``""`` for none).
+    """
+    from .leadcheck import CHEST_SWAPS, LIMB_FAULTS, apply_fault, check_leads
+
+    rec = record.standardize()
+    if rec.duration > max_seconds:
+        rec = rec.crop(0.0, max_seconds)
+    out = []
+    for fault in ["none", *LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS)]:
+        bad = rec if fault == "none" else apply_fault(rec, fault)
+        found = check_leads(bad, model=model).attrs["faults"]
+        out.append({"fault": fault, "found": ";".join(found)})
+    return out
 
 
 _METRICS = ["mse", "nmse", "rmse_uv", "r", "ssim", "jsd", "nmi", "coherence"]
@@ -626,6 +715,10 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
             "![Bland-Altman](bland_altman.png)",
             "",
         ]
+    trust_md, trust_json = _trust_sections(result)
+    md += trust_md
+    payload.update(trust_json)
+    (out / "evaluation.json").write_text(json.dumps(payload, indent=1, default=_json_default))
     if delineation_md:
         md += ["## The delineator on LUDB (cardiologist annotations)", "", delineation_md.strip(), ""]
     md += [
@@ -640,6 +733,92 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
     ]
     (out / "evaluation.md").write_text("\n".join(md))
     return payload
+
+
+def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
+    """Markdown and JSON of the band coverage, trust grades and lead check (empty when not measured)."""
+    md: list[str] = []
+    payload: dict = {}
+    cov = result.coverage
+    if len(cov):
+        from scipy.stats import spearmanr
+
+        from .uncertainty import GRADES
+
+        cov = cov.merge(result.records[["record_id", "groups"]], on="record_id", how="left")
+        by_kl = cov.pivot_table(index="k", columns="lead", values="coverage", aggfunc="mean").reindex(
+            columns=[lead for lead in LEADS if lead in set(cov["lead"])])
+        width = cov.pivot_table(index="k", columns="lead", values="halfwidth_uv", aggfunc="mean").reindex(
+            columns=by_kl.columns)
+        src = cov.groupby("source").agg(records=("record_id", "nunique"), coverage=("coverage", "mean"),
+                                        halfwidth_uv=("halfwidth_uv", "mean")).reset_index()
+        grp = (cov.assign(group=cov["groups"].str.split("; ")).explode("group").groupby("group")
+               .agg(records=("record_id", "nunique"), coverage=("coverage", "mean"),
+                    halfwidth_uv=("halfwidth_uv", "mean")).reset_index())
+        rho = float(spearmanr(cov["pred_rmse_uv"], cov["rmse_uv"]).statistic)
+        grades = cov.groupby("grade").agg(n=("rmse_uv", "size"), actual_rmse_uv_median=("rmse_uv", "median"),
+                                          actual_rmse_uv_p90=("rmse_uv", lambda x: float(x.quantile(0.9))))
+        inside = int(((by_kl >= 0.85) & (by_kl <= 0.95)).sum().sum())
+        cells = int(by_kl.notna().sum().sum())
+        md += [
+            "## Calibrated band (90 %) and trust grade",
+            "",
+            f"Method `{cov['method'].iloc[0]}`, every evaluated subset: fraction of samples of each generated lead "
+            "whose real value (0.5 Hz high-passed, as scored) lies inside the band of "
+            "`l2g.reconstruct(..., interval=0.9)`, mean over (record, subset); leads fixed exactly by "
+            "Einthoven/Goldberger are left out. Method and calibration: `l2g/uncertainty.py`, `docs/MODEL.md`. "
+            f"Overall {cov['coverage'].mean():.3f}; k × lead cells within 0.85–0.95: {inside} of {cells}.",
+            "",
+            "Coverage per k × lead:",
+            "",
+            _md_table(by_kl.reset_index().rename_axis(None, axis=1), {"k": "d"}),
+            "",
+            "Mean half-width (µV) per k × lead:",
+            "",
+            _md_table(width.reset_index().rename_axis(None, axis=1), dict.fromkeys(width.columns, ".0f")),
+            "",
+            "By source and by diagnosis group (a record may be in several groups):",
+            "",
+            _md_table(src, {"records": "d", "halfwidth_uv": ".0f"}),
+            "",
+            _md_table(grp, {"records": "d", "halfwidth_uv": ".0f"}),
+            "",
+            f"Trust grade: Spearman ρ of predicted vs actual RMSE over record × subset × lead = **{rho:.3f}**. "
+            "Grades: " + "; ".join(f"{g} ≤ {b:g} µV: {m}" if np.isfinite(b) else f"{g}: {m}"
+                                   for b, g, m in GRADES) + ".",
+            "",
+            _md_table(grades.reset_index(), {"n": "d", "actual_rmse_uv_median": ".0f", "actual_rmse_uv_p90": ".0f"}),
+            "",
+        ]
+        payload["band_coverage"] = {"by_k_lead": by_kl.round(4).reset_index().to_dict(orient="records"),
+                                    "halfwidth_uv": width.round(1).reset_index().to_dict(orient="records"),
+                                    "by_source": src.to_dict(orient="records"),
+                                    "by_group": grp.to_dict(orient="records"), "spearman_rmse": rho}
+    lc = result.leadcheck
+    if len(lc):
+        rows = []
+        for fault, g in lc.groupby("fault", sort=False):
+            if fault == "none":
+                rows.append({"fault": "untouched", "n": len(g), "specificity": float((g["found"] == "").mean()),
+                             "sensitivity": float("nan")})
+            else:
+                hit = g["found"].str.split(";").apply(lambda f, fault=fault: fault in f)
+                rows.append({"fault": fault, "n": len(g), "specificity": float("nan"),
+                             "sensitivity": float(hit.mean())})
+        table = pd.DataFrame(rows)
+        md += [
+            "## Lead check on simulated electrode faults",
+            "",
+            "`l2g.check_leads` on every record's 12 leads (first 10 s), untouched and with each simulated fault "
+            "(exact lead transformations, `l2g.leadcheck.apply_fault`). Sensitivity: the fault itself named; "
+            "specificity: nothing flagged on the untouched record. Subset and noisy-lead results: "
+            "`reports/leadcheck.md` (`python bench/leadcheck_eval.py`).",
+            "",
+            _md_table(table, {"n": "d"}),
+            "",
+        ]
+        payload["leadcheck"] = table.to_dict(orient="records")
+    return md, payload
 
 
 def _json_default(o):
