@@ -7,16 +7,22 @@ lead ``j`` of a record reconstructed from the available subset ``S``
 (``k = |S|`` leads), the band at sample ``t`` is::
 
     generated_j(t) ± q[k, j, level] * s_j(t)
-    s_j(t) = sqrt(sigma_j(S)**2 + (alpha * env_j(t))**2)
+    s_j(t) = sigma_j(S) * sqrt(1 + (beta * a_S(t))**2)
 
 ``sigma_j(S)`` (mV)
     The exact residual standard deviation of the linear baseline for this
     subset and lead, from the baseline's lagged training covariance
     (:func:`linear_sigma`): large where the available leads say little about
     lead ``j`` (one distant lead), small where they pin it down.
-``env_j(t)`` (mV)
-    The local RMS of the generated lead over a ``window_s`` moving window:
-    the band widens where the trace moves (QRS) and on high-voltage records.
+``a_S(t)`` (mV)
+    The activity of the AVAILABLE leads (:func:`input_activity`): the RMS over
+    the available leads of their local RMS over a ``window_s`` moving window,
+    after the same 0.5 Hz high-pass the model's inputs get. The band widens
+    around the QRS and on high-voltage records, and, being a multiple of
+    ``sigma_j(S)``, it is always wider when the available leads say less.
+    (A first version used the local RMS of the *generated* trace; that trace
+    shrinks towards the population average when few leads are given, so the
+    band came out narrower from one lead than from seven.)
 ``q[k, j, level]``
     The ``level`` quantile of the normalised validation residuals
     ``|y - generated| / s`` of lead ``j`` over every validation record and
@@ -28,6 +34,8 @@ Residuals are those the study scores: real and generated both high-passed at
 real lead. Leads fixed exactly by the available limb leads (Einthoven and
 Goldberger with two or more limb leads) get a band of zero width. For
 ``k > 7`` the ``k = 7`` quantiles are used (more leads: narrower truth).
+The quantiles are fitted on the generator's residuals; a band around a
+``method="linear"`` reconstruction uses them too and is then too narrow.
 
 The calibration is a small plain JSON file (``interval.json`` in
 :func:`l2g.paths.weights_dir`, listed in ``SHA256SUMS``) written by
@@ -35,9 +43,14 @@ The calibration is a small plain JSON file (``interval.json`` in
 
 Trust grade
 -----------
-The predicted RMSE (µV) of a generated lead on this record is
-``rmse_factor * RMS over t of s_j(t)`` (``rmse_factor`` fitted on validation);
-:data:`GRADES` maps it to three plain grades with thresholds in µV.
+The predicted RMSE (µV) of a generated lead on this record is a log-linear
+fit on validation (:attr:`IntervalCalibration.grade_coef`) of three record
+features: the RMS over time of the scale ``s_j``, the RMS of the generated
+lead, and the RMS of the difference between the generator and its linear
+prior for that lead (where they disagree, the generator is less sure). A
+``method="linear"`` reconstruction has no such difference and uses the
+``s_j`` term alone. :data:`GRADES` maps the prediction to three plain
+grades with thresholds in µV.
 """
 
 from __future__ import annotations
@@ -61,6 +74,8 @@ __all__ = [
     "load_calibration",
     "linear_sigma",
     "band_scale",
+    "input_activity",
+    "predicted_rmse",
     "exact_leads",
     "interval_for",
     "trust_table",
@@ -86,29 +101,31 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True)
 class IntervalCalibration:
-    """The fitted band: scale settings and normalised-residual quantiles.
+    """The fitted band: scale settings, normalised-residual quantiles and the grade model.
 
     Attributes
     ----------
-    alpha : float
-        Weight of the local RMS of the generated lead in the scale (dimensionless).
+    beta : float
+        Weight of the available leads' activity in the scale (1/mV).
     window_s : float
-        Length of the local-RMS window (s).
+        Length of the local-RMS window of the activity (s).
     levels : tuple of float
         Coverage levels with stored quantiles, increasing.
     quantiles : ndarray, shape (len(levels), 7, 12)
         ``q[level, k - 1, lead]`` for k = 1…7 and the 12 canonical leads.
-    rmse_factor : float
-        Predicted RMSE = ``rmse_factor`` × RMS of the scale ``s`` (dimensionless).
+    grade_coef : dict
+        ``{"model": [c0, c_s, c_gen, c_dis], "linear": [c0, c_s]}``: predicted
+        RMSE (mV) = ``exp(c0) * s_rms**c_s * gen_rms**c_gen * dis_rms**c_dis``
+        (features in mV, see :func:`predicted_rmse`).
     meta : dict
         How it was fitted (split, records, command).
     """
 
-    alpha: float
+    beta: float
     window_s: float
     levels: tuple[float, ...]
     quantiles: np.ndarray
-    rmse_factor: float
+    grade_coef: dict
     meta: dict
 
     def quantile(self, level: float, k: int) -> np.ndarray:
@@ -131,10 +148,11 @@ class IntervalCalibration:
     def to_dict(self) -> dict[str, Any]:
         """Plain-type form written to ``interval.json``."""
         return {
-            "format": INTERVAL_FORMAT, "version": 1, "alpha": self.alpha, "window_s": self.window_s,
+            "format": INTERVAL_FORMAT, "version": 2, "beta": self.beta, "window_s": self.window_s,
             "levels": list(self.levels), "k_values": list(range(1, self.quantiles.shape[1] + 1)),
             "leads": list(LEADS), "quantiles": np.round(self.quantiles, 5).tolist(),
-            "rmse_factor": self.rmse_factor, "meta": self.meta,
+            "grade_coef": {k: [round(float(c), 5) for c in v] for k, v in self.grade_coef.items()},
+            "meta": self.meta,
         }
 
     @classmethod
@@ -146,15 +164,19 @@ class IntervalCalibration:
         CalibrationError
             When ``d`` is not an interval calibration of this version.
         """
-        if not isinstance(d, dict) or d.get("format") != INTERVAL_FORMAT or d.get("version") != 1:
-            raise CalibrationError(f"{source}: not an {INTERVAL_FORMAT} version 1 file")
+        if not isinstance(d, dict) or d.get("format") != INTERVAL_FORMAT or d.get("version") != 2:
+            raise CalibrationError(f"{source}: not an {INTERVAL_FORMAT} version 2 file; "
+                                   "run bench/trust_calibrate.py fit")
         try:
             q = np.asarray(d["quantiles"], np.float64)
             levels = tuple(float(v) for v in d["levels"])
             if q.shape != (len(levels), len(d["k_values"]), len(LEADS)) or list(d["leads"]) != list(LEADS):
                 raise CalibrationError(f"{source}: quantiles of shape {q.shape} do not match levels × k × 12 leads")
-            return cls(alpha=float(d["alpha"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
-                       rmse_factor=float(d["rmse_factor"]), meta=dict(d.get("meta", {})))
+            coef = {k: [float(c) for c in d["grade_coef"][k]] for k in ("model", "linear")}
+            if len(coef["model"]) != 4 or len(coef["linear"]) != 2:
+                raise CalibrationError(f"{source}: grade_coef needs 4 'model' and 2 'linear' coefficients")
+            return cls(beta=float(d["beta"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
+                       grade_coef=coef, meta=dict(d.get("meta", {})))
         except (KeyError, TypeError) as exc:
             raise CalibrationError(f"{source}: missing or malformed field ({exc})") from exc
 
@@ -204,7 +226,8 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     n = x.size
     if n == 0:
         raise ValueError("conformal_quantile: no scores")
-    return float(np.quantile(x, min(1.0, np.ceil((n + 1) * level) / n), method="higher"))
+    k = min(n, int(np.ceil((n + 1) * level - 1e-9)))  # the k-th smallest score (k = n + 1 would be +inf)
+    return float(np.partition(x, k - 1)[k - 1])
 
 
 # ------------------------------------------------------------ scale pieces
@@ -285,35 +308,61 @@ def _moving_rms(x: np.ndarray, n: int) -> np.ndarray:
                            0.0, None))
 
 
-def band_scale(generated: np.ndarray, sigma: np.ndarray, fs: float, alpha: float, window_s: float) -> np.ndarray:
-    """The record-adaptive scale ``s(t) = sqrt(sigma**2 + (alpha * local_rms(generated))**2)`` (mV).
+def input_activity(available: Record, window_s: float) -> np.ndarray:
+    """Local activity of the available leads: RMS over leads of their moving RMS (mV), shape (samples,).
 
     Parameters
     ----------
-    generated : ndarray, shape (leads, samples)
-        Generated leads, baseline-free, mV.
-    sigma : ndarray, shape (leads,)
-        :func:`linear_sigma` of each lead (mV); 0 gives a zero scale (exact leads).
-    fs : float
-        Sampling rate (Hz).
-    alpha : float
+    available : Record
+        Only the available (recorded) leads, as measured; high-passed here at
+        0.5 Hz like the model's inputs.
     window_s : float
         Moving-RMS window (s).
+
+    Examples
+    --------
+    >>> t = np.arange(5000) / 500.0
+    >>> rec = Record(np.vstack([np.sin(2 * np.pi * 5 * t), np.zeros_like(t)]), fs=500.0, leads=("I", "V1"))
+    >>> round(float(np.median(input_activity(rec, 0.2))), 2)  # sqrt((0.5 + 0) / 2)
+    0.5
+    """
+    from .preprocess import remove_baseline
+
+    x = remove_baseline(available, 0.5).signal
+    ms = _moving_rms(x, int(round(window_s * available.fs))) ** 2
+    return np.sqrt(ms.mean(axis=0))
+
+
+def band_scale(activity: np.ndarray, sigma: np.ndarray, beta: float) -> np.ndarray:
+    """The record-adaptive scale ``s(t) = sigma * sqrt(1 + (beta * activity(t))**2)`` (mV).
+
+    Parameters
+    ----------
+    activity : ndarray, shape (samples,)
+        :func:`input_activity` of the available leads (mV).
+    sigma : ndarray, shape (leads,)
+        :func:`linear_sigma` of each lead (mV); 0 gives a zero scale (exact leads).
+    beta : float
+        Weight of the activity (1/mV).
 
     Returns
     -------
     ndarray of float64, shape (leads, samples)
+
+    Examples
+    --------
+    >>> band_scale(np.array([0.0, 1.0]), np.array([0.1, 0.0]), beta=2.0).round(3)
+    array([[0.1  , 0.224],
+           [0.   , 0.   ]])
     """
-    env = _moving_rms(generated, int(round(window_s * fs)))
-    sig = np.asarray(sigma, np.float64)[:, None]
-    return np.where(sig > 0, np.sqrt(sig**2 + (alpha * env) ** 2), 0.0)
+    a = np.sqrt(1.0 + (beta * np.asarray(activity, np.float64)) ** 2)
+    return np.asarray(sigma, np.float64)[:, None] * a[None, :]
 
 
 def _scale_for(full: Record, available: Sequence[str], linear, cal: IntervalCalibration) -> np.ndarray:
     """``s(t)`` (12, samples) of a reconstruction; 0 on recorded and exact leads."""
-    gen = np.nan_to_num(full.signal)  # generated leads are baseline-free already (model inputs are high-passed)
-    sigma = linear_sigma(linear, available)
-    return band_scale(gen, sigma, full.fs, cal.alpha, cal.window_s)
+    act = input_activity(full.select(available), cal.window_s)
+    return band_scale(act, linear_sigma(linear, available), cal.beta)
 
 
 def interval_for(full: Record, available: Sequence[str], level: float, linear,
@@ -337,8 +386,8 @@ def interval_for(full: Record, available: Sequence[str], level: float, linear,
     """
     cal = calibration if calibration is not None else load_calibration()
     avail = parse_lead_list(available)
+    q = cal.quantile(level, len(avail))  # checks the level before any work
     s = _scale_for(full, avail, linear, cal)
-    q = cal.quantile(level, len(avail))
     hw = q[:, None] * s
     low = (full.signal - hw).astype(np.float32)
     high = (full.signal + hw).astype(np.float32)
@@ -346,6 +395,21 @@ def interval_for(full: Record, available: Sequence[str], level: float, linear,
     low[~gen] = np.nan
     high[~gen] = np.nan
     return low, high
+
+
+def predicted_rmse(cal: IntervalCalibration, s_rms: np.ndarray, gen_rms: np.ndarray | None = None,
+                   dis_rms: np.ndarray | None = None) -> np.ndarray:
+    """Predicted RMSE (mV) of generated leads from record features (mV), see ``grade_coef``.
+
+    ``dis_rms`` None (a linear reconstruction) uses the ``"linear"`` coefficients.
+    Features are floored at 1 µV.
+    """
+    f = lambda x: np.log(np.maximum(np.asarray(x, np.float64), 1e-3))  # noqa: E731
+    if dis_rms is None:
+        c = cal.grade_coef["linear"]
+        return np.exp(c[0] + c[1] * f(s_rms))
+    c = cal.grade_coef["model"]
+    return np.exp(c[0] + c[1] * f(s_rms) + c[2] * f(gen_rms) + c[3] * f(dis_rms))
 
 
 def grade_of(predicted_rmse_uv: float) -> tuple[str, str]:
@@ -395,7 +459,9 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     >>> list(t.columns)[:3], len(t), set(t["grade"]) <= {"A", "B", "C"}
     (['lead', 'predicted_rmse_uv', 'grade'], 11, True)
     """
-    from .reconstruction import _default
+    import dataclasses
+
+    from .reconstruction import _default, reconstruct
 
     prov = full.meta.provenance
     if prov is None or not prov.available:
@@ -405,13 +471,20 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     avail = tuple(prov.available)
     full = full.standardize()
     s = _scale_for(full, avail, rc.linear, cal)
+    gen = np.nan_to_num(full.signal)
+    if prov.method == "model":  # the generator vs its linear prior, lead by lead
+        prior = reconstruct(full, avail, model=dataclasses.replace(rc, generator=None)).signal
+        dis = np.sqrt(np.mean((gen - np.nan_to_num(prior)) ** 2, axis=1))
+    else:
+        dis = None
+    pred_all = predicted_rmse(cal, np.sqrt(np.mean(s**2, axis=1)), np.sqrt(np.mean(gen**2, axis=1)), dis) * 1000.0
     q90 = cal.quantile(0.9, len(avail))
     exact = set(exact_leads(avail))
     rows = []
     for i, lead in enumerate(LEADS):
         if full.status[i] != GENERATED:
             continue
-        pred = float(cal.rmse_factor * np.sqrt(np.mean(s[i] ** 2)) * 1000.0)
+        pred = 0.0 if lead in exact else float(pred_all[i])
         grade, meaning = grade_of(pred)
         rows.append({"lead": lead, "predicted_rmse_uv": pred, "grade": grade, "meaning": meaning,
                      "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "exact": lead in exact})

@@ -35,15 +35,20 @@ def test_band_shape_dtype_and_nan_on_recorded(rec):
     assert not low.flags.writeable and not high.flags.writeable
 
 
-@pytest.mark.xfail(strict=True, reason="known defect of the shipped calibration (alpha=1.0): the local-RMS term follows "
-                   "the generated trace, which shrinks towards the mean when few leads are available; see docs/MODEL.md")
+def _model_band(rec: Record, available) -> Record:
+    return l2g.reconstruct(rec, available, interval=0.9)  # the shipped generator, as the calibration
+
+
 def test_band_is_wider_with_fewer_leads(rec):
-    few = _band(rec, ["I"])
-    many = _band(rec, ["I", "II", "V1", "V2", "V3", "V5", "V6"])
-    i = LEADS.index("V4")
-    width_few = float(np.mean(few.interval[1][i] - few.interval[0][i]))
-    width_many = float(np.mean(many.interval[1][i] - many.interval[0][i]))
-    assert width_few > 1.5 * width_many
+    """Same record, same lead: from one lead the band is wider than from seven (it was not, with the
+    local-RMS of the generated trace as the scale: that trace shrinks towards the average)."""
+    few = _model_band(rec, ["I"])
+    many = _model_band(rec, ["I", "II", "V1", "V2", "V3", "V5", "V6"])
+    for lead in ("V4", "aVF"):
+        i = LEADS.index(lead)
+        width_few = float(np.mean(few.interval[1][i] - few.interval[0][i]))
+        width_many = float(np.mean(many.interval[1][i] - many.interval[0][i]))
+        assert width_few > 1.5 * width_many, lead
 
 
 def test_band_wider_at_higher_level_and_adapts_in_time(rec):
@@ -51,7 +56,9 @@ def test_band_wider_at_higher_level_and_adapts_in_time(rec):
     i = LEADS.index("V3")
     wa, wb = a.interval[1][i] - a.interval[0][i], b.interval[1][i] - b.interval[0][i]
     assert (wb > wa).all()
-    assert wa.max() > 1.5 * wa.min()  # not one constant width: wider where the trace moves
+    assert wa.max() > 1.5 * wa.min()  # not one constant width: wider where the available lead moves (QRS)
+    qrs = np.argmax(np.abs(rec.lead("I") - np.median(rec.lead("I"))))  # a sample in a QRS of lead I
+    assert wa[qrs] > np.median(wa)
     with pytest.raises(ValueError, match="interval level"):
         _band(rec, ["I"], 1.5)
 
@@ -71,8 +78,8 @@ def test_record_interval_is_carried_and_dropped(rec):
     assert np.array_equal(part.interval[0], full.interval[0][:, 500:1500], equal_nan=True)
     sel = full.select(["V1", "I"])
     assert np.array_equal(sel.interval[1][0], full.interval[1][LEADS.index("V1")])
-    masked = full.mask(["I", "II"])
-    assert np.isnan(masked.interval[0][LEADS.index("II")]).all()
+    masked = full.mask(["I", "II"])  # II is generated and kept: its band stays; V1 becomes absent: no band
+    assert np.array_equal(masked.interval[0][LEADS.index("II")], full.interval[0][LEADS.index("II")])
     assert np.isnan(masked.interval[0][LEADS.index("V1")]).all()
     assert full.replace(signal=full.signal * 2).interval is None  # a new signal no longer matches its band
     assert full.replace(name="x").interval is not None
@@ -108,12 +115,12 @@ def test_calibration_file_is_listed_and_sane():
     cal = load_calibration(path)
     q = cal.quantile(0.9, 1)
     assert q.shape == (12,) and np.all(np.isfinite(q[[LEADS.index("V1")]]))
-    assert 0.9 in cal.levels and cal.rmse_factor > 0
+    assert 0.9 in cal.levels and cal.beta > 0 and len(cal.grade_coef["model"]) == 4
 
 
 def test_trust_table_and_grades(rec):
-    one = trust_table(_band(rec, ["I"]))
-    many = trust_table(_band(rec, ["I", "II", "V1", "V3", "V5"]))
+    one = trust_table(_model_band(rec, ["I"]))
+    many = trust_table(_model_band(rec, ["I", "II", "V1", "V3", "V5"]))
     assert list(one["lead"]) == [lead for lead in LEADS if lead != "I"]
     v4 = lambda t: float(t.loc[t["lead"] == "V4", "predicted_rmse_uv"].iloc[0])  # noqa: E731
     assert v4(one) > v4(many) > 0
