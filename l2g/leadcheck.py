@@ -35,7 +35,7 @@ and specificity on the test split are in ``reports/leadcheck.md``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -82,15 +82,20 @@ class Thresholds:
     lead_z : float
         Flag a lead whose leave-one-out RMS error exceeds this many times the
         baseline's expected RMS error for that lead and subset.
+    hf_ratio : float
+        Flag a lead whose RMS above 40 Hz exceeds this many times the median
+        of the other recorded leads'.
     """
 
     limb_ratio: float = 2.0
     chest_ratio: float = 1.5
     lead_z: float = 4.0
+    hf_ratio: float = 4.0
 
 
-#: Thresholds set on the validation split (``bench/leadcheck_eval.py``).
-THRESHOLDS = Thresholds()
+#: Thresholds set on the validation split: the 98.5 % quantile of each statistic over the untouched
+#: validation records (``python bench/leadcheck_eval.py report --tune``).
+THRESHOLDS = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=3.78, hf_ratio=5.11)
 
 
 class NotEnoughLeadsError(ValueError):
@@ -162,6 +167,9 @@ class LeadCheckStats:
         Per testable limb fault: error as recorded / error with it undone.
     chest_ratio : dict of str to float
         Per testable adjacent swap ``"Va/Vb"``: the same for the chest leads.
+    hf : dict of str to float
+        Per lead: RMS above 40 Hz over the median of that RMS over the other
+        recorded leads (a noisy lead stands far above its peers).
     """
 
     leads: tuple[str, ...]
@@ -170,6 +178,7 @@ class LeadCheckStats:
     z: dict
     limb_ratio: dict
     chest_ratio: dict
+    hf: dict = field(default_factory=dict)
 
 
 def _prepare(record: Record, max_seconds: float, linear) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -193,6 +202,23 @@ def _prepare(record: Record, max_seconds: float, linear) -> tuple[np.ndarray, tu
         for lead in LIMB_LEADS:
             x[LEADS.index(lead)] = limb[lead]
     return x, recorded
+
+
+def _hf_ratio(record: Record, recorded: Sequence[str], max_seconds: float) -> dict[str, float]:
+    """Per recorded lead: RMS above 40 Hz (at the record's own rate) / median of the others' (see LeadCheckStats)."""
+    from .preprocess import bandlimit
+
+    rec = record.standardize().select(recorded)
+    if rec.duration > max_seconds:
+        rec = rec.crop(0.0, max_seconds)
+    if rec.fs < 100.0:  # no band above 40 Hz worth measuring
+        return {}
+    hf = np.sqrt(np.mean(bandlimit(rec, low_hz=40.0, high_hz=None).signal.astype(np.float64) ** 2, axis=1))
+    out = {}
+    for i, lead in enumerate(recorded):
+        peers = np.median(np.delete(hf, i))
+        out[lead] = float(hf[i] / peers) if peers > 0 else float("nan")
+    return out
 
 
 class _Predictor:
@@ -237,6 +263,7 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
             f"{len(recorded)} ({', '.join(recorded) or 'none'})")
     pred = _Predictor(linear, x)
     xl = pred.lagged(x)
+    hf = _hf_ratio(record, recorded, max_seconds)
     chest = [c for c in CHEST_LEADS if c in recorded]
     limb = [lead for lead in LIMB_LEADS if lead in recorded]
 
@@ -259,6 +286,18 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
         expected = float(linear_sigma(linear, src)[LEADS.index(lead)])
         z[lead] = err / expected if expected > 0 else float("nan")
 
+    chest_ratio = {}
+    if len(chest) >= 2 and len(recorded) >= 3:
+        def chest_err(xx_l: np.ndarray, xx: np.ndarray) -> float:
+            return float(sum(np.sum((xx[LEADS.index(c)] - pred.predict(xx_l, sources(c), c)) ** 2) for c in chest))
+
+        base = chest_err(xl, x)
+        for a, b in CHEST_SWAPS:
+            if a in recorded and b in recorded:
+                perm = np.arange(12)
+                ia, ib = LEADS.index(a), LEADS.index(b)
+                perm[[ia, ib]] = [ib, ia]
+                chest_ratio[f"{a}/{b}"] = base / max(chest_err(xl[:, perm], x[perm]), 1e-12)
     limb_ratio = {}
     if limb_basis(recorded) is not None:
         limb = list(LIMB_LEADS)  # completed exactly in _prepare
@@ -277,39 +316,33 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
                     xx[LEADS.index(lead)] = sign * x[LEADS.index(src)]
                 limb_ratio[fault] = base / max(limb_err(xx), 1e-12)
 
-    chest_ratio = {}
-    if len(chest) >= 2 and len(recorded) >= 3:
-        def chest_err(xx_l: np.ndarray, xx: np.ndarray) -> float:
-            return float(sum(np.sum((xx[LEADS.index(c)] - pred.predict(xx_l, sources(c), c)) ** 2) for c in chest))
-
-        base = chest_err(xl, x)
-        for a, b in CHEST_SWAPS:
-            if a in recorded and b in recorded:
-                perm = np.arange(12)
-                ia, ib = LEADS.index(a), LEADS.index(b)
-                perm[[ia, ib]] = [ib, ia]
-                chest_ratio[f"{a}/{b}"] = base / max(chest_err(xl[:, perm], x[perm]), 1e-12)
-    return LeadCheckStats(recorded, r, rmse, z, limb_ratio, chest_ratio)
+    return LeadCheckStats(recorded, r, rmse, z, limb_ratio, chest_ratio, hf)
 
 
 def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[str]:
     """The suspected faults of :func:`lead_check_stats` numbers: limb reversal, chest swap, or one bad lead.
 
-    At most one limb reversal and one chest swap (the hypotheses that explain
-    the leads best); a single bad lead only when no electrode fault is found.
+    At most one electrode fault (the limb reversal or chest swap that passes
+    its threshold by the larger factor: either kind also disturbs the other's
+    test); a single bad lead only when no electrode fault is found.
     """
     faults: list[str] = []
+    margin = {}  # how far past its threshold each kind's best hypothesis is
     if stats.limb_ratio:
         best = max(stats.limb_ratio, key=stats.limb_ratio.get)
-        if stats.limb_ratio[best] > thresholds.limb_ratio:
-            faults.append(best)
+        margin[best] = stats.limb_ratio[best] / thresholds.limb_ratio
     if stats.chest_ratio:
         best = max(stats.chest_ratio, key=stats.chest_ratio.get)
-        if stats.chest_ratio[best] > thresholds.chest_ratio:
-            faults.append(best)
+        margin[best] = stats.chest_ratio[best] / thresholds.chest_ratio
+    passed = [f for f, m in margin.items() if m > 1.0]
+    if passed:  # one electrode fault: a chest swap also spoils the chest-to-limb prediction, and vice versa
+        faults.append(max(passed, key=margin.get))
     if not faults:
+        hf = {lead: v for lead, v in stats.hf.items() if np.isfinite(v)}
         zs = {lead: v for lead, v in stats.z.items() if np.isfinite(v)}
-        if zs:
+        if hf and max(hf.values()) > thresholds.hf_ratio:
+            faults.append(f"bad {max(hf, key=hf.get)}")
+        elif zs:
             worst = max(zs, key=zs.get)
             if zs[worst] > thresholds.lead_z:
                 faults.append(f"bad {worst}")
