@@ -281,8 +281,9 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reconstruct",
         help="generate the missing leads of a record (or of every record in a folder)",
-        description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB "
-        "(canonical lead order I ... V6; recorded leads unchanged; generated leads marked in the header).",
+        description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB, CSV or "
+        "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
+        "comments, CSV '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
     p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
@@ -291,8 +292,30 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
     p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV files without a time column")
     p.add_argument("--workers", type=int, default=0, help="parallel worker processes for a folder (0 = auto)")
+    p.add_argument("--format", choices=("wfdb", "csv", "dicom"), default="wfdb",
+                   help="output format: WFDB .hea/.dat (default), CSV, or a DICOM 12-lead ECG .dcm")
+    p.add_argument("--deidentify", action="store_true",
+                   help="write no patient name, ID or birth date (age and sex kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
+
+
+def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
+    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked)."""
+    from .export import safe_name
+
+    rec = record.deidentified() if deidentify else record
+    if fmt == "dicom":
+        from .io.dicom import write_dicom
+
+        return write_dicom(rec, out / f"{safe_name(rec.name)}.dcm", deidentify=deidentify)
+    if fmt == "csv":
+        from .io import write_csv
+
+        return write_csv(rec, out / f"{safe_name(rec.name)}.csv")
+    from .io import write_wfdb
+
+    return write_wfdb(rec, out, name=rec.name)
 
 
 _WORKER_MODEL = None
@@ -323,11 +346,10 @@ def _read_noted(path: Path, fs: float | None):
 
 
 def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
-                     fs: float | None) -> Path:
+                     fs: float | None, fmt: str = "wfdb", deidentify: bool = False) -> Path:
     """Read, reconstruct and write one record (a folder's); then its reader warnings go to stderr."""
     from tqdm import tqdm
 
-    from .io import write_wfdb
     from .reconstruction import reconstruct
 
     rec, notes = _read_noted(path, fs)
@@ -335,7 +357,7 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
     if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
         _WORKER_MODEL, _ = _load_model(weights, method)
     full = reconstruct(rec, available, model=_WORKER_MODEL)
-    hea = write_wfdb(full, out, name=full.name)
+    hea = _write_output(full, out, fmt, deidentify)
     for note in notes:
         tqdm.write(f"{PROG}: warning: {note}", file=sys.stderr)
     return hea
@@ -356,13 +378,12 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     if not args.record.exists():
         raise ValueError(f"{args.record}: no such file or directory")
     if args.record.is_file():  # read before the model loads: a bad file fails at once, with one line on stderr
-        from .io import write_wfdb
         from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
         full = reconstruct(rec, available, model=model)
-        hea = write_wfdb(full, args.out, name=full.name)
+        hea = _write_output(full, args.out, args.format, args.deidentify)
         for note in notes + read_notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
@@ -385,12 +406,12 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         return args.out / p.parent.relative_to(root)
 
     if workers == 1:
-        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs))
-                   for p in paths)
+        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs,
+                              args.format, args.deidentify)) for p in paths)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
         futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
-                               args.fs): p for p in paths}
+                               args.fs, args.format, args.deidentify): p for p in paths}
         results = ((futures[f], f.result()) for f in as_completed(futures))
     for path, (ok, value) in results:
         bar.update(1)

@@ -1,9 +1,12 @@
-"""Export bytes for downloads: WFDB zip, CSV, and chart images (no Streamlit here).
+"""Export bytes for downloads: WFDB zip, CSV, DICOM, and chart images (no Streamlit here).
 
 * :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
   generated leads are marked in the header by :func:`l2g.io.write_wfdb`.
 * :func:`csv_bytes` - the record as CSV (``# L2G:`` provenance lines first, generated
   columns named ``<lead>_generated``).
+* :func:`dicom_bytes` - the record as a DICOM 12-Lead (or General) ECG waveform object
+  (:func:`l2g.io.dicom.write_dicom`; generated leads marked in channel labels and annotations),
+  optionally de-identified.
 * :func:`figure_images` - a Plotly figure as PNG and/or PDF through kaleido 1.x,
   which drives a Chromium-family browser. :func:`browser_path` finds one
   (``BROWSER_PATH``, then ``chromium``, ``chromium-browser``, ``google-chrome``
@@ -32,6 +35,7 @@ __all__ = [
     "safe_name",
     "wfdb_zip_bytes",
     "csv_bytes",
+    "dicom_bytes",
     "provenance_lines",
     "figure_images",
 ]
@@ -106,6 +110,32 @@ def csv_bytes(record: Record) -> bytes:
         path = write_csv(record, Path(tmp) / "record.csv")
         head = "".join(f"# {line}\n" for line in provenance_lines(record)).encode()
         return head + path.read_bytes()
+
+
+def dicom_bytes(record: Record, *, deidentify: bool = False) -> bytes:
+    """The record as the bytes of a DICOM ECG waveform file (``.dcm``).
+
+    Parameters
+    ----------
+    record : Record
+        Generated leads are labelled ``"<lead> (GENERATED)"`` and named in ``L2G:`` annotations.
+    deidentify : bool
+        Write no patient name, ID or birth date (see :func:`l2g.io.dicom.write_dicom`).
+
+    Returns
+    -------
+    bytes
+        A DICOM Part 10 file; :func:`l2g.io.dicom.read` reads it back.
+
+    Raises
+    ------
+    ValueError
+        A sampling rate outside 200-1000 Hz, or no present lead.
+    """
+    from .io.dicom import write_dicom
+
+    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
+        return write_dicom(record, Path(tmp) / "record.dcm", deidentify=deidentify).read_bytes()
 
 
 def browser_path() -> str | None:
