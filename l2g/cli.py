@@ -496,3 +496,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
           .to_string(index=False))
     print(f"wrote {args.out / 'evaluation.md'} in {time.time() - t0:.0f} s")
     return 0
+
+
+# ------------------------------------------------------------------ study
+@command("study")
+def _study_parser(sub: argparse._SubParsersAction) -> None:
+    from .study.cli import add_parser  # l2g/study/cli.py: create, add-reader, report, export
+
+    add_parser(sub)
