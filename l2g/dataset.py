@@ -275,7 +275,7 @@ def _load_ids(data_dir: Path, ids: list[str], split: str, fs: float, cache_dir, 
                     names, offsets, data = z["names"].tolist(), z["offsets"], z["data"]
                 return [(n, data[:, offsets[i]: offsets[i + 1]].copy()) for i, n in enumerate(names)]
             except (OSError, KeyError, ValueError) as exc:
-                warnings.warn(f"{cache_path}: unreadable cache ({exc}); rebuilding", UserWarning, stacklevel=2)
+                warnings.warn(f"{cache_path}: unreadable cache ({exc}); rebuilding", UserWarning, stacklevel=3)
 
     from tqdm import tqdm
 
@@ -284,7 +284,7 @@ def _load_ids(data_dir: Path, ids: list[str], split: str, fs: float, cache_dir, 
         path = _resolve(data_dir, rid)
         if path is None:
             warnings.warn(f"{data_dir / rid}: no record file; skipped",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=3)
             continue
         try:
             x = to_independent(read_record(path, name=rid), fs, highpass_hz)
