@@ -38,12 +38,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from tqdm import tqdm
@@ -64,6 +67,14 @@ __all__ = [
     "save_split",
     "load_split",
     "record_path",
+    "DataRoot",
+    "data_roots",
+    "resolve_record",
+    "files_digest",
+    "scan_cached",
+    "scan_roots",
+    "ptbxl_ecg_id",
+    "split_extra",
 ]
 
 #: Columns of the table returned by :func:`scan`, in order.
@@ -216,7 +227,7 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.DataFrame:
+def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_only: bool = False) -> pd.DataFrame:
     """Read every record under ``root`` into a catalogue table.
 
     Parameters
@@ -226,6 +237,13 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
     progress : bool or None
         Show a tqdm progress bar on stderr. ``None`` (the default) shows it
         only when stderr is a terminal.
+    header_only : bool
+        For WFDB records (``.hea``) parse only the header text, never the
+        signal file: ``format`` is then ``"wfdb-header"`` and a broken or
+        missing signal file is not noticed (it shows when the record is
+        loaded for training). About 0.2 ms per record instead of ~18 ms, for
+        large archives such as PTB-XL's 21,837 records. Other formats are
+        read in full either way.
 
     Returns
     -------
@@ -284,7 +302,11 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                rec = read_record(path)
+                if header_only and path.suffix.lower() == ".hea":
+                    row.update(_header_row(path))
+                    rec = None
+                else:
+                    rec = read_record(path)
             except READ_ERRORS as exc:
                 rec = None
                 row["error"] = _error_text(exc)
@@ -307,6 +329,24 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
     for col in ("fs", "duration_s", "age"):
         table[col] = table[col].astype(float)
     return table.sort_values("record_id", ignore_index=True)
+
+
+def _header_row(hea: Path) -> dict[str, object]:
+    """Catalogue columns from a WFDB header alone (the parser and comment rules of :mod:`l2g.io`)."""
+    from .io import _parse_comments, _parse_header
+    from .leads import LEADS
+
+    header = _parse_header(hea)
+    if not header.fs or header.fs <= 0 or not header.sig_len:
+        raise ValueError(f"{hea}: the record line gives no sampling rate or length; expected '<record> <n> <fs> <len>'")
+    names = {normalize_lead_name(s.name) for s in header.signals}
+    info = _parse_comments(header.comments, str(hea))
+    return {
+        "format": "wfdb-header", "fs": float(header.fs), "duration_s": header.sig_len / header.fs,
+        "n_samples": header.sig_len, "leads": ",".join(lead for lead in LEADS if lead in names),
+        "diagnoses": "; ".join(d.label() for d in info.diagnoses),
+        "age": math.nan if info.age is None else float(info.age), "sex": info.sex or "",
+    }
 
 
 def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
@@ -499,3 +539,267 @@ def _check_split(table: pd.DataFrame, where: str) -> None:
     bad = sorted(set(table["split"].astype(str)) - set(SPLITS))
     if bad:
         raise ValueError(f"{where}: unknown split name(s) {bad}; valid: {', '.join(SPLITS)}")
+
+
+# ------------------------------------------------------------ several folders
+#: Bump when the catalogue of :func:`scan_cached` changes, so old cached CSVs are not reused.
+_CATALOG_CACHE_VERSION = 1
+
+
+class DataRoot(NamedTuple):
+    """One data folder of a multi-folder run: its id prefix and its path."""
+
+    label: str  # "" for the first (primary) folder: its ids are unprefixed, as in splits/split.csv
+    path: Path
+
+
+def data_roots(dirs: Sequence[str | os.PathLike[str]]) -> list[DataRoot]:
+    """Label each data folder; the first keeps unprefixed ids, the others get ``label/``.
+
+    Parameters
+    ----------
+    dirs : sequence of path-like or str
+        Folders in command-line order. An item ``NAME=PATH`` sets the label of
+        an extra folder; otherwise the label is the folder's name
+        (``.../records100`` -> ``records100``). The first folder is the
+        primary one (the shared archive that ``splits/split.csv`` describes):
+        its record ids stay as :func:`scan` makes them.
+
+    Returns
+    -------
+    list of DataRoot
+
+    Raises
+    ------
+    ValueError
+        If no folder is given, a folder does not exist, or two extra folders
+        share a label (or a label is also a top folder of the primary one,
+        which would make ids ambiguous).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "a").mkdir(); (d / "records100").mkdir()
+    >>> [r.label for r in data_roots([d / "a", d / "records100", f"ptbxl={d / 'records100'}"])]
+    ['', 'records100', 'ptbxl']
+    """
+    if not dirs:
+        raise ValueError("data_roots: give at least one data folder (--data DIR)")
+    roots: list[DataRoot] = []
+    for i, item in enumerate(dirs):
+        text = os.fspath(item)
+        label, sep, rest = text.partition("=")
+        if sep and label and "/" not in label and os.sep not in label and i > 0:
+            path = Path(rest)
+        else:
+            label, path = ("" if i == 0 else Path(text).resolve().name), Path(text)
+        if not path.is_dir():
+            raise ValueError(f"{path}: no such data folder" if not path.exists() else f"{path}: not a directory")
+        roots.append(DataRoot(label, path))
+    labels = [r.label for r in roots[1:]]
+    dup = sorted({x for x in labels if labels.count(x) > 1 or not x})
+    if dup:
+        raise ValueError(f"data folders: label(s) {dup} used twice or empty; name them as NAME=PATH")
+    clash = sorted(x for x in labels if (roots[0].path / x).is_dir())
+    if clash:
+        raise ValueError(f"data folders: label(s) {clash} are also folders of {roots[0].path}; name them as NAME=PATH")
+    return roots
+
+
+def resolve_record(roots: Sequence[DataRoot], record_id: str) -> Path:
+    """The file of a record id from a multi-folder catalogue (see :func:`data_roots`).
+
+    ``label/rest`` resolves under that extra folder, any other id under the
+    primary one (with :func:`record_path`).
+
+    Raises
+    ------
+    ValueError
+        If no such file exists.
+    """
+    head, _, rest = record_id.partition("/")
+    for root in roots[1:]:
+        if rest and head == root.label:
+            return record_path(root.path, rest)
+    return record_path(roots[0].path, record_id)
+
+
+def files_digest(root: str | os.PathLike[str]) -> str:
+    """Digest of the names, sizes and modification times of every non-hidden file under ``root``.
+
+    A ``stat`` per file and no reads: ~0.3 s for PTB-XL's 43,674 files. It
+    changes when a record or its signal file is added, removed or rewritten.
+    """
+    h = hashlib.sha256()
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(f for f in filenames if not f.startswith(".")):
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def scan_cached(
+    root: str | os.PathLike[str], *, header_only: bool = True, cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """:func:`scan` of ``root``, cached as a CSV under ``cache_dir`` (default ``~/.cache/l2g``).
+
+    The cache file is keyed by the folder's real path, ``header_only`` and
+    :func:`files_digest`, so any change to the files makes a new scan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`scan`.
+    """
+    from .dataset import DEFAULT_CACHE_DIR
+
+    root = Path(root)
+    key = hashlib.sha256(json.dumps(
+        [_CATALOG_CACHE_VERSION, str(root.resolve()), bool(header_only), files_digest(root)]).encode()).hexdigest()[:20]
+    path = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).expanduser() / f"catalog_{key}.csv"
+    if path.is_file():
+        table = pd.read_csv(path, dtype={c: str for c in ("record_id", "path", "dataset", "source", "format", "leads",
+                                                         "diagnoses", "sex", "error", "warnings")},
+                            keep_default_na=False, na_values={"fs": [""], "duration_s": [""], "age": [""],
+                                                              "n_samples": [""]})
+        table["n_samples"] = table["n_samples"].astype("Int64")
+        return table[list(CATALOG_COLUMNS)]
+    table = scan(root, progress=progress, header_only=header_only)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    table.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
+    return table
+
+
+def scan_roots(
+    roots: Sequence[DataRoot], *, progress: bool | None = None, cache_dir: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
+    """One catalogue of several folders (see :func:`data_roots`).
+
+    The primary folder is read in full with :func:`scan` (every record
+    decoded, errors listed). Each extra folder is scanned header-only and
+    cached (:func:`scan_cached`); its ``record_id`` gains the prefix
+    ``label/``, so ids stay unique across folders, and its ``dataset`` and
+    ``source`` are the label (one stratum per extra folder).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CATALOG_COLUMNS` plus ``root`` (the folder's label, ``""`` for
+        the primary one), sorted by ``root`` then ``record_id``.
+    """
+    parts = []
+    for i, root in enumerate(roots):
+        table = (scan(root.path, progress=progress) if i == 0 else
+                 scan_cached(root.path, header_only=True, cache_dir=cache_dir, progress=progress))
+        if root.label:
+            table = table.assign(record_id=root.label + "/" + table["record_id"], dataset=root.label,
+                                 source=root.label)
+        parts.append(table.assign(root=root.label))
+    return pd.concat(parts, ignore_index=True)
+
+
+# PTB-XL file names: records100/records500 "nnnnn_lr" / "nnnnn_hr"; Challenge 2020/2021 copies "HRnnnnn"
+_PTBXL_NAME = re.compile(r"(?:HR(?P<hr>\d{5})|(?P<file>\d{5})_(?:hr|lr))", re.IGNORECASE)
+
+
+def ptbxl_ecg_id(record_id: str) -> int | None:
+    """The PTB-XL ``ecg_id`` a record id refers to, from its file name; None for other records.
+
+    The one mapping between the copies of PTB-XL ECGs: PTB-XL's own files
+    ``records100/.../nnnnn_lr`` (100 Hz) and ``records500/.../nnnnn_hr``
+    (500 Hz, also the Challenge 2024 copies in ``ptbxl_cinc2024``), and the
+    Challenge 2020/2021 copies ``HRnnnnn``, all name the same ECG ``nnnnn``.
+    A suffix kept in the id (``.hea``) is ignored.
+
+    Examples
+    --------
+    >>> [ptbxl_ecg_id(r) for r in ("cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr",
+    ...                            "records100/00000/00841_lr", "records100/00000/00841_lr.hea", "ludb/data/8")]
+    [6, 841, 841, 841, None]
+    """
+    name = record_id.rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix.lower() in {s.lstrip(".") for s in RECORD_SUFFIXES}:
+        name = stem
+    m = _PTBXL_NAME.fullmatch(name)
+    if m is None:
+        return None
+    return int(m["hr"] or m["file"])
+
+
+def split_extra(split_df: pd.DataFrame, extra_ids: Sequence[str]) -> pd.DataFrame:
+    """Place the records of extra folders: all in train, except copies of shared records.
+
+    The rule, per extra id with a PTB-XL ``ecg_id`` (:func:`ptbxl_ecg_id`)
+    equal to that of a record of the shared split:
+
+    - shared record in ``val`` or ``test``: **excluded** (never trained on,
+      so the validation and test figures stay clean);
+    - shared record in ``train``: **duplicate**, dropped (the shared copy,
+      at its higher rate, is trained on already).
+
+    Every other extra id goes to ``train``. PTB-XL's 100-Hz files carry no
+    patient ids, so repeat ECGs of a shared test patient cannot be found:
+    keep PTB-XL-derived records out of headline test figures.
+
+    Parameters
+    ----------
+    split_df : pandas.DataFrame
+        The shared split (columns ``record_id``, ``split``).
+    extra_ids : sequence of str
+        Record ids of the extra folders (prefixed, see :func:`scan_roots`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``record_id``, ``ecg_id`` (Int64, NA when not PTB-XL),
+        ``split`` (``"train"`` or ``""`` when left out) and ``reason``
+        (``""``, ``"excluded: <shared id> in val"``, ``"excluded: <shared id>
+        in test"`` or ``"duplicate: <shared id> in train"``), in the order of
+        ``extra_ids``.
+
+    Examples
+    --------
+    >>> shared = pd.DataFrame({"record_id": ["cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr", "x/HR00002"],
+    ...                        "split": ["test", "val", "train"]})
+    >>> out = split_extra(shared, ["r100/00000/00006_lr", "r100/00000/00841_lr", "r100/00000/00002_lr",
+    ...                            "r100/00000/00003_lr"])
+    >>> out["split"].tolist()
+    ['', '', '', 'train']
+    >>> for reason in out["reason"][:3]:
+    ...     print(reason)
+    excluded: cinc2021/ptb-xl/HR00006 in test
+    excluded: ptbxl_cinc2024/00841_hr in val
+    duplicate: x/HR00002 in train
+    """
+    _check_split(split_df, "split_extra")
+    # the strictest placement wins when one ecg_id has copies in several splits (test > val > train)
+    rank = {"test": 0, "val": 1, "train": 2}
+    shared: dict[int, tuple[str, str]] = {}
+    for rid, part in zip(split_df["record_id"].astype(str), split_df["split"].astype(str), strict=True):
+        ecg = ptbxl_ecg_id(rid)
+        if ecg is not None and (ecg not in shared or rank[part] < rank[shared[ecg][1]]):
+            shared[ecg] = (rid, part)
+    rows = []
+    for rid in extra_ids:
+        ecg = ptbxl_ecg_id(rid)
+        hit = shared.get(ecg) if ecg is not None else None
+        if hit is None:
+            rows.append((rid, ecg, "train", ""))
+        elif hit[1] == "train":
+            rows.append((rid, ecg, "", f"duplicate: {hit[0]} in train"))
+        else:
+            rows.append((rid, ecg, "", f"excluded: {hit[0]} in {hit[1]}"))
+    out = pd.DataFrame(rows, columns=["record_id", "ecg_id", "split", "reason"])
+    out["ecg_id"] = out["ecg_id"].astype("Int64")
+    return out

@@ -132,7 +132,14 @@ def _catalog_parser(sub: argparse._SubParsersAction) -> None:
             "Broken records do not change the exit code."
         ),
     )
-    p.add_argument("dir", metavar="DIR", help="folder to scan, e.g. ../shared/data")
+    p.add_argument("dir", metavar="DIR", nargs="?", help="folder to scan, e.g. ../shared/data")
+    p.add_argument(
+        "--data", action="append", default=[], metavar="[NAME=]DIR",
+        help="a further data folder (repeatable). The first folder (DIR or the first --data) keeps its record ids; "
+        "the others are scanned header-only (cached under ~/.cache/l2g) and their ids get the prefix NAME/ "
+        "(default: the folder's name). With --split-out, the first folder is split as usual and the others go "
+        "to train, except copies of shared val/test records (see l2g.catalog.split_extra)",
+    )
     p.add_argument("--out", metavar="CSV", help="write the catalogue (one row per record) to this CSV")
     p.add_argument(
         "--split-out", metavar="CSV",
@@ -152,8 +159,16 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
     from .catalog import save_split, scan, split
 
-    table = scan(args.dir, progress=False if args.no_progress else None)
-    parts = split(table, fractions=args.fractions, seed=args.seed) if args.split_out else None
+    dirs = ([args.dir] if args.dir else []) + list(args.data)
+    if not dirs:
+        raise ValueError("catalog: give a folder to scan (DIR or --data DIR)")
+    progress = False if args.no_progress else None
+    if len(dirs) == 1:
+        table = scan(dirs[0], progress=progress)
+        parts = split(table, fractions=args.fractions, seed=args.seed) if args.split_out else None
+    else:
+        table, parts = _scan_several(dirs, args, progress)
+    args.dir = ", ".join(str(d) for d in dirs)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False, lineterminator="\n")
@@ -203,6 +218,29 @@ def _run_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scan_several(dirs: list, args: argparse.Namespace, progress: bool | None):
+    """Catalogue and split of several folders: the first split by the usual rule, the others by split_extra."""
+    import pandas as pd
+
+    from .catalog import data_roots, scan_roots, split, split_extra
+
+    roots = data_roots(dirs)
+    table = scan_roots(roots, progress=progress)
+    parts = None
+    if args.split_out:
+        primary = table[table["root"] == ""]
+        parts = split(primary, fractions=args.fractions, seed=args.seed)
+        extra = table[(table["root"] != "") & (table["error"] == "")]
+        placed = split_extra(parts, extra["record_id"].tolist()).merge(
+            extra[["record_id", "dataset", "source"]], on="record_id")
+        for reason, n in placed["reason"].str.split(":").str[0].value_counts().items():
+            if reason:
+                print(f"extra folders: {n} record(s) left out as {reason} of shared records")
+        parts = pd.concat([parts, placed.loc[placed["split"] == "train", ["record_id", "dataset", "source", "split"]]],
+                          ignore_index=True)
+    return table.drop(columns="root"), parts
+
+
 def _range_text(values) -> str:
     v = values.dropna()
     if v.empty:
@@ -220,7 +258,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
         description="Train the L2G generator on the train split of DIR, validate every epoch on the val split. "
         "Resumes from OUT's .ckpt when present. Runs under torchrun for DistributedDataParallel.",
     )
-    p.add_argument("--data", required=True, type=Path, help="root folder of the ECG archives")
+    p.add_argument(
+        "--data", required=True, action="append", metavar="[NAME=]DIR",
+        help="root folder of the ECG archives; repeat for more folders (e.g. PTB-XL records100): the first one is "
+        "the one the split CSV describes, the others add training records (ids NAME/..., NAME defaults to the "
+        "folder's name), never copies of shared val/test records",
+    )
     p.add_argument("--out", required=True, type=Path, help="where to write the best checkpoint, e.g. weights/l2g.pt")
     p.add_argument("--config", type=Path, help="JSON or TOML file with TrainConfig fields")
     p.add_argument("--split", type=Path, default=None, help="split CSV (record_id,split); default splits/split.csv")
@@ -236,9 +279,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import load_config, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    if not args.data.is_dir():
-        raise ValueError(f"{args.data}: no such directory")
-    cfg = load_config(args.config, data_dir=str(args.data), epochs=args.epochs,
+    from .catalog import data_roots
+
+    roots = data_roots(args.data)  # checks every folder exists
+    cfg = load_config(args.config, data_dir=str(roots[0].path), data_dirs=list(args.data), epochs=args.epochs,
                       split_csv=str(args.split) if args.split else None)
     summary = train(cfg, args.out, resume=not args.no_resume, progress=not args.no_progress)
     print(f"best epoch {summary['best_epoch']}: val MSE {summary['val_mse']:.5f} mV², r {summary['val_r']:.4f} "
