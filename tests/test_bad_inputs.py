@@ -472,7 +472,7 @@ def write_case(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
     """The case and its files (named after it, so that every message can be traced to it)."""
     c = CASES[name]
     if c.upload_limit is not None:
-        monkeypatch.setattr(l2gio, "MAX_UPLOAD_BYTES", c.upload_limit)
+        monkeypatch.setattr(l2gio.archive, "MAX_UPLOAD_BYTES", c.upload_limit)
     folder.mkdir(parents=True, exist_ok=True)
     return c, c.write(folder, re.sub(r"\W", "_", name))
 

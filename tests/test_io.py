@@ -676,7 +676,7 @@ def test_zip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = zip_bytes({"r.csv": b"I\n" + b"0\n" * (4 * 1024 * 1024)})  # 8 MB of "0\n": ratio > 500
     with pytest.raises(ValueError, match="zip bomb"):
         read_record([("bomb.zip", bomb)], fs=500)
-    monkeypatch.setattr(l2gio, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(l2gio.archive, "MAX_UPLOAD_BYTES", 1000)
     small = zip_bytes({"r.csv": bytes(np.random.default_rng(0).integers(48, 58, 5000, dtype=np.uint8))})
     with pytest.raises(ValueError, match="expected at most 1000 bytes"):
         read_record([("big.zip", small)], fs=500)
