@@ -41,7 +41,6 @@ import hashlib
 import math
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,7 +80,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "age",  # years, NaN when unknown
     "sex",  # "M", "F" or ""
     "error",  # "" when the record was read; otherwise why it was not
-    "warnings",  # what the reader warned about (ignored values, dropped channels), joined by "; "
+    "warnings",  # the reader's notes (Record.meta.notes: ignored values, dropped channels), joined by "; "
 )
 
 #: Exceptions that mark one record as broken without stopping the scan:
@@ -248,10 +247,9 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
         - ``error``: ``""`` for a record that was read. Otherwise it holds the
           reason. The other data columns of that row are then empty (NaN or
           ``""``).
-        - ``warnings``: the warnings the reader issued for this record (an
-          implausible age that was ignored, non-ECG channels that were
-          dropped, ...). They are caught here, so a scan prints nothing for
-          them.
+        - ``warnings``: the reader's notes for this record
+          (``Record.meta.notes``: an implausible age that was ignored, non-ECG
+          channels that were dropped, ...), joined by ``"; "``.
 
     Raises
     ------
@@ -281,14 +279,12 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
             "fs": math.nan, "duration_s": math.nan, "n_samples": pd.NA, "leads": "", "diagnoses": "",
             "age": math.nan, "sex": "", "error": "", "warnings": "",
         }
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rec = read_record(path)
-            except READ_ERRORS as exc:
-                rec = None
-                row["error"] = _error_text(exc)
-        row["warnings"] = "; ".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+        try:
+            rec = read_record(path)
+        except READ_ERRORS as exc:
+            rec = None
+            row["error"] = _error_text(exc)
+        row["warnings"] = "" if rec is None else "; ".join(dict.fromkeys(rec.meta.notes))  # the reader's notes
         if rec is not None:
             meta = rec.meta
             row.update(

@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import contextvars
 import math
-import os
 import re
-import sys
-import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..leads import LEADS, normalize_lead_name
-from ..record import ABSENT, GENERATED, RECORDED, Diagnosis, LeadStatus, Metadata, Provenance, Record
+from ..record import (
+    ABSENT,
+    GENERATED,
+    MEASUREMENT_KEYS,
+    RECORDED,
+    Diagnosis,
+    LeadStatus,
+    Metadata,
+    Provenance,
+    Record,
+)
 from ..snomed import snomed_name
+from ._raw import RawECG
 
 #: Accepted values of ``nan_policy``.
 NAN_POLICIES: tuple[str, ...] = ("raise", "absent", "interpolate")
@@ -32,6 +41,10 @@ SATURATED_FRACTION: float = 0.05
 #: Peak-to-peak range (mV) above which a lead is implausible for an ECG (the largest seen in the
 #: shared archives is ~20 mV; µV labelled as mV gives ~1000 mV).
 MAX_PLAUSIBLE_MV: float = 30.0
+#: The flat and saturated checks run only on records at least this long (seconds) ...
+MIN_CHECK_S: float = 1.0
+#: ... and with at least this many samples per lead (a few samples are "flat" or "clipped" by chance).
+MIN_CHECK_SAMPLES: int = 100
 _WFDB_EXT = (".hea", ".dat", ".mat")
 _CSV_EXT = (".csv", ".txt", ".tsv")
 _HDF5_EXT = (".h5", ".hdf5", ".hdf")
@@ -62,6 +75,14 @@ class RecordTooLong(ValueError):
     """A record longer than ``read_record``'s ``max_samples``; raised before its signal is decoded."""
 
 
+class MissingSampleRate(ValueError):
+    """A file that does not state its sampling rate (a CSV without a time column) and no ``fs`` given."""
+
+
+class UnknownFormat(ValueError):
+    """A file that none of the readers recognises; the message lists the formats looked for."""
+
+
 def to_mv_factor(unit: str) -> float | None:
     """Factor converting a value in ``unit`` to mV, or None for an unknown unit.
 
@@ -83,14 +104,37 @@ class _Info:
     provenance: Provenance | None = None
     generated: set[str] = field(default_factory=set)
     other_channels: list[str] = field(default_factory=list)
+    device: str | None = None
+    acquired: str | None = None
+    measurements: dict[str, float] = field(default_factory=dict)
+    interpretation: list[str] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)
 
 
-def _warn(message: str, category: type[Warning] = UserWarning) -> None:
-    """``warnings.warn`` attributed to the first caller outside this module."""
-    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame calling _warn
-    while frame is not None and os.path.dirname(frame.f_code.co_filename) == os.path.dirname(__file__):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+# the notes of the read in progress (set by read_record through collecting_notes)
+_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("l2g_read_notes", default=None)
+
+
+@contextmanager
+def collecting_notes() -> Iterator[list[str]]:
+    """Collect the notes of the readers called inside the block (a fresh list; nested blocks share it)."""
+    if _NOTES.get() is not None:
+        yield _NOTES.get()  # type: ignore[misc]
+        return
+    notes: list[str] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def _note(message: str) -> None:
+    """Record an odd-but-readable finding as one sentence of ``Record.meta.notes`` (never a warning)."""
+    notes = _NOTES.get()
+    text = " ".join(str(message).split())
+    if notes is not None and text not in notes:
+        notes.append(text)
 
 
 def _check_fs(file: str, file_fs: float, fs: float | None) -> float:
@@ -152,7 +196,7 @@ def _assemble(
         leads.append(canon)
         rows.append(row)
     if other:
-        _warn(f"{file}: ignoring channel(s) that are not ECG leads: {', '.join(other)}")
+        _note(f"{file}: ignoring channel(s) that are not ECG leads: {', '.join(other)}")
     if not leads:
         raise ValueError(
             f"{file}: no ECG lead among the channels {list(channels)}; expected names such as "
@@ -171,7 +215,7 @@ def _assemble(
                 status.append(ABSENT)
                 continue
         status.append(GENERATED if lead in info.generated else RECORDED)
-    _check_plausible(leads, rows, status, file=file)
+    _check_plausible(leads, rows, status, file=file, fs=fs)
     meta = Metadata(
         age=info.age,
         sex=info.sex,
@@ -180,6 +224,12 @@ def _assemble(
         fields=dict(info.fields),
         other_channels=tuple(other),
         provenance=info.provenance,
+        device=info.device,
+        acquired=info.acquired,
+        measurements=dict(info.measurements),
+        interpretation=tuple(info.interpretation),
+        derived=dict(info.derived),
+        notes=tuple(_NOTES.get() or ()),
     )
     # straight into the 12 canonical rows: one (leads, samples) copy less than Record(...).standardize(),
     # which matters for a 24-hour record
@@ -193,30 +243,37 @@ def _assemble(
 
 
 def _check_plausible(leads: Sequence[str], rows: Sequence[np.ndarray], status: Sequence[LeadStatus], *,
-                     file: str) -> None:
-    """Warn about flat, saturated and implausibly large leads (one warning per kind, naming the leads)."""
+                     file: str, fs: float) -> None:
+    """Note flat, saturated and implausibly large leads (one note per kind, naming the leads).
+
+    The flat and saturated checks need at least :data:`MIN_CHECK_S` seconds and
+    :data:`MIN_CHECK_SAMPLES` samples: a few samples can be "flat" or "clipped" by chance.
+    """
     flat, saturated, huge = [], [], []
     for lead, row, st in zip(leads, rows, status, strict=True):
         if st == ABSENT:
             continue
+        long_enough = row.size >= MIN_CHECK_SAMPLES and row.size / fs >= MIN_CHECK_S
         lo, hi = float(row.min()), float(row.max())
+        if hi - lo > MAX_PLAUSIBLE_MV:
+            huge.append(f"{lead} {hi - lo:.4g} mV")
+        if not long_enough:
+            continue
         if hi - lo < FLAT_MV:
             flat.append(lead)
             continue
-        if hi - lo > MAX_PLAUSIBLE_MV:
-            huge.append(f"{lead} {hi - lo:.4g} mV")
         share = _saturated_share(row, lo, hi)
         if share >= SATURATED_FRACTION:
             saturated.append((lead, share))
     if flat:
-        _warn(f"{file}: {_leads_are(flat)} flat (peak-to-peak below {FLAT_MV:g} mV over the whole record): "
+        _note(f"{file}: {_leads_are(flat)} flat (peak-to-peak below {FLAT_MV:g} mV over the whole record): "
               "electrode off? Kept as recorded")
     if saturated:
         shares = ", ".join(f"{share:.1%}" for _, share in saturated)
-        _warn(f"{file}: {_leads_are([lead for lead, _ in saturated])} saturated: {shares} of the samples sit at "
+        _note(f"{file}: {_leads_are([lead for lead, _ in saturated])} saturated: {shares} of the samples sit at "
               f"the lead's maximum or minimum (expected under {SATURATED_FRACTION:.0%}); clipped by the amplifier?")
     if huge:
-        _warn(f"{file}: peak-to-peak amplitude {', '.join(huge)}; expected at most {MAX_PLAUSIBLE_MV:g} mV "
+        _note(f"{file}: peak-to-peak amplitude {', '.join(huge)}; expected at most {MAX_PLAUSIBLE_MV:g} mV "
               "for an ECG: values in µV labelled as mV? Check the file's units")
 
 
@@ -246,7 +303,7 @@ def _apply_nan_policy(
             "expected finite samples (or pass nan_policy='absent' or 'interpolate')"
         )
     if nan_policy == "absent":
-        _warn(f"{file}: lead {lead} has {count} missing samples (first at t={first / fs:.3f} s); "
+        _note(f"{file}: lead {lead} has {count} missing samples (first at t={first / fs:.3f} s); "
               "it is treated as absent")
         return np.full_like(row, np.nan)
     # interpolate: runs of NaN must each be shorter than MAX_GAP_S
@@ -263,7 +320,7 @@ def _apply_nan_policy(
     idx = np.arange(row.size)
     out = row.copy()
     out[bad] = np.interp(idx[bad], idx[~bad], row[~bad])
-    _warn(f"{file}: lead {lead}: interpolated {count} missing samples in {lengths.size} gap(s)")
+    _note(f"{file}: lead {lead}: interpolated {count} missing samples in {lengths.size} gap(s)")
     return out
 
 
@@ -282,7 +339,7 @@ def _parse_age(value: str, file: str) -> float | None:
     age = float(m.group(1))
     if not 0 <= age <= 130:
         # PTB-XL codes ages over 89 as 300; the raw value is kept in meta.fields["Age"]
-        _warn(f"{file}: age {value!r} is outside 0-130 years; kept only as the field 'Age'")
+        _note(f"{file}: age {value!r} is outside 0-130 years; kept only as the field 'Age'")
         return None
     return age
 
@@ -340,3 +397,78 @@ def _is_number(text: str) -> bool:
         return False
     return True
 
+
+
+def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float | None = None,
+             nan_policy: str = "raise") -> Record:
+    """Turn what a cart-format reader decoded (:class:`~l2g.io._raw.RawECG`) into a 12-lead Record.
+
+    Lead labels are mapped with :func:`~l2g.leads.normalize_lead_name` (``"MDC_ECG_LEAD_AVR"``,
+    ``"aVR"``...); samples are already in mV; the file's own rate is kept exactly (599.88 Hz
+    stays 599.88). Leads the file derived exactly from stored ones stay *recorded* and are
+    listed in ``meta.derived``; nothing is generated. Age, sex, acquisition time, device,
+    measurements and interpretation go to :class:`~l2g.record.Metadata`; the reader's notes
+    to ``meta.notes``. Patient identity (``raw.identity``) is not carried over.
+
+    Parameters
+    ----------
+    raw : RawECG
+    file : str
+        The file, for messages.
+    name : str
+        Record name.
+    source_format : str
+        Short format name for ``Record.source_format`` (the reader module's name, e.g. ``"muse"``).
+    fs : float, optional
+        A rate the caller expects; it must agree with the file's.
+    nan_policy : {"raise", "absent", "interpolate"}
+
+    Returns
+    -------
+    Record
+        Signal of shape (12, samples), float32, mV.
+
+    Raises
+    ------
+    ValueError
+        No lead, leads of different lengths, a non-positive rate, a disagreeing ``fs``, two
+        labels naming one lead, or NaN that ``nan_policy`` refuses.
+
+    Examples
+    --------
+    >>> from l2g.io._raw import RawECG
+    >>> raw = RawECG(leads={"MDC_ECG_LEAD_I": np.zeros(600), "MDC_ECG_LEAD_II": np.ones(600)},
+    ...              fs=599.88, fmt="HL7 aECG", age=61.0, notes=["median beats ignored"])
+    >>> rec = from_raw(raw, file="x.xml", name="x", source_format="aecg")
+    >>> rec.fs, rec.present_leads, rec.meta.age, rec.meta.notes
+    (599.88, ('I', 'II'), 61.0, ('median beats ignored',))
+    """
+    if not raw.leads:
+        raise ValueError(f"{file}: the {raw.fmt or source_format} file holds no lead; expected ECG leads")
+    if not (math.isfinite(float(raw.fs)) and float(raw.fs) > 0):
+        raise ValueError(f"{file}: sampling rate {raw.fs!r} in the file; expected a positive rate in Hz")
+    lengths = {label: np.asarray(x).shape for label, x in raw.leads.items()}
+    if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1:
+        listing = ", ".join(f"{k} {v}" for k, v in lengths.items())
+        raise ValueError(f"{file}: leads of different shapes ({listing}); expected one length for all leads")
+    for text in raw.notes:
+        _note(text)
+    labels = list(raw.leads)
+    derived: dict[str, str] = {}
+    for label, formula in raw.derived.items():
+        canon = normalize_lead_name(label)
+        if canon is not None:
+            derived[canon] = formula
+    if derived:
+        _note("leads " + ", ".join(f"{k} = {v}" for k, v in derived.items())
+              + ": not stored in the file, computed exactly from the stored leads by the reader; "
+              "kept as recorded (not generated)")
+    info = _Info(age=raw.age if raw.age is not None and 0 <= raw.age <= 130 else None,
+                 sex=raw.sex if raw.sex in ("M", "F") else None,
+                 fields={k: str(v) for k, v in raw.fields.items()},
+                 device=raw.device, acquired=raw.acquired,
+                 measurements={k: float(v) for k, v in raw.measurements.items() if k in MEASUREMENT_KEYS},
+                 interpretation=list(raw.interpretation), derived=derived)
+    signal = np.stack([np.asarray(raw.leads[k], dtype=np.float64) for k in labels])
+    return _assemble(signal, labels, _check_fs(file, float(raw.fs), fs), file=file, name=name,
+                     nan_policy=nan_policy, source_format=source_format, info=info)

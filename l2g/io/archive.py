@@ -3,10 +3,10 @@ and unsafe paths refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,7 +19,6 @@ from ._common import (
     _HDF5_EXT,
     _ZIP_MAGIC,
     _magic,
-    _warn,
 )
 
 #: Largest total size of an upload or of a zip's uncompressed content (bytes).
@@ -102,16 +101,18 @@ def _read_uploads(uploads: list[tuple[str, bytes]], read: Any, *, fs: float | No
         main = _pick_main(files, what="uploads")
         _refuse_nested_zip(main)
         prefix = str(main.parent) + os.sep
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rec = read(main, fs=fs, nan_policy=nan_policy, name=name or main.stem)
-            except ValueError as exc:
-                # the private temporary path means nothing to the user
-                raise type(exc)(str(exc).replace(prefix, "")) from None
-        for w in caught:
-            _warn(str(w.message).replace(prefix, ""), w.category)
-        return rec
+        try:
+            rec = read(main, fs=fs, nan_policy=nan_policy, name=name or main.stem)
+        except ValueError as exc:
+            # the private temporary path means nothing to the user
+            raise type(exc)(str(exc).replace(prefix, "")) from None
+        return _strip_from_notes(rec, prefix)
+
+
+def _strip_from_notes(rec: Record, prefix: str) -> Record:
+    """``rec`` with ``prefix`` (a private temporary folder) removed from its notes."""
+    notes = tuple(n.replace(prefix, "") for n in rec.meta.notes)
+    return rec if notes == rec.meta.notes else rec.replace(meta=dataclasses.replace(rec.meta, notes=notes))
 
 
 def _extract_zip(archive: Path, dest: Path) -> None:
@@ -189,9 +190,43 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     if "mat" in by_kind:
         raise ValueError(f"{what}: {by_kind['mat'][0].name} without its .hea header; "
                          "expected the .hea uploaded together with the .dat/.mat")
+    from . import sniff_format  # the package's content sniffing (imported here: it imports this module)
+
+    claimed = [p for p in by_kind.get("other", []) if sniff_format(p) not in (None, "csvfile")]
+    if len(claimed) == 1:
+        return claimed[0]  # a cart export (.xml, .scp, .ecg...) recognised by its content
+    if len(claimed) > 1:
+        raise ValueError(f"{what}: several records ({', '.join(p.name for p in claimed)}); "
+                         "expected one record per upload")
     if len(files) == 1:
         return files[0]  # unknown extension: let content sniffing decide
     names = ", ".join(p.name for p in files) or "nothing"
     raise ValueError(f"{what}: no record found among {names}; expected .hea + .dat/.mat, .edf, .csv, .h5 or .zip")
 
 
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Whether ``head`` starts a zip archive (local file header ``PK\\x03\\x04``)."""
+    return head[:4] == _ZIP_MAGIC
+
+
+def load(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+    """Extract the zip ``path`` into a private temporary directory and read the record in it.
+
+    The record's main file is chosen by :func:`_pick_main` (by extension, else by content).
+    """
+    from . import _read_path  # the package's dispatcher (imported here: it imports this module)
+
+    with tempfile.TemporaryDirectory(prefix="l2g-zip-") as tmp:
+        root = Path(tmp)
+        os.chmod(root, 0o700)
+        _extract_zip(path, root)
+        main = _pick_main(sorted(p for p in root.iterdir() if p.is_file()), what=path.name)
+        _refuse_nested_zip(main)
+        prefix = str(root) + os.sep
+        try:
+            rec = _read_path(main, fs=fs, nan_policy=nan_policy, name=name or main.stem)
+        except ValueError as exc:
+            raise type(exc)(f"{path.name}: " + str(exc).replace(prefix, "")) from None
+        return _strip_from_notes(rec, prefix)

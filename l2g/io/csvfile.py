@@ -13,6 +13,7 @@ import numpy as np
 from ..leads import normalize_lead_name
 from ..record import ABSENT, GENERATED, Record
 from ._common import (
+    MissingSampleRate,
     _assemble,
     _check_fs,
     _check_length,
@@ -21,6 +22,7 @@ from ._common import (
     _magic,
     _parse_l2g,
 )
+from ._xml import root_name
 
 _TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "seconds": 1.0, "sec": 1.0, "s": 1.0,
                  "ms": 1e-3, "time_ms": 1e-3, "milliseconds": 1e-3}
@@ -116,7 +118,7 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
         file_fs = _fs_from_time(t, file, names[k])
         fs = _check_fs(file, file_fs, fs)
     elif fs is None:
-        raise ValueError(f"{file}: no time column and no fs given; expected a column named "
+        raise MissingSampleRate(f"{file}: no time column and no fs given; expected a column named "
                          "time/t/time_s/seconds/ms/time_ms or the fs argument (Hz)")
     channels, rows_idx = [], []
     for k, c in enumerate(names):
@@ -154,3 +156,18 @@ def _fs_from_time(t: np.ndarray, file: str, column: str) -> float:
     return float(round(rate)) if abs(rate - round(rate)) < 1e-5 * rate else float(rate)
 
 
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Whether ``head`` looks like a text table: UTF-8 text without NUL bytes that is not XML."""
+    if not head or b"\x00" in head or root_name(head) is not None:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the head
+            return False
+    return True
+
+
+load = _read_csv

@@ -137,3 +137,11 @@ def _edf_info(patient: str, recording: str, reserved: str) -> _Info:
     return info
 
 
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Whether ``head`` starts an EDF file (version field ``"0"`` padded to 8 bytes)."""
+    return head[:8] == _EDF_MAGIC
+
+
+load = _read_edf

@@ -10,6 +10,7 @@ import numpy as np
 from ..leads import LEADS
 from ..record import Diagnosis, Record
 from ._common import (
+    _HDF5_MAGIC,
     _assemble,
     _check_fs,
     _check_length,
@@ -76,3 +77,11 @@ def _sph_metadata(path: Path) -> tuple[_Info, float | None]:
             rate = (row.get("fs") or "").strip()
             return info, float(rate) if _is_number(rate) and float(rate) > 0 else None
     return info, None
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Whether ``head`` starts an HDF5 file (its 8-byte signature)."""
+    return head[:8] == _HDF5_MAGIC
+
+
+load = _read_hdf5

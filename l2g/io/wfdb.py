@@ -21,12 +21,12 @@ from ._common import (
     _check_length,
     _Info,
     _magic,
+    _note,
     _parse_age,
     _parse_l2g,
     _parse_sex,
     _snomed_diagnoses,
     _split_codes,
-    _warn,
 )
 
 _PTBXL_LABELS = {
@@ -333,7 +333,7 @@ def _check_signal_files(hea: Path, header: _Header) -> list[str]:
                 f"{header.sig_len} samples; expected at least {need} bytes"
             )
         if have - need >= frame * bps:  # at least one whole frame more than declared
-            _warn(f"{path}: holds {have} bytes but {header.sig_len} samples of {len(specs)} signal(s) in format "
+            _note(f"{path}: holds {have} bytes but {header.sig_len} samples of {len(specs)} signal(s) in format "
                   f"{specs[0].fmt} take {need}; only those are read (wrong format or length in {hea.name}?)")
             larger.append(fname)
     return larger
@@ -378,7 +378,7 @@ def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
         and all((x.fmt, precision) in (("16", 3), ("32", 2)) for x in s)
     )
     if wfdb_ok and header.sig_len is not None and ncols > header.sig_len:  # loadmat layouts: warned when read
-        _warn(f"{mat}: holds {ncols} samples per signal but {hea.name} declares {header.sig_len}; "
+        _note(f"{mat}: holds {ncols} samples per signal but {hea.name} declares {header.sig_len}; "
               "only those are read (wrong length in the header?)")
     return "v4" if wfdb_ok else "loadmat"
 
@@ -461,7 +461,7 @@ def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:
         raise ValueError(f"{mat}: holds {val.shape[1]} samples per signal but {hea.name} promises {n}; "
                          "expected a complete file")
     if val.shape[1] > n:
-        _warn(f"{mat}: holds {val.shape[1]} samples per signal but {hea.name} declares {n}; "
+        _note(f"{mat}: holds {val.shape[1]} samples per signal but {hea.name} declares {n}; "
               "only those are read (wrong length in the header?)")
     digital = val[:, :n].astype(np.float64)
     if val.dtype == np.int16:
