@@ -13,8 +13,8 @@ signal, and :func:`load_split` reads it back.
 
 Which files are records
 -----------------------
-Only the name decides whether a file is a record (a CSV also needs its header
-line):
+The name decides whether a file is a record (a CSV also needs its header line,
+a cart export a content that a reader recognises):
 
 * ``*.hea``: a WFDB record. Its signal file (``.dat``, or a PhysioNet
   Challenge ``.mat``) is found by the reader. ``.dat`` and ``.mat`` files are
@@ -27,6 +27,10 @@ line):
   not counted, so columns ``0,1,2`` do not make a table a record. This keeps
   index and metadata tables (``records_index.csv``, ``dx_mapping_*.csv``,
   ``metadata.csv``, ``ludb.csv``) out of the catalogue.
+* ``*.xml``, ``*.scp``, ``*.ecg``, ``*.dcm``: ECG cart and PACS exports (HL7 aECG,
+  Philips SierraECG, GE MUSE and CardioSoft XML, SCP-ECG, ISHNE Holter, DICOM),
+  only when their content is one (:func:`is_cart_export`): other XML files and
+  ISHNE annotation files are not records.
 * Everything else is ignored: annotation files (``.i``, ``.atr``, ...),
   documentation, and ``.zip`` archives (pass an archive to ``read_record``
   directly, or unzip it first). Hidden files and folders (a name starting with
@@ -90,8 +94,11 @@ CATALOG_COLUMNS: tuple[str, ...] = (
 #: from the third-party readers. Any other exception is a bug and propagates.
 READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, IndexError)
 
-#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header.
-RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv")
+#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header, and the
+#: cart exports in :data:`CART_SUFFIXES` a content that a reader of :mod:`l2g.io` recognises.
+RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv", ".xml", ".scp", ".ecg", ".dcm")
+#: Suffixes of ECG cart and PACS exports (HL7 aECG / Philips / GE XML, SCP-ECG, ISHNE, DICOM).
+CART_SUFFIXES: tuple[str, ...] = (".xml", ".scp", ".ecg", ".dcm")
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_SEED = "l2g-v1"
@@ -135,6 +142,34 @@ def is_record_csv(path: str | os.PathLike[str]) -> bool:
     )
 
 
+def is_cart_export(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.xml``/``.scp``/``.ecg``/``.dcm`` file holds an ECG that :func:`l2g.io.read_record` reads.
+
+    Decided by content: a reader of :data:`l2g.io.FORMATS` claims its first bytes (an XML
+    root element, SCP-ECG's section 0, ISHNE's magic...), or a DICOM file (``DICM`` at byte
+    128). An XML that is not an ECG export (a table, a manifest) is not a record.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    bool
+        False as well when the file cannot be opened.
+    """
+    from .io import SNIFF_BYTES, sniff_format  # imported here: io pulls in the format readers
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if head[128:132] == b"DICM":
+        return True
+    return sniff_format(Path(path), head) not in (None, "csvfile", "archive")
+
+
 def _delimiter(line: str) -> str:
     # the same choice as the CSV reader of l2g.io: the first of , ; tab present
     return next((d for d in (",", ";", "\t") if d in line), ",")
@@ -170,6 +205,8 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
             if suffix not in RECORD_SUFFIXES:
                 continue
             if suffix == ".csv" and not is_record_csv(path):
+                continue
+            if suffix in CART_SUFFIXES and not is_cart_export(path):
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
@@ -320,7 +357,8 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     Path
         ``root/record_id`` if that file exists (the id kept its suffix).
         Otherwise the first of ``root/record_id`` + ``.hea``, ``.h5``,
-        ``.hdf5``, ``.edf``, ``.csv`` (or the upper-case suffix) that exists.
+        ``.hdf5``, ``.edf``, ``.csv``, ``.xml``, ``.scp``, ``.ecg``, ``.dcm`` (or the
+        upper-case suffix) that exists.
 
     Raises
     ------
@@ -330,7 +368,7 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     base = Path(root) / record_id
     if base.is_file() and base.suffix.lower() in RECORD_SUFFIXES:
         return base
-    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv"):
+    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv", *CART_SUFFIXES):
         for variant in (suffix, suffix.upper()):
             candidate = base.with_name(base.name + variant)
             if candidate.is_file():

@@ -195,8 +195,14 @@ if rc is not None and rc.method != "model":
     banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
                    f"(`{rc.version}`); see the Model page." + (f"  \n{fallback}" if fallback else ""), icon="⚠️")
 if available and rc is not None:
-    output = state.reconstruction(part, part_digest, available, "model")
-    generated = output.generated_leads
+    from l2g.reconstruction import RecordTooShort  # here, not at the top: torch is loaded by now
+
+    try:
+        output = state.reconstruction(part, part_digest, available, "model")
+        generated = output.generated_leads
+    except RecordTooShort as exc:  # under one beat: one message, the recording is shown
+        output, generated = part, ()
+        st.error(f"**Too short to reconstruct:** {str(exc).rstrip('.')}. Showing the recording.")
 else:
     output, generated = part, ()
     if not available:

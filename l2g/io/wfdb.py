@@ -114,7 +114,7 @@ def write_wfdb(record: Record, directory: str | os.PathLike[str], name: str | No
 # ============================================================ WFDB header
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RECORD_LINE = re.compile(
-    rf"^(?P<name>[-\w]+)(?:/(?P<nseg>\d+))?\s+(?P<nsig>\d+)"
+    rf"^(?P<name>[-\w.]+)(?:/(?P<nseg>\d+))?\s+(?P<nsig>\d+)"
     rf"(?:\s+(?P<fs>{_NUM})(?:/{_NUM}(?:\({_NUM}\))?)?(?:\s+(?P<len>\d+)(?:\s+\S.*)?)?)?\s*$"
 )
 _SIGNAL_LINE = re.compile(
@@ -150,6 +150,7 @@ class _Header:
     sig_len: int | None
     signals: list[_SignalSpec]
     comments: list[str]
+    record_name: str = ""
 
 
 def _excerpt(line: str, width: int = 60) -> str:
@@ -213,6 +214,7 @@ def _parse_header(hea: Path) -> _Header:
         sig_len=int(record["len"]) if record["len"] else None,
         signals=signals,
         comments=comments,
+        record_name=record["name"],
     )
 
 
@@ -399,6 +401,10 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
     if mats and len(files) > 1:
         raise ValueError(f"{hea}: signals split over several files including a .mat; expected one .mat file")
     layout = _mat_layout(hea.parent / mats[0], hea, header) if mats else "dat"
+    if layout == "v4" and not re.fullmatch(r"[-\w]+", header.record_name):
+        # a Challenge header naming the record with its extension ("E00271.mat 12 500 ..."): wfdb
+        # refuses that record line, scipy reads the same v4 file
+        layout = "loadmat"
     rec_name = name or hea.stem
     source_format = "wfdb-mat" if mats else "wfdb"
     if layout == "loadmat":
