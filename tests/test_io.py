@@ -347,7 +347,7 @@ def test_zero_length_record(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad_line, lineno, expected", [
     ("r 2 500 abc", 1, "record line"),
-    ("E00271.mat 2 500 100", 1, "record line"),
+    ("r! 2 500 100", 1, "record line"),  # "E00271.mat 2 500 100" is read (test_io_dispatch.py)
     ("r.dat sixteen 1000/mV 16 0 0 0 0 I", 2, "signal line"),
     ("r.dat 999 1000/mV 16 0 0 0 0 I", 2, "unknown format"),
 ])

@@ -134,7 +134,8 @@ def test_cli_reconstructs_every_cart_file(rel: str, tmp_path: Path) -> None:
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert all(line.startswith(("l2g: note: ", "l2g: warning: ")) for line in proc.stderr.splitlines()), proc.stderr
-    back = read_record(out / f"{path.stem}.hea")
+    hea, = out.glob("*.hea")  # the name made safe: ECG_P28.01 -> ECG_P28_01
+    back = read_record(hea)
     assert back.leads == LEADS and back.present_leads == LEADS and back.recorded_leads == ("I", "II")
 
 

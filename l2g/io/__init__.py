@@ -9,6 +9,8 @@ One entry point, :func:`read_record`, reads
 * EDF / EDF+ (continuous) files,
 * CSV files (first row: lead names),
 * SPH-style HDF5 files (dataset ``ecg``, shape (12, N), mV),
+* ECG cart exports, recognised by content (:data:`FORMATS`): SCP-ECG, ISHNE Holter,
+  HL7 aECG, Philips SierraECG XML, GE MUSE XML, GE CardioSoft XML (see docs/DATA.md, "Formats"),
 * a ``.zip`` holding one of the above, and
 * browser uploads: a list of ``(filename, bytes)`` pairs or objects with
   ``.name`` and ``.getvalue()`` (Streamlit ``UploadedFile``).
@@ -33,7 +35,7 @@ Missing samples (``nan_policy``)
     WFDB "invalid" samples (-32768 in format 16) and empty CSV cells are NaN.
     A lead that is NaN everywhere is simply absent. A lead with *some* NaN:
     ``"raise"`` (default) raises a ValueError naming the lead, the number of
-    missing samples and the first time; ``"absent"`` drops the lead (warning);
+    missing samples and the first time; ``"absent"`` drops the lead (a note);
     ``"interpolate"`` fills each gap shorter than 0.2 s linearly (gaps at the
     start or end hold the nearest value) and raises on longer gaps.
 EDF
@@ -44,17 +46,18 @@ Channels
     Channel names are mapped to canonical leads with
     :func:`~l2g.leads.normalize_lead_name` (``"avr"``, ``"Lead II"``,
     ``"ECG V1"``...). Other channels (respiration, pleth...) are dropped with a
-    warning and listed in ``meta.other_channels``. Two channels naming the same
+    note and listed in ``meta.other_channels``. Two channels naming the same
     lead, or no ECG lead at all, are errors.
 Plausibility
-    Odd but possible signals are read with a warning (the lead stays
-    recorded): a *flat* lead (peak-to-peak below :data:`FLAT_MV`, an electrode
-    off), a *saturated* lead (at least :data:`SATURATED_FRACTION` of its
+    Odd but possible signals are read with a note in ``meta.notes`` (the lead
+    stays recorded; readers never call ``warnings.warn``): a *flat* lead
+    (peak-to-peak below :data:`FLAT_MV`, an electrode off), a *saturated* lead (at least
+    :data:`SATURATED_FRACTION` of its
     samples in runs at its maximum or minimum, an amplifier at its limit), and
     an *implausible amplitude* (peak-to-peak above :data:`MAX_PLAUSIBLE_MV`,
     typically µV values labelled as mV). A WFDB signal file holding more
     samples than its header declares is read up to the declared length, with
-    a warning (the header's format or length is probably wrong).
+    a note (the header's format or length is probably wrong).
 Generated leads
     :func:`write_wfdb` marks generated leads in header comments
     (``L2G: lead status: ...``, ``L2G: generated from: ...``), and

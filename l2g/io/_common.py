@@ -437,7 +437,8 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     Examples
     --------
     >>> from l2g.io._raw import RawECG
-    >>> raw = RawECG(leads={"MDC_ECG_LEAD_I": np.zeros(600), "MDC_ECG_LEAD_II": np.ones(600)},
+    >>> beat = np.sin(np.linspace(0, 20, 600))
+    >>> raw = RawECG(leads={"MDC_ECG_LEAD_I": beat, "MDC_ECG_LEAD_II": 2 * beat},
     ...              fs=599.88, fmt="HL7 aECG", age=61.0, notes=["median beats ignored"])
     >>> rec = from_raw(raw, file="x.xml", name="x", source_format="aecg")
     >>> rec.fs, rec.present_leads, rec.meta.age, rec.meta.notes
@@ -451,24 +452,25 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1:
         listing = ", ".join(f"{k} {v}" for k, v in lengths.items())
         raise ValueError(f"{file}: leads of different shapes ({listing}); expected one length for all leads")
-    for text in raw.notes:
-        _note(text)
-    labels = list(raw.leads)
-    derived: dict[str, str] = {}
-    for label, formula in raw.derived.items():
-        canon = normalize_lead_name(label)
-        if canon is not None:
-            derived[canon] = formula
-    if derived:
-        _note("leads " + ", ".join(f"{k} = {v}" for k, v in derived.items())
-              + ": not stored in the file, computed exactly from the stored leads by the reader; "
-              "kept as recorded (not generated)")
-    info = _Info(age=raw.age if raw.age is not None and 0 <= raw.age <= 130 else None,
-                 sex=raw.sex if raw.sex in ("M", "F") else None,
-                 fields={k: str(v) for k, v in raw.fields.items()},
-                 device=raw.device, acquired=raw.acquired,
-                 measurements={k: float(v) for k, v in raw.measurements.items() if k in MEASUREMENT_KEYS},
-                 interpretation=list(raw.interpretation), derived=derived)
-    signal = np.stack([np.asarray(raw.leads[k], dtype=np.float64) for k in labels])
-    return _assemble(signal, labels, _check_fs(file, float(raw.fs), fs), file=file, name=name,
-                     nan_policy=nan_policy, source_format=source_format, info=info)
+    with collecting_notes():  # the caller's list inside read_record, a fresh one otherwise
+        for text in raw.notes:
+            _note(text)
+        labels = list(raw.leads)
+        derived: dict[str, str] = {}
+        for label, formula in raw.derived.items():
+            canon = normalize_lead_name(label)
+            if canon is not None:
+                derived[canon] = formula
+        if derived:
+            _note("leads " + ", ".join(f"{k} = {v}" for k, v in derived.items())
+                  + ": not stored in the file, computed exactly from the stored leads by the reader; "
+                  "kept as recorded (not generated)")
+        info = _Info(age=raw.age if raw.age is not None and 0 <= raw.age <= 130 else None,
+                     sex=raw.sex if raw.sex in ("M", "F") else None,
+                     fields={k: str(v) for k, v in raw.fields.items()},
+                     device=raw.device, acquired=raw.acquired,
+                     measurements={k: float(v) for k, v in raw.measurements.items() if k in MEASUREMENT_KEYS},
+                     interpretation=list(raw.interpretation), derived=derived)
+        signal = np.stack([np.asarray(raw.leads[k], dtype=np.float64) for k in labels])
+        return _assemble(signal, labels, _check_fs(file, float(raw.fs), fs), file=file, name=name,
+                         nan_policy=nan_policy, source_format=source_format, info=info)
