@@ -162,14 +162,16 @@ def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | No
 
     A full 12-lead record opens with :data:`DEFAULT_PRESET` ticked (so the
     other leads are generated and can be compared with the real ones); a
-    record with fewer leads opens with all of them ticked.
+    record with fewer leads opens with all of them ticked. ``messages``
+    (``[(level, text)]``, level ``"error"``, ``"warning"`` or ``"info"``) and then the
+    record's own notes (``record.meta.notes``, as warnings) are shown above the summary.
     """
     record = record.standardize()
     ss = st.session_state
     _session_store()["record"] = record
     ss["record_digest"] = record.digest()
     ss["record_origin"] = origin
-    ss["load_messages"] = list(messages or [])
+    ss["load_messages"] = list(messages or []) + [("warning", note) for note in record.meta.notes]
     ss["images"] = None
     for key in ("segment", "t0"):  # the new record starts at its beginning
         ss.pop(key, None)

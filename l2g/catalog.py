@@ -13,8 +13,8 @@ signal, and :func:`load_split` reads it back.
 
 Which files are records
 -----------------------
-Only the name decides whether a file is a record (a CSV also needs its header
-line):
+The name decides whether a file is a record (a CSV also needs its header line,
+a cart export a content that a reader recognises):
 
 * ``*.hea``: a WFDB record. Its signal file (``.dat``, or a PhysioNet
   Challenge ``.mat``) is found by the reader. ``.dat`` and ``.mat`` files are
@@ -27,6 +27,10 @@ line):
   not counted, so columns ``0,1,2`` do not make a table a record. This keeps
   index and metadata tables (``records_index.csv``, ``dx_mapping_*.csv``,
   ``metadata.csv``, ``ludb.csv``) out of the catalogue.
+* ``*.xml``, ``*.scp``, ``*.ecg``, ``*.dcm``: ECG cart and PACS exports (HL7 aECG,
+  Philips SierraECG, GE MUSE and CardioSoft XML, SCP-ECG, ISHNE Holter, DICOM),
+  only when their content is one (:func:`is_cart_export`): other XML files and
+  ISHNE annotation files are not records.
 * Everything else is ignored: annotation files (``.i``, ``.atr``, ...),
   documentation, and ``.zip`` archives (pass an archive to ``read_record``
   directly, or unzip it first). Hidden files and folders (a name starting with
@@ -43,7 +47,6 @@ import math
 import os
 import re
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -92,7 +95,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "age",  # years, NaN when unknown
     "sex",  # "M", "F" or ""
     "error",  # "" when the record was read; otherwise why it was not
-    "warnings",  # what the reader warned about (ignored values, dropped channels), joined by "; "
+    "warnings",  # the reader's notes (Record.meta.notes: ignored values, dropped channels), joined by "; "
 )
 
 #: Exceptions that mark one record as broken without stopping the scan:
@@ -102,8 +105,11 @@ CATALOG_COLUMNS: tuple[str, ...] = (
 #: from the third-party readers. Any other exception is a bug and propagates.
 READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, IndexError)
 
-#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header.
-RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv")
+#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header, and the
+#: cart exports in :data:`CART_SUFFIXES` a content that a reader of :mod:`l2g.io` recognises.
+RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv", ".xml", ".scp", ".ecg", ".dcm")
+#: Suffixes of ECG cart and PACS exports (HL7 aECG / Philips / GE XML, SCP-ECG, ISHNE, DICOM).
+CART_SUFFIXES: tuple[str, ...] = (".xml", ".scp", ".ecg", ".dcm")
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_SEED = "l2g-v1"
@@ -147,6 +153,34 @@ def is_record_csv(path: str | os.PathLike[str]) -> bool:
     )
 
 
+def is_cart_export(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.xml``/``.scp``/``.ecg``/``.dcm`` file holds an ECG that :func:`l2g.io.read_record` reads.
+
+    Decided by content: a reader of :data:`l2g.io.FORMATS` claims its first bytes (an XML
+    root element, SCP-ECG's section 0, ISHNE's magic...), or a DICOM file (``DICM`` at byte
+    128). An XML that is not an ECG export (a table, a manifest) is not a record.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    bool
+        False as well when the file cannot be opened.
+    """
+    from .io import SNIFF_BYTES, sniff_format  # imported here: io pulls in the format readers
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if head[128:132] == b"DICM":
+        return True
+    return sniff_format(Path(path), head) not in (None, "csvfile", "archive")
+
+
 def _delimiter(line: str) -> str:
     # the same choice as the CSV reader of l2g.io: the first of , ; tab present
     return next((d for d in (",", ";", "\t") if d in line), ",")
@@ -182,6 +216,8 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
             if suffix not in RECORD_SUFFIXES:
                 continue
             if suffix == ".csv" and not is_record_csv(path):
+                continue
+            if suffix in CART_SUFFIXES and not is_cart_export(path):
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
@@ -266,10 +302,9 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_o
         - ``error``: ``""`` for a record that was read. Otherwise it holds the
           reason. The other data columns of that row are then empty (NaN or
           ``""``).
-        - ``warnings``: the warnings the reader issued for this record (an
-          implausible age that was ignored, non-ECG channels that were
-          dropped, ...). They are caught here, so a scan prints nothing for
-          them.
+        - ``warnings``: the reader's notes for this record
+          (``Record.meta.notes``: an implausible age that was ignored, non-ECG
+          channels that were dropped, ...), joined by ``"; "``.
 
     Raises
     ------
@@ -299,18 +334,16 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_o
             "fs": math.nan, "duration_s": math.nan, "n_samples": pd.NA, "leads": "", "diagnoses": "",
             "age": math.nan, "sex": "", "error": "", "warnings": "",
         }
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                if header_only and path.suffix.lower() == ".hea":
-                    row.update(_header_row(path))
-                    rec = None
-                else:
-                    rec = read_record(path)
-            except READ_ERRORS as exc:
+        try:
+            if header_only and path.suffix.lower() == ".hea":
+                row.update(_header_row(path))
                 rec = None
-                row["error"] = _error_text(exc)
-        row["warnings"] = "; ".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+            else:
+                rec = read_record(path)
+        except READ_ERRORS as exc:
+            rec = None
+            row["error"] = _error_text(exc)
+        row["warnings"] = "" if rec is None else "; ".join(dict.fromkeys(rec.meta.notes))  # the reader's notes
         if rec is not None:
             meta = rec.meta
             row.update(
@@ -364,7 +397,8 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     Path
         ``root/record_id`` if that file exists (the id kept its suffix).
         Otherwise the first of ``root/record_id`` + ``.hea``, ``.h5``,
-        ``.hdf5``, ``.edf``, ``.csv`` (or the upper-case suffix) that exists.
+        ``.hdf5``, ``.edf``, ``.csv``, ``.xml``, ``.scp``, ``.ecg``, ``.dcm`` (or the
+        upper-case suffix) that exists.
 
     Raises
     ------
@@ -374,7 +408,7 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     base = Path(root) / record_id
     if base.is_file() and base.suffix.lower() in RECORD_SUFFIXES:
         return base
-    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv"):
+    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv", *CART_SUFFIXES):
         for variant in (suffix, suffix.upper()):
             candidate = base.with_name(base.name + variant)
             if candidate.is_file():

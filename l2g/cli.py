@@ -21,9 +21,10 @@ Import heavy modules (torch) inside the run function, not at the top, so that
 Errors: a ValueError or OSError raised by a command is reported as one line,
 ``l2g: error: <file>: <problem>``, on stderr, with exit code 2 and no traceback.
 Usage errors exit with status 2 as argparse reports them. Ctrl-C exits with
-status 130. Warnings (an odd but readable file, the fallback to the linear
-baseline) are printed as ``l2g: warning: <file>: <problem>`` lines once a
-record has been reconstructed; a failed record prints only its error line.
+status 130. The notes of an odd but readable file (``Record.meta.notes``) are
+printed as ``l2g: note: <file>: <finding>`` lines and warnings (the fallback to
+the linear baseline) as ``l2g: warning: ...`` lines once a record has been
+reconstructed; a failed record prints only its error line.
 """
 
 from __future__ import annotations
@@ -378,20 +379,16 @@ def _load_model(weights: Path | None, method: str):
 
 
 def _read_noted(path: Path, fs: float | None):
-    """``read_record(path)`` and its warnings, each on one line."""
-    import warnings
-
+    """``read_record(path)`` and its notes (``meta.notes``), each on one line."""
     from .io import read_record
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = read_record(path, fs=fs)
-    return rec, [" ".join(str(w.message).split()) for w in caught]
+    rec = read_record(path, fs=fs)
+    return rec, [" ".join(note.split()) for note in rec.meta.notes]
 
 
 def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
                      fs: float | None, fmt: str = "wfdb", deidentify: bool = False) -> Path:
-    """Read, reconstruct and write one record (a folder's); then its reader warnings go to stderr."""
+    """Read, reconstruct and write one record (a folder's); then its reader notes go to stderr."""
     from tqdm import tqdm
 
     from .reconstruction import reconstruct
@@ -403,7 +400,7 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
     full = reconstruct(rec, available, model=_WORKER_MODEL)
     hea = _write_output(full, out, fmt, deidentify)
     for note in notes:
-        tqdm.write(f"{PROG}: warning: {note}", file=sys.stderr)
+        tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
     return hea
 
 
@@ -428,8 +425,10 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         model, notes = _load_model(args.weights, args.method)
         full = reconstruct(rec, available, model=model)
         hea = _write_output(full, args.out, args.format, args.deidentify)
-        for note in notes + read_notes:
+        for note in notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
+        for note in read_notes:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
         return 0
     model, notes = _load_model(args.weights, args.method)

@@ -53,7 +53,7 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^-\w]", "_", name).strip("_") or "record"
 
 
-def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
+def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool = False) -> bytes:
     """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32).
 
     Parameters
@@ -62,6 +62,8 @@ def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
         Generated leads are marked in the header comments (``L2G: lead status``).
     name : str, optional
         Record name inside the zip; default ``record.name`` made file-safe.
+    deidentify : bool
+        Write no patient name, identifiers or birth date (:func:`l2g.io.write_wfdb`).
 
     Returns
     -------
@@ -73,7 +75,7 @@ def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
     stem = safe_name(name if name is not None else record.name)
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        hea = write_wfdb(record, tmp, stem)
+        hea = write_wfdb(record, tmp, stem, deidentify=deidentify)
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(Path(tmp).iterdir()):
                 if path.stem == hea.stem:
@@ -95,19 +97,20 @@ def provenance_lines(record: Record) -> list[str]:
                     "research software, not a medical device)"]
 
 
-def csv_bytes(record: Record) -> bytes:
+def csv_bytes(record: Record, *, deidentify: bool = False) -> bytes:
     """The record as CSV bytes: ``# L2G:`` provenance lines, then ``time_s`` and one column per present lead (mV).
 
     When the record holds generated leads, the file starts with the
     :func:`provenance_lines` as ``# `` comments (lead status, generated leads, from
     which leads by which model); :func:`l2g.io.read_record` reads them back, and
     ``pandas.read_csv(..., comment="#")`` skips them. Generated columns are named
-    ``<lead>_generated``.
+    ``<lead>_generated``. ``deidentify`` adds the line ``# L2G: de-identified by L2G-ECG``
+    (a CSV holds no name, identifier or birth date in any case).
     """
     from .io import write_csv
 
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        path = write_csv(record, Path(tmp) / "record.csv")
+        path = write_csv(record, Path(tmp) / "record.csv", deidentify=deidentify)
         head = "".join(f"# {line}\n" for line in provenance_lines(record)).encode()
         return head + path.read_bytes()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-import warnings
 
 import streamlit as st
 
@@ -15,7 +14,7 @@ from dashboard import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
-from l2g.io import MAX_UPLOAD_BYTES, RecordTooLong, read_record
+from l2g.io import MAX_UPLOAD_BYTES, MissingSampleRate, RecordTooLong, read_record
 from l2g.leads import LEADS, PRESETS
 from l2g.metrics import scored_leads
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
@@ -36,19 +35,18 @@ CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar o
 
 
 # ------------------------------------------------------------------ loading (the error boundary)
-def _read(source) -> Record:
-    """read_record; a CSV upload without a time column is read again at the sidebar's CSV rate."""
+def _read(source) -> tuple[Record, list[tuple[str, str]]]:
+    """read_record and what to say about it; a CSV upload without a time column is read again at the sidebar's rate."""
     try:
-        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES)
-    except ValueError as exc:
+        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES), []
+    except MissingSampleRate:
         names = [f.name.lower() for f in source] if isinstance(source, list) else []
-        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names) or "no time column" not in str(exc):
-            raise  # any other problem is reported as it is, not hidden behind a retry at the sidebar rate
+        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names):
+            raise  # any other file is reported as it is, not hidden behind a retry at the sidebar rate
         fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
         record = read_record(source, fs=fs, max_samples=state.MAX_RECORD_SAMPLES)
-        warnings.warn(f"{', '.join(names)}: no time column; read at {fs:g} Hz (the CSV rate set in the sidebar)",
-                      UserWarning, stacklevel=2)
-        return record
+        return record, [("warning", f"{', '.join(names)}: no time column; read at {fs:g} Hz "
+                                    "(the CSV rate set in the sidebar)")]
 
 
 def _open(source, origin: str) -> None:
@@ -59,9 +57,8 @@ def _open(source, origin: str) -> None:
     and the origin may hold a patient's name).
     """
     try:
-        with state.read_lock(), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            record = _read(source)
+        with state.read_lock():
+            record, messages = _read(source)
     except RecordTooLong as exc:
         state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \n{state.LONG_RECORD_HINT}")
         return
@@ -78,8 +75,7 @@ def _open(source, origin: str) -> None:
     if why:
         state.set_load_error(f"Could not open {origin}: {why}.")
         return
-    notes = [("warning", str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
-    state.set_record(record, origin, notes)
+    state.set_record(record, origin, messages)  # the record's notes are shown too (state.set_record)
 
 
 def _on_upload() -> None:
@@ -128,7 +124,7 @@ with st.sidebar:
 st.header("12-lead viewer", anchor=False)
 banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
 for level, text in ss["load_messages"]:
-    (st.error if level == "error" else st.warning)(text)
+    {"error": st.error, "info": st.info}.get(level, st.warning)(text)
 
 summary, selector = st.columns([2, 3], gap="medium")
 with summary:  # what was opened
@@ -199,8 +195,14 @@ if rc is not None and rc.method != "model":
     banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
                    f"(`{rc.version}`); see the Model page." + (f"  \n{fallback}" if fallback else ""), icon="⚠️")
 if available and rc is not None:
-    output = state.reconstruction(part, part_digest, available, "model")
-    generated = output.generated_leads
+    from l2g.reconstruction import RecordTooShort  # here, not at the top: torch is loaded by now
+
+    try:
+        output = state.reconstruction(part, part_digest, available, "model")
+        generated = output.generated_leads
+    except RecordTooShort as exc:  # under one beat: one message, the recording is shown
+        output, generated = part, ()
+        st.error(f"**Too short to reconstruct:** {str(exc).rstrip('.')}. Showing the recording.")
 else:
     output, generated = part, ()
     if not available:
