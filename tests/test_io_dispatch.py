@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLINICAL = REPO.parent / "shared" / "clinical"
 # file -> (reader module, rate in Hz)
 FILES = {
+    "dicom/waveform_ecg.dcm": ("dicom", 1000.0),
     "scp_ecg/Example.scp": ("scp", 500.0),
     "ishne/ECG_P28.01.ecg": ("ishne", 1000.0),
     "hl7_aecg/Example.xml": ("aecg", 500.0),
@@ -47,7 +48,7 @@ def clinical(rel: str) -> Path:
 
 
 def test_cart_formats_come_before_the_generic_ones() -> None:
-    carts = ("scp", "ishne", "aecg", "philips", "muse", "cardiosoft")
+    carts = ("dicom", "scp", "ishne", "aecg", "philips", "muse", "cardiosoft")
     assert FORMATS[: len(carts)] == carts and set(FORMATS[len(carts):]) >= {"csvfile", "edf", "hdf5", "archive"}
 
 
@@ -100,7 +101,7 @@ def test_an_unknown_xml_names_the_kinds_looked_for(tmp_path: Path) -> None:
 def test_random_bytes_are_refused_naming_the_formats_tried(suffix: str, tmp_path: Path) -> None:
     path = tmp_path / f"blob{suffix}"
     path.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
-    with pytest.raises(ValueError, match=r"blob.*SCP-ECG.*ISHNE Holter.*EDF") as err:
+    with pytest.raises(ValueError, match=r"blob.*DICOM.*SCP-ECG.*ISHNE Holter.*EDF") as err:
         read_record(path)
     assert isinstance(err.value, UnknownFormat)
 
