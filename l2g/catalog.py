@@ -366,7 +366,7 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_o
 
 def _header_row(hea: Path) -> dict[str, object]:
     """Catalogue columns from a WFDB header alone (the parser and comment rules of :mod:`l2g.io`)."""
-    from .io import _parse_comments, _parse_header
+    from .io.wfdb import _parse_comments, _parse_header
     from .leads import LEADS
 
     header = _parse_header(hea)
