@@ -45,7 +45,7 @@ VARIANTS = {
 _TIMING = {"seconds"}
 
 
-def _hash_obj(h: "hashlib._Hash", obj: object) -> None:
+def _hash_obj(h: object, obj: object) -> None:
     if isinstance(obj, torch.Tensor):
         t = obj.detach().cpu().contiguous()
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())

@@ -79,6 +79,7 @@ import numpy as np
 import pandas as pd
 
 from .leads import LIMB_LEADS, normalize_lead_name
+from .preprocess import highpass_array, notch_array, resample_array
 from .record import ABSENT, Record
 
 __all__ = [
@@ -743,14 +744,10 @@ def _amplitude_trace(x: np.ndarray, fs: float) -> np.ndarray:
     applied forwards and backwards, which lowers sharp R waves by up to a quarter; this
     trace keeps them.
     """
-    from scipy import signal as sps
-
-    y = x - np.median(x)
-    y = sps.sosfiltfilt(sps.butter(2, 0.5, "highpass", fs=fs, output="sos"), y)
+    y = highpass_array(x - np.median(x), fs, 0.5, order=2, padding="scipy")
     for f0 in (50.0, 60.0):
         if f0 < 0.45 * fs:
-            b, a = sps.iirnotch(f0, 30.0, fs=fs)
-            y = sps.filtfilt(b, a, y)
+            y = notch_array(y, fs, f0, 30.0, padding="scipy")
     return y
 
 
@@ -830,16 +827,6 @@ def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) ->
     return _delineate(signal_mv, fs, method)
 
 
-def _resample(x: np.ndarray, fs: float, fs_out: float) -> np.ndarray:
-    """Polyphase resampling of a 1-D (or (leads, samples)) array along its last axis."""
-    from fractions import Fraction
-
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(fs_out / fs).limit_denominator(1000)
-    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
-
-
 def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.ndarray | None = None,
                offset_leads: np.ndarray | None = None) -> Delineation:
     """Shared body of :func:`delineate` and :func:`delineate_record` (raw other leads for ``"l2g"``)."""
@@ -853,7 +840,7 @@ def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.nd
     if k == 1.0:
         clean = prep.clean
     else:
-        clean = _clean(_resample(np.asarray(signal_mv, dtype=np.float64), prep.fs, _L2G_FS), _L2G_FS)
+        clean = _clean(resample_array(signal_mv, prep.fs, _L2G_FS, padtype="constant", max_ratio_error=None), _L2G_FS)
     r = np.unique(np.clip(np.round(prep.r * k).astype(np.int64), 0, clean.size - 1))
 
     def prepared(leads: np.ndarray | None) -> np.ndarray | None:
@@ -861,7 +848,7 @@ def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.nd
             return None
         leads = np.asarray(leads, dtype=np.float64)
         if k != 1.0:
-            leads = _resample(leads, prep.fs, _L2G_FS)
+            leads = resample_array(leads, prep.fs, _L2G_FS, padtype="constant", max_ratio_error=None)
         return np.array([_clean(lead, _L2G_FS) for lead in leads])
 
     beats = _delineate_l2g(clean, r, _L2G_FS, None, prepared(onset_leads), prepared(offset_leads))
