@@ -441,11 +441,11 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
-def _lead_ii_features(signal_mv, fs):
-    """Lead-II intervals and amplitudes with the project's default delineator."""
+def _lead_ii_features(signal_mv, fs, r_peaks=None):
+    """Lead-II intervals and amplitudes with the project's default delineator (R peaks found earlier, or None)."""
     from .morphology import delineate, intervals
 
-    return intervals(delineate(signal_mv, fs))
+    return intervals(delineate(signal_mv, fs, r_peaks=r_peaks))
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
