@@ -44,11 +44,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from .leads import normalize_lead_name
+
+if TYPE_CHECKING:  # pandas (~0.5 s to import) only where a table is built or read
+    import pandas as pd
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -262,6 +263,9 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None) -> pd.Da
     root = Path(root)
     paths = find_records(root)
 
+    import pandas as pd
+    from tqdm import tqdm
+
     from .io import read_record  # imported here: io pulls in the format readers
 
     ids = _record_ids(root, paths)
@@ -437,6 +441,8 @@ def split(
         for i, rid in enumerate(ids):
             part = "test" if i < n_test else "val" if i < n_test + n_val else "train"
             rows.append((rid, str(dataset), str(source), part))
+    import pandas as pd
+
     out = pd.DataFrame(rows, columns=["record_id", "dataset", "source", "split"])
     return out.sort_values("record_id", ignore_index=True)
 
@@ -481,6 +487,8 @@ def load_split(path: str | os.PathLike[str]) -> pd.DataFrame:
     OSError
         If it cannot be read.
     """
+    import pandas as pd
+
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -342,12 +342,6 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm import tqdm
-
-    from .catalog import find_records
     from .leads import parse_lead_list
 
     available = parse_lead_list(args.available)
@@ -367,6 +361,14 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
         return 0
+    # a folder: only now the folder walk, the progress bar and the worker pool
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from .catalog import find_records
+
     model, notes = _load_model(args.weights, args.method)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)

@@ -73,14 +73,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .leads import LIMB_LEADS, normalize_lead_name
 from .preprocess import highpass_array, notch_array, resample_array
 from .record import ABSENT, Record
+
+if TYPE_CHECKING:  # pandas (~0.5 s to import) only for the two table functions
+    import pandas as pd
 
 __all__ = [
     "METHODS",
@@ -980,6 +982,8 @@ def beat_table(delineation: Delineation) -> pd.DataFrame:
         _max_between(sig, on if np.isfinite(on) else rp - half, off if np.isfinite(off) else rp + half)
         for on, rp, off in zip(d.qrs_on, d.r_peaks, d.qrs_off, strict=True)
     ], dtype=np.float64)
+    import pandas as pd
+
     return pd.DataFrame({
         "rr_ms": _plausible(rr, "rr"),
         "pr_ms": _plausible((d.qrs_on - d.p_on) * ms, "pr"),
@@ -1114,6 +1118,8 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
         limit = tol.limit(a[key])
         rows.append({"feature": label, "real": a[key], "generated": b[key], "difference": diff,
                      "tolerance": limit, "flag": bool(np.isfinite(diff) and abs(diff) > limit), "key": key})
+    import pandas as pd
+
     return pd.DataFrame(rows).set_index("feature")
 
 
