@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         "`--help` and building the parser import none of torch, scipy.signal, pandas, neurokit2, "
         "streamlit, wfdb, plotly (tests/test_cli.py checks this). `reconstruct` of a WFDB record "
         "needs torch (the model), scipy.signal (the 0.5 Hz high-pass and resampling of the input) and "
-        "wfdb (the reader; it imports pandas itself); its remaining time is the model's forward pass.",
+        "wfdb (it reads the input and writes the WFDB output, whatever the input format; it imports pandas "
+        "itself); its remaining time is the model's forward pass.",
         "",
     ]
     md = "\n".join(lines)
