@@ -785,10 +785,10 @@ def _prepare(signal_mv: np.ndarray, fs: float, method: str, r_peaks: Any = None)
     x = np.asarray(signal_mv, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"delineate: expected one lead, shape (samples,), got shape {x.shape}")
+    given = None if r_peaks is None else _given_r_peaks(r_peaks, x.size)
     if x.size < _MIN_DURATION_S * fs or not np.isfinite(x).all() or np.ptp(x) < _MIN_PTP_MV:
         x = np.nan_to_num(x)
         return _Prepared(x, x, fs, None)
-    given = None if r_peaks is None else _given_r_peaks(r_peaks, x.size)
     try:
         clean = _clean(x, fs)
         r = _r_peaks(clean, fs) if given is None else given
