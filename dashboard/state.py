@@ -383,6 +383,21 @@ def agreement(digest: str, available: tuple[str, ...], method: str, with_baselin
     return table
 
 
+@st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner=False)
+def _lead_ii(digest: str, available: tuple[str, ...], method: str, _trace_of: Record) -> Any:
+    """Lead II of ``_trace_of`` delineated alone, once per view (``l2g.morphology.Delineation``).
+
+    The morphology table and the wave markers both use it, so Lead II is cleaned, its R peaks
+    found and its waves delineated once. Keyed by the record digest, ``available`` and
+    ``method`` (``available=()``, ``method="recorded"`` for the real record).
+    """
+    from l2g.morphology import delineate_record
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return delineate_record(_trace_of, "II", context=False)
+
+
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def morphology(digest: str, available: tuple[str, ...], method: str, _record: Record,
                _output: Record) -> pd.DataFrame | None:
@@ -391,9 +406,10 @@ def morphology(digest: str, available: tuple[str, ...], method: str, _record: Re
         from l2g.morphology import morphology_table
     except ImportError:
         return None
+    delineations = (_lead_ii(digest, (), "recorded", _record), _lead_ii(digest, available, method, _output))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return morphology_table(_record, _output, lead="II")
+        return morphology_table(_record, _output, lead="II", delineations=delineations)
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
@@ -403,9 +419,13 @@ def wave_times(digest: str, available: tuple[str, ...], method: str, _output: Re
         from l2g.morphology import delineation_for_plot
     except ImportError:
         return None
+    try:
+        d = _lead_ii(digest, available, method, _output)
+    except ValueError:  # no Lead II: delineation_for_plot gives empty markers
+        d = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return delineation_for_plot(_output, "II")
+        return delineation_for_plot(_output, "II", delineation=d)
 
 
 # ------------------------------------------------------------------ data folder and exports

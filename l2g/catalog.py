@@ -49,12 +49,12 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
-
-import pandas as pd
-from tqdm import tqdm
+from typing import TYPE_CHECKING, NamedTuple
 
 from .leads import normalize_lead_name
+
+if TYPE_CHECKING:  # pandas (~0.5 s to import) only where a table is built or read
+    import pandas as pd
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -315,6 +315,9 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_o
     root = Path(root)
     paths = find_records(root)
 
+    import pandas as pd
+    from tqdm import tqdm
+
     from .io import read_record  # imported here: io pulls in the format readers
 
     ids = _record_ids(root, paths)
@@ -511,6 +514,8 @@ def split(
         for i, rid in enumerate(ids):
             part = "test" if i < n_test else "val" if i < n_test + n_val else "train"
             rows.append((rid, str(dataset), str(source), part))
+    import pandas as pd
+
     out = pd.DataFrame(rows, columns=["record_id", "dataset", "source", "split"])
     return out.sort_values("record_id", ignore_index=True)
 
@@ -555,6 +560,8 @@ def load_split(path: str | os.PathLike[str]) -> pd.DataFrame:
     OSError
         If it cannot be read.
     """
+    import pandas as pd
+
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -693,6 +700,8 @@ def scan_cached(
     pandas.DataFrame
         As :func:`scan`.
     """
+    import pandas as pd
+
     from .dataset import DEFAULT_CACHE_DIR
 
     root = Path(root)
@@ -731,6 +740,8 @@ def scan_roots(
         :data:`CATALOG_COLUMNS` plus ``root`` (the folder's label, ``""`` for
         the primary one), sorted by ``root`` then ``record_id``.
     """
+    import pandas as pd
+
     parts = []
     for i, root in enumerate(roots):
         table = (scan(root.path, progress=progress) if i == 0 else
@@ -804,6 +815,7 @@ def split_extra(split_df: pd.DataFrame, extra_ids: Sequence[str]) -> pd.DataFram
 
     Examples
     --------
+    >>> import pandas as pd
     >>> shared = pd.DataFrame({"record_id": ["cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr", "x/HR00002"],
     ...                        "split": ["test", "val", "train"]})
     >>> out = split_extra(shared, ["r100/00000/00006_lr", "r100/00000/00841_lr", "r100/00000/00002_lr",
@@ -816,6 +828,8 @@ def split_extra(split_df: pd.DataFrame, extra_ids: Sequence[str]) -> pd.DataFram
     excluded: ptbxl_cinc2024/00841_hr in val
     duplicate: x/HR00002 in train
     """
+    import pandas as pd
+
     _check_split(split_df, "split_extra")
     # the strictest placement wins when one ecg_id has copies in several splits (test > val > train)
     rank = {"test": 0, "val": 1, "train": 2}

@@ -405,12 +405,6 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm import tqdm
-
-    from .catalog import find_records
     from .leads import parse_lead_list
 
     available = parse_lead_list(args.available)
@@ -431,6 +425,14 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
             print(f"{PROG}: note: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
         return 0
+    # a folder: only now the folder walk, the progress bar and the worker pool
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from .catalog import find_records
+
     model, notes = _load_model(args.weights, args.method)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
@@ -505,11 +507,11 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
-def _lead_ii_features(signal_mv, fs):
-    """Lead-II intervals and amplitudes with the project's default delineator."""
+def _lead_ii_features(signal_mv, fs, r_peaks=None):
+    """Lead-II intervals and amplitudes with the project's default delineator (R peaks found earlier, or None)."""
     from .morphology import delineate, intervals
 
-    return intervals(delineate(signal_mv, fs))
+    return intervals(delineate(signal_mv, fs, r_peaks=r_peaks))
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
