@@ -6,6 +6,7 @@ A thin view: widgets -> l2g calls (cached in dashboard.state) -> Plotly figures 
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 
 import streamlit as st
@@ -22,9 +23,13 @@ from l2g.record import ABSENT, GENERATED, RECORDED, Record
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = ("WFDB (.hea uploaded together with its .dat or .mat), a .zip holding one record, "
-            "EDF (.edf), CSV (.csv with a header row of lead names) or SPH HDF5 (.h5)")
-UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5"]
+ACCEPTED = ("an ECG cart or PACS export: DICOM waveform (.dcm), HL7 aECG, Philips SierraECG, GE MUSE or "
+            "GE CardioSoft XML (.xml), SCP-ECG (.scp) or ISHNE Holter (.ecg); WFDB (.hea uploaded together with "
+            "its .dat or .mat); EDF (.edf); CSV (.csv with a header row of lead names); SPH HDF5 (.h5); "
+            "or a .zip holding one record (a DICOM file without an extension: zip it or name it .dcm)")
+# the reader goes by content; these extensions only filter the browser's file dialog (case-insensitively)
+UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5",
+                "dcm", "dicom", "xml", "scp", "ecg"]
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 DEFAULT_CSV_FS = 500.0
 VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
@@ -225,8 +230,9 @@ if layout == "single" or part.duration > 10.0:
                                         key="single_lead")
         layout = [[single]]
     if part.duration > 10.0:
-        start = view_cols[1].slider("Window start (s)", 0.0, float(int(part.duration - 10.0)), 0.0, step=0.5,
-                                    key="t0")
+        # the last start on the 0.5-s steps; at least one step (a cart's 10.5-s record has max 0.5, not 0)
+        last_start = max(0.5, math.floor((part.duration - 10.0) * 2.0) / 2.0)
+        start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
 shown, filter_label = display_filter(output, filter_name)
 reference = display_filter(part, filter_name)[0] if generated else None
 baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None

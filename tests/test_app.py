@@ -257,6 +257,56 @@ def test_reader_warnings_are_shown(at: AppTest, tmp_path: Path) -> None:
     assert not at.error
 
 
+CLINICAL = Path(__file__).resolve().parents[1].parent / "shared" / "clinical"
+# one real file per cart/PACS format (../shared/clinical/PROVENANCE.md) -> its Record.source_format
+CART_FILES = {
+    "dicom/waveform_ecg.dcm": "dicom",
+    "hl7_aecg/Example.xml": "aecg",
+    "philips_xml/129DYPRG.XML": "philips",
+    "ge_muse_xml/muse_ecg_deidentified_1.xml": "muse",
+    "ge_cardiosoft_xml/ukbb_scrubbed.xml": "cardiosoft",
+    "scp_ecg/Example.scp": "scp",
+    "ishne/ECG_P28.01.ecg": "ishne",
+}
+
+
+def cart_file(rel: str) -> Path:
+    path = CLINICAL / rel
+    if not path.is_file():
+        pytest.skip(f"{path} not found: real cart files are read from ../shared/clinical")
+    return path
+
+
+def test_every_cart_extension_passes_the_upload_filter(at: AppTest) -> None:
+    from streamlit.elements.lib.file_uploader_utils import enforce_filename_restriction
+
+    allowed = list(at.file_uploader(key="upload").proto.type)  # as the page declared them, normalised
+    assert ".dcm" in allowed and ".xml" in allowed
+    for rel in CART_FILES:  # upper-case .XML too: Streamlit compares extensions case-insensitively
+        enforce_filename_restriction(Path(rel).name, allowed)  # raises for a refused extension
+    enforce_filename_restriction("carts.zip", allowed)
+
+
+@pytest.mark.parametrize("rel", list(CART_FILES))
+def test_upload_cart_file(at: AppTest, rel: str) -> None:
+    path = cart_file(rel)
+    upload(at, (path.name, path.read_bytes(), "application/octet-stream"))
+    assert not at.error, [e.value for e in at.error]
+    summary = record_title(at)
+    assert f"#### {path.stem}" in summary and f"`{CART_FILES[rel]}`" in summary
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]  # all 12 leads (8-lead storage: 4 derived exactly)
+    assert "real (hidden from the generator)" in trace_names(at)
+
+
+def test_upload_zip_of_a_cart_file(at: AppTest) -> None:
+    path = cart_file("philips_xml/129DYPRG.XML")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.write(path, f"export/{path.name}")
+    upload(at, ("carts.zip", buf.getvalue(), "application/zip"))
+    assert not at.error and "`philips`" in record_title(at)
+
+
 @pytest.mark.parametrize("files, problem", [
     ([("broken.hea", b"this is not a header\n", "text/plain")], "broken.hea"),
     ([("lonely.hea", b"lonely 1 500 1000\nlonely.dat 16 1000/mV 16 0 0 0 0 I\n", "text/plain")], "lonely"),
