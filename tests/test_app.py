@@ -184,6 +184,7 @@ def test_morphology_table_when_lead_ii_is_generated(at: AppTest) -> None:
     morph = at.dataframe[1].value
     assert {"HR (bpm)", "PR (ms)", "QRS (ms)", "QT (ms)", "QTc Bazett (ms)"} <= set(morph.index)
     assert {"real", "generated", "difference", "tolerance", "flag"} <= set(morph.columns)
+    assert "cart" not in morph.columns  # the demo record has no cart measurements
 
 
 # ------------------------------------------------------------------ uploads
@@ -296,6 +297,36 @@ def test_upload_cart_file(at: AppTest, rel: str) -> None:
     assert f"#### {path.stem}" in summary and f"`{CART_FILES[rel]}`" in summary
     assert ticked(at) == PRESETS[DEFAULT_PRESET]  # all 12 leads (8-lead storage: 4 derived exactly)
     assert "real (hidden from the generator)" in trace_names(at)
+
+
+def test_summary_shows_the_cart_and_the_morphology_table_a_cart_column(at: AppTest) -> None:
+    path = cart_file("dicom/waveform_ecg.dcm")
+    upload(at, (path.name, path.read_bytes(), "application/dicom"))
+    summary = record_title(at)
+    assert "Device **Mortara Instrument, Inc. el250**" in summary and "acquired **2013-01-25 10:59:19**" in summary
+    assert ("**Cart measurements:** HR 61 bpm · PR 161 ms · QRS 75 ms · QT/QTc 368/370 ms · "
+            "axes P/QRS/T 74/52/57°") in summary
+    assert any(m.value == "**Cart interpretation:** RITMO SINUSALE; ECG NORMALE" for m in at.markdown)
+    assert "Derived leads" not in summary  # all 12 stored
+    assert any("median beats ignored" in w.value for w in at.warning)  # the reader's notes
+    table = at.dataframe[1].value  # II ticked: the recorded Lead II beside the cart
+    assert list(table.columns) == ["real", "cart"] and table.loc["QRS (ms)", "cart"] == 75.0
+    assert np.isnan(table.loc["R amplitude (mV)", "cart"]) and np.isfinite(table.loc["QRS (ms)", "real"])
+    at.checkbox(key="lead_II").uncheck().run()
+    table = at.dataframe[1].value
+    assert list(table.columns) == ["real", "generated", "cart", "difference", "tolerance", "flag"]
+    assert table.loc["HR (bpm)", "cart"] == pytest.approx(60000 / 982) and table.loc["QTc Bazett (ms)", "cart"] == 370
+    assert any("QTc formula may differ" in c.value for c in at.caption)
+
+
+def test_summary_of_an_8_lead_file_names_the_derived_leads(at: AppTest) -> None:
+    path = cart_file("ge_muse_xml/muse_ecg_deidentified_1.xml")
+    upload(at, (path.name, path.read_bytes(), "text/xml"))
+    summary = record_title(at)
+    assert "**Derived leads:** III, aVR, aVL, aVF computed from I and II" in summary
+    assert "Device **MAC**" in summary and "HR 102 bpm" in summary
+    box = next(e for e in at.expander if e.label == "Cart interpretation (6 statements)")  # long: collapsed
+    assert "OLD ANTEROSEPTAL INFARCT" in box.markdown[0].value
 
 
 def test_upload_zip_of_a_cart_file(at: AppTest) -> None:
