@@ -439,8 +439,20 @@ def catalog(root: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
-def export_files(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, bytes]:
-    """``{"wfdb": zip bytes, "csv": bytes}`` of the reconstructed record."""
-    from l2g.export import csv_bytes, wfdb_zip_bytes
+def export_files(digest: str, available: tuple[str, ...], method: str, deidentify: bool,
+                 _output: Record) -> dict[str, bytes | str]:
+    """``{"wfdb": zip bytes, "csv": bytes, "dicom": bytes or why not}`` of the reconstructed record.
 
-    return {"wfdb": wfdb_zip_bytes(_output), "csv": csv_bytes(_output)}
+    ``deidentify`` is passed to every writer (:func:`l2g.export.wfdb_zip_bytes`,
+    :func:`~l2g.export.csv_bytes`, :func:`~l2g.export.dicom_bytes`) and is part of the cache key.
+    ``"dicom"`` is the writer's one-line reason (a str) when DICOM cannot hold the record
+    (a rate outside 200-1000 Hz, see :data:`l2g.io.dicom.FS_LIMITS`).
+    """
+    from l2g.export import csv_bytes, dicom_bytes, wfdb_zip_bytes
+
+    try:
+        dicom: bytes | str = dicom_bytes(_output, deidentify=deidentify)
+    except ValueError as exc:
+        dicom = str(exc).rstrip(".")
+    return {"wfdb": wfdb_zip_bytes(_output, deidentify=deidentify), "csv": csv_bytes(_output, deidentify=deidentify),
+            "dicom": dicom}

@@ -79,7 +79,7 @@ import numpy as np
 
 from .leads import LIMB_LEADS, normalize_lead_name
 from .preprocess import highpass_array, notch_array, resample_array
-from .record import ABSENT, Record
+from .record import ABSENT, Metadata, Record
 
 if TYPE_CHECKING:  # pandas (~0.5 s to import) only for the two table functions
     import pandas as pd
@@ -101,6 +101,7 @@ __all__ = [
     "beat_table",
     "intervals",
     "morphology_table",
+    "cart_intervals",
     "delineation_for_plot",
 ]
 
@@ -1121,6 +1122,43 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
     import pandas as pd
 
     return pd.DataFrame(rows).set_index("feature")
+
+
+# Metadata.measurements key -> intervals() key, for the features a cart measures
+_CART_KEYS = {"HR_bpm": "heart_rate_bpm", "PR_ms": "pr_ms", "QRS_ms": "qrs_ms", "QT_ms": "qt_ms", "QTc_ms": "qtc_ms"}
+
+
+def cart_intervals(meta: Metadata) -> dict[str, float]:
+    """The cart's own measurements under the keys of :data:`DEFAULT_TOLERANCES`, for a "cart" column.
+
+    Heart rate is the cart's ``HR_bpm``, else ``60000 / RR_ms``; PR, QRS, QT and QTc are taken as
+    they are. The cart measures over all its leads (global intervals) and its QTc formula may not
+    be Bazett's; amplitudes are never given. Features the cart did not measure are left out.
+
+    Parameters
+    ----------
+    meta : Metadata
+        A record's metadata (:attr:`Metadata.measurements`, ms and bpm).
+
+    Returns
+    -------
+    dict of str to float
+        Some of ``heart_rate_bpm``, ``pr_ms``, ``qrs_ms``, ``qt_ms``, ``qtc_ms``; empty when the
+        file had no measurements.
+
+    Examples
+    --------
+    >>> cart_intervals(Metadata(measurements={"RR_ms": 1000.0, "QRS_ms": 88.0, "QRS_axis_deg": 30.0}))
+    {'heart_rate_bpm': 60.0, 'qrs_ms': 88.0}
+    >>> cart_intervals(Metadata())
+    {}
+    """
+    m = meta.measurements
+    out = {key: float(m[name]) for name, key in _CART_KEYS.items() if name in m and np.isfinite(m[name])}
+    rr = m.get("RR_ms", float("nan"))
+    if "heart_rate_bpm" not in out and np.isfinite(rr) and rr > 0:
+        out["heart_rate_bpm"] = 60000.0 / float(rr)
+    return {key: out[key] for key in DEFAULT_TOLERANCES if key in out}
 
 
 def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT_METHOD,
