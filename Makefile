@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint catalog evaluate chromium clean-venv
+.PHONY: run test install lint catalog evaluate chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,17 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# PostgreSQL for the reader-study tests (tests/test_study.py starts a throw-away server; skipped without one)
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian postgresql for the study tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install chromium
+test: install chromium postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 

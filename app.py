@@ -13,6 +13,9 @@ pages = [
     st.Page("pages/viewer.py", title="ECG viewer", icon=":material/monitor_heart:", default=True),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/analytics:"),
     st.Page("pages/model.py", title="Model", icon=":material/memory:"),
+    st.Page("pages/study_setup.py", title="Study set-up", icon=":material/assignment:"),
+    st.Page("pages/study_reader.py", title="Reader study", icon=":material/visibility:"),
+    st.Page("pages/study_analysis.py", title="Study analysis", icon=":material/query_stats:"),
 ]
 page = st.navigation(pages)
 # a little less empty space above the page title, so the ECG chart fits a 1400 x 900 window

@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
 
 from l2g.evaluate import StudyConfig, load_split_records  # noqa: E402
 from l2g.leads import INDEPENDENT_LEADS  # noqa: E402
-from l2g.morphology import delineate, intervals  # noqa: E402
+from l2g.morphology import Delineation, delineate, intervals  # noqa: E402
 from l2g.preprocess import remove_baseline, resample  # noqa: E402
 from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
 from l2g.record import Record  # noqa: E402
@@ -110,8 +110,12 @@ def p_gains(real: np.ndarray, gen: np.ndarray, d_real, fs: float) -> tuple[float
     return gain(slice(on, (on + pk) // 2)), gain(slice(pk, pk + (pk - on)))
 
 
-def ludb_p_onsets(path: Path, traces: dict[str, np.ndarray], fs: float) -> dict[str, dict[str, float]]:
-    """Per trace: P-onset error (ms) against the cardiologists, by the delineator and by 10 % / 20 % amplitude."""
+def ludb_p_onsets(path: Path, traces: dict[str, np.ndarray], fs: float,
+                  delineations: dict[str, Delineation]) -> dict[str, dict[str, float]]:
+    """Per trace: P-onset error (ms) against the cardiologists, by the delineator and by 10 % / 20 % amplitude.
+
+    ``delineations[name]`` is ``delineate(traces[name], fs)``, computed once by the caller.
+    """
     sys.path.insert(0, str(ROOT / "bench"))
     from delineation_ludb import read_annotation_waves
 
@@ -128,7 +132,7 @@ def ludb_p_onsets(path: Path, traces: dict[str, np.ndarray], fs: float) -> dict[
     ms = 1000.0 / fs
     out = {}
     for name, x in traces.items():
-        d = delineate(x, fs)
+        d = delineations[name]
         err = []
         for on, _, _, r in beats:
             j = int(np.argmin(np.abs(d.r_peaks - r))) if d.n_beats else -1
@@ -181,15 +185,16 @@ def main(argv: list[str] | None = None) -> int:
                 traces[f"{m} {{{','.join(s)}}}"] = out.lead("II")
         d_real = delineate(x, rec.fs)
         iv_real, off_real = intervals(d_real), point_offsets_ms(d_real)
+        found = {"real": d_real}
         for name, g in traces.items():
-            d = delineate(g, rec.fs)
+            d = found[name] = delineate(g, rec.fs)
             diffs[name]["pr"].append(intervals(d)["pr_ms"] - iv_real["pr_ms"])
             off = point_offsets_ms(d)
             for k in POINTS:
                 diffs[name][k].append(off[k] - off_real[k])
             gains[name].append(p_gains(x, g, d_real, rec.fs))
         if rid.startswith("ludb/"):
-            for name, row in ludb_p_onsets(args.data / rid, {"real": x, **traces}, rec.fs).items():
+            for name, row in ludb_p_onsets(args.data / rid, {"real": x, **traces}, rec.fs, found).items():
                 ludb.setdefault(name, []).append(row)
     lines = [
         "# Generated vs real Lead II: where the PR difference comes from",

@@ -162,14 +162,16 @@ def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | No
 
     A full 12-lead record opens with :data:`DEFAULT_PRESET` ticked (so the
     other leads are generated and can be compared with the real ones); a
-    record with fewer leads opens with all of them ticked.
+    record with fewer leads opens with all of them ticked. ``messages``
+    (``[(level, text)]``, level ``"error"``, ``"warning"`` or ``"info"``) and then the
+    record's own notes (``record.meta.notes``, as warnings) are shown above the summary.
     """
     record = record.standardize()
     ss = st.session_state
     _session_store()["record"] = record
     ss["record_digest"] = record.digest()
     ss["record_origin"] = origin
-    ss["load_messages"] = list(messages or [])
+    ss["load_messages"] = list(messages or []) + [("warning", note) for note in record.meta.notes]
     ss["images"] = None
     for key in ("segment", "t0"):  # the new record starts at its beginning
         ss.pop(key, None)
@@ -381,6 +383,21 @@ def agreement(digest: str, available: tuple[str, ...], method: str, with_baselin
     return table
 
 
+@st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner=False)
+def _lead_ii(digest: str, available: tuple[str, ...], method: str, _trace_of: Record) -> Any:
+    """Lead II of ``_trace_of`` delineated alone, once per view (``l2g.morphology.Delineation``).
+
+    The morphology table and the wave markers both use it, so Lead II is cleaned, its R peaks
+    found and its waves delineated once. Keyed by the record digest, ``available`` and
+    ``method`` (``available=()``, ``method="recorded"`` for the real record).
+    """
+    from l2g.morphology import delineate_record
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return delineate_record(_trace_of, "II", context=False)
+
+
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def morphology(digest: str, available: tuple[str, ...], method: str, _record: Record,
                _output: Record) -> pd.DataFrame | None:
@@ -389,9 +406,10 @@ def morphology(digest: str, available: tuple[str, ...], method: str, _record: Re
         from l2g.morphology import morphology_table
     except ImportError:
         return None
+    delineations = (_lead_ii(digest, (), "recorded", _record), _lead_ii(digest, available, method, _output))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return morphology_table(_record, _output, lead="II")
+        return morphology_table(_record, _output, lead="II", delineations=delineations)
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
@@ -401,9 +419,13 @@ def wave_times(digest: str, available: tuple[str, ...], method: str, _output: Re
         from l2g.morphology import delineation_for_plot
     except ImportError:
         return None
+    try:
+        d = _lead_ii(digest, available, method, _output)
+    except ValueError:  # no Lead II: delineation_for_plot gives empty markers
+        d = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return delineation_for_plot(_output, "II")
+        return delineation_for_plot(_output, "II", delineation=d)
 
 
 # ------------------------------------------------------------------ data folder and exports
@@ -417,8 +439,20 @@ def catalog(root: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
-def export_files(digest: str, available: tuple[str, ...], method: str, _output: Record) -> dict[str, bytes]:
-    """``{"wfdb": zip bytes, "csv": bytes}`` of the reconstructed record."""
-    from l2g.export import csv_bytes, wfdb_zip_bytes
+def export_files(digest: str, available: tuple[str, ...], method: str, deidentify: bool,
+                 _output: Record) -> dict[str, bytes | str]:
+    """``{"wfdb": zip bytes, "csv": bytes, "dicom": bytes or why not}`` of the reconstructed record.
 
-    return {"wfdb": wfdb_zip_bytes(_output), "csv": csv_bytes(_output)}
+    ``deidentify`` is passed to every writer (:func:`l2g.export.wfdb_zip_bytes`,
+    :func:`~l2g.export.csv_bytes`, :func:`~l2g.export.dicom_bytes`) and is part of the cache key.
+    ``"dicom"`` is the writer's one-line reason (a str) when DICOM cannot hold the record
+    (a rate outside 200-1000 Hz, see :data:`l2g.io.dicom.FS_LIMITS`).
+    """
+    from l2g.export import csv_bytes, dicom_bytes, wfdb_zip_bytes
+
+    try:
+        dicom: bytes | str = dicom_bytes(_output, deidentify=deidentify)
+    except ValueError as exc:
+        dicom = str(exc).rstrip(".")
+    return {"wfdb": wfdb_zip_bytes(_output, deidentify=deidentify), "csv": csv_bytes(_output, deidentify=deidentify),
+            "dicom": dicom}

@@ -25,6 +25,7 @@ _LAZY = {
     "read_record": "io",
     "write_wfdb": "io",
     "write_csv": "io",
+    "write_dicom": "io",
     "resample": "preprocess",
     "reconstruct": "reconstruction",
     "load_reconstructor": "reconstruction",

@@ -21,9 +21,10 @@ Import heavy modules (torch) inside the run function, not at the top, so that
 Errors: a ValueError or OSError raised by a command is reported as one line,
 ``l2g: error: <file>: <problem>``, on stderr, with exit code 2 and no traceback.
 Usage errors exit with status 2 as argparse reports them. Ctrl-C exits with
-status 130. Warnings (an odd but readable file, the fallback to the linear
-baseline) are printed as ``l2g: warning: <file>: <problem>`` lines once a
-record has been reconstructed; a failed record prints only its error line.
+status 130. The notes of an odd but readable file (``Record.meta.notes``) are
+printed as ``l2g: note: <file>: <finding>`` lines and warnings (the fallback to
+the linear baseline) as ``l2g: warning: ...`` lines once a record has been
+reconstructed; a failed record prints only its error line.
 """
 
 from __future__ import annotations
@@ -132,7 +133,14 @@ def _catalog_parser(sub: argparse._SubParsersAction) -> None:
             "Broken records do not change the exit code."
         ),
     )
-    p.add_argument("dir", metavar="DIR", help="folder to scan, e.g. ../shared/data")
+    p.add_argument("dir", metavar="DIR", nargs="?", help="folder to scan, e.g. ../shared/data")
+    p.add_argument(
+        "--data", action="append", default=[], metavar="[NAME=]DIR",
+        help="a further data folder (repeatable). The first folder (DIR or the first --data) keeps its record ids; "
+        "the others are scanned header-only (cached under ~/.cache/l2g) and their ids get the prefix NAME/ "
+        "(default: the folder's name). With --split-out, the first folder is split as usual and the others go "
+        "to train, except copies of shared val/test records (see l2g.catalog.split_extra)",
+    )
     p.add_argument("--out", metavar="CSV", help="write the catalogue (one row per record) to this CSV")
     p.add_argument(
         "--split-out", metavar="CSV",
@@ -152,8 +160,16 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
     from .catalog import save_split, scan, split
 
-    table = scan(args.dir, progress=False if args.no_progress else None)
-    parts = split(table, fractions=args.fractions, seed=args.seed) if args.split_out else None
+    dirs = ([args.dir] if args.dir else []) + list(args.data)
+    if not dirs:
+        raise ValueError("catalog: give a folder to scan (DIR or --data DIR)")
+    progress = False if args.no_progress else None
+    if len(dirs) == 1:
+        table = scan(dirs[0], progress=progress)
+        parts = split(table, fractions=args.fractions, seed=args.seed) if args.split_out else None
+    else:
+        table, parts = _scan_several(dirs, args, progress)
+    args.dir = ", ".join(str(d) for d in dirs)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False, lineterminator="\n")
@@ -203,6 +219,29 @@ def _run_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scan_several(dirs: list, args: argparse.Namespace, progress: bool | None):
+    """Catalogue and split of several folders: the first split by the usual rule, the others by split_extra."""
+    import pandas as pd
+
+    from .catalog import data_roots, scan_roots, split, split_extra
+
+    roots = data_roots(dirs)
+    table = scan_roots(roots, progress=progress)
+    parts = None
+    if args.split_out:
+        primary = table[table["root"] == ""]
+        parts = split(primary, fractions=args.fractions, seed=args.seed)
+        extra = table[(table["root"] != "") & (table["error"] == "")]
+        placed = split_extra(parts, extra["record_id"].tolist()).merge(
+            extra[["record_id", "dataset", "source"]], on="record_id")
+        for reason, n in placed["reason"].str.split(":").str[0].value_counts().items():
+            if reason:
+                print(f"extra folders: {n} record(s) left out as {reason} of shared records")
+        parts = pd.concat([parts, placed.loc[placed["split"] == "train", ["record_id", "dataset", "source", "split"]]],
+                          ignore_index=True)
+    return table.drop(columns="root"), parts
+
+
 def _range_text(values) -> str:
     v = values.dropna()
     if v.empty:
@@ -220,7 +259,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
         description="Train the L2G generator on the train split of DIR, validate every epoch on the val split. "
         "Resumes from OUT's .ckpt when present. Runs under torchrun for DistributedDataParallel.",
     )
-    p.add_argument("--data", required=True, type=Path, help="root folder of the ECG archives")
+    p.add_argument(
+        "--data", required=True, action="append", metavar="[NAME=]DIR",
+        help="root folder of the ECG archives; repeat for more folders (e.g. PTB-XL records100): the first one is "
+        "the one the split CSV describes, the others add training records (ids NAME/..., NAME defaults to the "
+        "folder's name), never copies of shared val/test records",
+    )
     p.add_argument("--out", required=True, type=Path, help="where to write the best checkpoint, e.g. weights/l2g.pt")
     p.add_argument("--config", type=Path, help="JSON or TOML file with TrainConfig fields")
     p.add_argument("--split", type=Path, default=None, help="split CSV (record_id,split); default splits/split.csv")
@@ -236,9 +280,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import load_config, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    if not args.data.is_dir():
-        raise ValueError(f"{args.data}: no such directory")
-    cfg = load_config(args.config, data_dir=str(args.data), epochs=args.epochs,
+    from .catalog import data_roots
+
+    roots = data_roots(args.data)  # checks every folder exists
+    cfg = load_config(args.config, data_dir=str(roots[0].path), data_dirs=list(args.data), epochs=args.epochs,
                       split_csv=str(args.split) if args.split else None)
     summary = train(cfg, args.out, resume=not args.no_resume, progress=not args.no_progress)
     print(f"best epoch {summary['best_epoch']}: val MSE {summary['val_mse']:.5f} mV², r {summary['val_r']:.4f} "
@@ -281,8 +326,9 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reconstruct",
         help="generate the missing leads of a record (or of every record in a folder)",
-        description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB "
-        "(canonical lead order I ... V6; recorded leads unchanged; generated leads marked in the header).",
+        description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB, CSV or "
+        "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
+        "comments, CSV '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
     p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
@@ -291,8 +337,30 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
     p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV files without a time column")
     p.add_argument("--workers", type=int, default=0, help="parallel worker processes for a folder (0 = auto)")
+    p.add_argument("--format", choices=("wfdb", "csv", "dicom"), default="wfdb",
+                   help="output format: WFDB .hea/.dat (default), CSV, or a DICOM 12-lead ECG .dcm")
+    p.add_argument("--deidentify", action="store_true",
+                   help="write no patient name, ID or birth date (age and sex kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
+
+
+def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
+    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked)."""
+    from .export import safe_name
+
+    rec = record.deidentified() if deidentify else record
+    if fmt == "dicom":
+        from .io.dicom import write_dicom
+
+        return write_dicom(rec, out / f"{safe_name(rec.name)}.dcm", deidentify=deidentify)
+    if fmt == "csv":
+        from .io import write_csv
+
+        return write_csv(rec, out / f"{safe_name(rec.name)}.csv")
+    from .io import write_wfdb
+
+    return write_wfdb(rec, out, name=rec.name)
 
 
 _WORKER_MODEL = None
@@ -311,23 +379,18 @@ def _load_model(weights: Path | None, method: str):
 
 
 def _read_noted(path: Path, fs: float | None):
-    """``read_record(path)`` and its warnings, each on one line."""
-    import warnings
-
+    """``read_record(path)`` and its notes (``meta.notes``), each on one line."""
     from .io import read_record
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = read_record(path, fs=fs)
-    return rec, [" ".join(str(w.message).split()) for w in caught]
+    rec = read_record(path, fs=fs)
+    return rec, [" ".join(note.split()) for note in rec.meta.notes]
 
 
 def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
-                     fs: float | None) -> Path:
-    """Read, reconstruct and write one record (a folder's); then its reader warnings go to stderr."""
+                     fs: float | None, fmt: str = "wfdb", deidentify: bool = False) -> Path:
+    """Read, reconstruct and write one record (a folder's); then its reader notes go to stderr."""
     from tqdm import tqdm
 
-    from .io import write_wfdb
     from .reconstruction import reconstruct
 
     rec, notes = _read_noted(path, fs)
@@ -335,19 +398,13 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
     if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
         _WORKER_MODEL, _ = _load_model(weights, method)
     full = reconstruct(rec, available, model=_WORKER_MODEL)
-    hea = write_wfdb(full, out, name=full.name)
+    hea = _write_output(full, out, fmt, deidentify)
     for note in notes:
-        tqdm.write(f"{PROG}: warning: {note}", file=sys.stderr)
+        tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
     return hea
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm import tqdm
-
-    from .catalog import find_records
     from .leads import parse_lead_list
 
     available = parse_lead_list(args.available)
@@ -356,17 +413,26 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     if not args.record.exists():
         raise ValueError(f"{args.record}: no such file or directory")
     if args.record.is_file():  # read before the model loads: a bad file fails at once, with one line on stderr
-        from .io import write_wfdb
         from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
         full = reconstruct(rec, available, model=model)
-        hea = write_wfdb(full, args.out, name=full.name)
-        for note in notes + read_notes:
+        hea = _write_output(full, args.out, args.format, args.deidentify)
+        for note in notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
+        for note in read_notes:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
         return 0
+    # a folder: only now the folder walk, the progress bar and the worker pool
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from .catalog import find_records
+
     model, notes = _load_model(args.weights, args.method)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
@@ -385,12 +451,12 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         return args.out / p.parent.relative_to(root)
 
     if workers == 1:
-        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs))
-                   for p in paths)
+        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs,
+                              args.format, args.deidentify)) for p in paths)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
         futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
-                               args.fs): p for p in paths}
+                               args.fs, args.format, args.deidentify): p for p in paths}
         results = ((futures[f], f.result()) for f in as_completed(futures))
     for path, (ok, value) in results:
         bar.update(1)
@@ -441,11 +507,11 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
-def _lead_ii_features(signal_mv, fs):
-    """Lead-II intervals and amplitudes with the project's default delineator."""
+def _lead_ii_features(signal_mv, fs, r_peaks=None):
+    """Lead-II intervals and amplitudes with the project's default delineator (R peaks found earlier, or None)."""
     from .morphology import delineate, intervals
 
-    return intervals(delineate(signal_mv, fs))
+    return intervals(delineate(signal_mv, fs, r_peaks=r_peaks))
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -475,3 +541,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
           .to_string(index=False))
     print(f"wrote {args.out / 'evaluation.md'} in {time.time() - t0:.0f} s")
     return 0
+
+
+# ------------------------------------------------------------------ study
+@command("study")
+def _study_parser(sub: argparse._SubParsersAction) -> None:
+    from .study.cli import add_parser  # l2g/study/cli.py: create, add-reader, report, export
+
+    add_parser(sub)

@@ -38,6 +38,9 @@ __all__ = [
     "WindowDataset",
     "make_input",
     "DEFAULT_CACHE_DIR",
+    "BAND_FRACTION",
+    "band_hz",
+    "load_mixed_arrays",
 ]
 
 #: Where :func:`load_split_arrays` caches the converted splits.
@@ -252,10 +255,15 @@ def load_split_arrays(
     UserWarning
         Once per record left out, with the reason.
     """
+    ids = _read_split_ids(split_csv, split)
+    return _load_ids(Path(data_dir), ids, split, fs, cache_dir, progress, highpass_hz, use_cache)
+
+
+def _load_ids(data_dir: Path, ids: list[str], split: str, fs: float, cache_dir, progress: bool,
+              highpass_hz: float | None, use_cache: bool) -> list[tuple[str, np.ndarray]]:
+    """The body of :func:`load_split_arrays` for a given id list."""
     from .io import read_record
 
-    data_dir = Path(data_dir)
-    ids = _read_split_ids(split_csv, split)
     cache_path = None
     if use_cache:
         cdir = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).expanduser()
@@ -267,7 +275,7 @@ def load_split_arrays(
                     names, offsets, data = z["names"].tolist(), z["offsets"], z["data"]
                 return [(n, data[:, offsets[i]: offsets[i + 1]].copy()) for i, n in enumerate(names)]
             except (OSError, KeyError, ValueError) as exc:
-                warnings.warn(f"{cache_path}: unreadable cache ({exc}); rebuilding", UserWarning, stacklevel=2)
+                warnings.warn(f"{cache_path}: unreadable cache ({exc}); rebuilding", UserWarning, stacklevel=3)
 
     from tqdm import tqdm
 
@@ -276,7 +284,7 @@ def load_split_arrays(
         path = _resolve(data_dir, rid)
         if path is None:
             warnings.warn(f"{data_dir / rid}: no record file; skipped",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=3)
             continue
         try:
             x = to_independent(read_record(path, name=rid), fs, highpass_hz)
@@ -363,6 +371,9 @@ class WindowDataset(torch.utils.data.Dataset):
     windows_per_epoch : int
         Dataset length.
     seed : int
+    rates : sequence of float, optional
+        Each record's own sampling rate in Hz (from :func:`load_mixed_arrays`);
+        default: all at ``config.fs``. Only the items' ``band_hz`` depends on it.
 
     Notes
     -----
@@ -375,6 +386,11 @@ class WindowDataset(torch.utils.data.Dataset):
         Available leads (from :func:`sample_available`).
     ``valid`` : bool tensor (window,)
         False on padding.
+    ``band_hz`` : float32 tensor ()
+        The band the record carries (:func:`band_hz`): ``config.fs / 2`` for
+        a record sampled at ``config.fs`` or faster, 45 Hz for a 100-Hz one.
+        The training loss low-passes output and target to it
+        (:func:`l2g.losses.band_limit`).
 
     Augmentations (:class:`DataConfig`) change the whole window, which is
     both the input and the target: the result is another plausible recording.
@@ -387,6 +403,7 @@ class WindowDataset(torch.utils.data.Dataset):
         *,
         windows_per_epoch: int = 4096,
         seed: int = 0,
+        rates: Sequence[float] | None = None,
     ):
         if not len(arrays):
             raise ValueError("WindowDataset: no records")
@@ -395,7 +412,11 @@ class WindowDataset(torch.utils.data.Dataset):
                 raise ValueError(f"WindowDataset: record {i} has shape {np.shape(x)}; expected (8, n >= 1)")
         if windows_per_epoch < 1:
             raise ValueError(f"WindowDataset: windows_per_epoch must be >= 1, got {windows_per_epoch}")
+        rates = [float(config.fs)] * len(arrays) if rates is None else [float(r) for r in rates]
+        if len(rates) != len(arrays) or not all(np.isfinite(r) and r > 0 for r in rates):
+            raise ValueError(f"WindowDataset: rates must be {len(arrays)} positive rates in Hz, one per record")
         self.arrays = [np.asarray(x, np.float32) for x in arrays]
+        self.bands = np.array([band_hz(r, config.fs) for r in rates], np.float32)
         self.config = config
         self.windows_per_epoch = int(windows_per_epoch)
         self.seed = int(seed)
@@ -418,7 +439,8 @@ class WindowDataset(torch.utils.data.Dataset):
         cfg = self.config
         w = int(cfg.window)
         rng = self._rng(index, 0)
-        x = self.arrays[int(rng.integers(len(self.arrays)))]
+        i = int(rng.integers(len(self.arrays)))
+        x = self.arrays[i]
         n = x.shape[1]
         crop = np.zeros((len(INDEPENDENT_LEADS), w), np.float32)
         valid = np.zeros(w, bool)
@@ -432,7 +454,8 @@ class WindowDataset(torch.utils.data.Dataset):
         mask = mask_from_leads(sample_available(self._rng(index, 1), cfg.presets_weight, cfg.k_weights))
         if cfg.augment:
             self._augment(crop, valid, self._rng(index, 2))
-        return {"x8": torch.from_numpy(crop), "mask": torch.from_numpy(mask), "valid": torch.from_numpy(valid)}
+        return {"x8": torch.from_numpy(crop), "mask": torch.from_numpy(mask), "valid": torch.from_numpy(valid),
+                "band_hz": torch.tensor(self.bands[i])}
 
     def _augment(self, crop: np.ndarray, valid: np.ndarray, rng: np.random.Generator) -> None:
         """Augment ``crop`` in place (valid samples only; padding stays zero)."""
@@ -473,3 +496,159 @@ def make_input(x8: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"make_input: expected mask of shape (B, 12), got {tuple(mask.shape)}")
     x12 = torch.einsum("ij,bjt->bit", _E_TORCH.to(x8), x8)
     return x12 * mask.to(device=x8.device, dtype=x8.dtype)[:, :, None]
+
+
+# ---------------------------------------------------- several data folders
+#: Share of a low-rate record's Nyquist frequency that its windows teach (the top 10 % is the
+#: resampler's anti-aliasing transition band): 45 Hz for PTB-XL's 100-Hz records.
+BAND_FRACTION = 0.9
+# bump when the extra-folder cache layout or conversion changes
+_EXTRA_CACHE_VERSION = 1
+
+
+def band_hz(rate: float, fs: float) -> float:
+    """The band (Hz) that a record sampled at ``rate`` carries once resampled to the model rate ``fs``.
+
+    ``fs / 2`` (the whole band: no band limit) when ``rate >= fs``; otherwise
+    :data:`BAND_FRACTION` of the record's Nyquist frequency.
+
+    Examples
+    --------
+    >>> band_hz(500.0, 250.0), band_hz(100.0, 250.0)
+    (125.0, 45.0)
+    """
+    return float(fs) / 2 if rate >= fs else BAND_FRACTION * float(rate) / 2
+
+
+def _extra_ids(root_label: str, catalog, split_table, split: str, limit: int) -> list[str]:
+    """Ids of one extra folder that belong to ``split`` (see :func:`l2g.catalog.split_extra`)."""
+    from .catalog import split_extra
+
+    ok = catalog[catalog["error"] == ""]
+    ids = [f"{root_label}/{r}" for r in ok["record_id"]]
+    listed = split_table.loc[split_table["split"] == split, "record_id"]
+    listed = set(listed[listed.str.startswith(root_label + "/")])
+    if split == "train":
+        placed = split_extra(split_table, ids)
+        chosen = [r for r, part in zip(placed["record_id"], placed["split"], strict=True)
+                  if part == "train" or r in listed]
+        # an id the split CSV puts elsewhere (or excludes) never trains
+        others = set(split_table.loc[split_table["split"] != "train", "record_id"])
+        chosen = [r for r in chosen if r not in others]
+    else:
+        chosen = [r for r in ids if r in listed]
+    return chosen[:limit] if limit > 0 else chosen
+
+
+def load_mixed_arrays(
+    data_dirs: Sequence[str | Path],
+    split_csv: str | Path,
+    split: str,
+    fs: float = 250.0,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    *,
+    highpass_hz: float | None = 0.5,
+    extra_limit: int = 0,
+) -> list[tuple[str, np.ndarray, float]]:
+    """Read one split from several data folders; each array carries its record's source rate.
+
+    The first folder is the one ``split_csv`` describes: its records of
+    ``split`` are read with :func:`load_split_arrays` (cached ``.npz``).
+    Records of the extra folders (ids ``label/...``, see
+    :func:`l2g.catalog.data_roots`) join the **train** split only, by the rule
+    of :func:`l2g.catalog.split_extra`: never a copy of a shared val/test
+    record, and not a second copy of a shared train record. (Extra-folder ids
+    that ``split_csv`` lists, e.g. from ``l2g catalog --split-out``, follow
+    the CSV.)
+
+    Every array is at the model rate ``fs`` (the same :func:`to_independent`
+    as for the shared records: a 100-Hz record is upsampled and holds nothing
+    above 50 Hz). The extra folders' arrays are converted once into a
+    memory-mapped ``.npy`` under ``cache_dir`` (default ``~/.cache/l2g``; at
+    250 Hz PTB-XL's 21.8k records take 1.7 GB on disk) and served as
+    read-only views of it, so they cost page cache rather than process
+    memory.
+
+    Parameters
+    ----------
+    data_dirs : sequence of path or str
+        Folders as for :func:`l2g.catalog.data_roots` (``NAME=PATH`` allowed).
+    split_csv, split, fs, cache_dir, progress, highpass_hz
+        As for :func:`load_split_arrays`.
+    extra_limit : int
+        Use at most this many records per extra folder (the first by id; 0 =
+        all): for smoke runs.
+
+    Returns
+    -------
+    list of (str, ndarray of float32, shape (8, n), float)
+        Record id, independent leads (mV at ``fs``) and the record's own
+        sampling rate in Hz (see :func:`band_hz`). Shared records first, in
+        CSV order, then each extra folder's in id order.
+    """
+    from .catalog import data_roots, load_split, scan_cached
+
+    roots = data_roots(data_dirs)
+    out: list[tuple[str, np.ndarray, float]] = []
+    labels = {r.label for r in roots[1:]}
+    table = load_split(split_csv)
+    primary_ids = [r for r in table.loc[table["split"] == split, "record_id"] if r.split("/", 1)[0] not in labels]
+    if primary_ids:
+        # source rates from the (cached, header-only) catalogue: a low-rate shared record is band-limited too
+        cat = scan_cached(roots[0].path, cache_dir=cache_dir, progress=progress)
+        rates = dict(zip(cat["record_id"], cat["fs"].astype(float), strict=True))
+        out += [(rid, x, rates.get(rid, float(fs))) for rid, x in
+                _load_ids(roots[0].path, primary_ids, split, fs, cache_dir, progress, highpass_hz, True)]
+    elif split not in set(table["split"]):
+        raise ValueError(f"{split_csv}: no split {split!r}; splits are {sorted(set(table['split']))}")
+    for root in roots[1:]:
+        catalog = scan_cached(root.path, cache_dir=cache_dir, progress=progress)
+        ids = _extra_ids(root.label, catalog, table, split, extra_limit)
+        if ids:
+            native = dict(zip(root.label + "/" + catalog["record_id"], catalog["fs"].astype(float), strict=True))
+            out += _load_extra(root, ids, native, split, float(fs), highpass_hz, cache_dir, progress)
+    return out
+
+
+def _load_extra(root, ids: list[str], native: dict[str, float], split: str, fs: float,
+                highpass_hz: float | None, cache_dir, progress: bool) -> list[tuple[str, np.ndarray, float]]:
+    """Convert one extra folder's records into a memory-mapped cache (once) and return views of it."""
+    from tqdm import tqdm
+
+    from .catalog import files_digest, record_path
+    from .io import read_record
+
+    cdir = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).expanduser()
+    key = hashlib.sha256(json.dumps([_EXTRA_CACHE_VERSION, str(root.path.resolve()), files_digest(root.path), ids,
+                                     fs, highpass_hz]).encode()).hexdigest()[:20]
+    # raw little-endian float32, (n_total, 8): record i is rows offsets[i]:offsets[i+1] (lengths are
+    # known only once read, so the file grows record by record); index: names, offsets, rates
+    data_path = cdir / f"{root.label}_{split}_{fs:g}hz_{key}.f32"
+    index_path = data_path.with_suffix(".index.npz")
+    if not (data_path.is_file() and index_path.is_file()):
+        cdir.mkdir(parents=True, exist_ok=True)
+        tmp = data_path.with_name(f"{data_path.name}.{os.getpid()}.tmp")
+        names, offsets, rates = [], [0], []
+        with open(tmp, "wb") as fh:
+            for rid in tqdm(ids, desc=f"{root.label} records", disable=not progress, leave=False):
+                rel = rid.split("/", 1)[1]
+                try:
+                    path = record_path(root.path, rel)
+                    x = to_independent(read_record(path, name=rid), fs, highpass_hz)
+                except (OSError, ValueError, KeyError, IndexError, RuntimeError, TypeError) as exc:
+                    warnings.warn(f"{root.path / rel}: skipped ({type(exc).__name__}: {exc})", UserWarning,
+                                  stacklevel=3)
+                    continue
+                fh.write(np.ascontiguousarray(x.T, dtype="<f4").tobytes())
+                names.append(rid)
+                offsets.append(offsets[-1] + x.shape[1])
+                rates.append(native.get(rid, fs))
+        np.savez(index_path.with_name(index_path.name + ".tmp.npz"), names=np.array(names, dtype=str),
+                 offsets=np.array(offsets, np.int64), rates=np.array(rates, np.float64))
+        os.replace(index_path.with_name(index_path.name + ".tmp.npz"), index_path)
+        os.replace(tmp, data_path)
+    with np.load(index_path, allow_pickle=False) as z:
+        names, offsets, rates = z["names"].tolist(), z["offsets"], z["rates"]
+    data = np.memmap(data_path, dtype="<f4", mode="r", shape=(int(offsets[-1]), len(INDEPENDENT_LEADS)))
+    return [(n, data[offsets[i]: offsets[i + 1]].T, float(rates[i])) for i, n in enumerate(names)]

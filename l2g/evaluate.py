@@ -287,8 +287,10 @@ def run_study(
     methods : mapping of name to :class:`l2g.reconstruction.Reconstructor`
     config : StudyConfig
     morphology : callable, optional
-        ``f(lead_ii_mv, fs) -> dict`` of Lead-II features (ms, bpm, mV), used
-        for the morphology comparison.
+        ``f(lead_ii_mv, fs, r_peaks=None) -> dict`` of Lead-II features (ms, bpm, mV),
+        used for the morphology comparison. The real Lead II gets the R peaks this
+        study has already found on it (:func:`l2g.morphology.detect_r_peaks`), so
+        that they are not detected twice; a generated Lead II gets ``None``.
 
     Returns
     -------
@@ -325,7 +327,7 @@ def run_study(
             rec = rec.crop(0.0, config.max_seconds)
         real = remove_baseline(rec, config.highpass_hz)
         r_ref = detect_r_peaks(real.signal[ii], rec.fs)
-        real_feats = morphology(real.signal[ii], rec.fs) if morphology is not None else None
+        real_feats = morphology(real.signal[ii], rec.fs, r_peaks=r_ref) if morphology is not None else None
         rec_rows.append({"record_id": rid, "source": source, "fs": rec.fs, "duration_s": rec.duration,
                          "groups": "; ".join(diagnosis_groups(rec))})
         subsets = [(k, s) for k, v in plan.items() for s in v] + [(len(s), s) for s in extra]

@@ -1,9 +1,12 @@
-"""Export bytes for downloads: WFDB zip, CSV, and chart images (no Streamlit here).
+"""Export bytes for downloads: WFDB zip, CSV, DICOM, and chart images (no Streamlit here).
 
 * :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
   generated leads are marked in the header by :func:`l2g.io.write_wfdb`.
 * :func:`csv_bytes` - the record as CSV (``# L2G:`` provenance lines first, generated
   columns named ``<lead>_generated``).
+* :func:`dicom_bytes` - the record as a DICOM 12-Lead (or General) ECG waveform object
+  (:func:`l2g.io.dicom.write_dicom`; generated leads marked in channel labels and annotations),
+  optionally de-identified.
 * :func:`figure_images` - a Plotly figure as PNG and/or PDF through kaleido 1.x,
   which drives a Chromium-family browser. :func:`browser_path` finds one
   (``BROWSER_PATH``, then ``chromium``, ``chromium-browser``, ``google-chrome``
@@ -34,6 +37,7 @@ __all__ = [
     "safe_name",
     "wfdb_zip_bytes",
     "csv_bytes",
+    "dicom_bytes",
     "provenance_lines",
     "figure_images",
     "BAND_SUFFIXES",
@@ -54,7 +58,7 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^-\w]", "_", name).strip("_") or "record"
 
 
-def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
+def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool = False) -> bytes:
     """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32).
 
     Parameters
@@ -63,6 +67,8 @@ def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
         Generated leads are marked in the header comments (``L2G: lead status``).
     name : str, optional
         Record name inside the zip; default ``record.name`` made file-safe.
+    deidentify : bool
+        Write no patient name, identifiers or birth date (:func:`l2g.io.write_wfdb`).
 
     Returns
     -------
@@ -74,7 +80,7 @@ def wfdb_zip_bytes(record: Record, name: str | None = None) -> bytes:
     stem = safe_name(name if name is not None else record.name)
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        hea = write_wfdb(record, tmp, stem)
+        hea = write_wfdb(record, tmp, stem, deidentify=deidentify)
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(Path(tmp).iterdir()):
                 if path.stem == hea.stem:
@@ -96,21 +102,48 @@ def provenance_lines(record: Record) -> list[str]:
                     "research software, not a medical device)"]
 
 
-def csv_bytes(record: Record) -> bytes:
+def csv_bytes(record: Record, *, deidentify: bool = False) -> bytes:
     """The record as CSV bytes: ``# L2G:`` provenance lines, then ``time_s`` and one column per present lead (mV).
 
     When the record holds generated leads, the file starts with the
     :func:`provenance_lines` as ``# `` comments (lead status, generated leads, from
     which leads by which model); :func:`l2g.io.read_record` reads them back, and
     ``pandas.read_csv(..., comment="#")`` skips them. Generated columns are named
-    ``<lead>_generated``.
+    ``<lead>_generated``. ``deidentify`` adds the line ``# L2G: de-identified by L2G-ECG``
+    (a CSV holds no name, identifier or birth date in any case).
     """
     from .io import write_csv
 
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        path = write_csv(record, Path(tmp) / "record.csv")
+        path = write_csv(record, Path(tmp) / "record.csv", deidentify=deidentify)
         head = "".join(f"# {line}\n" for line in provenance_lines(record)).encode()
         return head + path.read_bytes()
+
+
+def dicom_bytes(record: Record, *, deidentify: bool = False) -> bytes:
+    """The record as the bytes of a DICOM ECG waveform file (``.dcm``).
+
+    Parameters
+    ----------
+    record : Record
+        Generated leads are labelled ``"<lead> (GENERATED)"`` and named in ``L2G:`` annotations.
+    deidentify : bool
+        Write no patient name, ID or birth date (see :func:`l2g.io.dicom.write_dicom`).
+
+    Returns
+    -------
+    bytes
+        A DICOM Part 10 file; :func:`l2g.io.dicom.read` reads it back.
+
+    Raises
+    ------
+    ValueError
+        A sampling rate outside 200-1000 Hz, or no present lead.
+    """
+    from .io.dicom import write_dicom
+
+    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
+        return write_dicom(record, Path(tmp) / "record.dcm", deidentify=deidentify).read_bytes()
 
 
 def browser_path() -> str | None:

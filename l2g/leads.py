@@ -89,8 +89,9 @@ def normalize_lead_name(name: str) -> str | None:
     Parameters
     ----------
     name : str
-        A channel name such as ``"ii"``, ``"Lead II"``, ``"AVR"``, ``"V 1"``
-        or ``"ECG V1"``.
+        A channel name such as ``"ii"``, ``"Lead II"``, ``"AVR"``, ``"V 1"``,
+        ``"ECG V1"`` or an ISO/IEEE 11073 code as HL7 aECG and DICOM name leads
+        (``"MDC_ECG_LEAD_AVR"``).
 
     Returns
     -------
@@ -102,10 +103,14 @@ def normalize_lead_name(name: str) -> str | None:
     --------
     >>> normalize_lead_name("avl"), normalize_lead_name("Lead II"), normalize_lead_name("C3")
     ('aVL', 'II', 'V3')
+    >>> normalize_lead_name("MDC_ECG_LEAD_AVF"), normalize_lead_name("MDC_ECG_LEAD_V2")
+    ('aVF', 'V2')
     >>> normalize_lead_name("Pleth") is None
     True
     """
     key = re.sub(r"[\s_\-.:]+", "", str(name)).upper()
+    if key.startswith("MDCECGLEAD"):  # MDC_ECG_LEAD_I ... MDC_ECG_LEAD_V6 (ISO/IEEE 11073-10101)
+        key = key[len("MDCECGLEAD"):]
     if not key:
         return None
     if key in _CANON_UPPER:

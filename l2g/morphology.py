@@ -73,13 +73,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .leads import LIMB_LEADS, normalize_lead_name
-from .record import ABSENT, Record
+from .preprocess import highpass_array, notch_array, resample_array
+from .record import ABSENT, Metadata, Record
+
+if TYPE_CHECKING:  # pandas (~0.5 s to import) only for the two table functions
+    import pandas as pd
 
 __all__ = [
     "METHODS",
@@ -98,6 +101,7 @@ __all__ = [
     "beat_table",
     "intervals",
     "morphology_table",
+    "cart_intervals",
     "delineation_for_plot",
 ]
 
@@ -743,14 +747,10 @@ def _amplitude_trace(x: np.ndarray, fs: float) -> np.ndarray:
     applied forwards and backwards, which lowers sharp R waves by up to a quarter; this
     trace keeps them.
     """
-    from scipy import signal as sps
-
-    y = x - np.median(x)
-    y = sps.sosfiltfilt(sps.butter(2, 0.5, "highpass", fs=fs, output="sos"), y)
+    y = highpass_array(x - np.median(x), fs, 0.5, order=2, padding="scipy")
     for f0 in (50.0, 60.0):
         if f0 < 0.45 * fs:
-            b, a = sps.iirnotch(f0, 30.0, fs=fs)
-            y = sps.filtfilt(b, a, y)
+            y = notch_array(y, fs, f0, 30.0, padding="scipy")
     return y
 
 
@@ -762,8 +762,19 @@ class _Prepared:
     r: np.ndarray | None      # R peaks, None when the trace cannot be delineated
 
 
-def _prepare(signal_mv: np.ndarray, fs: float, method: str) -> _Prepared:
-    """Validate, clean and find the R peaks of one lead."""
+def _given_r_peaks(r_peaks: Any, n_samples: int) -> np.ndarray:
+    """Caller's R peaks as :func:`detect_r_peaks` gives them: unique int64 sample indices within the trace."""
+    peaks = np.asarray(r_peaks)
+    if peaks.ndim != 1 or (peaks.size and not np.issubdtype(peaks.dtype, np.number)):
+        raise ValueError(f"delineate: r_peaks must be a 1-D array of sample indices, got shape {peaks.shape}")
+    if peaks.size and not (np.isfinite(peaks).all() and np.array_equal(peaks, np.round(peaks))):
+        raise ValueError("delineate: r_peaks must be whole sample indices")
+    peaks = peaks.astype(np.int64)
+    return np.unique(peaks[(peaks >= 0) & (peaks < n_samples)])
+
+
+def _prepare(signal_mv: np.ndarray, fs: float, method: str, r_peaks: Any = None) -> _Prepared:
+    """Validate, clean and find the R peaks of one lead (or take the caller's ``r_peaks``)."""
     if method not in METHODS:
         raise ValueError(f"delineate: unknown method {method!r}; valid: {', '.join(METHODS)}")
     try:
@@ -775,12 +786,13 @@ def _prepare(signal_mv: np.ndarray, fs: float, method: str) -> _Prepared:
     x = np.asarray(signal_mv, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"delineate: expected one lead, shape (samples,), got shape {x.shape}")
+    given = None if r_peaks is None else _given_r_peaks(r_peaks, x.size)
     if x.size < _MIN_DURATION_S * fs or not np.isfinite(x).all() or np.ptp(x) < _MIN_PTP_MV:
         x = np.nan_to_num(x)
         return _Prepared(x, x, fs, None)
     try:
         clean = _clean(x, fs)
-        r = _r_peaks(clean, fs)
+        r = _r_peaks(clean, fs) if given is None else given
     except (ValueError, IndexError):  # neurokit2 on degenerate traces
         return _Prepared(x, x, fs, None)
     return _Prepared(clean, _amplitude_trace(x, fs), fs, r if r.size >= 2 else None)
@@ -794,7 +806,8 @@ def _finish(beats: dict[str, np.ndarray] | None, prep: _Prepared, method: str) -
     return Delineation(fs=prep.fs, signal=prep.trace, method=method, **beats)
 
 
-def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) -> Delineation:
+def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD, *,
+              r_peaks: np.ndarray | None = None) -> Delineation:
     """Find the P, QRS and T waves of one ECG lead.
 
     Parameters
@@ -806,6 +819,10 @@ def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) ->
     method : {"l2g", "dwt", "cwt", "peak", "prominence"}
         See the module docstring. ``"l2g"`` here uses this lead alone; with a whole
         record, :func:`delineate_record` lets it use the other leads too.
+    r_peaks : array_like of int, shape (beats,), optional
+        The R peaks of this trace (sample indices), as :func:`detect_r_peaks` gave them:
+        a caller that has them already passes them so that they are not detected again.
+        The result is then the same as without them. None: detected here.
 
     Returns
     -------
@@ -818,32 +835,27 @@ def delineate(signal_mv: np.ndarray, fs: float, method: str = DEFAULT_METHOD) ->
     Raises
     ------
     ValueError
-        When ``method`` is unknown, ``fs`` is not a positive number, or ``signal_mv`` is not 1-D.
+        When ``method`` is unknown, ``fs`` is not a positive number, ``signal_mv`` is not 1-D,
+        or ``r_peaks`` is not a 1-D array of whole sample indices.
 
     Examples
     --------
     >>> import neurokit2 as nk
-    >>> d = delineate(nk.ecg_simulate(duration=10, sampling_rate=500, random_state=0), 500)
+    >>> x = nk.ecg_simulate(duration=10, sampling_rate=500, random_state=0)
+    >>> d = delineate(x, 500)
     >>> round(intervals(d)["heart_rate_bpm"])
     70
+    >>> r = detect_r_peaks(x, 500)  # found once, used twice
+    >>> bool(np.array_equal(delineate(x, 500, r_peaks=r).qrs_on, d.qrs_on))
+    True
     """
-    return _delineate(signal_mv, fs, method)
-
-
-def _resample(x: np.ndarray, fs: float, fs_out: float) -> np.ndarray:
-    """Polyphase resampling of a 1-D (or (leads, samples)) array along its last axis."""
-    from fractions import Fraction
-
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(fs_out / fs).limit_denominator(1000)
-    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+    return _delineate(signal_mv, fs, method, r_peaks=r_peaks)
 
 
 def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.ndarray | None = None,
-               offset_leads: np.ndarray | None = None) -> Delineation:
+               offset_leads: np.ndarray | None = None, r_peaks: np.ndarray | None = None) -> Delineation:
     """Shared body of :func:`delineate` and :func:`delineate_record` (raw other leads for ``"l2g"``)."""
-    prep = _prepare(signal_mv, fs, method)
+    prep = _prepare(signal_mv, fs, method, r_peaks)
     if prep.r is None:
         return _finish(None, prep, method)
     if method in NK_METHODS:
@@ -853,7 +865,7 @@ def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.nd
     if k == 1.0:
         clean = prep.clean
     else:
-        clean = _clean(_resample(np.asarray(signal_mv, dtype=np.float64), prep.fs, _L2G_FS), _L2G_FS)
+        clean = _clean(resample_array(signal_mv, prep.fs, _L2G_FS, padtype="constant", max_ratio_error=None), _L2G_FS)
     r = np.unique(np.clip(np.round(prep.r * k).astype(np.int64), 0, clean.size - 1))
 
     def prepared(leads: np.ndarray | None) -> np.ndarray | None:
@@ -861,7 +873,7 @@ def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.nd
             return None
         leads = np.asarray(leads, dtype=np.float64)
         if k != 1.0:
-            leads = _resample(leads, prep.fs, _L2G_FS)
+            leads = resample_array(leads, prep.fs, _L2G_FS, padtype="constant", max_ratio_error=None)
         return np.array([_clean(lead, _L2G_FS) for lead in leads])
 
     beats = _delineate_l2g(clean, r, _L2G_FS, None, prepared(onset_leads), prepared(offset_leads))
@@ -873,7 +885,7 @@ def _delineate(signal_mv: np.ndarray, fs: float, method: str, onset_leads: np.nd
 
 
 def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_METHOD,
-                     context: bool = True) -> Delineation:
+                     context: bool = True, *, r_peaks: np.ndarray | None = None) -> Delineation:
     """Delineate one lead of a :class:`~l2g.record.Record`.
 
     Parameters
@@ -889,6 +901,8 @@ def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_MET
         generated); for the offset, that of the present limb leads (when ``lead`` is a limb
         lead). This measured best on LUDB. False: ``lead`` alone, exactly as
         :func:`delineate`. Other methods ignore it.
+    r_peaks : array_like of int, optional
+        R peaks of ``lead`` found earlier (see :func:`delineate`); None: detected here.
 
     Returns
     -------
@@ -902,12 +916,12 @@ def delineate_record(record: Record, lead: str = "II", method: str = DEFAULT_MET
     """
     trace = record.lead(lead)
     if not (context and method == "l2g"):
-        return _delineate(trace, record.fs, method)
+        return _delineate(trace, record.fs, method, r_peaks=r_peaks)
     target = record.leads.index(normalize_lead_name(lead) or lead)  # present: record.lead() checked it
     others = [i for i, st in enumerate(record.status) if st != ABSENT and i != target]
     limb = [i for i in others if record.leads[i] in LIMB_LEADS] if record.leads[target] in LIMB_LEADS else []
     return _delineate(trace, record.fs, method, record.signal[others] if others else None,
-                      record.signal[limb] if limb else None)
+                      record.signal[limb] if limb else None, r_peaks=r_peaks)
 
 
 # ------------------------------------------------------------------ intervals
@@ -969,6 +983,8 @@ def beat_table(delineation: Delineation) -> pd.DataFrame:
         _max_between(sig, on if np.isfinite(on) else rp - half, off if np.isfinite(off) else rp + half)
         for on, rp, off in zip(d.qrs_on, d.r_peaks, d.qrs_off, strict=True)
     ], dtype=np.float64)
+    import pandas as pd
+
     return pd.DataFrame({
         "rr_ms": _plausible(rr, "rr"),
         "pr_ms": _plausible((d.qrs_on - d.p_on) * ms, "pr"),
@@ -1060,7 +1076,8 @@ DEFAULT_TOLERANCES: dict[str, tuple[str, Tolerance]] = {
 
 def morphology_table(real: Record, generated: Record, lead: str = "II",
                      tolerances: dict[str, tuple[str, Tolerance]] | None = None,
-                     method: str = DEFAULT_METHOD) -> pd.DataFrame:
+                     method: str = DEFAULT_METHOD, *,
+                     delineations: tuple[Delineation | None, Delineation | None] = (None, None)) -> pd.DataFrame:
     """Features of one lead of a real record beside those of its generated counterpart.
 
     Each record's ``lead`` is delineated on its own (``context=False``), so that the
@@ -1075,6 +1092,10 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
         ``{intervals() key: (row label, Tolerance)}``; :data:`DEFAULT_TOLERANCES` by default.
     method : str
         Delineation method (the same for both).
+    delineations : (Delineation or None, Delineation or None)
+        ``lead`` of ``real`` and of ``generated`` delineated earlier
+        (``delineate_record(rec, lead, method, context=False)``), so that a view that also
+        draws the waves delineates each trace once; None: delineated here.
 
     Returns
     -------
@@ -1090,19 +1111,58 @@ def morphology_table(real: Record, generated: Record, lead: str = "II",
         When ``lead`` is absent from either record.
     """
     tolerances = DEFAULT_TOLERANCES if tolerances is None else tolerances
-    a = intervals(delineate_record(real, lead, method, context=False))
-    b = intervals(delineate_record(generated, lead, method, context=False))
+    a, b = (intervals(d if d is not None else delineate_record(rec, lead, method, context=False))
+            for rec, d in zip((real, generated), delineations, strict=True))
     rows = []
     for key, (label, tol) in tolerances.items():
         diff = b[key] - a[key]
         limit = tol.limit(a[key])
         rows.append({"feature": label, "real": a[key], "generated": b[key], "difference": diff,
                      "tolerance": limit, "flag": bool(np.isfinite(diff) and abs(diff) > limit), "key": key})
+    import pandas as pd
+
     return pd.DataFrame(rows).set_index("feature")
 
 
+# Metadata.measurements key -> intervals() key, for the features a cart measures
+_CART_KEYS = {"HR_bpm": "heart_rate_bpm", "PR_ms": "pr_ms", "QRS_ms": "qrs_ms", "QT_ms": "qt_ms", "QTc_ms": "qtc_ms"}
+
+
+def cart_intervals(meta: Metadata) -> dict[str, float]:
+    """The cart's own measurements under the keys of :data:`DEFAULT_TOLERANCES`, for a "cart" column.
+
+    Heart rate is the cart's ``HR_bpm``, else ``60000 / RR_ms``; PR, QRS, QT and QTc are taken as
+    they are. The cart measures over all its leads (global intervals) and its QTc formula may not
+    be Bazett's; amplitudes are never given. Features the cart did not measure are left out.
+
+    Parameters
+    ----------
+    meta : Metadata
+        A record's metadata (:attr:`Metadata.measurements`, ms and bpm).
+
+    Returns
+    -------
+    dict of str to float
+        Some of ``heart_rate_bpm``, ``pr_ms``, ``qrs_ms``, ``qt_ms``, ``qtc_ms``; empty when the
+        file had no measurements.
+
+    Examples
+    --------
+    >>> cart_intervals(Metadata(measurements={"RR_ms": 1000.0, "QRS_ms": 88.0, "QRS_axis_deg": 30.0}))
+    {'heart_rate_bpm': 60.0, 'qrs_ms': 88.0}
+    >>> cart_intervals(Metadata())
+    {}
+    """
+    m = meta.measurements
+    out = {key: float(m[name]) for name, key in _CART_KEYS.items() if name in m and np.isfinite(m[name])}
+    rr = m.get("RR_ms", float("nan"))
+    if "heart_rate_bpm" not in out and np.isfinite(rr) and rr > 0:
+        out["heart_rate_bpm"] = 60000.0 / float(rr)
+    return {key: out[key] for key in DEFAULT_TOLERANCES if key in out}
+
+
 def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT_METHOD,
-                         context: bool = False) -> dict[str, np.ndarray]:
+                         context: bool = False, *, delineation: Delineation | None = None) -> dict[str, np.ndarray]:
     """Fiducial times in seconds, for drawing markers on ``lead``.
 
     Parameters
@@ -1112,6 +1172,8 @@ def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT
     method : str
     context : bool
         See :func:`delineate_record` (False: the lead alone, as the morphology table).
+    delineation : Delineation, optional
+        ``lead`` delineated earlier (with these settings); None: delineated here.
 
     Returns
     -------
@@ -1121,7 +1183,7 @@ def delineation_for_plot(record: Record, lead: str = "II", method: str = DEFAULT
         absent or nothing was found.
     """
     try:
-        d = delineate_record(record, lead, method, context=context)
+        d = delineation if delineation is not None else delineate_record(record, lead, method, context=context)
     except ValueError:
         return {name: np.zeros(0) for name in POINTS}
     return {name: t[np.isfinite(t)] for name, t in d.times().items()}

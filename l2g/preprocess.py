@@ -1,6 +1,17 @@
-"""Resampling, filtering and windowing of :class:`~l2g.record.Record` objects.
+"""Resampling, filtering and windowing of arrays and of :class:`~l2g.record.Record` objects.
 
-Every function here takes a Record and returns a new one: the input is never
+Array functions and Record functions
+------------------------------------
+Each operation exists once, as a function on plain arrays with every parameter
+explicit (:func:`resample_array`, :func:`bandpass_array`, :func:`highpass_array`,
+:func:`notch_array`; shape ``(..., samples)``, filtered along the last axis).
+The Record functions (:func:`resample`, :func:`bandlimit`,
+:func:`remove_baseline`, :func:`notch`, :func:`preprocess`) validate the
+settings against the record, then call them on the present rows, in the way
+torchaudio's modules call its ``functional`` API. Other modules (for example
+:mod:`l2g.morphology`) call the array functions rather than scipy directly.
+
+Every Record function takes a Record and returns a new one: the input is never
 changed, every lead keeps its status (recorded / generated / absent), absent
 rows stay all NaN, and the metadata travels unchanged. Only the present rows
 are filtered, in float64, and stored back as float32 mV.
@@ -37,12 +48,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal as sps
 
 from .record import ABSENT, Record
 
 __all__ = [
     "PreprocessConfig",
+    "resample_array",
+    "bandpass_array",
+    "highpass_array",
+    "notch_array",
     "resample",
     "remove_baseline",
     "notch",
@@ -160,8 +174,9 @@ def _padlen(n_samples: int, fs: float, slowest_hz: float, default: int) -> int:
     return int(min(n_samples - 1, max(default, int(np.ceil(fs / slowest_hz)))))
 
 
-def _check_below_nyquist(func: str, record: Record, **freqs: float | None) -> None:
-    nyquist = record.fs / 2
+def _check_below_nyquist(func: str, fs: float, where: str, **freqs: float | None) -> None:
+    """Each frequency (Hz) given must be positive and below ``fs / 2``; ``where`` names the input."""
+    nyquist = fs / 2
     for name, value in freqs.items():
         if value is None:
             continue
@@ -169,14 +184,294 @@ def _check_below_nyquist(func: str, record: Record, **freqs: float | None) -> No
             raise ValueError(f"{func}: {name} must be a positive frequency in Hz, got {value!r}")
         if value >= nyquist:
             raise ValueError(
-                f"{func}: {name}={value:g} Hz must be below the Nyquist frequency of {record.name!r} "
+                f"{func}: {name}={value:g} Hz must be below the Nyquist frequency of {where} "
                 f"(fs/2 = {nyquist:g} Hz); resample the record first"
             )
 
 
+def _poly_ratio(fs_in: float, fs_out: float, what: str,
+                max_error: float | None = _MAX_RATIO_ERROR) -> tuple[int, int]:
+    """``(up, down)`` with ``up / down`` = ``fs_out / fs_in`` (denominator <= 1000, relative error <= max_error)."""
+    ratio = fs_out / fs_in
+    frac = Fraction(ratio).limit_denominator(_MAX_DENOMINATOR)
+    if max_error is None:
+        return frac.numerator, frac.denominator
+    if frac.numerator == 0 or abs(float(frac) - ratio) > max_error * ratio:
+        raise ValueError(
+            f"{what} from {fs_in:g} Hz to {fs_out:g} Hz: the ratio "
+            f"has no fraction up/down with down <= {_MAX_DENOMINATOR} within {_MAX_RATIO_ERROR:g}"
+        )
+    return frac.numerator, frac.denominator
+
+
+def _positive_rate(func: str, name: str, value: object) -> float:
+    try:
+        value = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{func}: {name} must be a positive number in Hz, got {value!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{func}: {name} must be a positive number in Hz, got {value!r}")
+    return value
+
+
+_PADDINGS = ("period", "scipy")
+
+
+def _filter_padlen(func: str, padding: str, n_samples: int, fs: float, slowest_hz: float,
+                   default: int) -> int | None:
+    """``padlen`` for scipy's forward-backward filters: see the ``padding`` parameter of :func:`bandpass_array`."""
+    if padding == "period":
+        return _padlen(n_samples, fs, slowest_hz, default)
+    if padding == "scipy":
+        return None
+    raise ValueError(f"{func}: padding must be one of {_PADDINGS}, got {padding!r}")
+
+
+# ---------------------------------------------------------- array functions
+def resample_array(
+    x: np.ndarray,
+    fs_in: float,
+    fs_out: float,
+    *,
+    n_out: int | None = None,
+    padtype: str = "line",
+    max_ratio_error: float | None = _MAX_RATIO_ERROR,
+) -> np.ndarray:
+    """Resample an array along its last axis with a polyphase filter.
+
+    The ratio ``fs_out / fs_in`` is written as ``up / down`` with
+    ``fractions.Fraction(...).limit_denominator(1000)``, and
+    :func:`scipy.signal.resample_poly` is applied, with its default Kaiser
+    anti-aliasing window (beta 5).
+
+    Parameters
+    ----------
+    x : array_like, shape (..., samples)
+        Any unit; computed in float64.
+    fs_in, fs_out : float
+        Input and output sampling rates in Hz (> 0).
+    n_out : int or None
+        Output length in samples. None: scipy's own length,
+        ``ceil(samples * up / down)``. Otherwise the output is cut to
+        ``n_out`` samples, or extended by repeating its last sample.
+    padtype : str
+        How :func:`scipy.signal.resample_poly` extends the signal at both ends
+        ("line": linearly, so a baseline offset does not ring at the edges;
+        "constant": zeros, scipy's default; "mean"; ...).
+    max_ratio_error : float or None
+        Largest relative error accepted between ``up / down`` and
+        ``fs_out / fs_in`` (1e-4). None accepts the best fraction whatever its
+        error (for example 1999 Hz -> 500 Hz is then resampled at 1/4).
+
+    Returns
+    -------
+    ndarray of float64, shape (..., n_out)
+        A new array, also when the rates are equal.
+
+    Raises
+    ------
+    ValueError
+        If a rate is not a positive number, or ``fs_out / fs_in`` has no
+        rational approximation with a denominator up to 1000 that is within
+        a relative error of ``max_ratio_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resample_array(np.zeros((2, 3600)), 360, 500).shape
+    (2, 5000)
+    >>> resample_array(np.zeros(3), 500, 250, padtype="constant").shape
+    (2,)
+    """
+    fs_in = _positive_rate("resample_array", "fs_in", fs_in)
+    fs_out = _positive_rate("resample_array", "fs_out", fs_out)
+    x = np.asarray(x, dtype=np.float64)
+    if fs_in == fs_out:
+        y = x.copy()
+    else:
+        from scipy import signal as sps  # ~1 s to import: only when something is resampled
+
+        up, down = _poly_ratio(fs_in, fs_out, "resample_array: cannot resample", max_ratio_error)
+        y = sps.resample_poly(x, up, down, axis=-1, padtype=padtype)
+    if n_out is None:
+        return y
+    if y.shape[-1] < n_out:  # only when up/down is an approximation of the ratio
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n_out - y.shape[-1])], mode="edge")
+    return y[..., :n_out]
+
+
+def bandpass_array(
+    x: np.ndarray,
+    fs: float,
+    low_hz: float | None,
+    high_hz: float | None,
+    *,
+    order: int = _BUTTER_ORDER,
+    padding: str = "period",
+) -> np.ndarray:
+    """Zero-phase Butterworth band-pass (high-pass, low-pass) of an array along its last axis.
+
+    A band-pass when both edges are given, a high-pass when ``high_hz`` is
+    None, a low-pass when ``low_hz`` is None. The filter is applied forward
+    and backward with :func:`scipy.signal.sosfiltfilt` (no phase shift,
+    magnitude response squared: -6 dB at each cut-off).
+
+    Parameters
+    ----------
+    x : array_like, shape (..., samples)
+        Any unit; computed in float64. At least 2 samples.
+    fs : float
+        Sampling rate in Hz.
+    low_hz, high_hz : float or None
+        Cut-offs in Hz, below ``fs / 2``; None leaves that side open.
+    order : int
+        Butterworth order per pass (the effective order is twice this).
+    padding : {"period", "scipy"}
+        Signal extension at both ends. "period": one period of the lowest
+        cut-off (at least scipy's default, at most ``samples - 1``), so any
+        length from 2 samples works. "scipy": scipy's default
+        (``3 * (2 * sections + 1)`` samples; shorter inputs raise).
+
+    Returns
+    -------
+    ndarray of float64, shape (..., samples)
+        A new array (a copy when both cut-offs are None).
+
+    Raises
+    ------
+    ValueError
+        If a cut-off is not positive or not below ``fs / 2``, ``low_hz >=
+        high_hz``, ``order`` is not a positive integer or ``padding`` unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(5000) / 500
+    >>> y = highpass_array(2.0 + np.sin(2 * np.pi * 10 * t), 500, 0.5)
+    >>> round(float(y[1000:4000].mean()), 3)
+    0.0
+    """
+    fs = _positive_rate("bandpass_array", "fs", fs)
+    _check_below_nyquist("bandpass_array", fs, "the array", low_hz=low_hz, high_hz=high_hz)
+    if int(order) != order or order < 1:
+        raise ValueError(f"bandpass_array: order must be a positive integer, got {order!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if low_hz is None and high_hz is None:
+        return x.copy()
+    from scipy import signal as sps  # ~1 s to import: only when something is filtered
+
+    if low_hz is not None and high_hz is not None:
+        if low_hz >= high_hz:
+            raise ValueError(f"bandpass_array: low_hz ({low_hz:g}) must be below high_hz ({high_hz:g})")
+        sos = sps.butter(int(order), [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
+    elif low_hz is not None:
+        sos = sps.butter(int(order), low_hz, btype="highpass", fs=fs, output="sos")
+    else:
+        sos = sps.butter(int(order), high_hz, btype="lowpass", fs=fs, output="sos")
+    slowest = low_hz if low_hz is not None else high_hz
+    default = 3 * (2 * len(sos) + 1)  # scipy's default padlen for sosfiltfilt
+    padlen = _filter_padlen("bandpass_array", padding, x.shape[-1], fs, slowest, default)
+    return sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
+
+
+def highpass_array(
+    x: np.ndarray,
+    fs: float,
+    cutoff_hz: float,
+    *,
+    order: int = _BUTTER_ORDER,
+    padding: str = "period",
+) -> np.ndarray:
+    """Zero-phase Butterworth high-pass of an array: ``bandpass_array(x, fs, cutoff_hz, None, ...)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., samples)
+    fs : float
+        Hz.
+    cutoff_hz : float
+        -6 dB cut-off in Hz (> 0, below ``fs / 2``).
+    order : int
+        Butterworth order per pass.
+    padding : {"period", "scipy"}
+        See :func:`bandpass_array`.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., samples)
+
+    Raises
+    ------
+    ValueError
+        As :func:`bandpass_array`; also when ``cutoff_hz`` is None.
+    """
+    if cutoff_hz is None:
+        raise ValueError("highpass_array: cutoff_hz must be a positive frequency in Hz, got None")
+    return bandpass_array(x, fs, cutoff_hz, None, order=order, padding=padding)
+
+
+def notch_array(
+    x: np.ndarray,
+    fs: float,
+    freq_hz: float,
+    quality: float = 30.0,
+    *,
+    padding: str = "period",
+) -> np.ndarray:
+    """Zero-phase IIR notch of an array along its last axis.
+
+    :func:`scipy.signal.iirnotch` designs a second-order notch at
+    ``freq_hz``, with a -3 dB width of ``freq_hz / quality``. It is applied
+    forward and backward with :func:`scipy.signal.filtfilt`.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., samples)
+        Any unit; computed in float64. At least 2 samples.
+    fs : float
+        Sampling rate in Hz.
+    freq_hz : float
+        Notch frequency in Hz (> 0, below ``fs / 2``).
+    quality : float
+        Quality factor Q (> 0). Higher is narrower.
+    padding : {"period", "scipy"}
+        "period": one period of the notch width ``freq_hz / quality`` (at least
+        scipy's default, at most ``samples - 1``); "scipy": scipy's default
+        (``3 * 3`` samples).
+
+    Returns
+    -------
+    ndarray of float64, shape (..., samples)
+
+    Raises
+    ------
+    ValueError
+        If ``freq_hz`` is not positive or not below ``fs / 2``, ``quality`` is
+        not positive, or ``padding`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(5000) / 500
+    >>> y = notch_array(np.sin(2 * np.pi * 50 * t), 500, 50.0)
+    >>> bool(np.abs(y[500:4500]).max() < 0.01)
+    True
+    """
+    fs = _positive_rate("notch_array", "fs", fs)
+    _check_below_nyquist("notch_array", fs, "the array", freq_hz=freq_hz)
+    if not (np.isfinite(quality) and quality > 0):
+        raise ValueError(f"notch_array: quality must be positive, got {quality!r}")
+    from scipy import signal as sps  # ~1 s to import: only when something is filtered
+
+    x = np.asarray(x, dtype=np.float64)
+    b, a = sps.iirnotch(freq_hz, quality, fs=fs)
+    padlen = _filter_padlen("notch_array", padding, x.shape[-1], fs, freq_hz / quality, 3 * max(len(a), len(b)))
+    return sps.filtfilt(b, a, x, axis=-1, padlen=padlen)
+
+
 # --------------------------------------------------------------- resampling
 def resample(record: Record, fs_out: float) -> Record:
-    """Resample a record to ``fs_out`` Hz with a polyphase filter.
+    """Resample a record to ``fs_out`` Hz with a polyphase filter (:func:`resample_array`).
 
     The ratio ``fs_out / fs`` is written as ``up / down`` with
     ``fractions.Fraction(...).limit_denominator(1000)``, and
@@ -213,34 +508,15 @@ def resample(record: Record, fs_out: float) -> Record:
     >>> out.fs, out.n_samples
     (500.0, 5000)
     """
-    try:
-        fs_out = float(fs_out)
-    except (TypeError, ValueError):
-        raise ValueError(f"resample: fs_out must be a positive number in Hz, got {fs_out!r}") from None
-    if not (np.isfinite(fs_out) and fs_out > 0):
-        raise ValueError(f"resample: fs_out must be a positive number in Hz, got {fs_out!r}")
+    fs_out = _positive_rate("resample", "fs_out", fs_out)
     if fs_out == record.fs:
         return record
-    ratio = fs_out / record.fs
-    frac = Fraction(ratio).limit_denominator(_MAX_DENOMINATOR)
-    if frac.numerator == 0 or abs(float(frac) - ratio) > _MAX_RATIO_ERROR * ratio:
-        raise ValueError(
-            f"resample: cannot resample {record.name!r} from {record.fs:g} Hz to {fs_out:g} Hz: the ratio "
-            f"has no fraction up/down with down <= {_MAX_DENOMINATOR} within {_MAX_RATIO_ERROR:g}"
-        )
-    up, down = frac.numerator, frac.denominator
-    n_out = max(1, int(round(record.n_samples * ratio)))
-
+    _poly_ratio(record.fs, fs_out, f"resample: cannot resample {record.name!r}")
+    n_out = max(1, int(round(record.n_samples * (fs_out / record.fs))))
     # a line needs two points: a single sample is extended as a constant
     padtype = "line" if record.n_samples > 1 else "mean"
-
-    def _resample(x: np.ndarray) -> np.ndarray:
-        y = sps.resample_poly(x, up, down, axis=1, padtype=padtype)
-        if y.shape[1] < n_out:  # only when up/down is an approximation of the ratio
-            y = np.pad(y, ((0, 0), (0, n_out - y.shape[1])), mode="edge")
-        return y[:, :n_out]
-
-    return _apply_rows(record, _resample, n_out=n_out, fs=fs_out)
+    return _apply_rows(record, lambda x: resample_array(x, record.fs, fs_out, n_out=n_out, padtype=padtype),
+                       n_out=n_out, fs=fs_out)
 
 
 # ---------------------------------------------------------------- filtering
@@ -251,7 +527,7 @@ def bandlimit(
     *,
     order: int = _BUTTER_ORDER,
 ) -> Record:
-    """Keep the band ``low_hz``..``high_hz`` Hz with a zero-phase Butterworth filter.
+    """Keep the band ``low_hz``..``high_hz`` Hz with a zero-phase Butterworth filter (:func:`bandpass_array`).
 
     A band-pass when both edges are given, a high-pass when ``high_hz`` is
     None, a low-pass when ``low_hz`` is None. The filter is applied forward
@@ -279,23 +555,14 @@ def bandlimit(
         If a cut-off is not positive or is at or above ``fs / 2``, or if
         ``low_hz >= high_hz``.
     """
-    _check_below_nyquist("bandlimit", record, low_hz=low_hz, high_hz=high_hz)
+    _check_below_nyquist("bandlimit", record.fs, repr(record.name), low_hz=low_hz, high_hz=high_hz)
     if int(order) != order or order < 1:
         raise ValueError(f"bandlimit: order must be a positive integer, got {order!r}")
     if low_hz is None and high_hz is None:
         return record
-    if low_hz is not None and high_hz is not None:
-        if low_hz >= high_hz:
-            raise ValueError(f"bandlimit: low_hz ({low_hz:g}) must be below high_hz ({high_hz:g})")
-        sos = sps.butter(int(order), [low_hz, high_hz], btype="bandpass", fs=record.fs, output="sos")
-    elif low_hz is not None:
-        sos = sps.butter(int(order), low_hz, btype="highpass", fs=record.fs, output="sos")
-    else:
-        sos = sps.butter(int(order), high_hz, btype="lowpass", fs=record.fs, output="sos")
-    slowest = low_hz if low_hz is not None else high_hz
-    default = 3 * (2 * len(sos) + 1)  # scipy's default padlen for sosfiltfilt
-    padlen = _padlen(record.n_samples, record.fs, slowest, default)
-    return _apply_rows(record, lambda x: sps.sosfiltfilt(sos, x, axis=1, padlen=padlen))
+    if low_hz is not None and high_hz is not None and low_hz >= high_hz:
+        raise ValueError(f"bandlimit: low_hz ({low_hz:g}) must be below high_hz ({high_hz:g})")
+    return _apply_rows(record, lambda x: bandpass_array(x, record.fs, low_hz, high_hz, order=order))
 
 
 def remove_baseline(record: Record, cutoff_hz: float = 0.5, *, order: int = _BUTTER_ORDER) -> Record:
@@ -325,12 +592,12 @@ def remove_baseline(record: Record, cutoff_hz: float = 0.5, *, order: int = _BUT
     ValueError
         If ``cutoff_hz`` is not positive or is at or above ``fs / 2``.
     """
-    _check_below_nyquist("remove_baseline", record, cutoff_hz=cutoff_hz)
+    _check_below_nyquist("remove_baseline", record.fs, repr(record.name), cutoff_hz=cutoff_hz)
     return bandlimit(record, low_hz=cutoff_hz, high_hz=None, order=order)
 
 
 def notch(record: Record, freq_hz: float = 50.0, quality: float = 30.0) -> Record:
-    """Remove mains interference with a zero-phase IIR notch.
+    """Remove mains interference with a zero-phase IIR notch (:func:`notch_array`).
 
     :func:`scipy.signal.iirnotch` designs a second-order notch at
     ``freq_hz``, with a -3 dB width of ``freq_hz / quality``. It is applied
@@ -354,12 +621,10 @@ def notch(record: Record, freq_hz: float = 50.0, quality: float = 30.0) -> Recor
         If ``freq_hz`` is not positive or is at or above ``fs / 2``, or
         ``quality`` is not positive.
     """
-    _check_below_nyquist("notch", record, freq_hz=freq_hz)
+    _check_below_nyquist("notch", record.fs, repr(record.name), freq_hz=freq_hz)
     if not (np.isfinite(quality) and quality > 0):
         raise ValueError(f"notch: quality must be positive, got {quality!r}")
-    b, a = sps.iirnotch(freq_hz, quality, fs=record.fs)
-    padlen = _padlen(record.n_samples, record.fs, freq_hz / quality, 3 * max(len(a), len(b)))
-    return _apply_rows(record, lambda x: sps.filtfilt(b, a, x, axis=1, padlen=padlen))
+    return _apply_rows(record, lambda x: notch_array(x, record.fs, freq_hz, quality))
 
 
 # -------------------------------------------------------------- composition

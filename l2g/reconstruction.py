@@ -44,6 +44,8 @@ __all__ = [
     "Reconstructor",
     "load_reconstructor",
     "reconstruct",
+    "MIN_RECORD_S",
+    "RecordTooShort",
     "file_sha256",
     "verify_checksum",
 ]
@@ -300,6 +302,14 @@ def _default(method: str) -> Reconstructor:
 
 _MARGIN_S = 10.0  # seconds of context on each side of a chunk of a long record
 
+#: Shortest record (seconds) that :func:`reconstruct` accepts: one beat at 60 bpm. A shorter
+#: record holds no complete beat, and the generator would return a plausible-looking nothing.
+MIN_RECORD_S: float = 1.0
+
+
+class RecordTooShort(ValueError):
+    """A record shorter than :data:`MIN_RECORD_S`, refused by :func:`reconstruct`."""
+
 
 def _generate(inputs: Record, available: Sequence[str], rc: Reconstructor) -> np.ndarray:
     """Generated 12 leads at ``inputs.fs`` from a record holding only the available leads."""
@@ -364,6 +374,8 @@ def reconstruct(
     ------
     ValueError
         If no lead is available, or an ``available`` lead is absent from the record.
+    RecordTooShort
+        If the record is shorter than :data:`MIN_RECORD_S` (a ValueError).
 
     Examples
     --------
@@ -378,6 +390,11 @@ def reconstruct(
     >>> low.shape == rec.signal.shape, bool((high >= low)[1:].all()), bool(np.isnan(low[0]).all())
     (True, True, True)
     """
+    if record.duration < MIN_RECORD_S:
+        raise RecordTooShort(
+            f"{record.name}: {record.n_samples} samples at {record.fs:g} Hz ({record.duration:.3g} s) is shorter "
+            f"than one beat; expected a record of at least {MIN_RECORD_S:g} s to reconstruct"
+        )
     rec = record.standardize()
     avail = parse_lead_list(available) if available is not None else rec.recorded_leads
     if not avail:

@@ -16,6 +16,7 @@ missing lead.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -30,6 +31,8 @@ __all__ = [
     "GENERATED",
     "ABSENT",
     "MEASUREMENT_KEYS",
+    "IDENTITY_KEYS",
+    "DEIDENTIFIED_NOTE",
     "LeadStatus",
     "Diagnosis",
     "Metadata",
@@ -46,6 +49,24 @@ _STATUSES = (RECORDED, GENERATED, ABSENT)
 #: Keys of :attr:`Metadata.measurements` (the cart's own measurements), with units in the name.
 MEASUREMENT_KEYS = ("HR_bpm", "RR_ms", "P_ms", "PR_ms", "QRS_ms", "QT_ms", "QTc_ms",
                     "P_axis_deg", "QRS_axis_deg", "T_axis_deg")
+
+
+#: Comment added by :meth:`Record.deidentified`.
+DEIDENTIFIED_NOTE = "de-identified by L2G-ECG"
+#: Metadata field keys (lower case, without spaces, ``_``, ``-``, ``.``) that hold patient identity.
+IDENTITY_KEYS = frozenset({
+    "name", "patient", "patientname", "patientsname", "firstname", "lastname", "surname", "givenname",
+    "familyname", "id", "patientid", "pid", "mrn", "medicalrecordnumber", "otherpatientids", "ssn",
+    "socialsecuritynumber", "nhsnumber", "insurancenumber", "dob", "birthdate", "dateofbirth",
+    "patientbirthdate", "patientsbirthdate", "birthday", "born", "address", "patientaddress", "phone",
+    "telephone", "email",
+})
+_COMMENT_KEY = re.compile(r"^\s*<?([A-Za-z][\w .\-']{0,40}?)>?\s*[:=]")
+
+
+def _is_identity_key(key: str) -> bool:
+    """True when a metadata key names patient identity (see :data:`IDENTITY_KEYS`)."""
+    return re.sub(r"[\s_\-.'^]+", "", key).lower() in IDENTITY_KEYS
 
 
 @dataclass(frozen=True)
@@ -474,6 +495,34 @@ class Record:
         start, stop = bounds[k]
         fields = {**self.meta.fields, "Segment": f"{start:g}-{stop:g} s of {self.name} ({self.duration:g} s)"}
         return self.crop(start, stop).replace(meta=dataclasses.replace(self.meta, fields=fields))
+
+    def deidentified(self) -> Record:
+        """A copy without the patient's name, identifiers and birth date; age and sex kept.
+
+        Removes :attr:`Metadata.fields` whose key names an identity item (``Name``,
+        ``Patient``, ``ID``, ``Patient ID``, ``MRN``, ``DOB``, ``Birth date``, ``Address``,
+        ``Phone`` ..., see :data:`IDENTITY_KEYS`) and comments that start with such a key
+        (``"Name: ..."``, ``"DOB = ..."``), then adds the comment :data:`DEIDENTIFIED_NOTE`
+        (once). The signal, leads, statuses, age, sex, diagnoses, measurements and the
+        record name are unchanged (a record name that is itself an identifier must be
+        replaced by the caller). Exports call this when asked to de-identify.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> meta = Metadata(age=63, fields={"Name": "Doe^Jane", "DOB": "1961-02-03", "Site": "A"},
+        ...                 comments=("ID: 12345", "paced"))
+        >>> clean = Record(np.zeros((1, 10)), fs=500.0, leads=("II",), meta=meta).deidentified()
+        >>> dict(clean.meta.fields), clean.meta.comments, clean.meta.age
+        ({'Site': 'A'}, ('paced', 'de-identified by L2G-ECG'), 63)
+        """
+        meta = self.meta
+        fields = {k: v for k, v in meta.fields.items() if not _is_identity_key(k)}
+        comments = [c for c in meta.comments
+                    if not ((m := _COMMENT_KEY.match(c)) and _is_identity_key(m.group(1)))]
+        if DEIDENTIFIED_NOTE not in comments:
+            comments.append(DEIDENTIFIED_NOTE)
+        return self.replace(meta=dataclasses.replace(meta, fields=fields, comments=tuple(comments)))
 
     def status_counts(self) -> dict[LeadStatus, int]:
         """How many leads are recorded, generated and absent.

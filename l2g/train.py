@@ -12,6 +12,13 @@ A run writes, beside ``--out``: ``NAME.ckpt`` (latest state, for ``--resume``),
 ``NAME.metrics.csv`` (one row per epoch) and ``NAME.metrics.json``. ``--out``
 itself receives the best generator (lowest validation MSE on the generated
 leads) as a plain dict loadable with ``torch.load(..., weights_only=True)``.
+
+:func:`train` reads top to bottom; each step is a small function below it:
+``_start_process`` (process group, device, seeds), ``_load_splits``, the linear
+prior and the fixed validation windows, ``_build_nets`` (and ``_resume``), then per
+epoch and step ``_lr_at`` (cosine schedule), ``_get_batch``, ``_train_step``
+(generator forward and reconstruction loss, ``_critic_step``, ``_adversarial_loss``,
+``_generator_step``, ``_ema_update``), and per epoch ``_validate`` and ``_save_epoch``.
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import __version__
 from .baseline import LinearBaseline, LinearConfig
-from .dataset import DataConfig, WindowDataset, load_split_arrays, mask_from_leads
+from .dataset import DataConfig, WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
+from .losses import band_limit
 from .model import (
     Discriminator,
     DiscriminatorConfig,
@@ -49,7 +57,7 @@ from .model import (
 )
 
 __all__ = ["TrainConfig", "train", "load_config", "config_from_dict", "validation_set", "evaluate_windows",
-           "calibrate_residual", "calibrate"]
+           "calibrate_residual", "calibrate", "band_limited_recon_loss", "fit_linear"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,10 @@ class TrainConfig:
     """Everything a training run needs; saved in the checkpoint."""
 
     data_dir: str = "../shared/data"  # root of the ECG archives
+    # several data folders (first = data_dir, the one split_csv describes; the others add training
+    # records, see l2g.dataset.load_mixed_arrays); () = data_dir alone
+    data_dirs: tuple[str, ...] = ()
+    extra_limit: int = 0  # at most this many records per extra folder (0 = all; for smoke runs)
     split_csv: str = "splits/split.csv"  # record_id,split (ids only)
     epochs: int = 60  # maximum epochs
     windows_per_epoch: int = 4096  # random crops per epoch (all ranks together)
@@ -112,6 +124,11 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
     if cfg.init and not Path(cfg.init).is_file():
         raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
+    if cfg.extra_limit < 0:
+        raise ValueError(f"training option extra_limit must be >= 0, got {cfg.extra_limit!r}")
+    if cfg.data_dirs:  # the first folder is the one split_csv, validation and calibration use
+        dirs = tuple(str(d) for d in cfg.data_dirs)
+        cfg = replace(cfg, data_dirs=dirs, data_dir=dirs[0])
     return cfg
 
 
@@ -374,6 +391,74 @@ def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, val
     return total, {"mse": mse.item(), "grad": grad.item(), "amp": amp.item()}
 
 
+def band_limited_recon_loss(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                            band_hz: torch.Tensor, cfg: TrainConfig, weights: torch.Tensor | None = None
+                            ) -> tuple[torch.Tensor, dict[str, float]]:
+    """The reconstruction loss on output and target low-passed to each window's band.
+
+    A window from a 100-Hz record (``band_hz`` 45 Hz) is scored only on what
+    its record carries, so it neither rewards nor penalises the generator's
+    content above 45 Hz; windows at the model rate (``band_hz = fs / 2``) are
+    scored on the full band, exactly as before (see :func:`l2g.losses.band_limit`).
+
+    Parameters
+    ----------
+    pred8, x8 : Tensor, shape (B, 8, T)
+        Generated and true I, II, V1–V6 in mV at ``cfg.data.fs``.
+    mask : bool Tensor (B, 12)
+    valid : bool Tensor (B, T)
+    band_hz : Tensor (B,)
+        From the windows' ``band_hz`` (:class:`l2g.dataset.WindowDataset`).
+    cfg : TrainConfig
+    weights : Tensor (B,), optional
+
+    Returns
+    -------
+    (Tensor, dict)
+        As the plain reconstruction loss: total and its parts (``mse``,
+        ``grad``, ``amp``).
+    """
+    fs = float(cfg.data.fs)
+    return _recon_losses(band_limit(pred8, band_hz, fs), band_limit(x8, band_hz, fs), mask, valid, cfg, weights)
+
+
+def fit_linear(train_mixed: list[tuple[str, np.ndarray, float]], cfg: TrainConfig,
+               cache_dir: str | Path | None = None) -> LinearBaseline:
+    """Fit the linear baseline on the training records of every folder, cached on disk.
+
+    Every record (100-Hz ones already upsampled to the model rate, with no
+    content above their band) adds its own lagged covariance with equal
+    weight (:meth:`l2g.baseline.LinearBaseline.fit`), so the baseline sees
+    the same training records as the generator. A 100-Hz record has no
+    power above 50 Hz: the high band of the covariance, and so of the
+    filters, comes from the full-rate records alone (plus the ridge).
+
+    The fit (about 55 ms per 10-s record at 250 Hz on one core; ~20 min for
+    PTB-XL) is cached under ``cache_dir`` (default ``~/.cache/l2g``) by the
+    record ids, a fingerprint of their samples, data settings and linear
+    config, so a resumed run does not repeat it.
+    """
+    import hashlib
+
+    from .dataset import DEFAULT_CACHE_DIR
+
+    lin_cfg = replace(cfg.linear, fs=cfg.data.fs)
+    h = hashlib.sha256(json.dumps([[i for i, _, _ in train_mixed], lin_cfg.to_dict(), cfg.data.highpass_hz,
+                                   cfg.data_dirs or [cfg.data_dir]]).encode())
+    for _, x, _ in train_mixed:  # a content fingerprint (every 97th sample): a changed record refits
+        h.update(np.ascontiguousarray(x[:, ::97], np.float32).tobytes())
+    key = h.hexdigest()[:20]
+    path = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).expanduser() / f"linear_{key}.pt"
+    if path.is_file():
+        return LinearBaseline.load(path, lin_cfg)
+    linear = LinearBaseline.fit((x for _, x, _ in train_mixed), lin_cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    linear.save(tmp)
+    os.replace(tmp, path)
+    return linear
+
+
 def _save(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
@@ -397,16 +482,33 @@ def _checkpoint(g: Generator, linear: LinearBaseline, cfg: TrainConfig, summary:
     }
 
 
-# -------------------------------------------------------------------- main
-def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool = True) -> dict:
-    """Run (or resume) training; returns the summary stored in the checkpoint.
+# ------------------------------------------------------------ training steps
+@dataclass
+class _Nets:
+    """The networks and optimisers of a run; ``g_ddp`` / ``d_ddp`` are the DDP wrappers (or the nets)."""
 
-    Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialised
-    here; every rank computes on its share of each batch and gradients are
-    averaged by DistributedDataParallel; only rank 0 writes files.
-    """
-    from tqdm import tqdm
+    g: Generator
+    g_avg: Generator  # exponential moving average of g (g itself when ema_decay == 0)
+    d: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    g_ddp: torch.nn.Module
+    d_ddp: torch.nn.Module
 
+
+@dataclass
+class _Progress:
+    """What a resumed run continues from."""
+
+    start_epoch: int = 0
+    best: float = math.inf
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+def _start_process(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+    """Join the process group under torchrun, pick the device, seed; returns (rank, world, device)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
@@ -417,167 +519,255 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
+    return rank, world, device
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out.with_suffix(".ckpt")
-    metrics_csv = out.with_suffix(".metrics.csv")
-    metrics_json = out.with_suffix(".metrics.json")
 
-    train_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "train", fs=cfg.data.fs,
-                                     highpass_hz=cfg.data.highpass_hz, progress=progress and rank == 0)
-    val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs,
-                                   highpass_hz=cfg.data.highpass_hz, progress=progress and rank == 0)
-    if not train_arrays or not val_arrays:
+def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
+    """The records at the model rate, high-passed: train as (id, (8, samples) array, source rate Hz)
+    from every data folder (:func:`l2g.dataset.load_mixed_arrays`), validation as (id, array) from
+    the first folder only."""
+    kw = {"fs": cfg.data.fs, "highpass_hz": cfg.data.highpass_hz, "progress": progress}
+    train_mixed = load_mixed_arrays(cfg.data_dirs or [cfg.data_dir], cfg.split_csv, "train",
+                                    extra_limit=cfg.extra_limit, **kw)
+    val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", **kw)
+    if not train_mixed or not val_arrays:
         raise ValueError(f"{cfg.split_csv}: empty train or val split under {cfg.data_dir}")
-    linear = LinearBaseline.fit([x for _, x in train_arrays], replace(cfg.linear, fs=cfg.data.fs))
-    val = validation_set(val_arrays, cfg)
-    base_val = evaluate_windows(None, linear, val)
+    return train_mixed, val_arrays
 
+
+def _init_generator(g: Generator, cfg: TrainConfig) -> None:
+    """Load ``cfg.init``'s weights into ``g`` (fine-tuning); its architecture must match."""
+    init_state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+    # a calibrated checkpoint's residual factors do not carry over: training starts unscaled
+    init_args = model_args(replace(GeneratorConfig(**init_state.get("model_args", {})), residual_scale=()))
+    if init_args != model_args(cfg.generator):
+        raise ValueError(f"init={cfg.init!r}: its model_args {init_args} differ from "
+                         f"this run's generator config {model_args(cfg.generator)}")
+    g.load_state_dict(init_state["state_dict"])
+    log.info("generator initialised from %s", cfg.init)
+
+
+def _build_nets(cfg: TrainConfig, device: torch.device) -> _Nets:
+    """Generator (random or ``cfg.init``), its average, critic and their AdamW optimisers."""
     g = Generator(cfg.generator).to(device)
     if cfg.init:
-        init_state = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        # a calibrated checkpoint's residual factors do not carry over: training starts unscaled
-        init_args = model_args(replace(GeneratorConfig(**init_state.get("model_args", {})), residual_scale=()))
-        if init_args != model_args(cfg.generator):
-            raise ValueError(f"init={cfg.init!r}: its model_args {init_args} differ from "
-                             f"this run's generator config {model_args(cfg.generator)}")
-        g.load_state_dict(init_state["state_dict"])
-        log.info("generator initialised from %s", cfg.init)
+        _init_generator(g, cfg)
     # averaged weights (validated and shipped when ema_decay > 0)
     g_avg = copy.deepcopy(g).eval() if cfg.ema_decay > 0 else g
     d = Discriminator(cfg.discriminator).to(device)
     opt_g = torch.optim.AdamW(g.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     opt_d = torch.optim.AdamW(d.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
-    start_epoch, best, bad_epochs, history, train_seconds = 0, math.inf, 0, [], 0.0
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        g.load_state_dict(state["g"])
-        if cfg.ema_decay > 0:
-            g_avg.load_state_dict(state["g_avg"])
-        d.load_state_dict(state["d"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        start_epoch, best, bad_epochs = state["epoch"] + 1, state["best"], state["bad_epochs"]
-        history, train_seconds = state["history"], state["train_seconds"]
-        log.info("resumed from %s at epoch %d", ckpt_path, start_epoch)
+    return _Nets(g, g_avg, d, opt_g, opt_d, g, d)
+
+
+def _resume(nets: _Nets, cfg: TrainConfig, ckpt_path: Path) -> _Progress:
+    """Restore the nets, optimisers and history from ``ckpt_path``."""
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    nets.g.load_state_dict(state["g"])
+    if cfg.ema_decay > 0:
+        nets.g_avg.load_state_dict(state["g_avg"])
+    nets.d.load_state_dict(state["d"])
+    nets.opt_g.load_state_dict(state["opt_g"])
+    nets.opt_d.load_state_dict(state["opt_d"])
+    log.info("resumed from %s at epoch %d", ckpt_path, state["epoch"] + 1)
+    return _Progress(state["epoch"] + 1, state["best"], state["bad_epochs"], state["history"],
+                     state["train_seconds"])
+
+
+def _wrap_ddp(nets: _Nets, world: int) -> None:
     if world > 1:
-        g_ddp: torch.nn.Module = DDP(g)
-        d_ddp: torch.nn.Module = DDP(d)
-    else:
-        g_ddp, d_ddp = g, d
+        nets.g_ddp, nets.d_ddp = DDP(nets.g), DDP(nets.d)
 
-    data = WindowDataset([x for _, x in train_arrays], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
-                         seed=cfg.seed)
-    synth = None
-    if cfg.synthetic_records and cfg.synthetic_epochs:
-        from .synthetic import synthetic_arrays
 
-        synth = WindowDataset(
-            synthetic_arrays(cfg.synthetic_records, cfg.data.fs, cfg.data.highpass_hz, seed=cfg.seed,
-                             progress=progress and rank == 0),
-            cfg.data, windows_per_epoch=cfg.windows_per_epoch, seed=cfg.seed + 7,
-        )
+def _window_sources(cfg: TrainConfig, train_mixed: list, progress: bool) -> tuple[WindowDataset, WindowDataset | None]:
+    """Random crops of the training records (each window knows its record's band), and of synthetic
+    ECGs for the first epochs (or None)."""
+    data = WindowDataset([x for _, x, _ in train_mixed], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
+                         seed=cfg.seed, rates=[r for _, _, r in train_mixed])
+    if not (cfg.synthetic_records and cfg.synthetic_epochs):
+        return data, None
+    from .synthetic import synthetic_arrays
+
+    synth = WindowDataset(
+        synthetic_arrays(cfg.synthetic_records, cfg.data.fs, cfg.data.highpass_hz, seed=cfg.seed, progress=progress),
+        cfg.data, windows_per_epoch=cfg.windows_per_epoch, seed=cfg.seed + 7,
+    )
+    return data, synth
+
+
+def _lr_at(cfg: TrainConfig, it: int, total_steps: int) -> float:
+    """Generator learning rate at step ``it`` of ``total_steps``: cosine decay from ``cfg.lr`` to 5 % of it."""
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / max(total_steps, 1))))
+
+
+def _get_batch(source: WindowDataset, step: int, cfg: TrainConfig, rank: int, world: int,
+              device: torch.device) -> tuple[torch.Tensor, ...]:
+    """This rank's share of batch ``step``: x8 (B, 8, T) mV, mask (B, 12) available, valid (B, T),
+    band_hz (B,) the band each window's record carries."""
+    idx = [(step * world + rank) * cfg.batch_size + j for j in range(cfg.batch_size)]
+    items = [source[i % len(source)] for i in idx]
+    return tuple(torch.stack([it[key] for it in items]).to(device) for key in ("x8", "mask", "valid", "band_hz"))
+
+
+def _critic_step(nets: _Nets, x8: torch.Tensor, pred: torch.Tensor, x12: torch.Tensor, mask: torch.Tensor) -> float:
+    """One hinge-loss step of the critic on real ``x8`` against the detached generated ``pred``."""
+    # one forward over real and fake together (one DDP reduction per backward)
+    scores = nets.d_ddp(torch.cat([x8, pred.detach()]), torch.cat([x12, x12]), torch.cat([mask, mask]))
+    b = x8.shape[0]
+    loss_d = sum(F.relu(1 - s[:b]).mean() + F.relu(1 + s[b:]).mean() for s in scores)
+    nets.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    nets.opt_d.step()
+    return loss_d.item()
+
+
+def _adversarial_loss(nets: _Nets, pred: torch.Tensor, x12: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The generator's adversarial term (the critic's score of ``pred``, negated)."""
+    # through the unwrapped critic: no gradient sync for the critic here; its gradients are
+    # cleared before its next step
+    return -sum(f.mean() for f in nets.d(pred, x12, mask))
+
+
+def _generator_step(nets: _Nets, loss: torch.Tensor) -> None:
+    """Backpropagate ``loss`` into the generator, clip its gradient norm at 5 and step."""
+    nets.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(nets.g.parameters(), 5.0)
+    nets.opt_g.step()
+
+
+@torch.no_grad()
+def _ema_update(g_avg: torch.nn.Module, g: torch.nn.Module, decay: float) -> None:
+    """``g_avg <- decay * g_avg + (1 - decay) * g`` for floating tensors; others copied."""
+    for a, b in zip(g_avg.state_dict().values(), g.state_dict().values(), strict=True):
+        if a.dtype.is_floating_point:
+            a.lerp_(b, 1.0 - decay)
+        else:
+            a.copy_(b)
+
+
+def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, lin_pred, use_adv: bool) -> dict:
+    """One optimisation step on one batch; returns the loss parts (floats) for the epoch means."""
+    x8, mask, valid, band = batch
+    x12 = expand12(x8)
+    with torch.no_grad():
+        prior = lin_pred(x12 * mask[:, :, None], mask)
+    pred = nets.g_ddp(x12, mask, prior)
+    weights = (_window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
+               if cfg.loss_norm == "linear" else None)
+    # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit)
+    loss, parts = band_limited_recon_loss(pred, x8, mask, valid, band, cfg, weights)
+    if use_adv:
+        pred_d = band_limit(pred, band, cfg.data.fs)  # the critic compares like with like
+        parts["d"] = _critic_step(nets, x8, pred_d, x12, mask)
+        adv = _adversarial_loss(nets, pred_d, x12, mask)
+        loss = loss + cfg.adv_weight * adv
+        parts["adv"] = adv.item()
+    _generator_step(nets, loss)
+    if cfg.ema_decay > 0:
+        _ema_update(nets.g_avg, nets.g, cfg.ema_decay)
+    return parts
+
+
+def _validate(nets: _Nets, linear: LinearBaseline, val: dict, base_val: dict, epoch: int, train_seconds: float,
+             lr: float, sums: dict[str, float], steps: int, use_adv: bool, synthetic: bool) -> dict:
+    """Score the (averaged) generator on the validation windows; returns the epoch's metrics row."""
+    nets.g.eval()
+    metrics = evaluate_windows(nets.g_avg, linear, val)
+    return {"epoch": epoch, "seconds": round(train_seconds, 1), "lr": lr,
+            **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()},
+            "val_mse": metrics["mse"], "val_r": metrics["r"],
+            "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"],
+            "val_rel": relative_score(metrics, base_val),
+            **{f"val_mse_k{k}": v for k, v in metrics["mse_k"].items()},
+            **{f"val_r_k{k}": v for k, v in metrics["r_k"].items()},
+            **{f"linear_val_mse_k{k}": v for k, v in base_val["mse_k"].items()},
+            **{f"linear_val_r_k{k}": v for k, v in base_val["r_k"].items()},
+            "adversarial": use_adv, "synthetic": synthetic}
+
+
+def _save_epoch(nets: _Nets, linear: LinearBaseline, cfg: TrainConfig, prog: _Progress, epoch: int,
+                     improved: bool, summary: dict, out: Path) -> None:
+    """Rank 0: the shipped weights when improved, the resumable state and the metrics files."""
+    if improved:
+        _save(_checkpoint(nets.g_avg, linear, cfg, summary), out)
+    _save({"g": nets.g.state_dict(), "g_avg": nets.g_avg.state_dict(), "d": nets.d.state_dict(),
+           "opt_g": nets.opt_g.state_dict(), "opt_d": nets.opt_d.state_dict(), "epoch": epoch, "best": prog.best,
+           "bad_epochs": prog.bad_epochs, "history": prog.history, "train_seconds": prog.train_seconds,
+           "config": _config_dict(cfg)}, out.with_suffix(".ckpt"))
+    _write_metrics(prog.history, out.with_suffix(".metrics.csv"), out.with_suffix(".metrics.json"))
+
+
+# -------------------------------------------------------------------- main
+def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool = True) -> dict:
+    """Run (or resume) training; returns the summary stored in the checkpoint.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is initialised
+    here; every rank computes on its share of each batch and gradients are
+    averaged by DistributedDataParallel; only rank 0 writes files.
+    """
+    from tqdm import tqdm
+
+    rank, world, device = _start_process(cfg)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    train_mixed, val_arrays = _load_splits(cfg, progress and rank == 0)
+    train_arrays = [(rid, x) for rid, x, _ in train_mixed]
+    linear = fit_linear(train_mixed, cfg)
+    val = validation_set(val_arrays, cfg)
+    base_val = evaluate_windows(None, linear, val)
+    nets = _build_nets(cfg, device)
+    prog = _resume(nets, cfg, out.with_suffix(".ckpt")) if resume and out.with_suffix(".ckpt").exists() else _Progress()
+    _wrap_ddp(nets, world)
+    data, synth = _window_sources(cfg, train_mixed, progress and rank == 0)
     steps = cfg.windows_per_epoch // (cfg.batch_size * world)
     total_steps = cfg.epochs * steps
-    lin_pred = linear.predict_torch
 
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(prog.start_epoch, cfg.epochs):
         t0 = time.time()
         source = synth if synth is not None and epoch < cfg.synthetic_epochs else data
         source.set_epoch(epoch)
-        g_ddp.train()
-        d_ddp.train()
+        nets.g_ddp.train()
+        nets.d_ddp.train()
         use_adv = cfg.adv_weight > 0 and epoch >= cfg.adv_start_epoch
         sums: dict[str, float] = {}
         bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not progress or rank != 0, leave=False)
         for step in bar:
-            lr_scale = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (epoch * steps + step) / max(total_steps, 1)))
-            for group in opt_g.param_groups:
-                group["lr"] = cfg.lr * lr_scale
-            idx = [(step * world + rank) * cfg.batch_size + j for j in range(cfg.batch_size)]
-            items = [source[i % len(source)] for i in idx]
-            x8 = torch.stack([it["x8"] for it in items]).to(device)
-            mask = torch.stack([it["mask"] for it in items]).to(device)
-            valid = torch.stack([it["valid"] for it in items]).to(device)
-            x12 = expand12(x8)
-            with torch.no_grad():
-                prior = lin_pred(x12 * mask[:, :, None], mask)
-            pred = g_ddp(x12, mask, prior)
-            weights = (_window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
-                       if cfg.loss_norm == "linear" else None)
-            loss, parts = _recon_losses(pred, x8, mask, valid, cfg, weights)
-            if use_adv:
-                # discriminator step (hinge)
-                # one forward over real and fake together (one DDP reduction per backward)
-                scores = d_ddp(torch.cat([x8, pred.detach()]), torch.cat([x12, x12]), torch.cat([mask, mask]))
-                b = x8.shape[0]
-                loss_d = sum(F.relu(1 - s[:b]).mean() + F.relu(1 + s[b:]).mean() for s in scores)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                # generator's adversarial term through the unwrapped critic: no gradient sync
-                # for the critic here; its gradients are cleared before its next step
-                adv = -sum(f.mean() for f in d(pred, x12, mask))
-                loss = loss + cfg.adv_weight * adv
-                parts["d"] = loss_d.item()
-                parts["adv"] = adv.item()
-            opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(g.parameters(), 5.0)
-            opt_g.step()
-            if cfg.ema_decay > 0:
-                with torch.no_grad():
-                    for a, b in zip(g_avg.state_dict().values(), g.state_dict().values(), strict=True):
-                        if a.dtype.is_floating_point:
-                            a.lerp_(b, 1.0 - cfg.ema_decay)
-                        else:
-                            a.copy_(b)
+            lr = _lr_at(cfg, epoch * steps + step, total_steps)
+            for group in nets.opt_g.param_groups:
+                group["lr"] = lr
+            parts = _train_step(nets, _get_batch(source, step, cfg, rank, world, device), cfg, linear.predict_torch,
+                               use_adv)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(mse=f"{parts['mse']:.4f}")
-        train_seconds += time.time() - t0
+        prog.train_seconds += time.time() - t0
 
-        g.eval()
-        metrics = evaluate_windows(g_avg, linear, val)
-        rel = relative_score(metrics, base_val)
-        row = {"epoch": epoch, "seconds": round(train_seconds, 1), "lr": cfg.lr * lr_scale,
-               **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()},
-               "val_mse": metrics["mse"], "val_r": metrics["r"],
-               "linear_val_mse": base_val["mse"], "linear_val_r": base_val["r"], "val_rel": rel,
-               **{f"val_mse_k{k}": v for k, v in metrics["mse_k"].items()},
-               **{f"val_r_k{k}": v for k, v in metrics["r_k"].items()},
-               **{f"linear_val_mse_k{k}": v for k, v in base_val["mse_k"].items()},
-               **{f"linear_val_r_k{k}": v for k, v in base_val["r_k"].items()},
-               "adversarial": use_adv, "synthetic": source is synth}
-        history.append(row)
+        row = _validate(nets, linear, val, base_val, epoch, prog.train_seconds, lr, sums, steps, use_adv,
+                       source is synth)
+        prog.history.append(row)
         # an adversarial run ships an adversarially trained generator: only those epochs compete
         eligible = cfg.adv_weight == 0 or use_adv
-        score = rel if cfg.select == "relative" else metrics["mse"]
-        improved = eligible and score < best
+        score = row["val_rel"] if cfg.select == "relative" else row["val_mse"]
+        improved = eligible and score < prog.best
         if improved:
-            best, bad_epochs = score, 0
+            prog.best, prog.bad_epochs = score, 0
         elif eligible:
-            bad_epochs += 1
+            prog.bad_epochs += 1
         if rank == 0:
             log.info("epoch %d: val mse %.5f r %.4f (linear %.5f / %.4f), mse/linear over k %.4f%s", epoch,
-                     metrics["mse"], metrics["r"], base_val["mse"], base_val["r"], rel, " *" if improved else "")
-            summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
-            if improved:
-                _save(_checkpoint(g_avg, linear, cfg, summary), out)
-            _save({"g": g.state_dict(), "g_avg": g_avg.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
-                   "opt_d": opt_d.state_dict(), "epoch": epoch, "best": best, "bad_epochs": bad_epochs,
-                   "history": history, "train_seconds": train_seconds, "config": _config_dict(cfg)},
-                  ckpt_path)
-            _write_metrics(history, metrics_csv, metrics_json)
-        if bad_epochs >= cfg.patience:
+                     row["val_mse"], row["val_r"], base_val["mse"], base_val["r"], row["val_rel"],
+                     " *" if improved else "")
+            summary = _summary(cfg, prog.history, prog.train_seconds, world, device, train_arrays, val_arrays)
+            _save_epoch(nets, linear, cfg, prog, epoch, improved, summary, out)
+        if prog.bad_epochs >= cfg.patience:
             log.info("early stop at epoch %d", epoch)
             break
-    summary = _summary(cfg, history, train_seconds, world, device, train_arrays, val_arrays)
+    summary = _summary(cfg, prog.history, prog.train_seconds, world, device, train_arrays, val_arrays)
     if cfg.calibrate and rank == 0 and out.exists():
         summary = calibrate(out, val_arrays=val_arrays)
     if world > 1:
-        summary["replica_max_abs_diff"] = replica_divergence([g, d])
+        summary["replica_max_abs_diff"] = replica_divergence([nets.g, nets.d])
         if rank == 0:
             (out.with_suffix(".replicas.json")).write_text(json.dumps(
                 {"world_size": world, "replica_max_abs_diff": summary["replica_max_abs_diff"]}))

@@ -6,8 +6,9 @@ A thin view: widgets -> l2g calls (cached in dashboard.state) -> Plotly figures 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import traceback
-import warnings
 
 import streamlit as st
 
@@ -15,40 +16,45 @@ from dashboard import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
-from l2g.io import MAX_UPLOAD_BYTES, RecordTooLong, read_record
+from l2g.io import MAX_UPLOAD_BYTES, MissingSampleRate, RecordTooLong, read_record
 from l2g.leads import LEADS, PRESETS
 from l2g.metrics import scored_leads
+from l2g.morphology import cart_intervals
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
-from l2g.record import ABSENT, GENERATED, RECORDED, Record
+from l2g.record import ABSENT, GENERATED, RECORDED, Metadata, Record
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = ("WFDB (.hea uploaded together with its .dat or .mat), a .zip holding one record, "
-            "EDF (.edf), CSV (.csv with a header row of lead names) or SPH HDF5 (.h5)")
-UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5"]
+ACCEPTED = ("an ECG cart or PACS export: DICOM waveform (.dcm), HL7 aECG, Philips SierraECG, GE MUSE or "
+            "GE CardioSoft XML (.xml), SCP-ECG (.scp) or ISHNE Holter (.ecg); WFDB (.hea uploaded together with "
+            "its .dat or .mat); EDF (.edf); CSV (.csv with a header row of lead names); SPH HDF5 (.h5); "
+            "or a .zip holding one record (a DICOM file without an extension: zip it or name it .dcm)")
+# the reader goes by content; these extensions only filter the browser's file dialog (case-insensitively)
+UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5",
+                "dcm", "dicom", "xml", "scp", "ecg"]
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 DEFAULT_CSV_FS = 500.0
 VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
 GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 # a lead the file lacks, or holds only as a generated trace, cannot be ticked (the summary says which)
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
+INTERPRETATION_INLINE_CHARS = 120  # a cart's interpretation longer than this is shown collapsed
 CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
 
 
 # ------------------------------------------------------------------ loading (the error boundary)
-def _read(source) -> Record:
-    """read_record; a CSV upload without a time column is read again at the sidebar's CSV rate."""
+def _read(source) -> tuple[Record, list[tuple[str, str]]]:
+    """read_record and what to say about it; a CSV upload without a time column is read again at the sidebar's rate."""
     try:
-        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES)
-    except ValueError as exc:
+        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES), []
+    except MissingSampleRate:
         names = [f.name.lower() for f in source] if isinstance(source, list) else []
-        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names) or "no time column" not in str(exc):
-            raise  # any other problem is reported as it is, not hidden behind a retry at the sidebar rate
+        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names):
+            raise  # any other file is reported as it is, not hidden behind a retry at the sidebar rate
         fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
         record = read_record(source, fs=fs, max_samples=state.MAX_RECORD_SAMPLES)
-        warnings.warn(f"{', '.join(names)}: no time column; read at {fs:g} Hz (the CSV rate set in the sidebar)",
-                      UserWarning, stacklevel=2)
-        return record
+        return record, [("warning", f"{', '.join(names)}: no time column; read at {fs:g} Hz "
+                                    "(the CSV rate set in the sidebar)")]
 
 
 def _open(source, origin: str) -> None:
@@ -59,9 +65,8 @@ def _open(source, origin: str) -> None:
     and the origin may hold a patient's name).
     """
     try:
-        with state.read_lock(), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            record = _read(source)
+        with state.read_lock():
+            record, messages = _read(source)
     except RecordTooLong as exc:
         state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \n{state.LONG_RECORD_HINT}")
         return
@@ -78,8 +83,7 @@ def _open(source, origin: str) -> None:
     if why:
         state.set_load_error(f"Could not open {origin}: {why}.")
         return
-    notes = [("warning", str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
-    state.set_record(record, origin, notes)
+    state.set_record(record, origin, messages)  # the record's notes are shown too (state.set_record)
 
 
 def _on_upload() -> None:
@@ -105,6 +109,55 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def _md(text: str) -> str:
+    """Text from a file, shown literally in Markdown (a cart's ``>>> Acute MI <<<`` is not a quote)."""
+    return re.sub(r"([\\`*_\[\]<>#|$~])", r"\\\1", text.strip())
+
+
+def _cart_lines(meta: Metadata) -> list[str]:
+    """Summary lines about the cart: device and acquisition time, its measurements, derived leads.
+
+    Nothing about the patient's identity (the Record does not carry it).
+    """
+    lines = []
+    when = (meta.acquired or "").replace("T", " ")
+    if meta.device or when:
+        lines.append(" · ".join(part for part in (f"Device **{_md(meta.device)}**" if meta.device else "",
+                                                 f"acquired **{_md(when)}**" if when else "") if part))
+    m, cart = meta.measurements, cart_intervals(meta)
+    shown = []
+    if "heart_rate_bpm" in cart:
+        shown.append(f"HR {cart['heart_rate_bpm']:.0f} bpm")
+    shown += [f"{name} {m[f'{name}_ms']:.0f} ms" for name in ("PR", "QRS") if f"{name}_ms" in m]
+    qt = {name: m[f"{name}_ms"] for name in ("QT", "QTc") if f"{name}_ms" in m}
+    if qt:
+        shown.append("/".join(qt) + " " + "/".join(f"{v:.0f}" for v in qt.values()) + " ms")
+    axes = [(name, m.get(f"{name}_axis_deg")) for name in ("P", "QRS", "T")]
+    if any(v is not None for _, v in axes):
+        shown.append("axes P/QRS/T " + "/".join("—" if v is None else f"{v:.0f}" for _, v in axes) + "°")
+    if shown:
+        lines.append("**Cart measurements:** " + " · ".join(shown))
+    if meta.derived:
+        sources = sorted({lead for formula in meta.derived.values() for lead in re.findall(r"[A-Za-z]\w*", formula)
+                          if lead in LEADS}, key=LEADS.index)
+        lines.append(f"**Derived leads:** {', '.join(meta.derived)} computed from "
+                     f"{' and '.join(sources) or 'the stored leads'} (not stored in the file; exact, not generated)")
+    return lines
+
+
+def _interpretation(meta: Metadata) -> None:
+    """The cart's interpretation statements: one line when short, else collapsed."""
+    statements = [_md(t) for t in meta.interpretation if t.strip()]
+    if not statements:
+        return
+    joined = "; ".join(statements)
+    if len(statements) <= 2 and len(joined) <= INTERPRETATION_INLINE_CHARS:
+        st.markdown(f"**Cart interpretation:** {joined}")
+    else:
+        with st.expander(f"Cart interpretation ({len(statements)} statements)"):
+            st.markdown("\n".join(f"- {t}" for t in statements))
+
+
 # ------------------------------------------------------------------ page
 state.init_session(demo_record)
 ss = st.session_state
@@ -128,7 +181,7 @@ with st.sidebar:
 st.header("12-lead viewer", anchor=False)
 banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
 for level, text in ss["load_messages"]:
-    (st.error if level == "error" else st.warning)(text)
+    {"error": st.error, "info": st.info}.get(level, st.warning)(text)
 
 summary, selector = st.columns([2, 3], gap="medium")
 with summary:  # what was opened
@@ -145,8 +198,10 @@ with summary:  # what was opened
         + (f", generated in the file: {', '.join(rec.generated_leads)}" if rec.generated_leads else "")
         + (f", missing: {', '.join(absent)}" if absent else "") + "  \n"
         f"Age **{age}** · sex **{sex}**  \n"
-        f"**Diagnoses:** {dx}"
+        + "".join(f"{line}  \n" for line in _cart_lines(rec.meta))
+        + f"**Diagnoses:** {dx}"
     )
+    _interpretation(rec.meta)
     view = st.segmented_control("Layout", list(VIEWS), key="layout", default="3×4 + rhythm", required=True)
     show_waves = st.toggle("P/QRS/T on- and offsets on Lead II", key="waves",
                            help="Delineation of the Lead II drawn (the generated one when II is unticked).")
@@ -199,8 +254,14 @@ if rc is not None and rc.method != "model":
     banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
                    f"(`{rc.version}`); see the Model page." + (f"  \n{fallback}" if fallback else ""), icon="⚠️")
 if available and rc is not None:
-    output = state.reconstruction(part, part_digest, available, "model")
-    generated = output.generated_leads
+    from l2g.reconstruction import RecordTooShort  # here, not at the top: torch is loaded by now
+
+    try:
+        output = state.reconstruction(part, part_digest, available, "model")
+        generated = output.generated_leads
+    except RecordTooShort as exc:  # under one beat: one message, the recording is shown
+        output, generated = part, ()
+        st.error(f"**Too short to reconstruct:** {str(exc).rstrip('.')}. Showing the recording.")
 else:
     output, generated = part, ()
     if not available:
@@ -223,8 +284,9 @@ if layout == "single" or part.duration > 10.0:
                                         key="single_lead")
         layout = [[single]]
     if part.duration > 10.0:
-        start = view_cols[1].slider("Window start (s)", 0.0, float(int(part.duration - 10.0)), 0.0, step=0.5,
-                                    key="t0")
+        # the last start on the 0.5-s steps; at least one step (a cart's 10.5-s record has max 0.5, not 0)
+        last_start = max(0.5, math.floor((part.duration - 10.0) * 2.0) / 2.0)
+        start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
 shown, filter_label = display_filter(output, filter_name)
 reference = display_filter(part, filter_name)[0] if generated else None
 baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None
@@ -253,45 +315,64 @@ with left:
                    "Untick leads that the file holds to see how well they are generated.")
 with right:
     st.subheader("Lead II morphology")
+    cart = cart_intervals(rec.meta)  # the cart's own measurements, when the file has them
+    cart_note = (" cart: the cart's own measurements, over all its leads (its QTc formula may differ "
+                 "from Bazett's; HR from its RR when it states no rate)." if cart else "")
     if "II" in compared:
         morph = state.morphology(part_digest, available, "model", part, output)
         if morph is None:
             st.info("Morphology is not available (l2g.morphology is not installed).")
         else:
             flagged = morph[morph["flag"]].index.tolist()
-            view_table = morph[["real", "generated", "difference", "tolerance", "flag"]]
-            st.dataframe(view_table.style.format("{:.3g}", subset=["real", "generated", "difference", "tolerance"],
-                                                 na_rep="—")
+            numbers = ["real", "generated", *(["cart"] if cart else []), "difference", "tolerance"]
+            view_table = morph.assign(cart=morph["key"].map(cart))[[*numbers, "flag"]]
+            st.dataframe(view_table.style.format("{:.3g}", subset=numbers, na_rep="—")
                          .apply(lambda r: ["background-color: #fde2e2" if r["flag"] else "" for _ in r], axis=1),
                          key="morphology_table")
             st.caption("Real vs generated Lead II (medians over beats). Flagged: |difference| beyond the tolerance"
-                       + (f" — {', '.join(flagged)}." if flagged else "; none flagged."))
+                       + (f" — {', '.join(flagged)}." if flagged else "; none flagged.") + cart_note)
     elif rec.status_of("II") != RECORDED:
         st.caption("The file has no real Lead II: nothing to compare the generated one with.")
     else:
+        if cart and "II" in part.recorded_leads:  # the recorded Lead II beside the cart's measurements
+            morph = state.morphology(part_digest, available, "recorded", part, part)
+            if morph is not None:
+                numbers = ["real", "cart"]
+                st.dataframe(morph.assign(cart=morph["key"].map(cart))[numbers]
+                             .style.format("{:.3g}", na_rep="—"), key="morphology_table")
+                st.caption("real: the recorded Lead II (medians over beats)." + cart_note)
         st.caption("Lead II is given to the generator, so its features are the real ones. "
                    "Untick II to compare real and generated Lead-II intervals.")
 
 # export
 st.subheader("Export")
-files = state.export_files(part_digest, available, "model", output)
+# on by default: exports are made to be shared, and a shared file should not carry the patient's identity
+deidentify = st.checkbox("De-identify exports", value=True, key="deidentify",
+                         help="WFDB, CSV and DICOM downloads without the patient's name, identifiers and birth "
+                              "date; age and sex are kept.")
+files = state.export_files(part_digest, available, "model", deidentify, output)
 stem = (safe_name(rec.name) + (f"_{seg_start:.0f}-{seg_stop:.0f}s" if n_segments > 1 else "")
         + ("_l2g" if generated else ""))
-ex = st.columns(4)
+ex = st.columns(5)
 ex[0].download_button("WFDB (.zip: .hea + .dat)", files["wfdb"], file_name=f"{stem}.zip", mime="application/zip",
                       key="dl_wfdb", on_click="ignore", icon=":material/download:")
 ex[1].download_button("CSV", files["csv"], file_name=f"{stem}.csv", mime="text/csv", key="dl_csv",
                       on_click="ignore", icon=":material/download:")
+if isinstance(files["dicom"], bytes):
+    ex[2].download_button("DICOM (.dcm)", files["dicom"], file_name=f"{stem}.dcm", mime="application/dicom",
+                          key="dl_dicom", on_click="ignore", icon=":material/download:")
+else:  # e.g. a rate outside DICOM's 200-1000 Hz
+    ex[2].caption(f"No DICOM export: {files['dicom']}.")
 image_key = (part_digest, available, filter_name, compare_linear, start)
 images = ss.get("images")
 if browser_path() is None:
-    ex[2].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
+    ex[3].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
 elif images is not None and images[0] == image_key and isinstance(images[1], dict):
-    ex[2].download_button("12-lead chart (PNG)", images[1]["png"], file_name=f"{stem}.png", mime="image/png",
+    ex[3].download_button("12-lead chart (PNG)", images[1]["png"], file_name=f"{stem}.png", mime="image/png",
                           key="dl_png", on_click="ignore", icon=":material/image:")
-    ex[3].download_button("12-lead chart (PDF)", images[1]["pdf"], file_name=f"{stem}.pdf",
+    ex[4].download_button("12-lead chart (PDF)", images[1]["pdf"], file_name=f"{stem}.pdf",
                           mime="application/pdf", key="dl_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
-elif ex[2].button("Make PNG + PDF", key="render_images", icon=":material/image:",
+elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:",
                   help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
     page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
                       filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)")
@@ -304,8 +385,15 @@ elif ex[2].button("Make PNG + PDF", key="render_images", icon=":material/image:"
 if images is not None and images[0] == image_key and isinstance(images[1], str):
     st.info(images[1])
 st.caption("Exports hold the reconstructed 12-lead record" + (" (this segment)" if n_segments > 1 else "")
-           + ": generated leads are marked in the WFDB header (`L2G: lead status`, `L2G: generated from`) and "
-           "in the CSV (`# L2G:` lines, columns named `<lead>_generated`); file names end in `_l2g`.")
+           + ": generated leads are marked in the WFDB header (`L2G: lead status`, `L2G: generated from`), "
+           "in the CSV (`# L2G:` lines, columns named `<lead>_generated`) and in the DICOM channel labels "
+           "(`<lead> (GENERATED)`) and annotations; file names end in `_l2g`.  \n"
+           + ("**De-identified:** no patient name, identifiers or birth date (age and sex kept); the WFDB header "
+              "and CSV say `de-identified by L2G-ECG`, the DICOM file has PatientIdentityRemoved YES and new UIDs. "
+              "The record and file names come from the opened file's name and are kept: rename a file whose "
+              "name identifies the patient." if deidentify else
+              "**Not de-identified:** a patient name, identifier or birth date that the opened file holds is "
+              "written to the WFDB header and the DICOM file."))
 
 # data folder (last, so a first scan never delays the chart)
 root = state.data_dir()

@@ -48,3 +48,11 @@ def synthetic_record(duration_s: float = 10.0, fs: float = 500.0, seed: int = 0,
     """A full 12-lead Record (all leads recorded)."""
     x12 = expand_independent(synthetic_x8(duration_s, fs, seed=seed))
     return Record(x12, fs, LEADS, name=name, meta=Metadata(**meta), source_format="generated")
+
+
+def assert_note(record_or_meta: object, pattern: str) -> None:
+    """Assert that one of the notes of a Record (or its Metadata) matches the regex ``pattern``."""
+    import re
+
+    meta = getattr(record_or_meta, "meta", record_or_meta)
+    assert any(re.search(pattern, note) for note in meta.notes), f"no note matches {pattern!r}: {meta.notes}"

@@ -184,6 +184,7 @@ def test_morphology_table_when_lead_ii_is_generated(at: AppTest) -> None:
     morph = at.dataframe[1].value
     assert {"HR (bpm)", "PR (ms)", "QRS (ms)", "QT (ms)", "QTc Bazett (ms)"} <= set(morph.index)
     assert {"real", "generated", "difference", "tolerance", "flag"} <= set(morph.columns)
+    assert "cart" not in morph.columns  # the demo record has no cart measurements
 
 
 # ------------------------------------------------------------------ uploads
@@ -255,6 +256,86 @@ def test_reader_warnings_are_shown(at: AppTest, tmp_path: Path) -> None:
     assert "warn" in record_title(at)
     assert any("Resp" in w.value for w in at.warning)
     assert not at.error
+
+
+CLINICAL = Path(__file__).resolve().parents[1].parent / "shared" / "clinical"
+# one real file per cart/PACS format (../shared/clinical/PROVENANCE.md) -> its Record.source_format
+CART_FILES = {
+    "dicom/waveform_ecg.dcm": "dicom",
+    "hl7_aecg/Example.xml": "aecg",
+    "philips_xml/129DYPRG.XML": "philips",
+    "ge_muse_xml/muse_ecg_deidentified_1.xml": "muse",
+    "ge_cardiosoft_xml/ukbb_scrubbed.xml": "cardiosoft",
+    "scp_ecg/Example.scp": "scp",
+    "ishne/ECG_P28.01.ecg": "ishne",
+}
+
+
+def cart_file(rel: str) -> Path:
+    path = CLINICAL / rel
+    if not path.is_file():
+        pytest.skip(f"{path} not found: real cart files are read from ../shared/clinical")
+    return path
+
+
+def test_every_cart_extension_passes_the_upload_filter(at: AppTest) -> None:
+    from streamlit.elements.lib.file_uploader_utils import enforce_filename_restriction
+
+    allowed = list(at.file_uploader(key="upload").proto.type)  # as the page declared them, normalised
+    assert ".dcm" in allowed and ".xml" in allowed
+    for rel in CART_FILES:  # upper-case .XML too: Streamlit compares extensions case-insensitively
+        enforce_filename_restriction(Path(rel).name, allowed)  # raises for a refused extension
+    enforce_filename_restriction("carts.zip", allowed)
+
+
+@pytest.mark.parametrize("rel", list(CART_FILES))
+def test_upload_cart_file(at: AppTest, rel: str) -> None:
+    path = cart_file(rel)
+    upload(at, (path.name, path.read_bytes(), "application/octet-stream"))
+    assert not at.error, [e.value for e in at.error]
+    summary = record_title(at)
+    assert f"#### {path.stem}" in summary and f"`{CART_FILES[rel]}`" in summary
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]  # all 12 leads (8-lead storage: 4 derived exactly)
+    assert "real (hidden from the generator)" in trace_names(at)
+
+
+def test_summary_shows_the_cart_and_the_morphology_table_a_cart_column(at: AppTest) -> None:
+    path = cart_file("dicom/waveform_ecg.dcm")
+    upload(at, (path.name, path.read_bytes(), "application/dicom"))
+    summary = record_title(at)
+    assert "Device **Mortara Instrument, Inc. el250**" in summary and "acquired **2013-01-25 10:59:19**" in summary
+    assert ("**Cart measurements:** HR 61 bpm · PR 161 ms · QRS 75 ms · QT/QTc 368/370 ms · "
+            "axes P/QRS/T 74/52/57°") in summary
+    assert any(m.value == "**Cart interpretation:** RITMO SINUSALE; ECG NORMALE" for m in at.markdown)
+    assert "Derived leads" not in summary  # all 12 stored
+    assert any("median beats ignored" in w.value for w in at.warning)  # the reader's notes
+    table = at.dataframe[1].value  # II ticked: the recorded Lead II beside the cart
+    assert list(table.columns) == ["real", "cart"] and table.loc["QRS (ms)", "cart"] == 75.0
+    assert np.isnan(table.loc["R amplitude (mV)", "cart"]) and np.isfinite(table.loc["QRS (ms)", "real"])
+    at.checkbox(key="lead_II").uncheck().run()
+    table = at.dataframe[1].value
+    assert list(table.columns) == ["real", "generated", "cart", "difference", "tolerance", "flag"]
+    assert table.loc["HR (bpm)", "cart"] == pytest.approx(60000 / 982) and table.loc["QTc Bazett (ms)", "cart"] == 370
+    assert any("QTc formula may differ" in c.value for c in at.caption)
+
+
+def test_summary_of_an_8_lead_file_names_the_derived_leads(at: AppTest) -> None:
+    path = cart_file("ge_muse_xml/muse_ecg_deidentified_1.xml")
+    upload(at, (path.name, path.read_bytes(), "text/xml"))
+    summary = record_title(at)
+    assert "**Derived leads:** III, aVR, aVL, aVF computed from I and II" in summary
+    assert "Device **MAC**" in summary and "HR 102 bpm" in summary
+    box = next(e for e in at.expander if e.label == "Cart interpretation (6 statements)")  # long: collapsed
+    assert "OLD ANTEROSEPTAL INFARCT" in box.markdown[0].value
+
+
+def test_upload_zip_of_a_cart_file(at: AppTest) -> None:
+    path = cart_file("philips_xml/129DYPRG.XML")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.write(path, f"export/{path.name}")
+    upload(at, ("carts.zip", buf.getvalue(), "application/zip"))
+    assert not at.error and "`philips`" in record_title(at)
 
 
 @pytest.mark.parametrize("files, problem", [

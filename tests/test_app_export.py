@@ -1,17 +1,22 @@
-"""Export bytes: WFDB zip and CSV round trips, and the image export's browser handling."""
+"""Export bytes: WFDB zip and CSV round trips, the image export's browser handling, and the
+viewer's DICOM download with de-identification (AppTest)."""
 
 from __future__ import annotations
 
 import io
 import zipfile
 
+import pydicom
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from l2g import export
 from l2g.io import read_record
 from l2g.leads import LEADS
-from l2g.record import GENERATED, Provenance
+from l2g.record import DEIDENTIFIED_NOTE, GENERATED, Provenance
 from tests.ecg_factory import synthetic_record
+
+from .app_helpers import upload, wfdb_files
 
 
 def generated_record():
@@ -66,3 +71,39 @@ def test_browser_found_on_path(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("BROWSER_PATH", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert export.browser_path() == str(fake)
+
+
+# ------------------------------------------------------------------ the viewer's downloads (AppTest)
+def test_dicom_download_marks_generated_leads_and_is_deidentified(at: AppTest, downloads: dict[str, bytes],
+                                                                  tmp_path) -> None:
+    rec = synthetic_record(duration_s=10.0, seed=3, name="dcm1", age=58, sex="F")
+    upload(at, wfdb_files(rec.replace(meta=rec.meta.__class__(age=58, sex="F", fields={"Patient ID": "MRN-991"})),
+                          tmp_path, "dcm1"))
+    at.checkbox(key="lead_V1").uncheck().run()
+    assert not at.exception
+    assert at.checkbox(key="deidentify").value  # on by default
+    ticked = {lead for lead in LEADS if at.checkbox(key=f"lead_{lead}").value}
+    ds = pydicom.dcmread(io.BytesIO(downloads["dcm1_l2g.dcm"]))
+    labels = [str(ch.ChannelLabel) for ch in ds.WaveformSequence[0].ChannelDefinitionSequence]
+    assert [lab.removesuffix(" (GENERATED)") for lab in labels] == list(LEADS)
+    assert {lab.removesuffix(" (GENERATED)") for lab in labels if lab.endswith("(GENERATED)")} == set(LEADS) - ticked
+    assert ds.PatientIdentityRemoved == "YES" and ds.PatientID == "" and ds.PatientAge == "058Y"
+    assert DEIDENTIFIED_NOTE.encode() in zipfile.ZipFile(io.BytesIO(downloads["dcm1_l2g.zip"])).read("dcm1.hea")
+    assert any("De-identified" in c.value for c in at.caption)
+    back = read_record([("back.dcm", downloads["dcm1_l2g.dcm"])])  # the reader restores the statuses
+    assert set(back.generated_leads) == set(LEADS) - ticked
+
+    at.checkbox(key="deidentify").uncheck().run()  # a new cache entry: the identity is written
+    ds = pydicom.dcmread(io.BytesIO(downloads["dcm1_l2g.dcm"]))
+    assert ds.get("PatientIdentityRemoved") != "YES" and ds.PatientID == "MRN-991"
+    assert DEIDENTIFIED_NOTE.encode() not in zipfile.ZipFile(io.BytesIO(downloads["dcm1_l2g.zip"])).read("dcm1.hea")
+    assert any("Not de-identified" in c.value for c in at.caption)
+
+
+def test_no_dicom_button_outside_dicom_rates(at: AppTest, tmp_path) -> None:
+    upload(at, wfdb_files(synthetic_record(duration_s=10.0, fs=150.0, seed=4, name="slow"), tmp_path, "slow"))
+    assert not at.exception and not at.error
+    assert not [b for b in at.get("download_button") if b.proto.label.startswith("DICOM")]
+    note = [c.value for c in at.caption if c.value.startswith("No DICOM export")]
+    assert len(note) == 1 and "150 Hz" in note[0] and "200-1000 Hz" in note[0] and "\n" not in note[0]
+    assert [b for b in at.get("download_button") if b.proto.label == "CSV"]  # the other exports stay

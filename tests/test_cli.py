@@ -112,3 +112,55 @@ def test_python_dash_m_l2g_missing_dir(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"l2g: error: {tmp_path / 'absent'}: no such directory"
     assert proc.stdout == ""
+
+
+# ------------------------------------------------------------------ startup
+#: Libraries a command line that only parses its arguments must not import (each costs 0.5-4 s).
+HEAVY = ("torch", "scipy.signal", "pandas", "neurokit2", "streamlit", "wfdb", "plotly")
+
+
+def _modules_after(code: str) -> set[str]:
+    """The heavy modules that ``code`` leaves in ``sys.modules`` of a fresh interpreter."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    assert _modules_after("import pandas") == {"pandas"}
+
+
+@pytest.mark.parametrize("code", [
+    "import l2g",
+    "import l2g.cli",
+    "import l2g.cli; l2g.cli.build_parser().format_help()",
+    "import l2g.catalog, l2g.preprocess, l2g.leads, l2g.record, l2g.io",
+])
+def test_parsing_the_command_line_imports_no_heavy_library(code: str) -> None:
+    assert _modules_after(code) == set()
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = ("import contextlib, io, runpy, sys\nsys.argv = ['l2g', '--help']\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        runpy.run_module('l2g', run_name='__main__')\n    except SystemExit:\n        pass")
+    assert _modules_after(code) == set()
+
+
+def test_python_dash_m_l2g_reconstruct_demo(tmp_path: Path) -> None:
+    from tests.weights import shipped
+
+    shipped("l2g.pt")
+    proc = subprocess.run(
+        [sys.executable, "-m", "l2g", "reconstruct", "l2g/data/demo/demo.hea", "--available", "I,II",
+         "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    from l2g.io import read_record
+
+    out = read_record(tmp_path / "demo.hea")
+    assert len(out.leads) == 12 and set(out.recorded_leads) >= {"I", "II"}
+    assert out.status_of("V1") == "generated"

@@ -226,3 +226,65 @@ def test_k_weights_choose_the_number_of_available_leads():
 def test_bad_k_weights_are_rejected(bad):
     with pytest.raises(ValueError, match="k_weights must be 7 non-negative"):
         DataConfig(k_weights=bad)
+
+
+# ------------------------------------------------------- several data folders
+def _two_folders(tmp_path):
+    """A shared folder with PTB-XL-named copies in every split and a 100-Hz extra folder of the same ECGs."""
+    from l2g.io import write_wfdb
+
+    shared, extra = tmp_path / "shared", tmp_path / "records100"
+    rows = ["record_id,split"]
+    for ecg, part in ((1, "train"), (2, "train"), (6, "test"), (841, "val")):
+        write_wfdb(_record(_x8(seed=ecg), name="x"), shared / "ptbxl_cinc2024", name=f"{ecg:05d}_hr")
+        rows.append(f"ptbxl_cinc2024/{ecg:05d}_hr,{part}")
+    for ecg in (1, 3, 4, 6, 841):
+        write_wfdb(_record(_x8(n=1000, fs=100.0, seed=100 + ecg), fs=100.0, name="x"), extra / "00000",
+                   name=f"{ecg:05d}_lr")
+    split = tmp_path / "split.csv"
+    split.write_text("\n".join(rows) + "\n")
+    return shared, extra, split
+
+
+def test_mixed_arrays_never_train_on_held_out_ecgs_and_carry_rates(tmp_path):
+    from l2g.dataset import load_mixed_arrays
+
+    shared, extra, split = _two_folders(tmp_path)
+    cache = tmp_path / "cache"
+    got = load_mixed_arrays([shared, extra], split, "train", fs=250.0, cache_dir=cache, progress=False)
+    ids = [rid for rid, _, _ in got]
+    # shared train copies first; ecg 6 (test) and 841 (val) excluded, ecg 1 a duplicate of a shared train record
+    assert ids == ["ptbxl_cinc2024/00001_hr", "ptbxl_cinc2024/00002_hr", "records100/00000/00003_lr",
+                   "records100/00000/00004_lr"]
+    assert [rate for _, _, rate in got] == [500.0, 500.0, 100.0, 100.0]
+    assert all(x.shape == (8, 2500) and x.dtype == np.float32 for _, x, _ in got)
+    # the 100-Hz records are upsampled by the same conversion as every record
+    from l2g.io import read_record
+
+    expect = to_independent(read_record(extra / "00000" / "00003_lr.hea"), 250.0)
+    np.testing.assert_allclose(got[2][1], expect, atol=1e-6)
+    # second call: served from the memory-mapped cache, same values
+    files = sorted(p.name for p in cache.iterdir())
+    again = load_mixed_arrays([shared, extra], split, "train", fs=250.0, cache_dir=cache, progress=False)
+    assert sorted(p.name for p in cache.iterdir()) == files
+    assert isinstance(again[2][1].base, np.memmap) or isinstance(again[2][1], np.memmap)
+    np.testing.assert_array_equal(again[3][1], got[3][1])
+    # val and test come from the shared folder only
+    val = load_mixed_arrays([shared, extra], split, "val", fs=250.0, cache_dir=cache, progress=False)
+    assert [rid for rid, _, _ in val] == ["ptbxl_cinc2024/00841_hr"]
+    # extra_limit caps each extra folder (smoke runs)
+    few = load_mixed_arrays([shared, extra], split, "train", fs=250.0, cache_dir=cache, progress=False,
+                            extra_limit=1)
+    assert [rid for rid, _, _ in few][2:] == ["records100/00000/00003_lr"]
+
+
+def test_window_items_carry_the_band_of_their_record():
+    x = _x8(n=3000, fs=250.0)
+    cfg = DataConfig(window=512, augment=False)
+    ds = WindowDataset([x, x], cfg, windows_per_epoch=64, rates=[100.0, 500.0], seed=3)
+    bands = {float(ds[i]["band_hz"]) for i in range(64)}
+    assert bands == {45.0, 125.0}
+    plain = WindowDataset([x], cfg, windows_per_epoch=4)
+    assert float(plain[0]["band_hz"]) == 125.0
+    with pytest.raises(ValueError, match="rates"):
+        WindowDataset([x, x], cfg, rates=[100.0])

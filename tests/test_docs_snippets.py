@@ -84,6 +84,8 @@ SKIP = {
         "runs a test file of this suite (collected by pytest itself)",
     ".venv/bin/python -m pytest tests/test_bad_inputs.py tests/test_roundtrip_property.py":
         "runs test files of this suite (collected by pytest itself)",
+    ".venv/bin/python -m pytest tests/test_study.py tests/test_app_study.py tests/test_browser_study.py l2g/study":
+        "runs test files of this suite (collected by pytest itself)",
     ".venv/bin/python -m pytest tests/test_limits.py tests/test_safety.py":
         "runs test files of this suite (collected by pytest itself)",
     ".venv/bin/python -m pytest tests/test_concurrency.py -s":

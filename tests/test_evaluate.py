@@ -50,7 +50,7 @@ def test_end_to_end_report(tmp_path):
     records = [(f"set/r{i}", "set", synthetic_record(seed=i, name=f"r{i}", age=50, sex="F")) for i in range(3)]
     cfg = StudyConfig(subsets_per_k=1, k_values=(1, 2, 5, 7))
 
-    def features(sig, fs):  # a stand-in delineator: peak-to-peak and a constant
+    def features(sig, fs, r_peaks=None):  # a stand-in delineator: peak-to-peak and a constant
         return {"qrs_ms": 90.0, "r_amp_mv": float(np.ptp(sig))}
 
     result = run_study(records, {"linear": linear}, cfg, progress=False, morphology=features)

@@ -300,3 +300,116 @@ def test_qrs_valley_stop_ends_the_onset_walk_at_the_pr_dip(valley):
         assert onset < 450  # before the P wave's slope peak: the P wave counted as QRS
     offset = _qrs_bound(ad, 500, 450, 600, +1, 0.1, 5, 500.0, cfg)
     assert 530 < offset < 545  # the offset side has its own switch, left off
+
+
+# ------------------------------------------------------------------ R peaks found once
+def _same(a: Delineation, b: Delineation) -> bool:
+    return np.array_equal(a.signal, b.signal) and all(
+        np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True) for name in POINTS)
+
+
+def _count_detections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of the R-peak detector that delineate and detect_r_peaks share."""
+    import l2g.morphology as morph
+
+    calls = [0]
+    real = morph._r_peaks
+
+    def spy(clean: np.ndarray, fs: float) -> np.ndarray:
+        calls[0] += 1
+        return real(clean, fs)
+
+    monkeypatch.setattr(morph, "_r_peaks", spy)
+    return calls
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("fs", [500.0, 360.0])
+def test_precomputed_r_peaks_give_the_same_delineation_without_detecting(method, fs, monkeypatch) -> None:
+    from l2g.morphology import detect_r_peaks
+    from l2g.preprocess import resample
+
+    rec = resample(synthetic_record(seed=3), fs)
+    x = rec.lead("II")
+    calls = _count_detections(monkeypatch)
+    r = detect_r_peaks(x, fs)
+    alone = delineate(x, fs, method)
+    assert calls[0] == 2
+    given = delineate(x, fs, method, r_peaks=r)
+    assert calls[0] == 2  # not detected again
+    assert alone.n_beats > 5 and _same(alone, given)
+    for context in (False, True):
+        assert _same(delineate_record(rec, "II", method, context=context),
+                     delineate_record(rec, "II", method, context=context, r_peaks=r))
+    assert calls[0] == 4  # only the two delineate_record calls without r_peaks detected
+
+
+def test_bad_r_peaks_are_rejected() -> None:
+    x = synthetic_ii()
+    with pytest.raises(ValueError, match="r_peaks"):
+        delineate(x, 500.0, r_peaks=np.array([[1, 2]]))
+    with pytest.raises(ValueError, match="whole sample"):
+        delineate(x, 500.0, r_peaks=np.array([10.5, 400.0]))
+    assert delineate(x, 500.0, r_peaks=np.array([], dtype=int)).n_beats == 0
+
+
+def test_table_and_markers_reuse_a_delineation(monkeypatch) -> None:
+    rec = _lead_ii_record(synthetic_ii())
+    gen = _lead_ii_record(0.9 * synthetic_ii())
+    d_real, d_gen = (delineate_record(r, "II", context=False) for r in (rec, gen))
+    calls = _count_detections(monkeypatch)
+    table = morphology_table(rec, gen, delineations=(d_real, d_gen))
+    waves = delineation_for_plot(gen, "II", delineation=d_gen)
+    assert calls[0] == 0
+    assert table.equals(morphology_table(rec, gen))
+    again = delineation_for_plot(gen, "II")
+    assert all(np.array_equal(waves[k], again[k]) for k in POINTS)
+    assert calls[0] == 3
+
+
+def test_study_detects_the_real_lead_ii_once(monkeypatch) -> None:
+    # l2g evaluate: the real Lead II's R peaks (for the QRS amplitudes) are passed to its delineation
+    from l2g.cli import _lead_ii_features
+    from l2g.evaluate import StudyConfig, run_study
+
+    rec = synthetic_record(seed=4)
+    cfg = StudyConfig(subsets_per_k=1, k_values=(1,), amplitude_subsets=(("I",),), morphology_subsets=(("I",),))
+    seen: list[object] = []
+
+    def features(sig, fs, r_peaks=None):
+        seen.append(r_peaks)
+        return _lead_ii_features(sig, fs, r_peaks=r_peaks)
+
+    calls = _count_detections(monkeypatch)
+    result = run_study([("set/r", "set", rec)], {"perfect": _PerfectReconstructor(rec)}, cfg, progress=False,
+                       morphology=features)
+    # once on the real Lead II (shared by the amplitudes and the features), once on the generated one
+    assert calls[0] == 2
+    assert seen[0] is not None and seen[1] is None
+    # and the features are those of the real Lead II delineated on its own
+    from l2g.preprocess import remove_baseline
+
+    expected = _lead_ii_features(remove_baseline(rec, cfg.highpass_hz).lead("II"), rec.fs)
+    got = result.morphology.set_index("feature")["real"]
+    assert np.isfinite(expected["qrs_ms"])
+    np.testing.assert_array_equal([got[k] for k in expected], list(expected.values()))
+
+
+def test_dashboard_view_delineates_each_lead_ii_once(monkeypatch) -> None:
+    # the viewer's morphology table and wave markers share the generated Lead II's delineation
+    pytest.importorskip("streamlit")
+    import streamlit as st
+
+    from dashboard import state
+
+    st.cache_data.clear()
+    rec = _lead_ii_record(synthetic_ii())
+    gen = _lead_ii_record(0.9 * synthetic_ii())
+    calls = _count_detections(monkeypatch)
+    table = state.morphology("digest-test", ("I",), "model", rec, gen)
+    waves = state.wave_times("digest-test", ("I",), "model", gen)
+    assert calls[0] == 2  # real Lead II once, generated Lead II once (was 3)
+    assert table.equals(morphology_table(rec, gen))
+    expected = delineation_for_plot(gen, "II")
+    assert all(np.array_equal(waves[k], expected[k]) for k in POINTS)
+    st.cache_data.clear()

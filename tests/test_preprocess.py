@@ -269,3 +269,71 @@ def test_sliding_windows_cover_everything(n: int, window: int, hop: int) -> None
 def test_sliding_windows_errors(n: float, window: int, hop: int) -> None:
     with pytest.raises(ValueError, match="sliding_windows"):
         sliding_windows(n, window, hop)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ array functions
+def test_record_functions_are_the_array_functions_on_present_rows() -> None:
+    from l2g.preprocess import bandpass_array, highpass_array, notch_array, resample_array
+
+    rec = _mixed_record(fs=360.0, seconds=6.0)
+    rows = [i for i, st in enumerate(rec.status) if st != ABSENT]
+    x = rec.signal[rows].astype(np.float64)
+    before = x.copy()
+    n_out = int(round(rec.n_samples * 500 / 360))
+    pairs = [
+        (resample(rec, 500), resample_array(x, 360, 500, n_out=n_out)),
+        (bandlimit(rec, 0.5, 40.0), bandpass_array(x, 360, 0.5, 40.0)),
+        (remove_baseline(rec, 0.7), highpass_array(x, 360, 0.7)),
+        (notch(rec, 60.0, 20.0), notch_array(x, 360, 60.0, 20.0)),
+    ]
+    for out, arr in pairs:
+        assert np.array_equal(out.signal[rows], arr.astype(np.float32))
+        assert np.isnan(out.signal[LEADS.index("V3")]).all()
+    assert np.array_equal(x, before)  # inputs are not changed
+
+
+def test_array_functions_scipy_padding_and_length_match_scipy() -> None:
+    from scipy import signal as sps
+
+    from l2g.preprocess import highpass_array, notch_array, resample_array
+
+    x = np.random.default_rng(3).normal(size=3001)
+    assert np.array_equal(resample_array(x, 360, 500, padtype="constant"), sps.resample_poly(x, 25, 18))
+    sos = sps.butter(2, 0.5, "highpass", fs=360, output="sos")
+    assert np.array_equal(highpass_array(x, 360, 0.5, order=2, padding="scipy"), sps.sosfiltfilt(sos, x))
+    b, a = sps.iirnotch(50.0, 30.0, fs=360)
+    assert np.array_equal(notch_array(x, 360, 50.0, padding="scipy"), sps.filtfilt(b, a, x))
+    # the period padding is longer than scipy's default, so the edges differ
+    assert not np.array_equal(highpass_array(x, 360, 0.5, order=2), sps.sosfiltfilt(sos, x))
+
+
+def test_array_function_errors() -> None:
+    from l2g.preprocess import bandpass_array, highpass_array, notch_array, resample_array
+
+    x = np.zeros(100)
+    with pytest.raises(ValueError, match="padding"):
+        highpass_array(x, 500, 0.5, padding="mirror")
+    with pytest.raises(ValueError, match="Nyquist"):
+        bandpass_array(x, 100, 0.5, 50.0)
+    with pytest.raises(ValueError, match="below high_hz"):
+        bandpass_array(x, 500, 40.0, 10.0)
+    with pytest.raises(ValueError, match="quality"):
+        notch_array(x, 500, 50.0, 0.0)
+    with pytest.raises(ValueError, match="fs_in"):
+        resample_array(x, 0, 500)
+    with pytest.raises(ValueError, match="cannot resample"):
+        resample_array(x, 1001 * 500, 500)
+    assert np.array_equal(resample_array(x + 1, 500, 500), x + 1)
+
+
+def test_resample_array_approximate_ratio_only_when_asked() -> None:
+    from l2g.preprocess import resample_array
+
+    x = np.random.default_rng(4).normal(size=4000)
+    with pytest.raises(ValueError, match="cannot resample"):
+        resample_array(x, 1999, 500)  # 500/1999 needs a denominator above 1000
+    from scipy.signal import resample_poly
+
+    # morphology's historical behaviour: the best fraction (1/4) whatever its error
+    assert np.array_equal(resample_array(x, 1999, 500, padtype="constant", max_ratio_error=None),
+                          resample_poly(x, 1, 4))

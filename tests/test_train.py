@@ -249,3 +249,59 @@ def test_calibrate_cli_writes_factors_that_reconstruct_uses(tiny_data, tmp_path)
     bad = subprocess.run([sys.executable, "-m", "l2g", "calibrate", str(tmp_path / "none.pt")],
                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert bad.returncode == 2 and bad.stderr.count("l2g: error:") == 1 and "none.pt" in bad.stderr
+
+
+def test_band_limited_loss_ignores_content_above_45_hz_only_for_100_hz_windows():
+    import math
+
+    from l2g.dataset import band_hz
+    from l2g.train import TrainConfig, band_limited_recon_loss
+
+    cfg = TrainConfig(grad_weight=0.5, amp_weight=0.0)
+    fs, n = cfg.data.fs, 1000
+    t = torch.arange(n) / fs
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randn(1, 8, n, generator=gen).cumsum(-1) * 0.01
+    from l2g.losses import band_limit
+
+    target = band_limit(target, torch.tensor([30.0]), fs).expand(2, 8, n).clone()
+    mask = torch.zeros(2, 12, dtype=torch.bool)
+    mask[:, 0] = True
+    valid = torch.ones(2, n, dtype=torch.bool)
+    bands = torch.tensor([band_hz(100.0, fs), band_hz(500.0, fs)])  # 45 Hz, 125 Hz
+
+    def loss(pred):
+        return [band_limited_recon_loss(pred[i: i + 1], target[i: i + 1], mask[i: i + 1], valid[i: i + 1],
+                                        bands[i: i + 1], cfg)[0].item() for i in range(2)]
+
+    assert loss(target) == pytest.approx([0.0, 0.0], abs=1e-9)
+    high = target + 0.2 * torch.sin(2 * math.pi * 60.0 * t)  # 60 Hz: above a 100-Hz record's band (bin-exact)
+    lo_100, lo_500 = loss(high)
+    assert lo_100 < 1e-9 and lo_500 > 1e-3
+    low = target + 0.2 * torch.sin(2 * math.pi * 20.0 * t)  # 20 Hz: inside both bands, both see it
+    l100, l500 = loss(low)
+    assert l100 > 1e-3 and l100 == pytest.approx(l500, rel=1e-4)
+
+
+def test_train_on_two_folders_adds_extra_records_but_never_held_out_ones(tmp_path):
+    root = tmp_path / "shared"
+    rows = ["record_id,split"]
+    for i in range(6):
+        name = f"{i + 1:05d}_hr"
+        write_wfdb(synthetic_record(duration_s=4.0, seed=i, name=name), root / "ptbxl_cinc2024", name=name)
+        rows.append(f"ptbxl_cinc2024/{name},{'train' if i < 4 else 'val'}")
+    (tmp_path / "split.csv").write_text("\n".join(rows) + "\n")
+    extra = tmp_path / "records100"
+    for ecg in (5, 6, 7, 8):  # 5 and 6 are the shared val records
+        write_wfdb(synthetic_record(duration_s=10.0, fs=100.0, seed=20 + ecg, name="x"), extra / "00000",
+                   name=f"{ecg:05d}_lr")
+    cfg = load_config(None, **{**TINY, "data_dirs": [str(root), str(extra)], "split_csv": str(tmp_path / "split.csv"),
+                               "epochs": 1})
+    assert cfg.data_dir == str(root)
+    summary = train(cfg, tmp_path / "m.pt", progress=False)
+    assert summary["n_train_records"] == 4 + 2 and summary["n_val_records"] == 2
+    from l2g.train import _ids_digest
+
+    expected = [f"ptbxl_cinc2024/{i:05d}_hr" for i in range(1, 5)] + ["records100/00000/00007_lr",
+                                                                     "records100/00000/00008_lr"]
+    assert summary["train_ids_sha"] == _ids_digest(expected)

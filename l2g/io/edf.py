@@ -1,0 +1,147 @@
+"""EDF / EDF+C files."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..leads import LEADS, normalize_lead_name
+from ..record import Record
+from ._common import (
+    _EDF_MAGIC,
+    _assemble,
+    _check_fs,
+    _check_length,
+    _Info,
+    _parse_sex,
+)
+
+
+# =================================================================== EDF
+def _read_edf(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+    """Read EDF / EDF+C (16-bit) per the EDF specification.
+
+    Written here rather than with ``wfdb.io.convert.edf.read_edf`` because
+    that (wfdb 4.3) truncates the baseline to an integer plus one (an offset
+    of up to one quantisation step), prints to stdout on EDF+ annotation
+    channels, averages mixed-rate channels wrongly and fails cryptically on
+    truncated files.
+    """
+    file = str(path)
+    raw_size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fixed = fh.read(256)
+        if len(fixed) < 256:
+            raise ValueError(f"{file}: {len(fixed)} bytes, too short for an EDF header; expected 256 + 256 per signal")
+        if fixed[:8] != _EDF_MAGIC:
+            what = "a BDF (24-bit) file" if fixed[1:8] == b"BIOSEMI" else f"version {fixed[:8]!r}"
+            raise ValueError(f"{file}: {what} is not supported; expected EDF (version '0')")
+
+        def field_(block: bytes, start: int, width: int, label: str, conv: Any = str) -> Any:
+            text = block[start:start + width].decode("latin-1").strip()
+            try:
+                return conv(text)
+            except ValueError:
+                raise ValueError(f"{file}: EDF header field '{label}' (bytes {start}-{start + width}) is "
+                                 f"{text!r}; expected a {conv.__name__}") from None
+
+        patient = field_(fixed, 8, 80, "patient")
+        recording = field_(fixed, 88, 80, "recording")
+        header_bytes = field_(fixed, 184, 8, "header bytes", int)
+        reserved = field_(fixed, 192, 44, "reserved")
+        n_records = field_(fixed, 236, 8, "number of data records", int)
+        duration = field_(fixed, 244, 8, "duration of a data record", float)
+        ns = field_(fixed, 252, 4, "number of signals", int)
+        if reserved.startswith("EDF+D"):
+            raise ValueError(f"{file}: EDF+D (interrupted recording) is not supported; expected EDF or EDF+C")
+        if ns < 1 or header_bytes != 256 * (ns + 1):
+            raise ValueError(f"{file}: header declares {ns} signals and {header_bytes} header bytes; "
+                             f"expected 256 * (signals + 1) bytes")
+        if duration <= 0:
+            raise ValueError(f"{file}: data record duration {duration}; expected a positive number of seconds")
+        sh = fh.read(256 * ns)
+        if len(sh) < 256 * ns:
+            raise ValueError(f"{file}: truncated header; expected {header_bytes} bytes")
+
+    def column(offset: int, width: int, label: str, conv: Any = str) -> list[Any]:
+        base = offset * ns
+        return [field_(sh, base + i * width, width, label, conv) for i in range(ns)]
+
+    labels = column(0, 16, "label")
+    units = column(16 + 80, 8, "physical dimension")
+    pmin = np.array(column(16 + 80 + 8, 8, "physical minimum", float))
+    pmax = np.array(column(16 + 80 + 16, 8, "physical maximum", float))
+    dmin = np.array(column(16 + 80 + 24, 8, "digital minimum", float))
+    dmax = np.array(column(16 + 80 + 32, 8, "digital maximum", float))
+    nsamp = np.array(column(16 + 80 + 40 + 80, 8, "samples per data record", int))
+    if (nsamp < 1).any():
+        raise ValueError(f"{file}: samples per data record {nsamp.tolist()}; expected positive numbers")
+    record_bytes = 2 * int(nsamp.sum())
+    complete = (raw_size - header_bytes) // record_bytes if record_bytes else 0
+    if n_records == -1:
+        n_records = complete
+    if complete < n_records:
+        raise ValueError(f"{file}: truncated: holds {complete} complete data records but the header promises "
+                         f"{n_records}; expected {header_bytes + n_records * record_bytes} bytes")
+    _check_length(file, n_records * int(nsamp.max()), float(nsamp.max()) / duration)
+    data = np.fromfile(path, dtype="<i2", count=n_records * record_bytes // 2, offset=header_bytes)
+    data = data.reshape(n_records, int(nsamp.sum()))
+    starts = np.concatenate([[0], np.cumsum(nsamp)])
+
+    keep = [i for i in range(ns) if labels[i] != "EDF Annotations"]
+    ecg = [i for i in keep if normalize_lead_name(labels[i]) is not None]
+    rates = {labels[i]: nsamp[i] / duration for i in ecg}
+    if len(set(rates.values())) > 1:
+        listing = ", ".join(f"{k} {v:g} Hz" for k, v in rates.items())
+        raise ValueError(f"{file}: ECG leads sampled at different rates ({listing}); expected one rate")
+    if not ecg:
+        raise ValueError(f"{file}: no ECG lead among the signals {labels}; expected names such as "
+                         f"{', '.join(LEADS)}")
+    file_fs = nsamp[ecg[0]] / duration
+    other = [labels[i] for i in keep if i not in ecg]
+    signal = np.empty((len(ecg), n_records * nsamp[ecg[0]]))
+    for row, i in enumerate(ecg):
+        if dmax[i] == dmin[i] or pmax[i] == pmin[i]:
+            raise ValueError(f"{file}: signal {labels[i]!r} has an empty digital or physical range; "
+                             "expected minimum < maximum")
+        digital = data[:, starts[i]:starts[i + 1]].reshape(-1).astype(np.float64)
+        signal[row] = pmin[i] + (digital - dmin[i]) * (pmax[i] - pmin[i]) / (dmax[i] - dmin[i])
+    info = _edf_info(patient, recording, reserved)
+    info.other_channels = other
+    return _assemble(signal, [labels[i] for i in ecg], _check_fs(file, file_fs, fs), file=file,
+                     name=name or path.stem, nan_policy=nan_policy, source_format="edf",
+                     units=[units[i] for i in ecg], info=info)
+
+
+def _edf_info(patient: str, recording: str, reserved: str) -> _Info:
+    """Sex and age from the EDF+ patient/recording fields ('code sex birthdate name', 'Startdate dd-MMM-yyyy')."""
+    info = _Info()
+    if not reserved.startswith("EDF+"):
+        return info  # plain EDF: the patient field is free text (often a name); not kept
+    parts = patient.split()
+    if len(parts) >= 2:
+        info.sex = _parse_sex(parts[1])
+    rec_parts = recording.split()
+    if len(parts) >= 3 and len(rec_parts) >= 2 and rec_parts[0] == "Startdate":
+        try:
+            born = _dt.datetime.strptime(parts[2].title(), "%d-%b-%Y").date()
+            start = _dt.datetime.strptime(rec_parts[1].title(), "%d-%b-%Y").date()
+        except ValueError:
+            return info
+        age = (start - born).days / 365.25
+        if 0 <= age <= 130:
+            info.age = float(int(age))
+    return info
+
+
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Whether ``head`` starts an EDF file (version field ``"0"`` padded to 8 bytes)."""
+    return head[:8] == _EDF_MAGIC
+
+
+load = _read_edf

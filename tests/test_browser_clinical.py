@@ -1,0 +1,90 @@
+"""Every cart/PACS file of ``../shared/clinical`` opens in a real browser and gets leads generated.
+
+``streamlit run app.py`` driven by Playwright with Debian's Chromium (the fixtures of
+tests/test_browser.py): upload the file as a clinician would, check the summary (format, device,
+the cart's own measurements), untick two ticked recorded leads and wait for them to be drawn as generated.
+The DICOM and GE MUSE pages are also written to ``docs/img/`` as the screenshots of issue #13 when
+``L2G_WRITE_DOC_IMAGES=1``; otherwise every screenshot goes to ``artifacts/browser/`` (git-ignored).
+
+Skipped, with the reason, without Chromium/Playwright or without ``../shared/clinical``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import (  # noqa: F401 - fixtures
+    IDLE,
+    REPO,
+    _checkbox_label,
+    _idle,
+    _shot,
+    browser,
+    page,
+    server,
+)
+
+pytestmark = pytest.mark.browser
+
+CLINICAL = REPO.parent / "shared" / "clinical"
+# file, lead ticks to remove, what the summary must show
+FILES = {
+    "dicom": ("dicom/waveform_ecg.dcm", ["II", "V3"], "DICOM"),
+    "muse": ("ge_muse_xml/muse_ecg_deidentified_1.xml", ["II", "V3"], "MUSE"),
+    "aecg": ("hl7_aecg/Example.xml", ["II", "V3"], "aECG"),
+    "philips": ("philips_xml/129DYPRG.XML", ["II"], "Philips"),
+    "cardiosoft": ("ge_cardiosoft_xml/ukbb_scrubbed.xml", ["II", "V3"], "CardioSoft"),
+    "scp": ("scp_ecg/Example.scp", ["II", "V3"], "SCP"),
+    "ishne": ("ishne/ECG_P28.01.ecg", ["II", "V3"], "ISHNE"),
+}
+DOC_IMAGES = {"dicom": "clinical_dicom.png", "muse": "clinical_muse.png"}
+DOC_IMAGE_HEIGHT_PX = 2150
+
+
+@pytest.mark.parametrize("kind", list(FILES))
+def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  # noqa: F811 - fixtures
+    rel, untick, fmt = FILES[kind]
+    path = CLINICAL / rel
+    if not path.is_file():
+        pytest.skip(f"{path} not found: real cart files are read from ../shared/clinical")
+    url, _, _ = server
+    page.goto(url)
+    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
+    _idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([str(path)])
+    page.get_by_text(f"upload “{path.name}”").first.wait_for()
+    _idle(page)
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+    summary = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=f"upload “{path.name}”").first
+    text = summary.inner_text()
+    assert fmt.lower() in text.lower()
+    if kind == "dicom":  # the cart's device and its own measurements
+        assert "Mortara Instrument, Inc. el250" in text and "QT/QTc 368/370 ms" in text, text
+    for lead in untick:  # leads of the default preset (I, II, V1, V3, V5), so ticked now and recorded
+        assert page.get_by_role("checkbox", name=lead, exact=True).is_checked(), lead
+        assert f"{lead} (gen)" not in page.locator(".js-plotly-plot .annotation-text").all_text_contents()
+        _checkbox_label(page, lead).click()
+        page.locator(".js-plotly-plot .annotation-text").filter(
+            has_text=re.compile(rf"^{re.escape(lead)} \(gen\)$")).first.wait_for()
+        _idle(page)
+    labels = set(page.locator(".js-plotly-plot .annotation-text").all_text_contents())
+    assert {f"{lead} (gen)" for lead in untick} <= labels
+    legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
+    assert "real (hidden from the generator)" in legend and any(t.startswith("generated (") for t in legend)
+    page.wait_for_selector(IDLE)
+    _shot(page, f"clinical_{kind}.png")
+    if kind in DOC_IMAGES and os.environ.get("L2G_WRITE_DOC_IMAGES") == "1":
+        out = REPO / "docs" / "img" / DOC_IMAGES[kind]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Streamlit scrolls inside its own container (full_page sees one window): a tall window shows
+        # the summary, the chart, the morphology table with its cart column and the exports at once
+        page.set_viewport_size({"width": 1400, "height": DOC_IMAGE_HEIGHT_PX})
+        page.get_by_text("De-identify exports").first.wait_for()
+        page.wait_for_selector(IDLE)
+        page.screenshot(path=str(out), full_page=True)
+        assert Path(out).stat().st_size > 10_000
