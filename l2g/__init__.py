@@ -30,6 +30,8 @@ _LAZY = {
     "reconstruct": "reconstruction",
     "load_reconstructor": "reconstruction",
     "compare": "metrics",
+    "check_leads": "leadcheck",
+    "trust_table": "uncertainty",
 }
 
 __all__ = [

@@ -97,3 +97,12 @@ def test_real_record_chest_swap_is_flagged(real_record):
     table = check_leads(apply_fault(real_record, "V2/V3"))
     assert table.attrs["faults"] == ["V2/V3"]
     assert set(table.loc[table["flag"], "lead"]) == {"V2", "V3"}
+
+
+def test_check_leads_and_trust_table_are_public():
+    import l2g
+    from l2g.leadcheck import check_leads
+    from l2g.uncertainty import trust_table
+
+    assert l2g.check_leads is check_leads and l2g.trust_table is trust_table
+    assert {"check_leads", "trust_table"} <= set(l2g.__all__)
