@@ -482,7 +482,9 @@ def _morphology_summary(morph: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt(x: float, spec: str = ".3f") -> str:
-    return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return format(int(round(x)), spec) if spec.endswith("d") else format(x, spec)  # counts held as floats
 
 
 def _md_table(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
