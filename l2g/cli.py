@@ -341,26 +341,39 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                    help="output format: WFDB .hea/.dat (default), CSV, or a DICOM 12-lead ECG .dcm")
     p.add_argument("--deidentify", action="store_true",
                    help="write no patient name, ID or birth date (age and sex kept)")
+    p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                   help="also write the calibrated confidence band of coverage LEVEL (e.g. 0.9) beside the "
+                        "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
+                        "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
-    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked)."""
-    from .export import safe_name
+    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked).
+
+    A record with a band (``interval``) gets it beside the signal: CSV columns
+    ``<lead>_low``/``<lead>_high``, else the companion WFDB record ``<name>_band``.
+    """
+    from .export import band_columns, safe_name, write_band_wfdb
 
     rec = record.deidentified() if deidentify else record
-    if fmt == "dicom":
-        from .io.dicom import write_dicom
-
-        return write_dicom(rec, out / f"{safe_name(rec.name)}.dcm", deidentify=deidentify)
+    banded = rec.interval is not None and bool(rec.generated_leads)
     if fmt == "csv":
         from .io import write_csv
 
-        return write_csv(rec, out / f"{safe_name(rec.name)}.csv")
-    from .io import write_wfdb
+        return write_csv(rec, out / f"{safe_name(rec.name)}.csv", columns=band_columns(rec) if banded else None)
+    if fmt == "dicom":
+        from .io.dicom import write_dicom
 
-    return write_wfdb(rec, out, name=rec.name)
+        written = write_dicom(rec, out / f"{safe_name(rec.name)}.dcm", deidentify=deidentify)
+    else:
+        from .io import write_wfdb
+
+        written = write_wfdb(rec, out, name=rec.name)
+    if banded:
+        write_band_wfdb(rec, out, written.stem)
+    return written
 
 
 _WORKER_MODEL = None
@@ -387,7 +400,8 @@ def _read_noted(path: Path, fs: float | None):
 
 
 def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
-                     fs: float | None, fmt: str = "wfdb", deidentify: bool = False) -> Path:
+                     fs: float | None, fmt: str = "wfdb", deidentify: bool = False,
+                     interval: float | None = None) -> Path:
     """Read, reconstruct and write one record (a folder's); then its reader notes go to stderr."""
     from tqdm import tqdm
 
@@ -397,7 +411,7 @@ def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: 
     global _WORKER_MODEL
     if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
         _WORKER_MODEL, _ = _load_model(weights, method)
-    full = reconstruct(rec, available, model=_WORKER_MODEL)
+    full = reconstruct(rec, available, model=_WORKER_MODEL, interval=interval)
     hea = _write_output(full, out, fmt, deidentify)
     for note in notes:
         tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
@@ -417,7 +431,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
-        full = reconstruct(rec, available, model=model)
+        full = reconstruct(rec, available, model=model, interval=args.interval)
         hea = _write_output(full, args.out, args.format, args.deidentify)
         for note in notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
@@ -452,11 +466,11 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
     if workers == 1:
         results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs,
-                              args.format, args.deidentify)) for p in paths)
+                              args.format, args.deidentify, args.interval)) for p in paths)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
         futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
-                               args.fs, args.format, args.deidentify): p for p in paths}
+                               args.fs, args.format, args.deidentify, args.interval): p for p in paths}
         results = ((futures[f], f.result()) for f in as_completed(futures))
     for path, (ok, value) in results:
         bar.update(1)

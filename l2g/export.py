@@ -1,9 +1,15 @@
 """Export bytes for downloads: WFDB zip, CSV, DICOM, and chart images (no Streamlit here).
 
 * :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
-  generated leads are marked in the header by :func:`l2g.io.write_wfdb`.
+  generated leads are marked in the header by :func:`l2g.io.write_wfdb`. A record
+  with a band (``record.interval``) gets the companion record ``<name>_band``
+  (:func:`write_band_wfdb`) beside it in the zip.
 * :func:`csv_bytes` - the record as CSV (``# L2G:`` provenance lines first, generated
-  columns named ``<lead>_generated``).
+  columns named ``<lead>_generated``; with ``band=True`` two more columns per
+  generated lead, ``<lead>_low`` and ``<lead>_high``, :func:`band_columns`).
+
+The band is always written beside the signal, never into it: readers
+(:func:`l2g.io.read_record`) ignore the band columns and the ``_band`` record.
 * :func:`dicom_bytes` - the record as a DICOM 12-Lead (or General) ECG waveform object
   (:func:`l2g.io.dicom.write_dicom`; generated leads marked in channel labels and annotations),
   optionally de-identified.
@@ -58,8 +64,9 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^-\w]", "_", name).strip("_") or "record"
 
 
-def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool = False) -> bytes:
-    """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32).
+def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool = False,
+                   band: bool = True) -> bytes:
+    """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32), and its band.
 
     Parameters
     ----------
@@ -69,11 +76,16 @@ def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool 
         Record name inside the zip; default ``record.name`` made file-safe.
     deidentify : bool
         Write no patient name, identifiers or birth date (:func:`l2g.io.write_wfdb`).
+    band : bool
+        When the record has a band (``record.interval``) and a generated lead,
+        also write the companion record ``<name>_band.hea`` / ``.dat``
+        (:func:`write_band_wfdb`); the signal record is the same either way.
 
     Returns
     -------
     bytes
-        A zip archive; :func:`l2g.io.read_record` reads it back directly.
+        A zip archive; :func:`l2g.io.read_record` reads it back directly (the
+        signal record; the ``_band`` record beside it is not read as leads).
     """
     from .io import write_wfdb
 
@@ -81,9 +93,12 @@ def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
         hea = write_wfdb(record, tmp, stem, deidentify=deidentify)
+        stems = {hea.stem}
+        if band and record.interval is not None and _band_rows(record):
+            stems.add(write_band_wfdb(record, tmp, stem).stem)
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(Path(tmp).iterdir()):
-                if path.stem == hea.stem:
+                if path.stem in stems:
                     zf.write(path, arcname=path.name)
     return buf.getvalue()
 
@@ -102,7 +117,7 @@ def provenance_lines(record: Record) -> list[str]:
                     "research software, not a medical device)"]
 
 
-def csv_bytes(record: Record, *, deidentify: bool = False) -> bytes:
+def csv_bytes(record: Record, *, deidentify: bool = False, band: bool = False) -> bytes:
     """The record as CSV bytes: ``# L2G:`` provenance lines, then ``time_s`` and one column per present lead (mV).
 
     When the record holds generated leads, the file starts with the
@@ -111,12 +126,31 @@ def csv_bytes(record: Record, *, deidentify: bool = False) -> bytes:
     ``pandas.read_csv(..., comment="#")`` skips them. Generated columns are named
     ``<lead>_generated``. ``deidentify`` adds the line ``# L2G: de-identified by L2G-ECG``
     (a CSV holds no name, identifier or birth date in any case).
+
+    With ``band=True`` and a record that has a band (``record.interval``), the
+    :func:`band_columns` follow the signal columns (``V1_low``, ``V1_high``, ... mV)
+    and a ``# L2G: band`` line says what they are; :func:`l2g.io.read_record`
+    ignores them (the signal reads back the same). Without a band nothing is added.
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], method="linear", interval=0.9)
+    >>> header = next(line for line in csv_bytes(full, band=True).decode().splitlines() if line.startswith("time_s"))
+    >>> header.split(",")[-2:]
+    ['V6_low', 'V6_high']
     """
     from .io import write_csv
 
+    extra = band_columns(record) if band and record.interval is not None else {}
+    lines = provenance_lines(record)
+    if extra:
+        lines = lines + ["L2G: band: columns <lead>_low and <lead>_high are the edges of the confidence band of "
+                         "each generated lead (mV), not leads"]
     with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        path = write_csv(record, Path(tmp) / "record.csv", deidentify=deidentify)
-        head = "".join(f"# {line}\n" for line in provenance_lines(record)).encode()
+        path = write_csv(record, Path(tmp) / "record.csv", deidentify=deidentify, columns=extra)
+        head = "".join(f"# {line}\n" for line in lines).encode()
         return head + path.read_bytes()
 
 

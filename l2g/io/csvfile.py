@@ -6,6 +6,7 @@ import csv
 import io as _io
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ _TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "seconds": 1.0, "sec": 1.
 _GENERATED_SUFFIX = "_generated"
 
 
-def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool = False) -> Path:
+def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool = False,
+              columns: Mapping[str, np.ndarray] | None = None) -> Path:
     """Write a record as CSV: a ``time_s`` column, then one column per present lead (mV).
 
     Recorded leads are named canonically (``V1``); generated leads get the
@@ -46,6 +48,10 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
     deidentify : bool
         CSV never holds a patient's name, identifiers or birth date; with ``True`` the file
         starts with the line ``# L2G: de-identified by L2G-ECG`` to say so.
+    columns : mapping of str to ndarray, optional
+        Extra columns after the leads, each of shape (samples,) (mV, 6 decimals), e.g.
+        the band of :func:`l2g.export.band_columns` (``V1_low``, ``V1_high``), which
+        :func:`read_record` ignores. Their names must not be lead names.
 
     Returns
     -------
@@ -55,7 +61,8 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
     Raises
     ------
     ValueError
-        If the record has no present lead.
+        If the record has no present lead, or an extra column has the wrong length
+        or a lead's name.
     """
     rec = record.standardize()
     present = [i for i, st in enumerate(rec.status) if st != ABSENT]
@@ -66,12 +73,19 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
     header = ["time_s"] + [
         rec.leads[i] + (_GENERATED_SUFFIX if rec.status[i] == GENERATED else "") for i in present
     ]
-    table = np.column_stack([rec.time, rec.signal[present].T.astype(np.float64)])
+    extra = dict(columns or {})
+    for col, values in extra.items():
+        if normalize_lead_name(col) is not None or np.shape(values) != (rec.n_samples,):
+            raise ValueError(f"{rec.name}: extra CSV column {col!r} of shape {np.shape(values)}; expected a "
+                             f"name that is not a lead's and shape ({rec.n_samples},)")
+    header += list(extra)
+    table = np.column_stack([rec.time, rec.signal[present].T.astype(np.float64),
+                             *(np.asarray(v, np.float64) for v in extra.values())])
     with open(out, "w", encoding="utf-8", newline="") as fh:
         if deidentify:
             fh.write(f"# L2G: {DEIDENTIFIED_NOTE}\n")
         fh.write(",".join(header) + "\n")
-        np.savetxt(fh, table, fmt=["%.9f"] + ["%.6f"] * len(present), delimiter=",")
+        np.savetxt(fh, table, fmt=["%.9f"] + ["%.6f"] * (len(header) - 1), delimiter=",")
     return out
 
 
@@ -127,7 +141,7 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
                          "time/t/time_s/seconds/ms/time_ms or the fs argument (Hz)")
     channels, rows_idx = [], []
     for k, c in enumerate(names):
-        if k in time_idx:
+        if k in time_idx or _is_band_column(c):  # the band beside the signal (l2g.export.band_columns)
             continue
         base, generated = _strip_generated(c)
         if generated and (lead := normalize_lead_name(base)):
@@ -137,6 +151,14 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
     _check_length(file, int(values.shape[1]), float(fs))
     return _assemble(values[rows_idx], channels, float(fs), file=file, name=name or path.stem,
                      nan_policy=nan_policy, source_format="csv", info=info)
+
+
+def _is_band_column(column: str) -> bool:
+    """Whether ``column`` is an edge of a generated lead's band (``V1_low``, ``V1_high``): never a lead."""
+    from ..export import BAND_SUFFIXES
+
+    return any(column.endswith(sfx) and normalize_lead_name(column[: -len(sfx)]) is not None
+               for sfx in BAND_SUFFIXES)
 
 
 def _strip_generated(column: str) -> tuple[str, bool]:
