@@ -23,8 +23,10 @@ time in seconds; the millivolt value is carried in ``customdata`` (the drawn y
 is shifted to the row's baseline).
 
 Colours: recorded leads black; the real trace of a lead that was hidden from
-the generator grey; generated leads blue; the linear baseline (comparison)
-dashed orange; P / QRS / T delineation marks green / purple / brown.
+the generator grey; generated leads blue, with their confidence band (when
+the record has one, ``Record.interval``) a light blue fill under the trace;
+the linear baseline (comparison) dashed orange; P / QRS / T delineation marks
+green / purple / brown.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ COLORS: dict[str, str] = {
     "recorded": "#000000",
     "real": "#8a8a8a",
     "generated": "#1d4ed8",
+    "band": "rgba(29, 78, 216, 0.16)",
     "baseline": "#e07000",
     "calibration": "#000000",
     "minor": "#f7d4d4",
@@ -119,6 +122,8 @@ def display_filter(record: Record, name: str) -> tuple[Record, str]:
     (Record, str)
         The filtered record (same rate, length and status) and a label stating
         the filter actually applied (a low-pass at or above Nyquist is left out).
+        A band (``record.interval``) keeps its half-width around the filtered
+        trace.
 
     Raises
     ------
@@ -136,7 +141,11 @@ def display_filter(record: Record, name: str) -> tuple[Record, str]:
         return record, "no filter"
     label = (f"{low:g}–{high:g} Hz band-pass" if low is not None and high is not None
              else f"{low:g} Hz high-pass" if low is not None else f"{high:g} Hz low-pass")
-    return bandlimit(record, low, high), f"{label} (zero-phase, display)"
+    out = bandlimit(record, low, high)
+    if record.interval is not None:  # the band is a half-width around the trace: keep it around the filtered one
+        half = 0.5 * (record.interval[1] - record.interval[0])
+        out = out.replace(interval=(out.signal - half, out.signal + half))
+    return out, f"{label} (zero-phase, display)"
 
 
 # ------------------------------------------------------------------ helpers
@@ -152,14 +161,19 @@ def layout_rows(layout: str | Sequence[Sequence[str]]) -> tuple[tuple[tuple[str,
     return rows, 10.0 / max(len(r) for r in rows), None
 
 
-def _segment(record: Record, lead: str, t0: float, t1: float) -> tuple[float, np.ndarray] | None:
-    """(start time, samples) of ``lead`` between t0 and t1 seconds, or None when absent/empty."""
-    if record.status_of(lead) == ABSENT:
-        return None
+def _span(record: Record, t0: float, t1: float) -> tuple[int, int] | None:
+    """Sample range ``[a, b)`` between t0 and t1 seconds, or None when under two samples."""
     a = max(0, int(math.ceil(t0 * record.fs - 1e-9)))
     b = min(record.n_samples, int(math.floor(t1 * record.fs + 1e-9)) + 1)
-    if b - a < 2:
+    return (a, b) if b - a >= 2 else None
+
+
+def _segment(record: Record, lead: str, t0: float, t1: float) -> tuple[float, np.ndarray] | None:
+    """(start time, samples) of ``lead`` between t0 and t1 seconds, or None when absent/empty."""
+    span = _span(record, t0, t1)
+    if record.status_of(lead) == ABSENT or span is None:
         return None
+    a, b = span
     return a / record.fs, record.lead(lead)[a:b]
 
 
@@ -192,6 +206,9 @@ def ecg_figure(
     title: str | None = None,
     width_px: int = 1100,
     height: int | None = None,
+    band: bool = True,
+    band_name: str = "confidence band",
+    grades: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """An ECG page on a true 25 mm/s, 10 mm/mV grid.
 
@@ -222,10 +239,28 @@ def ecg_figure(
         at any size: the axes are locked).
     height : int, optional
         Figure height in pixels (default: from ``width_px``).
+    band : bool
+        Draw the band of ``record`` (``record.interval``, when it has one) as a
+        light fill under each generated trace (one ``fill="toself"`` trace per
+        cell, legend ``band_name``).
+    band_name : str
+        Legend entry of the band, e.g. ``"90 % confidence band"``.
+    grades : mapping of str to str, optional
+        A trust grade per generated lead (:func:`l2g.uncertainty.trust_table`),
+        shown in its label: ``V1 (gen · B)``.
 
     Returns
     -------
     plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V1"], method="linear", interval=0.9)
+    >>> fills = lambda f: sum(t.fill == "toself" for t in f.data)
+    >>> fills(ecg_figure(full)), fills(ecg_figure(full, band=False))  # V2-V6; the limb leads are exact
+    (5, 0)
     """
     rows, cell_s, rhythm = layout_rows(layout)
     window_s = cell_s * max(len(r) for r in rows)
@@ -246,6 +281,25 @@ def ecg_figure(
     sep_x: list[float | None] = []
     sep_y: list[float | None] = []
     mark_band: tuple[float, float, float] | None = None  # (baseline, t_start, t_end) of the marked cell
+
+    def add_band(lead: str, t_a: float, t_b: float, offset: float, ref_level: float) -> None:
+        span = _span(record, t_a, t_b)
+        if span is None:
+            return
+        a, b = span
+        k = record.leads.index(lead)
+        lo, hi = record.interval[0][k, a:b], record.interval[1][k, a:b]
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()) or float(np.max(hi - lo)) <= 0.0:
+            return  # no band, or an exact lead (Einthoven, Goldberger): nothing to draw
+        t = np.arange(a, b) / record.fs
+        fig.add_trace(go.Scatter(  # one closed outline: upper edge forward, lower edge back
+            x=np.concatenate([t, t[::-1]]),
+            y=(np.concatenate([hi, lo[::-1]]) - ref_level + offset).astype(np.float32),
+            mode="lines", fill="toself", fillcolor=COLORS["band"], line=dict(width=0, color=COLORS["band"]),
+            name=band_name,
+            legendgroup="band", showlegend="band" not in shown, hoverinfo="skip",
+        ))
+        shown.add("band")
 
     def add(kind: str, lead: str, seg: tuple[float, np.ndarray], offset: float, ref_level: float) -> None:
         start, y = seg
@@ -272,7 +326,8 @@ def ecg_figure(
                 sep_y += [offset - 0.3, offset + 0.3, None]
             status = record.status_of(lead)
             seg = _segment(record, lead, a, b)
-            text = lead if status != GENERATED else f"{lead} <i>(gen)</i>"
+            grade = (grades or {}).get(lead)
+            text = lead if status != GENERATED else f"{lead} <i>(gen{f' · {grade}' if grade else ''})</i>"
             annotations.append(dict(
                 x=a + 0.06, y=offset + spacing * 0.42, text=f"<b>{text}</b>", showarrow=False,
                 xanchor="left", yanchor="middle", font=dict(size=13, color=COLORS[
@@ -292,6 +347,8 @@ def ecg_figure(
                     bseg = _segment(baseline, lead, a, b)
                     if bseg is not None:
                         add("baseline", lead, bseg, offset, float(np.median(bseg[1])))
+                if band and record.interval is not None:
+                    add_band(lead, a, b, offset, level)
                 add("generated", lead, seg, offset, level)
             else:
                 add("recorded", lead, seg, offset, level)

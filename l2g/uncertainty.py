@@ -81,6 +81,8 @@ __all__ = [
     "trust_table",
     "grade_of",
     "conformal_quantile",
+    "ST_LIMIT_MV",
+    "st_halfwidth",
 ]
 
 INTERVAL_FORMAT = "l2g-interval"
@@ -93,6 +95,15 @@ GRADES: tuple[tuple[float, str, str], ...] = (
     (150.0, "B", "rhythm and axis only"),
     (float("inf"), "C", "do not use"),
 )
+
+
+#: A band wider than this (half-width, mV) at the ST segment cannot support an ST-deviation decision
+#: (the usual criterion is a 0.1 mV deviation).
+ST_LIMIT_MV: float = 0.1
+#: The ST segment: from QRS offset + 40 ms to + 80 ms; where the QRS offset is not known, R + 80 ms to
+#: R + 120 ms (s).
+ST_AFTER_QRS_OFF_S: tuple[float, float] = (0.04, 0.08)
+ST_AFTER_R_S: tuple[float, float] = (0.08, 0.12)
 
 
 class CalibrationError(ValueError):
@@ -490,3 +501,70 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
                      "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "exact": lead in exact})
     return pd.DataFrame(rows, columns=["lead", "predicted_rmse_uv", "grade", "meaning", "band_halfwidth_uv",
                                        "exact"])
+
+
+def st_halfwidth(full: Record, *, delineation=None, lead: str = "II") -> pd.Series:
+    """Half-width (mV) of the band at the ST segment, per generated lead with a band.
+
+    The ST segment of each beat is :data:`ST_AFTER_QRS_OFF_S` after the QRS
+    offset of ``delineation`` (where it is known), else :data:`ST_AFTER_R_S`
+    after the R peak; without a delineation the R peaks of ``lead`` are
+    detected here (:func:`l2g.morphology.detect_r_peaks`). Per lead: the mean
+    half-width over each beat's segment, median over beats. Compare with
+    :data:`ST_LIMIT_MV`: a wider band cannot support an ST-level decision.
+
+    Parameters
+    ----------
+    full : Record
+        A reconstruction with a band (``l2g.reconstruct(..., interval=0.9)``).
+    delineation : l2g.morphology.Delineation, optional
+        Of ``lead`` of ``full`` (sample indices at ``delineation.fs``), e.g. the one
+        the dashboard already made; None: R peaks only.
+    lead : str
+        The lead whose beats time the ST segment (present in ``full``).
+
+    Returns
+    -------
+    Series of float
+        Indexed by generated lead (canonical order), name ``"st_halfwidth_mv"``;
+        NaN when no whole ST segment lies in the record.
+
+    Raises
+    ------
+    ValueError
+        When ``full`` has no band.
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> one = st_halfwidth(l2g.reconstruct(demo_record(), ["I"], method="linear", interval=0.9))
+    >>> five = st_halfwidth(l2g.reconstruct(demo_record(), ["I", "II", "V1", "V3", "V5"], method="linear",
+    ...                                     interval=0.9))
+    >>> bool(one["V2"] > five["V2"] > 0), float(five["aVR"])  # aVR is exact from I and II
+    (True, 0.0)
+    """
+    rec = full.standardize()
+    if rec.interval is None:
+        raise ValueError(f"{full.name}: the record has no band; reconstruct it with interval=0.9 first")
+    fs = rec.fs
+    if delineation is None:
+        from .morphology import detect_r_peaks
+
+        start = detect_r_peaks(rec.lead(lead), fs).astype(np.float64) + ST_AFTER_R_S[0] * fs
+    else:
+        ratio = fs / delineation.fs
+        r, qoff = delineation.r_peaks * ratio, delineation.qrs_off * ratio
+        start = np.where(np.isfinite(qoff), qoff + ST_AFTER_QRS_OFF_S[0] * fs, r + ST_AFTER_R_S[0] * fs)
+    width = max(1, int(round((ST_AFTER_R_S[1] - ST_AFTER_R_S[0]) * fs)))
+    start = np.round(start[np.isfinite(start)]).astype(np.int64)
+    start = start[(start >= 0) & (start + width <= rec.n_samples)]
+    low, high = rec.interval
+    gen = [i for i, st in enumerate(rec.status)
+           if st == GENERATED and np.isfinite(low[i]).all() and np.isfinite(high[i]).all()]
+    values = np.full(len(gen), np.nan)
+    if start.size and gen:
+        idx = start[:, None] + np.arange(width)[None, :]  # (beats, width)
+        hw = 0.5 * (high[gen] - low[gen]).astype(np.float64)  # (leads, samples)
+        values = np.median(hw[:, idx].mean(axis=2), axis=1)
+    return pd.Series(values, index=[rec.leads[i] for i in gen], name="st_halfwidth_mv", dtype=np.float64)

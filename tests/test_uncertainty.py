@@ -157,3 +157,105 @@ def test_band_wfdb_companion_and_csv_columns(rec, tmp_path):
     assert np.allclose(banded.signal, plain.signal, equal_nan=True)
     with pytest.raises(ValueError, match="no band"):
         band_columns(rec)
+
+
+# ------------------------------------------------------------------ band exports, ST width, chart (issue #14)
+def test_csv_bytes_with_band_columns_reads_back_the_same_signal(rec, tmp_path):
+    from l2g.export import csv_bytes
+
+    full = _band(rec, ["I", "II", "V2"])
+    plain, banded = csv_bytes(full), csv_bytes(full, band=True)
+    header = lambda data: next(x for x in data.decode().splitlines() if x.startswith("time_s")).split(",")  # noqa: E731
+    assert not [c for c in header(plain) if c.endswith(("_low", "_high"))]
+    cols = header(banded)
+    assert cols[: len(header(plain))] == header(plain)  # the signal columns first, unchanged
+    assert cols[len(header(plain)):] == [f"{lead}{s}" for lead in LEADS if lead not in ("I", "II", "V2")
+                                         for s in ("_low", "_high")]
+    assert "# L2G: band: columns <lead>_low and <lead>_high" in banded.decode()
+    back = l2g.read_record([("export.csv", banded)])
+    ref = l2g.read_record([("export.csv", plain)])
+    assert back.leads == ref.leads and back.status == ref.status and back.interval is None
+    assert np.array_equal(back.signal, ref.signal, equal_nan=True)  # never mixed into the signal
+    assert not [n for n in back.meta.notes if "_low" in n]  # not reported as unknown channels either
+    assert csv_bytes(rec, band=True) == csv_bytes(rec)  # no band: nothing added
+
+
+def test_write_csv_refuses_an_extra_column_named_like_a_lead(rec, tmp_path):
+    with pytest.raises(ValueError, match="not a lead"):
+        l2g.write_csv(rec, tmp_path / "x.csv", columns={"V1": rec.lead("V1")})
+    with pytest.raises(ValueError, match="shape"):
+        l2g.write_csv(rec, tmp_path / "x.csv", columns={"V1_low": rec.lead("V1")[:10]})
+
+
+def test_wfdb_zip_holds_the_band_record_and_reads_back_the_signal(rec):
+    import io
+    import zipfile
+
+    from l2g.export import wfdb_zip_bytes
+
+    full = _band(rec, ["I", "II", "V2"])
+    data = wfdb_zip_bytes(full, "demo")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea", "demo_band.dat", "demo_band.hea"]
+        assert "L2G: band of record demo" in zf.read("demo_band.hea").decode()
+    back = l2g.read_record([("export.zip", data)])  # the signal record, not the band
+    assert back.leads == LEADS and back.status == full.status
+    assert np.max(np.abs(back.signal - full.signal)) < 1e-3
+    with zipfile.ZipFile(io.BytesIO(wfdb_zip_bytes(full, "demo", band=False))) as zf:
+        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea"]
+    with zipfile.ZipFile(io.BytesIO(wfdb_zip_bytes(rec, "demo"))) as zf:  # no band: the signal only
+        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea"]
+
+
+def test_st_halfwidth_one_lead_vs_five_and_with_a_delineation(rec):
+    from l2g.morphology import delineate_record
+    from l2g.uncertainty import ST_LIMIT_MV, st_halfwidth
+
+    one = st_halfwidth(_model_band(rec, ["I"]))
+    five_rec = _model_band(rec, ["I", "II", "V1", "V3", "V5"])
+    five = st_halfwidth(five_rec)
+    assert list(one.index) == [lead for lead in LEADS if lead != "I"]
+    assert (one[["V2", "V4", "V6"]] > five[["V2", "V4", "V6"]]).all()
+    assert (five[["III", "aVR", "aVL", "aVF"]] == 0).all()  # exact from I and II
+    assert one.max() > ST_LIMIT_MV  # from one lead some band is too wide for ST decisions
+    d = delineate_record(five_rec, "II", context=False)
+    by_qrs = st_halfwidth(five_rec, delineation=d)
+    assert list(by_qrs.index) == list(five.index) and np.allclose(by_qrs, five, rtol=0.5)
+    with pytest.raises(ValueError, match="no band"):
+        st_halfwidth(rec)
+
+
+def test_ecg_figure_band_fill_toggle_and_grade_labels(rec):
+    from l2g.plots import display_filter, ecg_figure
+
+    full = _band(rec, ["I", "II", "V1"])
+    fills = lambda f: [t for t in f.data if t.fill == "toself"]  # noqa: E731
+    on = ecg_figure(full, band_name="90 % confidence band", grades={"V2": "B"})
+    assert len(fills(on)) == 5 and not fills(ecg_figure(full, band=False))  # V2-V6; the limb leads are exact
+    assert {t.name for t in fills(on)} == {"90 % confidence band"}
+    order = [t.fill == "toself" or t.name for t in on.data]
+    assert all(order[i + 1] == "generated (linear)" for i, x in enumerate(order) if x is True)  # under its trace
+    texts = [a.text for a in on.layout.annotations]
+    assert "<b>V2 <i>(gen · B)</i></b>" in texts and "<b>V3 <i>(gen)</i></b>" in texts
+    shown, _ = display_filter(full, "0.5–40 Hz (monitor)")  # the band keeps its half-width around the trace
+    i = LEADS.index("V4")
+    assert np.allclose(shown.interval[1][i] - shown.interval[0][i], full.interval[1][i] - full.interval[0][i],
+                       atol=1e-5)
+    assert np.allclose(0.5 * (shown.interval[1][i] + shown.interval[0][i]), shown.signal[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt, expect", [("wfdb", ["demo.dat", "demo.hea", "demo_band.dat", "demo_band.hea"]),
+                                         ("csv", ["demo.csv"])])
+def test_cli_reconstruct_interval_writes_the_band_beside(rec, tmp_path, fmt, expect):
+    from l2g.cli import main
+
+    hea = l2g.write_wfdb(rec, tmp_path / "in", "demo")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(hea), "--available", "I,II,V2", "--out", str(out), "--method", "linear",
+                 "--format", fmt, "--interval", "0.9"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == expect
+    if fmt == "csv":
+        header = (out / "demo.csv").read_text().splitlines()[0].split(",")
+        assert "V4_low" in header and "V4_high" in header
+        back = l2g.read_record(out / "demo.csv")
+        assert back.leads == LEADS and back.interval is None
