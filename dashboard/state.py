@@ -10,7 +10,8 @@ Caches
 * :func:`reconstructor` - ``st.cache_resource``: one loaded model per method and
   weights folder (:func:`l2g.paths.weights_dir`), shared by every session (read-only;
   inference runs under ``torch.no_grad``); each load is counted (:func:`load_count`) and logged.
-* :func:`reconstruction`, :func:`agreement`, :func:`morphology`, :func:`catalog`,
+* :func:`reconstruction` (with the :data:`BAND_LEVEL` band), :func:`agreement`,
+  :func:`trust`, :func:`st_band`, :func:`lead_check`, :func:`morphology`, :func:`catalog`,
   :func:`export_files` - ``st.cache_data``, keyed by a record digest
   (:meth:`l2g.Record.digest`) plus the lead selection and the method. Records are not
   pickled into the cache: the signal and statuses are, and the Record is rebuilt.
@@ -84,6 +85,10 @@ __all__ = [
     "load_count",
     "reset_models",
     "reconstruction",
+    "BAND_LEVEL",
+    "trust",
+    "st_band",
+    "lead_check",
     "agreement",
     "morphology",
     "wave_times",
@@ -106,6 +111,8 @@ LONG_RECORD_HINT: str = ("The dashboard keeps records up to 24 h at 500 Hz open;
 #: Seconds a result derived from a patient's record (reconstruction, tables, export bytes) stays in the
 #: shared caches; together with their ``max_entries`` this bounds what outlives a session.
 CACHE_TTL_S: float = 3600.0
+#: Coverage of the confidence band computed around every generated lead (:func:`l2g.reconstruct` ``interval``).
+BAND_LEVEL: float = 0.9
 _LOADED: set[tuple[str, str]] = set()  # (method, weights folder) whose reconstructor is in the cache
 _LOADS: Counter[tuple[str, str]] = Counter()  # how often each was loaded in this process
 _READ_LOCK = threading.Lock()
@@ -337,25 +344,83 @@ def reset_models() -> None:
     """Forget the loaded reconstructors and the reconstructions made with them (tests, a weights change)."""
     _reconstructor.clear()
     _reconstruct_arrays.clear()
+    trust.clear()
+    lead_check.clear()
     _LOADED.clear()
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
-def _reconstruct_arrays(digest: str, _record: Record, available: tuple[str, ...],
-                        method: str) -> tuple[np.ndarray, tuple[str, ...], tuple[str, str, tuple[str, ...]]]:
+def _reconstruct_arrays(digest: str, _record: Record, available: tuple[str, ...], method: str,
+                        interval: float | None) -> tuple[np.ndarray, tuple[str, ...],
+                                                         tuple[str, str, tuple[str, ...]],
+                                                         tuple[np.ndarray, np.ndarray] | None]:
     from l2g.reconstruction import reconstruct
 
     rc, _ = reconstructor(method)
-    out = reconstruct(_record, available, model=rc)
+    out = reconstruct(_record, available, model=rc, interval=interval)
     p = out.meta.provenance
-    return out.signal, out.status, (p.method, p.model_version, p.available)
+    return out.signal, out.status, (p.method, p.model_version, p.available), out.interval
 
 
-def reconstruction(record: Record, digest: str, available: tuple[str, ...], method: str = "model") -> Record:
-    """``reconstruct(record, available)`` with the cached model, cached per (digest, selection, method)."""
-    signal, status, (m, version, avail) = _reconstruct_arrays(digest, record, tuple(available), method)
+def reconstruction(record: Record, digest: str, available: tuple[str, ...], method: str = "model",
+                   interval: float | None = BAND_LEVEL) -> Record:
+    """``reconstruct(record, available, interval=interval)`` with the cached model.
+
+    Cached per (digest, selection, method, interval). The result carries the
+    band of coverage ``interval`` (default :data:`BAND_LEVEL`) as ``Record.interval``;
+    ``interval=None``: no band.
+    """
+    signal, status, (m, version, avail), band = _reconstruct_arrays(digest, record, tuple(available), method,
+                                                                    interval)
     meta = dataclasses.replace(record.meta, provenance=Provenance(method=m, model_version=version, available=avail))
-    return record.replace(signal=signal, status=status, meta=meta)
+    return record.replace(signal=signal, status=status, meta=meta, interval=band)
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
+def trust(digest: str, available: tuple[str, ...], method: str, _output: Record) -> pd.DataFrame:
+    """:func:`l2g.uncertainty.trust_table` of a reconstruction, indexed by generated lead.
+
+    Columns ``predicted_rmse_uv``, ``grade``, ``meaning``, ``band_halfwidth_uv``, ``exact``.
+    """
+    from l2g.uncertainty import trust_table
+
+    rc, _ = reconstructor(method)
+    return trust_table(_output, model=rc).set_index("lead")
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
+def st_band(digest: str, available: tuple[str, ...], method: str, _output: Record) -> pd.Series:
+    """:func:`l2g.uncertainty.st_halfwidth` of a reconstruction with a band (mV per generated lead).
+
+    The ST segment is timed on the Lead-II delineation the wave markers and the
+    morphology table use (:func:`_lead_ii`), else on R peaks of the first present lead.
+    """
+    from l2g.uncertainty import st_halfwidth
+
+    if "II" in _output.present_leads:
+        try:
+            return st_halfwidth(_output, delineation=_lead_ii(digest, available, method, _output))
+        except ValueError:  # Lead II could not be delineated: R peaks below
+            pass
+    return st_halfwidth(_output, lead=_output.present_leads[0])
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
+def lead_check(digest: str, _record: Record) -> tuple[pd.DataFrame | None, list[str], str]:
+    """:func:`l2g.leadcheck.check_leads` on every recorded lead of the record, once per digest.
+
+    Returns ``(table indexed by lead, suspected faults, "")``, e.g. ``faults == ["LA/RA"]``,
+    or ``(None, [], why)`` when the check cannot run (fewer than three recorded
+    leads, no baseline loaded).
+    """
+    from l2g.leadcheck import check_leads
+
+    try:
+        rc, _ = reconstructor("model")
+        table = check_leads(_record, model=rc)
+    except ValueError as exc:  # NotEnoughLeadsError, or no weights at all
+        return None, [], str(exc).rstrip(".")
+    return table.set_index("lead"), list(table.attrs.get("faults", [])), ""
 
 
 # ------------------------------------------------------------------ comparisons
@@ -443,6 +508,10 @@ def export_files(digest: str, available: tuple[str, ...], method: str, deidentif
                  _output: Record) -> dict[str, bytes | str]:
     """``{"wfdb": zip bytes, "csv": bytes, "dicom": bytes or why not}`` of the reconstructed record.
 
+    A band (``_output.interval``) goes beside the signal: the companion record
+    ``<name>_band`` in the WFDB zip, ``<lead>_low``/``<lead>_high`` columns in the CSV
+    (DICOM: the signal only).
+
     ``deidentify`` is passed to every writer (:func:`l2g.export.wfdb_zip_bytes`,
     :func:`~l2g.export.csv_bytes`, :func:`~l2g.export.dicom_bytes`) and is part of the cache key.
     ``"dicom"`` is the writer's one-line reason (a str) when DICOM cannot hold the record
@@ -454,5 +523,5 @@ def export_files(digest: str, available: tuple[str, ...], method: str, deidentif
         dicom: bytes | str = dicom_bytes(_output, deidentify=deidentify)
     except ValueError as exc:
         dicom = str(exc).rstrip(".")
-    return {"wfdb": wfdb_zip_bytes(_output, deidentify=deidentify), "csv": csv_bytes(_output, deidentify=deidentify),
-            "dicom": dicom}
+    return {"wfdb": wfdb_zip_bytes(_output, deidentify=deidentify),
+            "csv": csv_bytes(_output, deidentify=deidentify, band=True), "dicom": dicom}

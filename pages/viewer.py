@@ -22,6 +22,7 @@ from l2g.metrics import scored_leads
 from l2g.morphology import cart_intervals
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
 from l2g.record import ABSENT, GENERATED, RECORDED, Metadata, Record
+from l2g.uncertainty import GRADES, ST_LIMIT_MV, CalibrationError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
 INTERPRETATION_INLINE_CHARS = 120  # a cart's interpretation longer than this is shown collapsed
 CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
+BAND_NAME = f"{state.BAND_LEVEL:.0%} confidence band".replace("%", " %")
+# "A ≤ 50 µV: ...; B ≤ 150 µV: ...; C > 150 µV: ...", from the library's thresholds
+GRADE_NOTE = "; ".join(f"**{g}** {f'≤ {b:g}' if math.isfinite(b) else f'> {GRADES[i - 1][0]:g}'} µV: {m}"
+                       for i, (b, g, m) in enumerate(GRADES))
 
 
 # ------------------------------------------------------------------ loading (the error boundary)
@@ -101,6 +106,33 @@ def _on_open_folder(path: str, record_id: str) -> None:
 
 def _on_open_demo() -> None:
     state.set_record(demo_record(), "built-in demo record (synthetic)")
+
+
+def _lead_check_panel(table, faults: list[str], why: str) -> None:
+    """Say whether the recorded leads look correctly placed (shown above the chart, before any lead is generated)."""
+    if table is None:
+        st.caption(f"Lead check not run: {why}.")
+        return
+    reasons = list(dict.fromkeys(r for r in table["reason"] if r))
+    electrode = [f for f in faults if not f.startswith("bad ")]
+    if electrode:
+        st.error(f"**Lead check: electrode fault suspected ({', '.join(electrode)}).** {' '.join(reasons)}  \n"
+                 "The generated leads are computed from these recordings and would be wrong too: check the "
+                 "electrode placement (or the file's lead labels) before using them.", icon="🚨")
+    elif faults:
+        st.warning(f"**Lead check: {'; '.join(reasons)}.** Leads generated from it are less reliable; "
+                   "untick it to generate it instead.", icon="⚠️")
+    else:
+        st.success(f"Lead check: the {len(table)} recorded leads agree with each other; no electrode reversal "
+                   "or swap suspected.", icon="✅")
+    if faults:
+        with st.expander("Lead check details"):
+            st.dataframe(table, key="lead_check_table", column_config={
+                "r": st.column_config.NumberColumn(format="%.2f"),
+                "rmse_uv": st.column_config.NumberColumn("RMSE (µV)", format="%.0f"),
+                "z": st.column_config.NumberColumn("z (× expected)", format="%.1f")})
+            st.caption("Each recorded lead vs its prediction from the other recorded leads (limb leads from the "
+                       "chest leads), and each electrode fault tested by undoing it; see docs/DASHBOARD.md.")
 
 
 def _clock(seconds: float) -> str:
@@ -177,11 +209,16 @@ with st.sidebar:
     st.subheader("Display")
     filter_name = st.selectbox("Display filter", list(DISPLAY_FILTERS), key="filter",
                                help="Applied alike to every trace on the charts; exports are unfiltered.")
+    show_band = st.toggle(f"Show confidence band ({state.BAND_LEVEL:.0%})".replace("%", " %"), value=True,
+                          key="band", help="Light blue around each generated lead: where the real trace lies "
+                                           f"{state.BAND_LEVEL:.0%} of the time (calibrated on held-out records; "
+                                           "docs/MODEL.md). Not drawn in PNG/PDF exports unless asked there.")
 
 st.header("12-lead viewer", anchor=False)
 banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
 for level, text in ss["load_messages"]:
     {"error": st.error, "info": st.info}.get(level, st.warning)(text)
+lead_check_box = st.container()  # the lead check of the recorded leads, filled once the baseline is loaded
 
 summary, selector = st.columns([2, 3], gap="medium")
 with summary:  # what was opened
@@ -250,6 +287,9 @@ try:
 except ValueError as exc:  # neither the generator nor the linear baseline can be loaded
     rc, fallback = None, str(exc)
     banner.error(f"**No generator available** ({exc}). The recording is shown; no lead can be generated.")
+if rc is not None:  # the recorded leads are checked before any lead is generated from them
+    with lead_check_box:
+        _lead_check_panel(*state.lead_check(part_digest, part))
 if rc is not None and rc.method != "model":
     banner.warning(f"**Model weights not available:** the generated leads come from the **linear baseline** "
                    f"(`{rc.version}`); see the Model page." + (f"  \n{fallback}" if fallback else ""), icon="⚠️")
@@ -257,7 +297,11 @@ if available and rc is not None:
     from l2g.reconstruction import RecordTooShort  # here, not at the top: torch is loaded by now
 
     try:
-        output = state.reconstruction(part, part_digest, available, "model")
+        try:
+            output = state.reconstruction(part, part_digest, available, "model")
+        except CalibrationError as exc:  # a weights folder without interval.json: no band, no grades
+            output = state.reconstruction(part, part_digest, available, "model", interval=None)
+            st.info(f"No confidence band or trust grade: {str(exc).rstrip('.')}.")
         generated = output.generated_leads
     except RecordTooShort as exc:  # under one beat: one message, the recording is shown
         output, generated = part, ()
@@ -271,7 +315,7 @@ compare_linear = False
 if generated and rc.method == "model":
     compare_linear = st.sidebar.checkbox("Overlay the linear baseline", key="compare_linear",
                                          help="Dashed orange: the linear baseline's version of each generated lead.")
-baseline = state.reconstruction(part, part_digest, available, "linear") if compare_linear else None
+baseline = state.reconstruction(part, part_digest, available, "linear", interval=None) if compare_linear else None
 
 # chart
 layout = VIEWS[view]
@@ -287,17 +331,30 @@ if layout == "single" or part.duration > 10.0:
         # the last start on the 0.5-s steps; at least one step (a cart's 10.5-s record has max 0.5, not 0)
         last_start = max(0.5, math.floor((part.duration - 10.0) * 2.0) / 2.0)
         start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
+trust = state.trust(part_digest, available, "model", output) if generated and output.interval is not None else None
+grades = dict(zip(trust.index, trust["grade"], strict=True)) if trust is not None else {}
 shown, filter_label = display_filter(output, filter_name)
 reference = display_filter(part, filter_name)[0] if generated else None
 baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None
 waves = (state.wave_times(part_digest, available, "model", output)
          if show_waves and "II" in output.present_leads else None)
 fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
-                 filter_label=filter_label, width_px=CHART_WIDTH_PX)
+                 filter_label=filter_label, width_px=CHART_WIDTH_PX, band=show_band, band_name=BAND_NAME,
+                 grades=grades)
 chart_slot.plotly_chart(fig, theme=None, key="ecg_chart", config={"displaylogo": False, "scrollZoom": False})
 if generated:
     st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
-               "Grey under a generated lead: the real recording, hidden from the generator.")
+               "Grey under a generated lead: the real recording, hidden from the generator."
+               + (f" Light blue: the {BAND_NAME}." if show_band and output.interval is not None else "")
+               + f" Trust grade after “gen ·”: {GRADE_NOTE}.")
+    if output.interval is not None:
+        st_width = state.st_band(part_digest, available, "model", output)
+        wide = st_width[st_width > ST_LIMIT_MV]
+        if len(wide):
+            st.warning(f"**Too uncertain for ST decisions:** the {BAND_NAME} at the ST segment is wider than "
+                       f"±{ST_LIMIT_MV:g} mV in " + ", ".join(f"{lead} (±{v:.2f} mV)" for lead, v in wide.items())
+                       + ". Do not read ST elevation or depression in these generated leads; place more leads, "
+                       "nearer to them, to narrow the band.", icon="⚠️")
 
 # agreement and morphology
 compared = scored_leads(part, output, available) if available else ()
@@ -306,10 +363,25 @@ with left:
     st.subheader("Agreement with the real leads")
     if compared:
         table = state.agreement(part_digest, available, "model", compare_linear, part, output, baseline)
+        if trust is not None:  # the trust grade beside the measured agreement
+            table.insert(0, "Grade", trust["grade"].reindex(table.index))
+            table.insert(1, "Predicted RMSE (µV)", trust["predicted_rmse_uv"].reindex(table.index))
         st.dataframe(table, key="agreement_table", column_config={
-            c: st.column_config.NumberColumn(format="%.3f" if "RMSE" not in c else "%.0f") for c in table.columns})
+            c: st.column_config.NumberColumn(format="%.3f" if "RMSE" not in c else "%.0f")
+            for c in table.columns if c != "Grade"})
         st.caption("Generated leads only, after a 0.5 Hz high-pass of both traces. r: Pearson correlation; "
-                   "RMSE in µV; SSIM over 100-ms windows (see docs/METRICS.md).")
+                   "RMSE in µV; SSIM over 100-ms windows (see docs/METRICS.md). Grade and predicted RMSE: "
+                   f"what the model expects without seeing the real lead ({GRADE_NOTE}).")
+    elif trust is not None and len(trust):
+        st.dataframe(trust[["grade", "predicted_rmse_uv", "band_halfwidth_uv", "meaning"]], key="trust_table",
+                     column_config={"grade": "Grade",
+                                    "predicted_rmse_uv": st.column_config.NumberColumn("Predicted RMSE (µV)",
+                                                                                        format="%.0f"),
+                                    "band_halfwidth_uv": st.column_config.NumberColumn("Band ± (µV)", format="%.0f"),
+                                    "meaning": "Use"})
+        st.caption("Nothing to compare: no generated lead has a real trace in this file. Above, the trust grade "
+                   f"of each generated lead: what the model expects ({GRADE_NOTE}). Band ±: mean half-width of "
+                   f"the {BAND_NAME}.")
     else:
         st.caption("Nothing to compare: no generated lead has a real trace in this file. "
                    "Untick leads that the file holds to see how well they are generated.")
@@ -363,7 +435,10 @@ if isinstance(files["dicom"], bytes):
                           key="dl_dicom", on_click="ignore", icon=":material/download:")
 else:  # e.g. a rate outside DICOM's 200-1000 Hz
     ex[2].caption(f"No DICOM export: {files['dicom']}.")
-image_key = (part_digest, available, filter_name, compare_linear, start)
+band_in_images = ex[4].checkbox("Band in PNG/PDF", value=False, key="band_in_images",
+                                help=f"Draw the {BAND_NAME} in the exported chart images too (off by default: "
+                                     "a printed chart is read without the toggle beside it).")
+image_key = (part_digest, available, filter_name, compare_linear, start, band_in_images)
 images = ss.get("images")
 if browser_path() is None:
     ex[3].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
@@ -375,7 +450,8 @@ elif images is not None and images[0] == image_key and isinstance(images[1], dic
 elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:",
                   help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
     page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
-                      filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)")
+                      filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)",
+                      band=band_in_images, band_name=BAND_NAME, grades=grades)
     try:
         with st.spinner("Rendering with kaleido…"):
             ss["images"] = (image_key, figure_images(page))
@@ -387,7 +463,11 @@ if images is not None and images[0] == image_key and isinstance(images[1], str):
 st.caption("Exports hold the reconstructed 12-lead record" + (" (this segment)" if n_segments > 1 else "")
            + ": generated leads are marked in the WFDB header (`L2G: lead status`, `L2G: generated from`), "
            "in the CSV (`# L2G:` lines, columns named `<lead>_generated`) and in the DICOM channel labels "
-           "(`<lead> (GENERATED)`) and annotations; file names end in `_l2g`.  \n"
+           "(`<lead> (GENERATED)`) and annotations; file names end in `_l2g`. "
+           + (f"The {BAND_NAME} goes beside the signal, never into it: the WFDB zip holds the companion record "
+              "`<name>_band` (`<lead>_low`, `<lead>_high`), the CSV two extra columns per generated lead "
+              "(`<lead>_low`, `<lead>_high`); DICOM holds the signal only.  \n" if output.interval is not None
+              else " \n")
            + ("**De-identified:** no patient name, identifiers or birth date (age and sex kept); the WFDB header "
               "and CSV say `de-identified by L2G-ECG`, the DICOM file has PatientIdentityRemoved YES and new UIDs. "
               "The record and file names come from the opened file's name and are kept: rename a file whose "

@@ -85,7 +85,7 @@ def test_starts_on_the_demo_record_with_generated_leads(at: AppTest) -> None:
     # the agreement table lists every generated lead (all have a real trace in the demo)
     table = at.dataframe[0].value
     assert list(table.index) == [lead for lead in LEADS if lead not in PRESETS[DEFAULT_PRESET]]
-    assert list(table.columns) == ["r", "RMSE (µV)", "SSIM"]
+    assert list(table.columns) == ["Grade", "Predicted RMSE (µV)", "r", "RMSE (µV)", "SSIM"]  # grades: test_app_trust
     assert ((table["SSIM"] > -1) & (table["SSIM"] <= 1)).all()
     assert any("not a medical device" in c.value for c in at.caption)
 
@@ -113,7 +113,7 @@ def test_banner_and_linear_fallback_when_the_model_weights_are_missing(monkeypat
         assert len(banner) == 1 and "Model weights not available" in banner[0]
         assert str(tmp_path / "l2g.pt") in banner[0] and "linear.pt@" in banner[0]
         assert "generated (linear)" in trace_names(app) and "generated (model)" not in trace_names(app)
-        assert list(app.dataframe[0].value.columns) == ["r", "RMSE (µV)", "SSIM"]  # still scored
+        assert list(app.dataframe[0].value.columns)[-3:] == ["r", "RMSE (µV)", "SSIM"]  # still scored
         assert not app.error
     finally:
         state.reset_models()
@@ -138,7 +138,7 @@ def test_unticking_a_lead_generates_it(at: AppTest) -> None:
     assert at.selectbox(key="preset").value == CUSTOM
     assert "V1" in at.dataframe[0].value.index
     generated = {a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]}
-    assert "<b>V1 <i>(gen)</i></b>" in generated
+    assert any(t.startswith("<b>V1 <i>(gen") for t in generated)  # "(gen · B)": the grade, test_app_trust
 
 
 def test_presets_tick_their_leads(at: AppTest) -> None:
@@ -166,8 +166,8 @@ def test_layouts_single_lead_filters_and_wave_marks(at: AppTest) -> None:
         at.segmented_control(key="layout").set_value(view).run()
         assert not at.exception
     at.selectbox(key="single_lead").set_value("V2").run()
-    assert {a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]} >= {
-        "<b>V2 <i>(gen)</i></b>"}
+    labels = [a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]]
+    assert any(t.startswith("<b>V2 <i>(gen") for t in labels)
     for name in at.selectbox(key="filter").options:
         at.selectbox(key="filter").set_value(name).run()
         assert not at.exception
@@ -292,7 +292,8 @@ def test_every_cart_extension_passes_the_upload_filter(at: AppTest) -> None:
 def test_upload_cart_file(at: AppTest, rel: str) -> None:
     path = cart_file(rel)
     upload(at, (path.name, path.read_bytes(), "application/octet-stream"))
-    assert not at.error, [e.value for e in at.error]
+    # read without error (the lead check may flag the recording itself: ukbb_scrubbed.xml looks LA/RA-reversed)
+    assert not [e for e in at.error if not e.value.startswith("**Lead check")], [e.value for e in at.error]
     summary = record_title(at)
     assert f"#### {path.stem}" in summary and f"`{CART_FILES[rel]}`" in summary
     assert ticked(at) == PRESETS[DEFAULT_PRESET]  # all 12 leads (8-lead storage: 4 derived exactly)
@@ -369,7 +370,7 @@ def test_export_wfdb_zip_and_csv(at: AppTest, downloads: dict[str, bytes], tmp_p
     at.checkbox(key="lead_V1").uncheck().run()  # rerun with the spy in place
     assert not at.exception
     with zipfile.ZipFile(io.BytesIO(downloads["demo_l2g.zip"])) as zf:
-        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea"]
+        assert sorted(zf.namelist()) == ["demo.dat", "demo.hea", "demo_band.dat", "demo_band.hea"]  # the band beside
         zf.extractall(tmp_path)
     back = wfdb.rdrecord(str(tmp_path / "demo"))
     assert back.sig_name == list(LEADS) and back.fs == 500 and back.sig_len == 5000

@@ -12,12 +12,13 @@ Skipped, with the reason, without Chromium/Playwright or without ``../shared/cli
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.test_browser import (  # noqa: F401 - fixtures
+    GEN_LABEL,
+    GRADE,
     IDLE,
     REPO,
     _checkbox_label,
@@ -58,7 +59,8 @@ def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  #
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([str(path)])
     page.get_by_text(f"upload “{path.name}”").first.wait_for()
     _idle(page)
-    errors = page.locator('[data-testid="stAlertContentError"]')
+    # read without error (the lead check may flag the recording itself: ukbb_scrubbed.xml looks LA/RA-reversed)
+    errors = page.locator('[data-testid="stAlertContentError"]').filter(has_not_text="Lead check")
     assert errors.count() == 0, errors.first.inner_text()
     summary = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=f"upload “{path.name}”").first
     text = summary.inner_text()
@@ -67,12 +69,13 @@ def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  #
         assert "Mortara Instrument, Inc. el250" in text and "QT/QTc 368/370 ms" in text, text
     for lead in untick:  # leads of the default preset (I, II, V1, V3, V5), so ticked now and recorded
         assert page.get_by_role("checkbox", name=lead, exact=True).is_checked(), lead
-        assert f"{lead} (gen)" not in page.locator(".js-plotly-plot .annotation-text").all_text_contents()
+        assert not [t for t in page.locator(".js-plotly-plot .annotation-text").all_text_contents()
+                    if GEN_LABEL(lead).match(t)]
         _checkbox_label(page, lead).click()
         page.locator(".js-plotly-plot .annotation-text").filter(
-            has_text=re.compile(rf"^{re.escape(lead)} \(gen\)$")).first.wait_for()
+            has_text=GEN_LABEL(lead)).first.wait_for()
         _idle(page)
-    labels = set(page.locator(".js-plotly-plot .annotation-text").all_text_contents())
+    labels = {GRADE.sub(")", t) for t in page.locator(".js-plotly-plot .annotation-text").all_text_contents()}
     assert {f"{lead} (gen)" for lead in untick} <= labels
     legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
     assert "real (hidden from the generator)" in legend and any(t.startswith("generated (") for t in legend)

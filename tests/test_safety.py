@@ -64,7 +64,8 @@ def test_generated_leads_have_their_own_colour_legend_and_label(at: AppTest) -> 
     shown = [t["name"] for t in spec["data"] if t.get("name") and t.get("showlegend", True)]
     assert "recorded (input)" in shown and any(n.startswith("generated (") for n in shown)
     labels = {a["text"]: a["font"]["color"] for a in spec["layout"]["annotations"] if "font" in a}
-    assert labels["<b>V2 <i>(gen)</i></b>"] == COLORS["generated"] and labels["<b>V1</b>"] == COLORS["recorded"]
+    v2 = next(text for text in labels if text.startswith("<b>V2 <i>(gen"))  # "(gen · B)" with its trust grade
+    assert labels[v2] == COLORS["generated"] and labels["<b>V1</b>"] == COLORS["recorded"]
     foot = spec["layout"]["annotations"][-1]["text"]
     assert "generated from I, II, V1, V3, V5 by" in foot
 
