@@ -222,26 +222,43 @@ def _hf_ratio(record: Record, recorded: Sequence[str], max_seconds: float) -> di
 
 
 class _Predictor:
-    """Leave-k-out linear predictions of single leads from lagged copies of a 12-lead array."""
+    """Leave-k-out linear predictions of single leads from lagged copies of a 12-lead array.
+
+    The weights of each (predictors, target) pair are worked out once per check, and a
+    prediction is one matrix-vector product over the lagged array (n_lags * 12, T). A lead
+    swap is tested by permuting the weights, not the data (``perm``: every swap is its own
+    inverse, so ``x[perm]`` under weights ``w`` equals ``x`` under ``w[:, perm]``).
+    """
 
     def __init__(self, linear, x: np.ndarray):
         self.linear = linear
         self.m = linear.config.max_lag
-        self.taps = None
         self.n = x.shape[1]
         self.e = EXPAND_8_TO_12.astype(np.float64)
+        self.lags = [lag + self.m for lag in linear.config.lags]
+        self._w: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
 
     def lagged(self, x: np.ndarray) -> np.ndarray:
+        """The lagged copies as one (n_lags * 12, T) array, lag-major."""
         m = self.m
         xp = np.pad(x, ((0, 0), (m, m)))
-        lags = [lag + m for lag in self.linear.config.lags]
-        return np.stack([xp[:, k: k + self.n] for k in lags])  # (n_lags, 12, T)
+        return np.concatenate([xp[:, k: k + self.n] for k in self.lags])  # (n_lags * 12, T)
 
-    def predict(self, xl: np.ndarray, predictors: Sequence[str], target: str) -> np.ndarray:
-        w = self.linear.weights_for(predictors)  # (8, 12, K)
-        lags = [lag + self.m for lag in self.linear.config.lags]
-        w12 = np.einsum("j,jpk->pk", self.e[LEADS.index(target)], w[:, :, lags])  # (12, n_lags)
-        return np.einsum("pk,kpt->t", w12, xl)
+    def weights(self, predictors: Sequence[str], target: str) -> np.ndarray:
+        """(n_lags, 12) weights of ``target`` on the lagged 12-lead array, given ``predictors``."""
+        key = (tuple(predictors), target)
+        if key not in self._w:
+            w = self.linear.weights_for(predictors)  # (8, 12, K)
+            self._w[key] = np.einsum("j,jpk->kp", self.e[LEADS.index(target)], w[:, :, self.lags])
+        return self._w[key]
+
+    def predict(self, xl: np.ndarray, predictors: Sequence[str], target: str,
+                perm: np.ndarray | None = None) -> np.ndarray:
+        """Prediction of ``target`` (T,) from ``xl`` (:meth:`lagged`), its leads permuted by ``perm`` if given."""
+        w = self.weights(predictors, target)
+        if perm is not None:
+            w = w[:, perm]
+        return w.reshape(-1) @ xl
 
 
 def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -> LeadCheckStats:
@@ -288,16 +305,18 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
 
     chest_ratio = {}
     if len(chest) >= 2 and len(recorded) >= 3:
-        def chest_err(xx_l: np.ndarray, xx: np.ndarray) -> float:
-            return float(sum(np.sum((xx[LEADS.index(c)] - pred.predict(xx_l, sources(c), c)) ** 2) for c in chest))
+        def chest_err(perm: np.ndarray | None = None) -> float:
+            xx = x if perm is None else x[perm]
+            return float(sum(np.sum((xx[LEADS.index(c)] - pred.predict(xl, sources(c), c, perm)) ** 2)
+                             for c in chest))
 
-        base = chest_err(xl, x)
+        base = chest_err()
         for a, b in CHEST_SWAPS:
             if a in recorded and b in recorded:
                 perm = np.arange(12)
                 ia, ib = LEADS.index(a), LEADS.index(b)
                 perm[[ia, ib]] = [ib, ia]
-                chest_ratio[f"{a}/{b}"] = base / max(chest_err(xl[:, perm], x[perm]), 1e-12)
+                chest_ratio[f"{a}/{b}"] = base / max(chest_err(perm), 1e-12)
     limb_ratio = {}
     if limb_basis(recorded) is not None:
         limb = list(LIMB_LEADS)  # completed exactly in _prepare

@@ -44,6 +44,7 @@ dominated by edge transients.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -300,6 +301,20 @@ def resample_array(
     return y[..., :n_out]
 
 
+@functools.lru_cache(maxsize=64)
+def _butter_sos(order: int, low_hz: float | None, high_hz: float | None, fs: float) -> np.ndarray:
+    """Second-order sections of a Butterworth band-, high- or low-pass, designed once per setting (copy before use)."""
+    from scipy import signal as sps
+
+    if low_hz is not None and high_hz is not None:
+        sos = sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
+    elif low_hz is not None:
+        sos = sps.butter(order, low_hz, btype="highpass", fs=fs, output="sos")
+    else:
+        sos = sps.butter(order, high_hz, btype="lowpass", fs=fs, output="sos")
+    return sos
+
+
 def bandpass_array(
     x: np.ndarray,
     fs: float,
@@ -360,14 +375,10 @@ def bandpass_array(
         return x.copy()
     from scipy import signal as sps  # ~1 s to import: only when something is filtered
 
-    if low_hz is not None and high_hz is not None:
-        if low_hz >= high_hz:
-            raise ValueError(f"bandpass_array: low_hz ({low_hz:g}) must be below high_hz ({high_hz:g})")
-        sos = sps.butter(int(order), [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
-    elif low_hz is not None:
-        sos = sps.butter(int(order), low_hz, btype="highpass", fs=fs, output="sos")
-    else:
-        sos = sps.butter(int(order), high_hz, btype="lowpass", fs=fs, output="sos")
+    if low_hz is not None and high_hz is not None and low_hz >= high_hz:
+        raise ValueError(f"bandpass_array: low_hz ({low_hz:g}) must be below high_hz ({high_hz:g})")
+    sos = _butter_sos(int(order), None if low_hz is None else float(low_hz),
+                      None if high_hz is None else float(high_hz), float(fs)).copy()  # scipy wants it writable
     slowest = low_hz if low_hz is not None else high_hz
     default = 3 * (2 * len(sos) + 1)  # scipy's default padlen for sosfiltfilt
     padlen = _filter_padlen("bandpass_array", padding, x.shape[-1], fs, slowest, default)
