@@ -70,7 +70,7 @@ COLORS: dict[str, str] = {
     "recorded": "#000000",
     "real": "#8a8a8a",
     "generated": "#1d4ed8",
-    "band": "rgba(29, 78, 216, 0.16)",
+    "band": "rgba(29, 78, 216, 0.2)",
     "baseline": "#e07000",
     "calibration": "#000000",
     "minor": "#f7d4d4",

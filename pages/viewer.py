@@ -118,13 +118,13 @@ def _lead_check_panel(table, faults: list[str], why: str) -> None:
     if electrode:
         st.error(f"**Lead check: electrode fault suspected ({', '.join(electrode)}).** {' '.join(reasons)}  \n"
                  "The generated leads are computed from these recordings and would be wrong too: check the "
-                 "electrode placement (or the file's lead labels) before using them.", icon="🚨")
+                 "electrode placement (or the file's lead labels) before using them.", icon=":material/error:")
     elif faults:
         st.warning(f"**Lead check: {'; '.join(reasons)}.** Leads generated from it are less reliable; "
-                   "untick it to generate it instead.", icon="⚠️")
+                   "untick it to generate it instead.", icon=":material/warning:")
     else:
         st.success(f"Lead check: the {len(table)} recorded leads agree with each other; no electrode reversal "
-                   "or swap suspected.", icon="✅")
+                   "or swap suspected.", icon=":material/check_circle:")
     if faults:
         with st.expander("Lead check details"):
             st.dataframe(table, key="lead_check_table", column_config={
@@ -354,7 +354,7 @@ if generated:
             st.warning(f"**Too uncertain for ST decisions:** the {BAND_NAME} at the ST segment is wider than "
                        f"±{ST_LIMIT_MV:g} mV in " + ", ".join(f"{lead} (±{v:.2f} mV)" for lead, v in wide.items())
                        + ". Do not read ST elevation or depression in these generated leads; place more leads, "
-                       "nearer to them, to narrow the band.", icon="⚠️")
+                       "nearer to them, to narrow the band.", icon=":material/warning:")
 
 # agreement and morphology
 compared = scored_leads(part, output, available) if available else ()
