@@ -775,7 +775,7 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
             "",
             "Mean half-width (µV) per k × lead:",
             "",
-            _md_table(width.reset_index().rename_axis(None, axis=1), dict.fromkeys(width.columns, ".0f")),
+            _md_table(width.reset_index().rename_axis(None, axis=1), {"k": "d", **dict.fromkeys(width.columns, ".0f")}),
             "",
             "By source and by diagnosis group (a record may be in several groups):",
             "",
