@@ -117,8 +117,6 @@ def load_split_records(data_dir: str | Path, split_csv: str | Path, split: str) 
     (disconnected electrode, as :func:`l2g.dataset.to_independent` screens),
     are skipped with a log message: they have no ground truth to score.
     """
-    import warnings
-
     from .catalog import _datasets_and_sources, load_split, record_path
     from .dataset import to_independent
     from .io import read_record
@@ -137,9 +135,7 @@ def load_split_records(data_dir: str | Path, split_csv: str | Path, split: str) 
             log.warning("%s: not found under %s", rid, data_dir)
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rec = read_record(path)
+            rec = read_record(path)  # odd findings are in rec.meta.notes; readers do not warn
             to_independent(rec)  # raises for absent / flat leads
         except ValueError as exc:
             log.warning("%s: skipped (%s)", rid, exc)
@@ -779,7 +775,7 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
             "",
             "Mean half-width (µV) per k × lead:",
             "",
-            _md_table(width.reset_index().rename_axis(None, axis=1), dict.fromkeys(width.columns, ".0f")),
+            _md_table(width.reset_index().rename_axis(None, axis=1), {"k": "d", **dict.fromkeys(width.columns, ".0f")}),
             "",
             "By source and by diagnosis group (a record may be in several groups):",
             "",

@@ -50,6 +50,7 @@ __all__ = [
     "MAJOR_MV",
     "COLORS",
     "LAYOUTS",
+    "ecg_grid",
     "DISPLAY_FILTERS",
     "display_filter",
     "layout_rows",
@@ -194,6 +195,31 @@ def _label(method: str) -> str:
 
 
 # ------------------------------------------------------------------ the ECG figure
+
+def ecg_grid(fig: go.Figure, x_range: Sequence[float], y_range: Sequence[float]) -> None:
+    """Draw ECG paper on ``fig``'s axes: 1-mm minor and 5-mm major lines, 1 mm of time = 1 mm of voltage.
+
+    Minor lines every :data:`MINOR_S` s and :data:`MINOR_MV` mV, major every :data:`MAJOR_S`
+    s and :data:`MAJOR_MV` mV, no tick labels; the y axis is locked to the x axis so that the
+    grid squares stay square at any size (25 mm/s, 10 mm/mV). Changes ``fig`` in place (a
+    figure under construction, not a Record).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+    x_range : (float, float)
+        Time axis range, s.
+    y_range : (float, float)
+        Voltage axis range (bottom, top), mV.
+    """
+    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
+                gridcolor=COLORS["major"], gridwidth=1,
+                minor=dict(showgrid=True, gridcolor=COLORS["minor"], gridwidth=0.6))
+    fig.update_xaxes(range=list(x_range), tick0=0.0, dtick=MAJOR_S, minor_dtick=MINOR_S, minor_tick0=0.0,
+                     constrain="domain", **grid)
+    fig.update_yaxes(range=list(y_range), tick0=0.0, dtick=MAJOR_MV, minor_dtick=MINOR_MV, minor_tick0=0.0,
+                     scaleanchor="x", scaleratio=_SCALE_RATIO, constrain="domain", constraintoward="top", **grid)
+
 def ecg_figure(
     record: Record,
     *,
@@ -373,13 +399,7 @@ def ecg_figure(
     if height is None:
         px_per_mm = (width_px - margin["l"] - margin["r"]) / x_mm
         height = int(round(y_mm * px_per_mm + margin["t"] + margin["b"]))
-    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
-                gridcolor=COLORS["major"], gridwidth=1,
-                minor=dict(showgrid=True, gridcolor=COLORS["minor"], gridwidth=0.6))
-    fig.update_xaxes(range=x_range, tick0=0.0, dtick=MAJOR_S, minor_dtick=MINOR_S, minor_tick0=0.0,
-                     constrain="domain", **grid)
-    fig.update_yaxes(range=[y_bottom, y_top], tick0=0.0, dtick=MAJOR_MV, minor_dtick=MINOR_MV, minor_tick0=0.0,
-                     scaleanchor="x", scaleratio=_SCALE_RATIO, constrain="domain", constraintoward="top", **grid)
+    ecg_grid(fig, x_range, (y_bottom, y_top))
     speed = f"{PAPER_SPEED_MM_S:g} mm/s · {GAIN_MM_MV:g} mm/mV · {record.fs:g} Hz"
     foot = f"{speed} · filter: {filter_label or 'none stated'} · window {t0:g}–{t1:g} s"
     if record.meta.provenance is not None and record.generated_leads:

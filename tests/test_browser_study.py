@@ -1,7 +1,8 @@
 """The reader study in a real browser (Playwright + Debian's Chromium): two readers answer at once in two
 browser contexts with the keyboard shortcuts; the server is killed mid-study and restarted, and every
 committed answer is still there; the chart data of a trial with the generated trace left and one with it
-right differ only in sample values. Screenshots of every page go to docs/img/study_*.png.
+right differ only in sample values. Screenshots of every page go to artifacts/browser/study_*.png
+(git-ignored), or to docs/img/ with ``L2G_WRITE_DOC_IMAGES=1`` (the images docs/STUDY.md shows).
 
 Every wait is for an element or a state of the page, never for a fixed time.
 Skipped, with the reason, when /usr/bin/chromium or Playwright is missing.
@@ -24,7 +25,7 @@ from tests.test_study import make_data, make_study
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-IMG = REPO / "docs" / "img"
+IMG = REPO / "docs" / "img" if os.environ.get("L2G_WRITE_DOC_IMAGES") == "1" else REPO / "artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

@@ -206,3 +206,16 @@ def test_flat_and_saturated_checks_need_one_second_and_100_samples(n: int, fs: f
     notes = read_record(path).meta.notes
     assert any("saturated" in note for note in notes) == checked, notes
     assert any("flat" in note for note in notes) == checked, notes
+
+
+def test_catalog_of_a_cart_folder_round_trips_record_ids(tmp_path: Path) -> None:
+    """``l2g catalog`` of a folder of cart exports: every file read, and each id leads back to its file."""
+    from l2g.catalog import record_path, scan
+
+    for rel in FILES:
+        shutil.copyfile(clinical(rel), tmp_path / Path(rel).name)
+    table = scan(tmp_path, progress=False)
+    assert (table["error"] == "").all(), table[["record_id", "error"]]
+    assert sorted(table["format"]) == sorted(fmt for fmt, _ in FILES.values())
+    for rid in table["record_id"]:
+        assert record_path(tmp_path, rid).name in {Path(rel).name for rel in FILES}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..plots import COLORS, MAJOR_MV, MAJOR_S, MINOR_MV, MINOR_S
+from ..plots import COLORS, MINOR_MV, MINOR_S, ecg_grid
 
 __all__ = ["PAGE_ROWS", "trial_figure"]
 
@@ -86,14 +86,7 @@ def trial_figure(panels: Sequence[str], signal: np.ndarray, fs: float, *, width_
     margin = dict(l=10, r=10, t=20, b=20)
     px_per_mm = (width_px - 20) / ((x_range[1] - x_range[0]) / MINOR_S)
     height = int(round((y_top - y_bottom) / MINOR_MV * px_per_mm)) + 40
-    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
-                gridcolor=COLORS["major"], gridwidth=1,
-                minor=dict(showgrid=True, gridcolor=COLORS["minor"], gridwidth=0.6))
-    fig.update_xaxes(range=x_range, tick0=0.0, dtick=MAJOR_S, minor_dtick=MINOR_S, minor_tick0=0.0,
-                     constrain="domain", **grid)
-    fig.update_yaxes(range=[y_bottom, y_top], tick0=0.0, dtick=MAJOR_MV, minor_dtick=MINOR_MV, minor_tick0=0.0,
-                     scaleanchor="x", scaleratio=MINOR_S / MINOR_MV, constrain="domain", constraintoward="top",
-                     **grid)
+    ecg_grid(fig, x_range, (y_bottom, y_top))
     fig.update_layout(annotations=annotations, height=height, margin=margin, paper_bgcolor="white",
                       plot_bgcolor=COLORS["paper"], hovermode="closest", dragmode="zoom", showlegend=False,
                       font=dict(family="Arial, Helvetica, sans-serif", color="#111"))
