@@ -90,12 +90,10 @@ def test_five_leads_then_one_lead(page, server, tmp_path) -> None:  # noqa: F811
 
     # one lead (II): wide bands, low grades, the ST warning
     page.set_viewport_size({"width": 1400, "height": 900})
-    for lead in ("I", "V1", "V3", "V5"):
+    for lead in ("I", "V1", "V3", "V5"):  # one at a time: each click is a rerun; wait until it is drawn generated
         _checkbox_label(page, lead).click()
-        _idle(page)
-    for lead in ("I", "V1", "V3", "V5"):  # each click is a rerun: wait until every one is drawn as generated
         page.locator(".js-plotly-plot .annotation-text").filter(has_text=f"{lead} (gen · ").first.wait_for()
-    _idle(page)
+        _idle(page)
     page.get_by_text("Too uncertain for ST decisions").first.wait_for()
     grades = {t.split(" ")[0]: t.split("· ")[1].rstrip(")") for t in _labels(page) if "(gen · " in t}
     chest = [grades[f"V{i}"] for i in range(1, 7)]
