@@ -1,6 +1,6 @@
 """What the confidence band, the trust grade and the lead check add to a 10-s record.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/trust_speed.py [--runs 30] [--out reports/trust_speed.md]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/trust_speed.py [--runs 30] [--app 20] [--out FILE.md]
 
 On the demo record and a few 10-s, 500-Hz test-split records of ../shared/data (skipped when
 absent), with the shipped generator and one torch thread (the dashboard's setting on a 2-CPU
@@ -18,9 +18,13 @@ machine), the median over ``--runs`` warm runs of:
 "band + check" = band + check_leads: the issue's target (<= 30 ms). "all added" = band +
 trust_table + st_halfwidth + check_leads: everything the dashboard computes beyond the
 reconstruction for a new record (the lead check runs once per record, the rest once per
-lead selection).
-Leads given: the dashboard's default preset I, II, V1, V3, V5. The load average before and
-after is printed (other work on the machine slows every number).
+lead selection). Leads given: the dashboard's default preset I, II, V1, V3, V5. The load
+average before and after is printed (other work on the machine slows every number).
+
+``--app N``: also N whole reruns of the viewer page (Streamlit AppTest, same process) on the
+demo record, each after changing the ticked leads to a selection not seen before (so the
+reconstruction, band, trust table and ST half-width are computed, not read from the cache);
+target <= 1 s per change.
 """
 
 from __future__ import annotations
@@ -58,6 +62,29 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def app_reruns(n: int) -> list[float]:
+    """Seconds of ``n`` viewer reruns, each after ticking a lead selection not seen before."""
+    from itertools import combinations
+
+    from streamlit.testing.v1 import AppTest
+
+    from l2g.leads import LEADS
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300).run()
+    subsets = [c for k in (2, 3, 4) for c in combinations(("I", "II", "V1", "V2", "V3", "V4", "V5"), k)][:n]
+    times = []
+    for subset in subsets:
+        for lead in LEADS:
+            box = at.checkbox(key=f"lead_{lead}")
+            box.check() if lead in subset else box.uncheck()
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+        if at.exception:
+            raise RuntimeError(at.exception)
+    return times
+
+
 def records() -> list[tuple[str, object]]:
     out = [("demo (synthetic)", demo_record())]
     split = Path(__file__).resolve().parents[1] / "splits" / "split.csv"
@@ -77,6 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--out", type=Path, default=None, help="also write the table as Markdown here")
+    ap.add_argument("--app", type=int, default=0, metavar="N", help="also time N viewer reruns (AppTest)")
     args = ap.parse_args()
     import torch
 
@@ -101,6 +129,7 @@ def main() -> None:
         rows.append((name, ms, target, added))
         print(f"{name}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items())
               + f"; band + check {target:.1f} ms, all added {added:.1f} ms", flush=True)
+    app = app_reruns(args.app) if args.app else []
     load_after = os.getloadavg()
     lines = [
         f"model {model.version}; torch {torch.__version__}, 1 thread; {os.cpu_count()} CPUs; "
@@ -113,6 +142,10 @@ def main() -> None:
     ]
     lines += [f"| {name} | " + " | ".join(f"{ms[s]:.1f}" for s in STEPS) + f" | **{target:.1f}** | {added:.1f} |"
               for name, ms, target, added in rows]
+    if app:
+        lines += ["", f"Viewer rerun after a new lead selection (AppTest, demo record, band, grades, ST warning on): "
+                      f"median {statistics.median(app) * 1000:.0f} ms, max {max(app) * 1000:.0f} ms over {len(app)} "
+                      "selections (target <= 1000 ms)"]
     print("\n".join(lines))
     if args.out is not None:
         args.out.write_text("\n".join(lines) + "\n")
