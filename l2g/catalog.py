@@ -196,6 +196,8 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
     ValueError
         If ``root`` is not an existing folder.
     """
+    from .export import is_band_record
+
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
@@ -218,6 +220,8 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
             if suffix == ".csv" and not is_record_csv(path):
                 continue
             if suffix in CART_SUFFIXES and not is_cart_export(path):
+                continue
+            if suffix == ".hea" and is_band_record(path):  # the band beside a record, not a record
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())

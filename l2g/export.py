@@ -49,6 +49,7 @@ __all__ = [
     "BAND_SUFFIXES",
     "band_columns",
     "write_band_wfdb",
+    "is_band_record",
 ]
 
 IMAGE_FORMATS: tuple[str, ...] = ("png", "pdf")
@@ -283,6 +284,28 @@ def band_columns(record: Record) -> dict[str, np.ndarray]:
         out[lead + BAND_SUFFIXES[0]] = low
         out[lead + BAND_SUFFIXES[1]] = high
     return out
+
+
+def is_band_record(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the ``<name>_band.hea`` written by :func:`write_band_wfdb` beside a ``<name>.hea``.
+
+    Readers and folder scans skip such a header: the band is not a record of its own.
+
+    Examples
+    --------
+    >>> import l2g, tempfile
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], method="linear", interval=0.9)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     band = write_band_wfdb(full, tmp, "demo")
+    ...     alone = is_band_record(band)  # no demo.hea beside it yet
+    ...     _ = l2g.write_wfdb(full, tmp, "demo")
+    ...     alone, is_band_record(band), is_band_record(Path(tmp) / "demo.hea")
+    (False, True, False)
+    """
+    p = Path(path)
+    return (p.suffix.lower() == ".hea" and p.stem.endswith("_band")
+            and p.with_name(p.stem[: -len("_band")] + p.suffix).exists())
 
 
 def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str | None = None) -> Path:

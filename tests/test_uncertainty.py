@@ -259,3 +259,16 @@ def test_cli_reconstruct_interval_writes_the_band_beside(rec, tmp_path, fmt, exp
         assert "V4_low" in header and "V4_high" in header
         back = l2g.read_record(out / "demo.csv")
         assert back.leads == LEADS and back.interval is None
+
+
+def test_a_folder_of_cli_outputs_lists_the_records_not_their_bands(rec, tmp_path):
+    from l2g.catalog import find_records
+    from l2g.cli import main
+
+    hea = l2g.write_wfdb(rec, tmp_path / "in", "demo")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(hea), "--available", "I,II,V2", "--out", str(out), "--method", "linear",
+                 "--interval", "0.9"]) == 0
+    assert (out / "demo_band.hea").exists()
+    assert find_records(out) == [out / "demo.hea"]  # demo_band.hea is the band beside it, not a record
+    assert l2g.read_record([(p.name, p.read_bytes()) for p in sorted(out.iterdir())]).leads == LEADS

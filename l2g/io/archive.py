@@ -176,13 +176,12 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
         kind = ("hea" if ext == ".hea" else "hdf5" if ext in _HDF5_EXT else "edf" if ext in _EDF_EXT
                 else "csv" if ext in _CSV_EXT else "mat" if ext in (".mat", ".dat") else "other")
         by_kind.setdefault(kind, []).append(p)
-    heas = by_kind.get("hea", [])
-    names = {p.name.lower() for p in heas}
+    from ..export import is_band_record
+
     # a band record NAME_band.hea beside NAME.hea (l2g.export.wfdb_zip_bytes) is not a second record
-    by_kind["hea"] = [p for p in heas if not (p.stem.endswith("_band")
-                                              and f"{p.stem[: -len('_band')]}.hea".lower() in names)]
-    if not by_kind["hea"]:
-        del by_kind["hea"]
+    heas = [p for p in by_kind.pop("hea", []) if not is_band_record(p)]
+    if heas:
+        by_kind["hea"] = heas
     for kind in ("hea", "hdf5", "edf"):
         if kind in by_kind:
             if len(by_kind[kind]) > 1:
