@@ -117,14 +117,16 @@ def time_apptest(weights: Path, runs: int) -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from l2g import reconstruct as rmod
+    from l2g.paths import weights_dir
 
-    # the page loads weights/l2g.pt; point the default at the timing checkpoint when it is absent
-    if not rmod.DEFAULT_WEIGHTS.exists():
+    # the page loads l2g.pt from the weights folder; point L2G_WEIGHTS_DIR at the timing checkpoint
+    # when the folder has none
+    shipped = weights_dir()
+    if not (shipped / "l2g.pt").exists():
         tmp = Path(tempfile.mkdtemp(prefix="l2g-bench-"))
         shutil.copy(weights, tmp / "l2g.pt")
-        shutil.copy(rmod.DEFAULT_LINEAR, tmp / "linear.pt")
-        rmod.DEFAULT_WEIGHTS = tmp / "l2g.pt"
+        shutil.copy(shipped / "linear.pt", tmp / "linear.pt")
+        os.environ["L2G_WEIGHTS_DIR"] = str(tmp)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
     t = time.perf_counter()
     at.run()
