@@ -308,6 +308,8 @@ def run_study(
     cov_rows: list[dict] = []
     lc_rows: list[dict] = []
     band_method = next(iter(methods), None)
+    if band_method is not None and getattr(methods[band_method], "linear", None) is None:
+        band_method = None  # the band needs a Reconstructor's linear prior (a stand-in has none)
     try:
         from .uncertainty import load_calibration
 

@@ -28,3 +28,9 @@ def upload(app: AppTest, files) -> AppTest:
     app.run()
     assert not app.exception, app.exception
     return app
+
+
+def load_errors(app: AppTest) -> list[str]:
+    """The page's error messages, without the lead-check panel's verdict (it judges the open record's
+    electrodes, not whether a file could be read)."""
+    return [e.value for e in app.error if not e.value.startswith("**Lead check")]

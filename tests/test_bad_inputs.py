@@ -39,6 +39,7 @@ from l2g.cli import main
 from l2g.io import read_record
 from l2g.leads import LEADS
 from l2g.record import ABSENT, RECORDED, Record
+from tests.app_helpers import load_errors
 from tests.ecg_factory import synthetic_record
 from tests.test_io import write_challenge_mat, write_edf
 
@@ -609,12 +610,13 @@ def test_app(name: str, app: AppTest, tmp_path: Path, monkeypatch: pytest.Monkey
     assert not app.exception, app.exception
     expect, problem = c.upload or c.expect, c.upload_problem or c.problem
     if expect == "error":
-        assert len(app.error) == 1, [e.value for e in app.error]
-        detail = app.error[0].value.split("”: ", 1)[1]  # after "Could not open upload “a”, “b”"
+        errors = load_errors(app)
+        assert len(errors) == 1, errors
+        detail = errors[0].split("”: ", 1)[1]  # after "Could not open upload “a”, “b”"
         assert names_a_file(detail, files) and re.search(problem, detail), detail
         assert title(app) == before and ticked(app) == selection  # the open record stays, as it was
     else:
-        assert not app.error, [e.value for e in app.error]
+        assert not load_errors(app), load_errors(app)
         assert f"#### {files[0].stem}\n" in title(app)
         shown = [w.value for w in app.warning]
         if expect == "warn":
