@@ -313,3 +313,20 @@ def test_postgres_gives_the_same_report(tmp_path, data, postgres_url):
     for name in lite.TABLES:
         pd.testing.assert_frame_equal(getattr(lite, name), getattr(pg, name), check_dtype=False)
     assert lite.to_markdown() == pg.to_markdown()
+
+
+def test_cli_create_studies_the_weights_it_is_given(tmp_path, data, capsys):
+    """``--weights FILE``: the study's model version names that checkpoint (a candidate under review)."""
+    import shutil
+
+    from l2g.cli import main
+    from tests.weights import shipped
+
+    candidate = tmp_path / "candidate.pt"
+    shutil.copy(shipped("l2g.pt"), candidate)
+    shutil.copy(shipped("linear.pt"), tmp_path / "linear.pt")
+    db = str(tmp_path / "w.db")
+    assert main(["study", "create", "--data", str(data), "--db", db, "--trials", "1", "--types", "pick",
+                 "--subsets", "I", "--weights", str(candidate)]) == 0
+    assert "model candidate.pt@" in capsys.readouterr().out
+    assert get_study(open_db(db)).model_version.startswith("candidate.pt@")

@@ -4,7 +4,7 @@ Usage::
 
     l2g study create --data DIR [--db URL] --trials N [--types pick,real_or_generated,diagnosis]
                      [--subsets "I;I,II;I,II,V2"] [--filter source=georgia] [--seed S]
-                     [--records list.txt] [--require-token] [--name NAME] [--method model|linear]
+                     [--records list.txt] [--require-token] [--name NAME] [--method model|linear] [--weights FILE]
     l2g study add-reader DB CODE [--token] [--study NAME]
     l2g study report DB [--study NAME] [--out DIR]
     l2g study export DB --out answers.csv [--study NAME]
@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--seed", default="l2g-study", help="seed of the design and of every reader's order")
     c.add_argument("--name", default="study", help="study name (unique in the database; default: %(default)s)")
     c.add_argument("--method", default="model", choices=["model", "linear"], help="generator (default: model)")
+    c.add_argument("--weights", default=None, metavar="FILE",
+                   help="generator checkpoint to study (default: l2g.pt of the weights folder)")
     c.add_argument("--require-token", action="store_true", help="every reader needs a token")
     c.set_defaults(func=_run_create)
 
@@ -88,7 +90,8 @@ def _run_create(args: argparse.Namespace) -> int:
     config = StudyConfig(name=args.name, data=str(args.data), trials=args.trials,
                          kinds=[k.strip() for k in args.types.split(",") if k.strip()],
                          subsets=parse_subsets(args.subsets), filters=_filters(args.filter), records=records,
-                         seed=args.seed, method=args.method, require_token=args.require_token)
+                         seed=args.seed, method=args.method, weights=args.weights,
+                         require_token=args.require_token)
     engine = open_db(args.db)
     study = create_study(engine, config)
     n = _count_trials(engine, study.id)

@@ -82,6 +82,9 @@ class StudyConfig:
         Seeds the choice of records, leads, sides and every reader's order.
     method : str
         ``"model"`` or ``"linear"`` (see :func:`l2g.reconstruction.load_reconstructor`).
+    weights : str or None
+        The generator checkpoint to study (its digest becomes the study's model version);
+        None: ``l2g.pt`` of the weights folder (``L2G_WEIGHTS_DIR``, else ``weights/``).
     require_token : bool
         Every reader needs a token.
     diagnoses : list of str
@@ -97,6 +100,7 @@ class StudyConfig:
     records: list[str] = field(default_factory=list)
     seed: str = "l2g-study"
     method: str = "model"
+    weights: str | None = None
     require_token: bool = False
     diagnoses: list[str] = field(default_factory=lambda: list(DIAGNOSES))
 
@@ -191,7 +195,7 @@ def create_study(engine: Engine, config: StudyConfig, *, catalog: pd.DataFrame |
     catalog : DataFrame, optional
         :func:`l2g.catalog.scan` of ``config.data`` (scanned here when not given).
     reconstructor : Reconstructor, optional
-        Default: :func:`l2g.reconstruction.load_reconstructor` with ``config.method``.
+        Default: :func:`l2g.reconstruction.load_reconstructor` with ``config.weights`` and ``config.method``.
     progress : callable, optional
         Called as ``progress(done, total)`` after each trial.
 
@@ -213,7 +217,7 @@ def create_study(engine: Engine, config: StudyConfig, *, catalog: pd.DataFrame |
     if chosen.empty:
         raise StudyError(f"{config.data}: no readable record with all 12 leads recorded passes "
                          f"filters {config.filters or 'none'}{' and the record list' if config.records else ''}")
-    rc = reconstructor if reconstructor is not None else load_reconstructor(method=config.method)
+    rc = reconstructor if reconstructor is not None else load_reconstructor(config.weights, method=config.method)
     rng = _rng(config.seed, "design")
     order = list(rng.permutation(len(chosen)))
 
