@@ -357,22 +357,23 @@ def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
     """
     from .export import band_columns, safe_name, write_band_wfdb
 
-    rec = record.deidentified() if deidentify else record
-    banded = rec.interval is not None and bool(rec.generated_leads)
+    banded = record.interval is not None and bool(record.generated_leads)
+    stem = safe_name(record.name)
     if fmt == "csv":
         from .io import write_csv
 
-        return write_csv(rec, out / f"{safe_name(rec.name)}.csv", columns=band_columns(rec) if banded else None)
+        return write_csv(record, out / f"{stem}.csv", deidentify=deidentify,
+                         columns=band_columns(record) if banded else None)
     if fmt == "dicom":
         from .io.dicom import write_dicom
 
-        written = write_dicom(rec, out / f"{safe_name(rec.name)}.dcm", deidentify=deidentify)
+        written = write_dicom(record, out / f"{stem}.dcm", deidentify=deidentify)
     else:
         from .io import write_wfdb
 
-        written = write_wfdb(rec, out, name=rec.name)
-    if banded:
-        write_band_wfdb(rec, out, written.stem)
+        written = write_wfdb(record, out, name=record.name, deidentify=deidentify)
+    if banded:  # the band record carries no identity (lead names, coverage, provenance only)
+        write_band_wfdb(record, out, written.stem)
     return written
 
 

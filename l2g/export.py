@@ -335,7 +335,7 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
     ValueError
         When the record has no band, or no generated lead.
     """
-    import wfdb
+    from .io.wfdb import write_mv_signals
 
     rows = _band_rows(record)
     if not rows:
@@ -347,18 +347,10 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
     for lead, low, high in rows:
         names += [lead + BAND_SUFFIXES[0], lead + BAND_SUFFIXES[1]]
         data += [low, high]
-    x = np.asarray(data, np.float64)
-    peak = float(np.max(np.abs(x)))
-    fmt = "16" if peak <= 32.0 else "32"
-    limit = 32000.0 if fmt == "16" else 2.0e9
-    gains = np.maximum(np.floor(np.minimum(100000.0, limit / np.maximum(np.max(np.abs(x), axis=1), 1e-12))), 1000.0)
     prov = record.meta.provenance
     comments = [f"L2G: band of record {stem[: -len('_band')]}",
                 "L2G: low and high edge per generated lead, mV; see l2g.uncertainty"]
     if prov is not None:
         comments.append(f"L2G: from {','.join(prov.available)} by {prov.method} {prov.model_version}")
-    wfdb.wrsamp(stem, fs=record.fs, units=["mV"] * len(names), sig_name=names,
-                d_signal=np.round(x * gains[:, None]).astype(np.int64).T, fmt=[fmt] * len(names),
-                adc_gain=[float(g) for g in gains], baseline=[0] * len(names), comments=comments,
-                write_dir=str(out_dir))
-    return out_dir / f"{stem}.hea"
+    return write_mv_signals(stem, out_dir, record.fs, names, np.asarray(data, np.float64), comments,
+                            what=f"{record.name} band")

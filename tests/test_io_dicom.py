@@ -275,3 +275,16 @@ def test_cli_reconstruct_format_dicom_deidentify(tmp_path):
     labels = [c.ChannelLabel for c in ds.WaveformSequence[0].ChannelDefinitionSequence]
     assert labels[:3] == ["I", "II", "III (GENERATED)"] and "V2" in labels and "V1 (GENERATED)" in labels
     assert ds.waveform_array(0).shape == (5000, 12)
+
+
+@pytest.mark.parametrize("fmt", ["wfdb", "csv"])
+def test_cli_deidentify_says_so_in_wfdb_and_csv(tmp_path, fmt):
+    """``--deidentify`` is stated in every export format (WFDB header comment, CSV ``# L2G:`` line)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "l2g", "reconstruct", str(REPO / "l2g/data/demo/demo.hea"), "--available",
+         "I,II", "--method", "linear", "--out", str(tmp_path), "--format", fmt, "--deidentify"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / ("demo.hea" if fmt == "wfdb" else "demo.csv")).read_text()
+    assert "de-identified by L2G-ECG" in text

@@ -8,7 +8,7 @@ import os
 import re
 import struct
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +79,6 @@ def write_wfdb(record: Record, directory: str | os.PathLike[str], name: str | No
     ValueError
         If the record has no present lead, or a lead exceeds 2e6 mV.
     """
-    import wfdb
-
     rec = (record.deidentified() if deidentify else record).standardize()
     present = [i for i, st in enumerate(rec.status) if st != ABSENT]
     if not present:
@@ -89,26 +87,66 @@ def write_wfdb(record: Record, directory: str | os.PathLike[str], name: str | No
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    x = rec.signal[present].astype(np.float64)  # (leads, samples) mV
+    return write_mv_signals(record_name, out_dir, rec.fs, [rec.leads[i] for i in present],
+                            rec.signal[present], header_comments(rec), what=rec.name)
+
+
+def write_mv_signals(record_name: str, out_dir: Path, fs: float, sig_names: Sequence[str], x_mv: np.ndarray,
+                     comments: Sequence[str], *, what: str) -> Path:
+    """Write signals in mV as WFDB ``record_name`` in ``out_dir`` with the gain rule of :func:`write_wfdb`.
+
+    Baseline 0 and a per-signal gain (ADC units per mV) that keeps the quantisation error at
+    most 0.5 µV: gain = max(1000, floor(min(100000, limit / max|x|))), with limit 32000 in
+    format 16, or 2e9 in format 32 when any signal exceeds 32 mV.
+
+    Parameters
+    ----------
+    record_name : str
+        Already file-name safe.
+    out_dir : Path
+        An existing folder.
+    fs : float
+        Hz.
+    sig_names : sequence of str
+        One per row of ``x_mv``.
+    x_mv : ndarray, shape (signals, samples)
+        mV.
+    comments : sequence of str
+        Header comment lines.
+    what : str
+        Names the record in an error.
+
+    Returns
+    -------
+    Path
+        The written ``.hea``.
+
+    Raises
+    ------
+    ValueError
+        If a signal exceeds 2e6 mV.
+    """
+    import wfdb
+
+    x = np.asarray(x_mv, dtype=np.float64)
     peak = np.max(np.abs(x), axis=1)
     fmt = "16" if float(peak.max()) <= 32.0 else "32"
     limit = 32000.0 if fmt == "16" else 2.0e9
     if float(peak.max()) * 1000.0 > limit:
-        raise ValueError(f"{rec.name}: peak amplitude {peak.max():g} mV; expected at most {limit / 1000:g} mV")
+        raise ValueError(f"{what}: peak amplitude {peak.max():g} mV; expected at most {limit / 1000:g} mV")
     gains = np.floor(np.minimum(100000.0, limit / np.maximum(peak, 1e-12)))
     gains = np.maximum(gains, 1000.0)
-    digital = np.round(x * gains[:, None]).astype(np.int64).T  # (samples, leads)
-
+    digital = np.round(x * gains[:, None]).astype(np.int64).T  # (samples, signals)
     wfdb.wrsamp(
         record_name,
-        fs=rec.fs,
-        units=["mV"] * len(present),
-        sig_name=[rec.leads[i] for i in present],
+        fs=fs,
+        units=["mV"] * len(sig_names),
+        sig_name=list(sig_names),
         d_signal=digital,
-        fmt=[fmt] * len(present),
+        fmt=[fmt] * len(sig_names),
         adc_gain=[float(g) for g in gains],
-        baseline=[0] * len(present),
-        comments=header_comments(rec),
+        baseline=[0] * len(sig_names),
+        comments=list(comments),
         write_dir=str(out_dir),
     )
     return out_dir / f"{record_name}.hea"
