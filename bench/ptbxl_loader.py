@@ -10,7 +10,7 @@ import torch
 from l2g.dataset import DataConfig, WindowDataset, load_mixed_arrays
 
 t = time.time()
-mixed = load_mixed_arrays(["/work/shared/data", "/work/scratch/ptbxl/Data/records100"], "splits/split.csv", "train",
+mixed = load_mixed_arrays(["../shared/data", "../scratch/ptbxl/Data/records100"], "splits/split.csv", "train",
                           fs=250.0, progress=False, extra_limit=300)
 print(f"load (cached): {time.time() - t:.1f} s, {len(mixed)} records, rates {sorted({r for *_, r in mixed})}")
 ds = WindowDataset([x for _, x, _ in mixed], DataConfig(), rates=[r for *_, r in mixed], windows_per_epoch=4000)
