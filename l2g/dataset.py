@@ -374,6 +374,13 @@ class WindowDataset(torch.utils.data.Dataset):
     rates : sequence of float, optional
         Each record's own sampling rate in Hz (from :func:`load_mixed_arrays`);
         default: all at ``config.fs``. Only the items' ``band_hz`` depends on it.
+    groups : sequence of int, optional
+        Each record's group (e.g. the data folder it came from, 0, 1, ...).
+    group_weights : sequence of float, optional
+        With ``groups``: the share of windows drawn from each group (a group
+        first, then a record uniformly within it), e.g. ``(1, 1)`` = half the
+        windows from the 300 shared records, half from 22k PTB-XL ones.
+        Default: records drawn uniformly, whatever their group.
 
     Notes
     -----
@@ -404,6 +411,8 @@ class WindowDataset(torch.utils.data.Dataset):
         windows_per_epoch: int = 4096,
         seed: int = 0,
         rates: Sequence[float] | None = None,
+        groups: Sequence[int] | None = None,
+        group_weights: Sequence[float] | None = None,
     ):
         if not len(arrays):
             raise ValueError("WindowDataset: no records")
@@ -417,6 +426,20 @@ class WindowDataset(torch.utils.data.Dataset):
             raise ValueError(f"WindowDataset: rates must be {len(arrays)} positive rates in Hz, one per record")
         self.arrays = [np.asarray(x, np.float32) for x in arrays]
         self.bands = np.array([band_hz(r, config.fs) for r in rates], np.float32)
+        self.members: list[np.ndarray] | None = None
+        self.group_p: np.ndarray | None = None
+        if group_weights is not None:
+            gw = np.asarray(group_weights, float)
+            g = np.asarray(groups if groups is not None else np.zeros(len(arrays)), int)
+            if len(g) != len(arrays) or g.min() < 0 or g.max() >= len(gw):
+                raise ValueError(f"WindowDataset: groups must be {len(arrays)} integers in 0..{len(gw) - 1}")
+            if not (np.all(np.isfinite(gw)) and gw.min() >= 0 and gw.sum() > 0):
+                raise ValueError(f"WindowDataset: group_weights must be non-negative, not all 0; got {list(gw)}")
+            self.members = [np.flatnonzero(g == k) for k in range(len(gw))]
+            empty = [k for k, m in enumerate(self.members) if gw[k] > 0 and not len(m)]
+            if empty:
+                raise ValueError(f"WindowDataset: group(s) {empty} have weight but no records")
+            self.group_p = gw / gw.sum()
         self.config = config
         self.windows_per_epoch = int(windows_per_epoch)
         self.seed = int(seed)
@@ -439,7 +462,11 @@ class WindowDataset(torch.utils.data.Dataset):
         cfg = self.config
         w = int(cfg.window)
         rng = self._rng(index, 0)
-        i = int(rng.integers(len(self.arrays)))
+        if self.members is None:
+            i = int(rng.integers(len(self.arrays)))
+        else:
+            members = self.members[int(rng.choice(len(self.members), p=self.group_p))]
+            i = int(members[rng.integers(len(members))])
         x = self.arrays[i]
         n = x.shape[1]
         crop = np.zeros((len(INDEPENDENT_LEADS), w), np.float32)

@@ -71,6 +71,13 @@ class TrainConfig:
     # records, see l2g.dataset.load_mixed_arrays); () = data_dir alone
     data_dirs: tuple[str, ...] = ()
     extra_limit: int = 0  # at most this many records per extra folder (0 = all; for smoke runs)
+    # share of training windows drawn from each data folder (one weight per folder, first = data_dir),
+    # e.g. (1, 1): half the windows from the shared archive, half from PTB-XL; () = every record
+    # equally likely (then the 22k PTB-XL records supply 98.6 % of the windows)
+    folder_weights: tuple[float, ...] = ()
+    # validate (select the epoch, calibrate) on the validation records not derived from PTB-XL only
+    # (l2g.catalog.ptbxl_ecg_id): with PTB-XL in training, its own copies would favour it
+    val_exclude_ptbxl: bool = False
     split_csv: str = "splits/split.csv"  # record_id,split (ids only)
     epochs: int = 60  # maximum epochs
     windows_per_epoch: int = 4096  # random crops per epoch (all ranks together)
@@ -129,6 +136,13 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
     if cfg.data_dirs:  # the first folder is the one split_csv, validation and calibration use
         dirs = tuple(str(d) for d in cfg.data_dirs)
         cfg = replace(cfg, data_dirs=dirs, data_dir=dirs[0])
+    if cfg.folder_weights:
+        fw = tuple(float(w) for w in cfg.folder_weights)
+        n_dirs = len(cfg.data_dirs) or 1
+        if len(fw) != n_dirs or min(fw) < 0 or sum(fw) <= 0:
+            raise ValueError(f"training option folder_weights={cfg.folder_weights!r}: need {n_dirs} non-negative "
+                             f"weight(s), one per data folder, not all 0")
+        cfg = replace(cfg, folder_weights=fw)
     return cfg
 
 
@@ -325,8 +339,7 @@ def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: s
     if data_dir is not None:
         cfg = replace(cfg, data_dir=str(data_dir))
     if val_arrays is None:
-        val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs,
-                                       highpass_hz=cfg.data.highpass_hz, progress=False)
+        val_arrays = _val_arrays(cfg, progress=False)
     if not val_arrays:
         raise ValueError(f"{cfg.split_csv}: no validation records under {cfg.data_dir}")
     linear = LinearBaseline.from_state_dict(ckpt["linear"])
@@ -522,6 +535,18 @@ def _start_process(cfg: TrainConfig) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
+def _val_arrays(cfg: TrainConfig, progress: bool) -> list[tuple[str, np.ndarray]]:
+    """The validation records of the first data folder as (id, array), without the PTB-XL-derived ones
+    when ``cfg.val_exclude_ptbxl``."""
+    from .catalog import ptbxl_ecg_id
+
+    arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs, highpass_hz=cfg.data.highpass_hz,
+                               progress=progress)
+    if cfg.val_exclude_ptbxl:
+        arrays = [(rid, x) for rid, x in arrays if ptbxl_ecg_id(rid) is None]
+    return arrays
+
+
 def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
     """The records at the model rate, high-passed: train as (id, (8, samples) array, source rate Hz)
     from every data folder (:func:`l2g.dataset.load_mixed_arrays`), validation as (id, array) from
@@ -529,7 +554,7 @@ def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
     kw = {"fs": cfg.data.fs, "highpass_hz": cfg.data.highpass_hz, "progress": progress}
     train_mixed = load_mixed_arrays(cfg.data_dirs or [cfg.data_dir], cfg.split_csv, "train",
                                     extra_limit=cfg.extra_limit, **kw)
-    val_arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", **kw)
+    val_arrays = _val_arrays(cfg, progress)
     if not train_mixed or not val_arrays:
         raise ValueError(f"{cfg.split_csv}: empty train or val split under {cfg.data_dir}")
     return train_mixed, val_arrays
@@ -582,8 +607,16 @@ def _wrap_ddp(nets: _Nets, world: int) -> None:
 def _window_sources(cfg: TrainConfig, train_mixed: list, progress: bool) -> tuple[WindowDataset, WindowDataset | None]:
     """Random crops of the training records (each window knows its record's band), and of synthetic
     ECGs for the first epochs (or None)."""
+    groups = weights = None
+    if cfg.folder_weights:
+        from .catalog import data_roots
+
+        labels = [r.label for r in data_roots(cfg.data_dirs or [cfg.data_dir])]
+        index = {label: k for k, label in enumerate(labels) if k}
+        groups = [index.get(rid.split("/", 1)[0], 0) if "/" in rid else 0 for rid, _, _ in train_mixed]
+        weights = cfg.folder_weights
     data = WindowDataset([x for _, x, _ in train_mixed], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
-                         seed=cfg.seed, rates=[r for _, _, r in train_mixed])
+                         seed=cfg.seed, rates=[r for _, _, r in train_mixed], groups=groups, group_weights=weights)
     if not (cfg.synthetic_records and cfg.synthetic_epochs):
         return data, None
     from .synthetic import synthetic_arrays

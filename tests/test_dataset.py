@@ -288,3 +288,25 @@ def test_window_items_carry_the_band_of_their_record():
     assert float(plain[0]["band_hz"]) == 125.0
     with pytest.raises(ValueError, match="rates"):
         WindowDataset([x, x], cfg, rates=[100.0])
+
+
+def test_group_weights_set_the_share_of_windows_per_folder():
+    # 2 records in group 0, 20 in group 1 (marked by their constant value)
+    arrays = [np.full((8, 1100), 0.0, np.float32)] * 2 + [np.full((8, 1100), 1.0, np.float32)] * 20
+    groups = [0, 0] + [1] * 20
+    cfg = DataConfig(window=1024, augment=False)
+
+    def share_of_group0(**kw):
+        ds = WindowDataset(arrays, cfg, windows_per_epoch=800, seed=3, groups=groups, **kw)
+        return np.mean([float(ds[i]["x8"][0, 0]) == 0.0 for i in range(len(ds))])
+
+    assert share_of_group0() < 0.2  # uniform over records: about 2/22
+    assert 0.42 < share_of_group0(group_weights=(1, 1)) < 0.58
+    assert share_of_group0(group_weights=(0, 1)) == 0.0
+    assert share_of_group0(group_weights=(3, 1)) > 0.65
+    with pytest.raises(ValueError, match="groups must be"):
+        WindowDataset(arrays, cfg, groups=[0] * 21 + [2], group_weights=(1, 1))
+    with pytest.raises(ValueError, match="no records"):
+        WindowDataset(arrays, cfg, groups=[1] * 22, group_weights=(1, 1))
+    with pytest.raises(ValueError, match="non-negative"):
+        WindowDataset(arrays, cfg, groups=groups, group_weights=(-1, 1))

@@ -5,8 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -305,3 +307,35 @@ def test_train_on_two_folders_adds_extra_records_but_never_held_out_ones(tmp_pat
     expected = [f"ptbxl_cinc2024/{i:05d}_hr" for i in range(1, 5)] + ["records100/00000/00007_lr",
                                                                      "records100/00000/00008_lr"]
     assert summary["train_ids_sha"] == _ids_digest(expected)
+
+
+def test_folder_weights_group_windows_by_data_folder(tmp_path):
+    from l2g.train import _window_sources
+
+    shared, extra = tmp_path / "shared", tmp_path / "records100"
+    (shared / "ludb").mkdir(parents=True)
+    extra.mkdir()
+    with pytest.raises(ValueError, match="one per data folder"):
+        load_config(None, data_dirs=[str(shared), str(extra)], folder_weights=[1.0])
+    cfg = load_config(None, data_dirs=[str(shared), str(extra)], folder_weights=[0, 1], windows_per_epoch=64)
+    x = np.zeros((8, 2000), np.float32)
+    mixed = [("ludb/1", x, 500.0), ("ludb/2", x + 1, 500.0)] + [(f"records100/00000/{i:05d}_lr", x + 2, 100.0)
+                                                                   for i in range(5)]
+    data, _ = _window_sources(cfg, mixed, progress=False)
+    data.config = replace(data.config, augment=False)
+    assert {float(data[i]["x8"][0, 0]) for i in range(64)} == {2.0}  # only the second folder's records
+    cfg = replace(cfg, folder_weights=(1.0, 0.0))
+    data, _ = _window_sources(cfg, mixed, progress=False)
+    data.config = replace(data.config, augment=False)
+    assert {float(data[i]["x8"][0, 0]) for i in range(64)} == {0.0, 1.0}
+
+
+def test_val_exclude_ptbxl_drops_ptbxl_derived_validation_records(monkeypatch):
+    import l2g.train as tr
+
+    x = np.zeros((8, 100), np.float32)
+    ids = ["ludb/data/7", "cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr", "cinc2021/ptb/S0001"]
+    monkeypatch.setattr(tr, "load_split_arrays", lambda *a, **k: [(i, x) for i in ids])
+    assert [i for i, _ in tr._val_arrays(load_config(None), progress=False)] == ids
+    kept = [i for i, _ in tr._val_arrays(load_config(None, val_exclude_ptbxl=True), progress=False)]
+    assert kept == ["ludb/data/7", "cinc2021/ptb/S0001"]
