@@ -47,4 +47,5 @@ clean-venv:
 	rm -rf $(VENV)
 
 evaluate: install
-	$(PY) -m l2g evaluate --data ../shared/data --split test --out reports/
+	$(PY) -m l2g evaluate --data ../shared/data --split test --out reports/ \
+		$(if $(wildcard weights/previous/l2g.pt),--previous weights/previous/l2g.pt)

@@ -515,6 +515,9 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("reports"))
     p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
     p.add_argument("--linear", type=Path, default=None, help="linear baseline (default weights/linear.pt)")
+    p.add_argument("--previous", type=Path, default=None,
+                   help="an earlier generator checkpoint scored beside the model as method 'previous' "
+                   "(e.g. the model a retrained one replaces)")
     p.add_argument("--subsets-per-k", type=int, default=12, help="random subsets per k >= 2 (plus presets)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N records (smoke runs)")
@@ -543,6 +546,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     t0 = time.time()
     model = load_reconstructor(args.weights, method="model", linear=args.linear)
     methods = {"linear": load_reconstructor(method="linear", linear=args.linear)}
+    if args.previous is not None:
+        if not args.previous.is_file():
+            raise ValueError(f"--previous {args.previous}: no such file (an l2g generator checkpoint)")
+        methods = {"previous": load_reconstructor(args.previous, method="model", linear=args.linear), **methods}
     if model.method == "model":
         methods = {"model": model, **methods}
     records = load_split_records(args.data, args.split_csv, args.split)[: args.limit]

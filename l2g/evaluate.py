@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,14 @@ class StudyConfig:
     # subsets for the Lead-II morphology comparison: Lead II is never available (nor derivable exactly)
     morphology_subsets: tuple[tuple[str, ...], ...] = (("I",), ("I", "V2"), ("V1", "V2", "V3", "V4", "V5", "V6"))
     leadcheck: bool = True  # run l2g.check_leads on every record untouched and with simulated faults
+    # the paper's "five leads suffice", checked at scale: every 2-limb + 3-chest subset (I, II and three
+    # of V1-V6), scored apart from the k = 5 means (StudyResult.claim)
+    claim_subsets: tuple[tuple[str, ...], ...] = tuple(
+        ("I", "II", *c) for c in combinations(("V1", "V2", "V3", "V4", "V5", "V6"), 3))
 
 
 def subset_plan(config: StudyConfig = StudyConfig()) -> dict[int, list[tuple[str, ...]]]:
     """The lead subsets evaluated for each k (identical for every record and method)."""
-    from itertools import combinations
     from math import comb
 
     rng = np.random.default_rng(config.seed)
@@ -167,7 +171,8 @@ class StudyResult:
         feature): ``real``, ``generated`` (Lead II) — filled when a
         delineator is available.
     records : DataFrame
-        ``record_id, source, fs, duration_s, groups``.
+        ``record_id, source, fs, duration_s, groups, ptbxl_derived`` (a copy
+        of a PTB-XL ECG: :func:`l2g.catalog.ptbxl_ecg_id`).
     coverage : DataFrame
         One row per (first method, record, subset, generated lead not fixed
         exactly): ``coverage`` of the 90 % band (:mod:`l2g.uncertainty`),
@@ -176,6 +181,9 @@ class StudyResult:
     leadcheck : DataFrame
         One row per (record, simulated fault): ``fault`` (``none`` = untouched)
         and ``found`` (the faults :func:`l2g.check_leads` names, ``;``-joined).
+    claim : DataFrame
+        As ``rows``, for the subsets of ``claim_subsets`` (2 limb + 3 chest
+        leads), whether or not they are also in the k = 5 plan.
     """
 
     rows: pd.DataFrame
@@ -185,6 +193,7 @@ class StudyResult:
     records: pd.DataFrame
     coverage: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     leadcheck: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    claim: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def diagnosis_groups(record: Record) -> list[str]:
@@ -294,12 +303,14 @@ def run_study(
     """
     from tqdm import tqdm
 
+    from .catalog import ptbxl_ecg_id
     from .morphology import detect_r_peaks
     from .reconstruction import reconstruct
 
     plan = subset_plan(config)
-    extra = [s for s in (*config.amplitude_subsets, *config.morphology_subsets)
-             if s not in plan.get(len(s), [])]
+    claim_set = set(config.claim_subsets)
+    extra = list(dict.fromkeys(s for s in (*config.amplitude_subsets, *config.morphology_subsets,
+                                           *config.claim_subsets) if s not in plan.get(len(s), [])))
     rows: list[dict] = []
     profiles: list[dict] = []
     amp_rows: list[dict] = []
@@ -307,6 +318,7 @@ def run_study(
     rec_rows: list[dict] = []
     cov_rows: list[dict] = []
     lc_rows: list[dict] = []
+    claim_rows: list[dict] = []
     band_method = next(iter(methods), None)
     if band_method is not None and getattr(methods[band_method], "linear", None) is None:
         band_method = None  # the band needs a Reconstructor's linear prior (a stand-in has none)
@@ -327,7 +339,7 @@ def run_study(
         r_ref = detect_r_peaks(real.signal[ii], rec.fs)
         real_feats = morphology(real.signal[ii], rec.fs, r_peaks=r_ref) if morphology is not None else None
         rec_rows.append({"record_id": rid, "source": source, "fs": rec.fs, "duration_s": rec.duration,
-                         "groups": "; ".join(diagnosis_groups(rec))})
+                         "groups": "; ".join(diagnosis_groups(rec)), "ptbxl_derived": ptbxl_ecg_id(rid) is not None})
         subsets = [(k, s) for k, v in plan.items() for s in v] + [(len(s), s) for s in extra]
         for k, subset in subsets:
             key = ",".join(subset)
@@ -336,11 +348,14 @@ def run_study(
             for name, model in methods.items():
                 banded = in_plan and name == band_method
                 generated = reconstruct(rec, subset, model=model, interval=0.9 if banded else None)
-                if in_plan:
+                if in_plan or subset in claim_set:
                     lead_scores, profile = score_reconstruction(rec, generated, subset, highpass_hz=config.highpass_hz)
                     base = {"method": name, "record_id": rid, "source": source, "k": k, "subset": key}
-                    rows.extend({**base, **row} for row in lead_scores)
-                    profiles.append({**base, **profile})
+                    if in_plan:
+                        rows.extend({**base, **row} for row in lead_scores)
+                        profiles.append({**base, **profile})
+                    if subset in claim_set:
+                        claim_rows.extend({**base, **row} for row in lead_scores)
                 if banded:
                     cov_rows.extend({"method": name, "record_id": rid, "source": source, "k": k, "subset": key,
                                      **row} for row in band_coverage(real, generated, subset, model))
@@ -368,7 +383,7 @@ def run_study(
     bar.close()
     return StudyResult(pd.DataFrame(rows), pd.DataFrame(profiles), pd.DataFrame(amp_rows),
                        pd.DataFrame(morph_rows), pd.DataFrame(rec_rows), pd.DataFrame(cov_rows),
-                       pd.DataFrame(lc_rows))
+                       pd.DataFrame(lc_rows), pd.DataFrame(claim_rows))
 
 
 def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], model) -> list[dict]:
@@ -606,6 +621,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
     morph = _morphology_summary(result.morphology)
     figures = _figures(result, summary, out)
     versions = meta.get("versions", {})
+    headline_md, headline_json = _headline_sections(result, methods, config)
 
     payload = {
         "config": asdict(config), "meta": meta, "paper": PAPER,
@@ -620,6 +636,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
         "subsets": {str(k): [",".join(s) for s in v] for k, v in subset_plan(config).items()},
         "records": result.records.to_dict(orient="records"),
         "figures": figures,
+        **headline_json,
     }
     (out / "evaluation.json").write_text(json.dumps(payload, indent=1, default=_json_default))
     rows.to_csv(out / "evaluation_rows.csv.gz", index=False, float_format="%.6g")
@@ -641,7 +658,8 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
         "are scored on their first part. Values are means over subsets of the per-(record, subset) mean over "
         "generated leads. Definitions: `docs/METRICS.md`.",
         "",
-        "## k = 1…7: model vs linear baseline vs paper",
+        *headline_md,
+        "## k = 1…7 on all test records: model vs linear baseline vs paper",
         "",
         _k_paper_table(summary, methods),
         "",
@@ -735,6 +753,123 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
     ]
     (out / "evaluation.md").write_text("\n".join(md))
     return payload
+
+
+def _per_record_subset(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, k, subset): mean over records of the per-(record, subset) mean over generated leads."""
+    return (rows.groupby(["method", "k", "subset", "record_id"], as_index=False)[["mse", "r"]].mean()
+            .groupby(["method", "k", "subset"], as_index=False).agg(mse=("mse", "mean"), r=("r", "mean"),
+                                                                    records=("record_id", "nunique")))
+
+
+def _method_cells(df: pd.DataFrame, methods: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
+    """One row per ``keys`` with ``<method> MSE`` and ``<method> r`` columns side by side."""
+    wide = df.pivot_table(index=list(keys), columns="method", values=["mse", "r"])
+    out = pd.DataFrame(index=wide.index)
+    for m in methods:
+        if ("mse", m) in wide:
+            out[f"{m} MSE"] = wide[("mse", m)]
+            out[f"{m} r"] = wide[("r", m)]
+    return out.reset_index()
+
+
+def _headline_sections(result: StudyResult, methods: Sequence[str], config: StudyConfig) -> tuple[list[str], dict]:
+    """The k table, presets, amplitude tracking, targets and the five-lead claim on the test records *not*
+    derived from PTB-XL (the headline), and the k table on the PTB-XL-derived ones (apart)."""
+    recs = result.records
+    if "ptbxl_derived" not in recs or not len(result.rows):
+        return [], {}
+    derived = set(recs.loc[recs["ptbxl_derived"].astype(bool), "record_id"])
+    main = methods[0]
+    other = [m for m in methods if m != main]
+    base = "linear" if "linear" in methods else (other[-1] if other else None)
+    fmt = {**{f"{m} MSE": ".4f" for m in methods}, **{f"{m} r": ".3f" for m in methods}, "records": "d", "k": "d"}
+    md: list[str] = []
+    payload: dict = {}
+    for part, ids_in in (("headline", False), ("ptbxl_derived", True)):
+        rows = result.rows[result.rows["record_id"].isin(derived) == ids_in]
+        if not len(rows):
+            continue
+        n_rec = rows["record_id"].nunique()
+        by_k = summarise_by_k(rows)
+        k_table = _method_cells(by_k, methods, ["k"]).astype({"k": int})
+        per_subset = _per_record_subset(rows)
+        payload[part] = {"records": int(n_rec), "by_k": by_k.to_dict(orient="records"),
+                         "per_subset": per_subset.to_dict(orient="records")}
+        if part == "ptbxl_derived":
+            md += [f"## k = 1…7 on the {n_rec} test records derived from PTB-XL (reported apart)", "",
+                   "Copies of PTB-XL ECGs (Challenge `HRnnnnn`, `nnnnn_hr`). PTB-XL holds repeat ECGs of the "
+                   "same patients and its 100-Hz copy carries no patient ids, so a model trained on PTB-XL may "
+                   "have seen these patients: not a headline figure.", "",
+                   _md_table(k_table, fmt), ""]
+            continue
+        md += [f"## Headline: k = 1…7 on the {n_rec} test records not derived from PTB-XL", "",
+               f"Methods: {', '.join(f'`{m}`' for m in methods)}. Scored as everywhere in this report (generated "
+               "leads only, the record's own rate). PTB-XL-derived test records are in their own table below.", "",
+               _md_table(k_table, fmt), ""]
+        presets = [(name, ",".join(sub)) for name, sub in PRESETS.items() if len(sub) < len(LEADS)]
+        pre = per_subset[per_subset["subset"].isin([key for _, key in presets])]
+        pre_table = _method_cells(pre, methods, ["subset"])
+        names = {key: name for name, key in presets}
+        order = {key: i for i, (_, key) in enumerate(presets)}
+        pre_table = pre_table.sort_values("subset", key=lambda col: col.map(order)).reset_index(drop=True)
+        pre_table.insert(0, "preset", pre_table["subset"].map(names))
+        pre_table = pre_table.drop(columns="subset")
+        md += ["Clinical presets:", "", _md_table(pre_table, fmt), ""]
+        payload[part]["presets"] = pre_table.to_dict(orient="records")
+        if base is not None and main != base:
+            lines = []
+            for label, table in (("k", k_table), ("preset", pre_table)):
+                for key, (_, row) in zip(table.iloc[:, 0], table.iterrows(), strict=True):
+                    ok_mse = row[f"{main} MSE"] < row[f"{base} MSE"]
+                    ok_r = row[f"{main} r"] > row[f"{base} r"]
+                    lines.append((f"{label} {key}", bool(ok_mse), bool(ok_r)))
+            beaten = [x for x in lines if x[1] and x[2]]
+            md += [f"`{main}` beats `{base}` on both MSE and r in **{len(beaten)} of {len(lines)}** rows"
+                   + ("." if len(beaten) == len(lines) else "; not in: " + ", ".join(
+                       f"{name} ({'MSE' if not m else ''}{' and ' if not m and not r else ''}{'r' if not r else ''})"
+                       for name, m, r in lines if not (m and r)) + "."), ""]
+            payload[part]["beats_baseline"] = {name: {"mse": m, "r": r} for name, m, r in lines}
+        amp_m = pd.DataFrame(columns=["method", "k", "subset", "pp_corr", "spread_ratio"])
+        amp = result.amplitude
+        if len(amp):
+            amp_s = _amplitude_summary(amp[~amp["record_id"].isin(derived)])
+            if len(amp_s):
+                amp_m = amp_s.groupby(["method", "k", "subset"], as_index=False)[["pp_corr", "spread_ratio"]].mean()
+                md += ["Amplitude tracking on these records (QRS peak-to-peak, mean over generated leads; "
+                       "definitions below):", "", _md_table(amp_m, {"pp_corr": ".3f", "spread_ratio": ".3f"}), ""]
+                payload[part]["amplitude"] = amp_m.to_dict(orient="records")
+        mine = per_subset[per_subset["method"] == main].set_index("subset")
+        a1 = amp_m[(amp_m["method"] == main) & (amp_m["subset"] == "I")]
+        target_rows = []
+        for what, got, goal in (("r from lead I", mine["r"].get("I"), 0.72),
+                                ("r from I + II", mine["r"].get("I,II"), 0.82),
+                                ("QRS spread ratio from I", a1["spread_ratio"].iloc[0] if len(a1) else None, 0.7),
+                                ("QRS amplitude correlation from I", a1["pp_corr"].iloc[0] if len(a1) else None, 0.4)):
+            if got is not None and np.isfinite(got):
+                v = float(got)
+                target_rows.append({"target": what, "goal": f"≥ {goal:g}", main: v,
+                                    "met": "yes" if v >= goal else f"no (short by {goal - v:.3f})"})
+        if target_rows:
+            md += ["Targets (issue #12):", "", _md_table(pd.DataFrame(target_rows), {main: ".3f"}), ""]
+            payload[part]["targets"] = target_rows
+        claim = result.claim
+        if len(claim):
+            c = _per_record_subset(claim[~claim["record_id"].isin(derived)])
+            k7 = by_k[by_k["k"] == 7].set_index("method")["mse"]
+            c["mse_vs_k7"] = c["mse"] / c["method"].map(k7)
+            c = c.sort_values(["method", "mse"])
+            top = c[c["method"] == main].reset_index(drop=True)
+            preset_key = ",".join(PRESETS["Two limb + three chest (I, II, V1, V3, V5)"])
+            rank = top.index[top["subset"] == preset_key]
+            md += ["### \"Five leads suffice\": every I, II + three chest leads", "",
+                   f"All {len(top)} subsets I, II + 3 of V1–V6 on these records, `{main}`, ranked by MSE; "
+                   "`mse_vs_k7` = MSE / the mean MSE of the k = 7 subsets (1 = as good as seven leads). "
+                   + (f"The paper's I, II, V1, V3, V5 ranks {int(rank[0]) + 1} of {len(top)}." if len(rank) else ""),
+                   "", _md_table(top.drop(columns=["method", "k"]), {"mse": ".4f", "r": ".3f", "mse_vs_k7": ".2f",
+                                                                     "records": "d"}), ""]
+            payload[part]["five_lead_claim"] = c.to_dict(orient="records")
+    return md, payload
 
 
 def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:

@@ -92,3 +92,49 @@ def test_cli_evaluate_on_a_tiny_split(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert "falling back to the linear baseline" in p.stderr
     assert (tmp_path / "rep" / "evaluation.md").exists()
+
+
+def test_report_headlines_records_not_derived_from_ptbxl(tmp_path):
+    shipped("linear.pt")
+    linear = load_reconstructor(method="linear")
+    names = ["ludb/data/1", "ludb/data/2", "sph/A0002", "sph/A0003", "ptbxl_cinc2024/00009_hr"]
+    records = [(rid, rid.rsplit("/", 1)[0], synthetic_record(seed=i, name=rid.rsplit("/", 1)[1]))
+               for i, rid in enumerate(names)]
+    claim = (("I", "II", "V1", "V3", "V5"), ("I", "II", "V2", "V4", "V6"))
+    cfg = StudyConfig(subsets_per_k=1, k_values=(1, 2, 5, 7), leadcheck=False, claim_subsets=claim)
+    result = run_study(records, {"model": linear, "linear": linear}, cfg, progress=False)
+    assert result.records.set_index("record_id")["ptbxl_derived"].to_dict() == {
+        **dict.fromkeys(names[:4], False), "ptbxl_cinc2024/00009_hr": True}
+    assert set(result.claim["subset"]) == {",".join(s) for s in claim}
+    assert result.claim["record_id"].nunique() == 5
+    payload = write_report(result, tmp_path, cfg, {"split": "test", "seconds": 1.0})
+    md = (tmp_path / "evaluation.md").read_text()
+    assert "## Headline: k = 1…7 on the 4 test records not derived from PTB-XL" in md
+    assert "## k = 1…7 on the 1 test records derived from PTB-XL (reported apart)" in md
+    assert payload["headline"]["records"] == 4 and payload["ptbxl_derived"]["records"] == 1
+    # the same method twice: never strictly better, and the report says so
+    assert "`model` beats `linear` on both MSE and r in **0 of" in md
+    assert "Single lead I (smartwatch)" in md
+    targets = {t["target"]: t for t in payload["headline"]["targets"]}
+    assert set(targets) == {"r from lead I", "r from I + II", "QRS spread ratio from I",
+                            "QRS amplitude correlation from I"}
+    # headline numbers come from the two non-PTB-XL records only
+    rows = result.rows[(result.rows["method"] == "model") & (result.rows["subset"] == "I")]
+    own = rows[rows["record_id"] != "ptbxl_cinc2024/00009_hr"].groupby("record_id")["r"].mean().mean()
+    assert targets["r from lead I"]["model"] == pytest.approx(own)
+    ranked = [c["subset"] for c in payload["headline"]["five_lead_claim"] if c["method"] == "model"]
+    assert sorted(ranked) == sorted(",".join(s) for s in claim)
+    assert "ranks" in md
+
+
+def test_cli_evaluate_previous_must_exist(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "data").mkdir()
+    p = subprocess.run([sys.executable, "-m", "l2g", "evaluate", "--data", str(tmp_path / "data"),
+                        "--previous", str(tmp_path / "old.pt"), "--out", str(tmp_path / "rep")],
+                       capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
+    assert p.returncode == 2
+    assert "--previous" in p.stderr and "old.pt: no such file" in p.stderr
