@@ -1,0 +1,66 @@
+"""Ship a trained generator checkpoint as the product's weights, keeping the one it replaces.
+
+    .venv/bin/python scripts/ship_weights.py runs/ft_ptbxl.pt
+
+1. The current ``weights/l2g.pt`` moves to ``weights/previous/l2g.pt`` (with its own ``SHA256SUMS``), so that
+   ``make evaluate`` scores it beside the new one (``--previous``).
+2. The checkpoint is copied to ``weights/l2g.pt``, its training curve (``runs/NAME.metrics.{csv,json}``) to
+   ``weights/l2g.metrics.*``.
+3. ``weights/linear.pt`` becomes the checkpoint's own linear prior, the baseline refit on the same training
+   records as the generator (issue #12: the baseline gets the same data).
+4. ``weights/SHA256SUMS`` is rewritten for ``linear.pt``, ``l2g.pt`` and ``interval.json``.
+
+What it does not do (each needs the new weights, see weights/MODEL_CARD.md "Shipping"): refit the band
+(``bench/trust_calibrate.py``), re-tune the lead check, ``make evaluate``, and the model card tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from l2g.baseline import LinearBaseline  # noqa: E402
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_sums(folder: Path, names: list[str]) -> None:
+    lines = [f"{sha256(folder / n)}  {n}" for n in names if (folder / n).is_file()]
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    src = Path(sys.argv[1])
+    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "linear" not in ckpt:
+        raise SystemExit(f"{src}: not an l2g generator checkpoint")
+    if not ckpt.get("model_args", {}).get("residual_scale"):
+        raise SystemExit(f"{src}: not calibrated (run `l2g calibrate {src}` first)")
+    weights = ROOT / "weights"
+    prev = weights / "previous"
+    prev.mkdir(exist_ok=True)
+    shutil.copy2(weights / "l2g.pt", prev / "l2g.pt")
+    write_sums(prev, ["l2g.pt"])
+    shutil.copy2(src, weights / "l2g.pt")
+    for ext in ("csv", "json"):
+        metrics = src.with_suffix(f".metrics.{ext}")
+        if metrics.is_file():
+            shutil.copy2(metrics, weights / f"l2g.metrics.{ext}")
+    LinearBaseline.from_state_dict(ckpt["linear"]).save(weights / "linear.pt")
+    write_sums(weights, ["linear.pt", "l2g.pt", "interval.json"])
+    print((weights / "SHA256SUMS").read_text() + (prev / "SHA256SUMS").read_text(), end="")
+
+
+if __name__ == "__main__":
+    main()
