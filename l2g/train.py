@@ -450,7 +450,26 @@ def fit_linear(train_mixed: list[tuple[str, np.ndarray, float]], cfg: TrainConfi
     PTB-XL) is cached under ``cache_dir`` (default ``~/.cache/l2g``) by the
     record ids, a fingerprint of their samples, data settings and linear
     config, so a resumed run does not repeat it.
+
+    With ``cfg.folder_weights``, each data folder is fitted on its own and
+    the covariances are mixed with those weights (:meth:`LinearBaseline.mix`),
+    as the generator's windows are: the 300 shared records then weigh as much
+    as the 22k PTB-XL ones.
     """
+    groups = _folder_groups(cfg, train_mixed)
+    if groups is not None and len(cfg.folder_weights) > 1:
+        parts = []
+        for k, weight in enumerate(cfg.folder_weights):
+            members = [rec for rec, g in zip(train_mixed, groups, strict=True) if g == k]
+            if members and weight > 0:
+                parts.append((_fit_linear_cached(members, cfg, cache_dir), weight))
+        return LinearBaseline.mix(parts)
+    return _fit_linear_cached(train_mixed, cfg, cache_dir)
+
+
+def _fit_linear_cached(train_mixed: list[tuple[str, np.ndarray, float]], cfg: TrainConfig,
+                       cache_dir: str | Path | None = None) -> LinearBaseline:
+    """:func:`fit_linear` of one set of records, every record with equal weight (cached by ids and content)."""
     import hashlib
 
     from .dataset import DEFAULT_CACHE_DIR
@@ -604,17 +623,22 @@ def _wrap_ddp(nets: _Nets, world: int) -> None:
         nets.g_ddp, nets.d_ddp = DDP(nets.g), DDP(nets.d)
 
 
+def _folder_groups(cfg: TrainConfig, train_mixed: list) -> list[int] | None:
+    """Each training record's data folder (0 = the first), or None without ``cfg.folder_weights``."""
+    if not cfg.folder_weights:
+        return None
+    from .catalog import data_roots
+
+    labels = [r.label for r in data_roots(cfg.data_dirs or [cfg.data_dir])]
+    index = {label: k for k, label in enumerate(labels) if k}
+    return [index.get(rid.split("/", 1)[0], 0) if "/" in rid else 0 for rid, _, _ in train_mixed]
+
+
 def _window_sources(cfg: TrainConfig, train_mixed: list, progress: bool) -> tuple[WindowDataset, WindowDataset | None]:
     """Random crops of the training records (each window knows its record's band), and of synthetic
     ECGs for the first epochs (or None)."""
-    groups = weights = None
-    if cfg.folder_weights:
-        from .catalog import data_roots
-
-        labels = [r.label for r in data_roots(cfg.data_dirs or [cfg.data_dir])]
-        index = {label: k for k, label in enumerate(labels) if k}
-        groups = [index.get(rid.split("/", 1)[0], 0) if "/" in rid else 0 for rid, _, _ in train_mixed]
-        weights = cfg.folder_weights
+    groups = _folder_groups(cfg, train_mixed)
+    weights = cfg.folder_weights if groups is not None else None
     data = WindowDataset([x for _, x, _ in train_mixed], cfg.data, windows_per_epoch=cfg.windows_per_epoch,
                          seed=cfg.seed, rates=[r for _, _, r in train_mixed], groups=groups, group_weights=weights)
     if not (cfg.synthetic_records and cfg.synthetic_epochs):

@@ -339,3 +339,29 @@ def test_val_exclude_ptbxl_drops_ptbxl_derived_validation_records(monkeypatch):
     assert [i for i, _ in tr._val_arrays(load_config(None), progress=False)] == ids
     kept = [i for i, _ in tr._val_arrays(load_config(None, val_exclude_ptbxl=True), progress=False)]
     assert kept == ["ludb/data/7", "cinc2021/ptb/S0001"]
+
+
+def test_fit_linear_mixes_folders_by_their_weights(tmp_path):
+    from l2g.baseline import LinearBaseline
+    from l2g.train import fit_linear
+
+    shared, extra = tmp_path / "shared", tmp_path / "records100"
+    shared.mkdir()
+    extra.mkdir()
+    rng = np.random.default_rng(0)
+    mixed = ([(f"ludb/{i}", rng.normal(size=(8, 600)).astype(np.float32), 500.0) for i in range(2)]
+             + [(f"records100/{i}", 3 * rng.normal(size=(8, 600)).astype(np.float32), 100.0) for i in range(6)])
+    dirs = [str(shared), str(extra)]
+    plain = fit_linear(mixed, load_config(None, data_dirs=dirs), cache_dir=tmp_path / "c")
+    half = fit_linear(mixed, load_config(None, data_dirs=dirs, folder_weights=[1, 1]), cache_dir=tmp_path / "c")
+    only_shared = fit_linear(mixed, load_config(None, data_dirs=dirs, folder_weights=[1, 0]), cache_dir=tmp_path / "c")
+    cfg = load_config(None)
+    a = LinearBaseline.fit([x for _, x, _ in mixed[:2]], replace(cfg.linear, fs=cfg.data.fs))
+    b = LinearBaseline.fit([x for _, x, _ in mixed[2:]], replace(cfg.linear, fs=cfg.data.fs))
+    cov = {name: lb.state_dict()["cov"] for name, lb in
+           (("plain", plain), ("half", half), ("shared", only_shared), ("a", a), ("b", b))}
+    assert torch.allclose(cov["plain"], (2 * cov["a"] + 6 * cov["b"]) / 8)  # every record alike
+    assert torch.allclose(cov["half"], (cov["a"] + cov["b"]) / 2)  # every folder alike
+    assert torch.allclose(cov["shared"], cov["a"])
+    with pytest.raises(ValueError, match="weights must be non-negative"):
+        LinearBaseline.mix([(a, -1.0), (b, 1.0)])
