@@ -47,7 +47,7 @@ from l2g.leads import LEADS  # noqa: E402
 #: The thresholds of the check before the network (statistics only; reports/leadcheck.md's "stats only").
 STATS_ONLY = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=3.78, hf_ratio=5.11)
 #: Quantiles of the untouched validation checks that set the thresholds (see :func:`tune`).
-Q_NET, Q_LEAD = 0.98, 0.99
+Q_NET, Q_LEAD = 0.98, 0.995
 
 FAULTS = ["none", *LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS), "noisy lead"]
 

@@ -61,8 +61,8 @@ def load_arrays(args) -> tuple[list[np.ndarray], list[str]]:
 class Sampler:
     """Random examples (input (24, T), class index) from 8-lead arrays."""
 
-    def __init__(self, xs: list[np.ndarray], n: int, args, seed: int):
-        self.xs, self.n, self.args = xs, n, args
+    def __init__(self, xs: list[np.ndarray], n: int, args, seed: int, shared: list[int] | None = None):
+        self.xs, self.n, self.args, self.shared = xs, n, args, shared or []
         self.rng = np.random.default_rng(seed)
 
     def subset(self) -> list[str]:
@@ -100,6 +100,9 @@ class Sampler:
 
     def batch(self, size: int):
         idx = self.rng.integers(0, len(self.xs), size=size)
+        if self.shared and self.args.shared_share > 0:  # the shared records: their share of the examples
+            pick = self.rng.random(size) < self.args.shared_share
+            idx[pick] = self.rng.choice(self.shared, size=int(pick.sum()))
         ex = [self.example(self.xs[i]) for i in idx]
         return torch.from_numpy(np.stack([e[0] for e in ex])), torch.tensor([e[1] for e in ex])
 
@@ -148,6 +151,9 @@ def main():
     p.add_argument("--p-full", type=float, default=0.4)
     p.add_argument("--p-noisy", type=float, default=0.15)
     p.add_argument("--noise-mv", type=float, default=0.03)
+    p.add_argument("--shared-share", type=float, default=0.0,
+                   help="share of the examples drawn from the shared train records (0: in proportion, 1.4 %%)")
+    p.add_argument("--init", default=None, help="start from this checkpoint's weights")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -160,13 +166,17 @@ def main():
     cfg = LeadNetConfig()
     n = int(cfg.fs * cfg.seconds)
     keep = [i for i, (rid, x) in enumerate(zip(ids, xs, strict=True)) if x.shape[1] >= cfg.fs * 5]
+    train_ids = [ids[i] for i in keep if not held_out(ids[i])]
     train = [xs[i] for i in keep if not held_out(ids[i])]
+    shared = [i for i, rid in enumerate(train_ids) if not rid.startswith("ptbxl/")]
     hold = [xs[i] for i in keep if held_out(ids[i])] or train[-5:]  # (a smoke run may hold none out)
     print(f"{len(train)} training records, {len(hold)} held out ({time.time() - t0:.0f} s to load)", flush=True)
     hx, hy = fixed_set(hold[:150], n, args, [LEADS, ("I", "II", "V1", "V2", "V3", "V4")])
     net = LeadNet(cfg)
+    if args.init:  # continue from a checkpoint (fine-tuning)
+        net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sampler = Sampler(train, n, args, seed=args.seed)
+    sampler = Sampler(train, n, args, seed=args.seed, shared=shared)
     best, log = None, []
     t1 = time.time()
     for step in range(args.steps):
@@ -190,9 +200,10 @@ def main():
         "config": {"fs": cfg.fs, "seconds": cfg.seconds, "widths": list(cfg.widths), "kernels": list(cfg.kernels)},
         "classes": list(CLASSES),
         "train": {"command": "python bench/leadcheck_train.py " + " ".join(sys.argv[1:]),
-                  "records": len(train), "held_out": len(hold), "record_ids_sha256": digest,
+                  "records": len(train), "shared_records": len(shared), "held_out": len(hold),
+                  "record_ids_sha256": digest,
                   "best_step": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),
-                  **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "cache", "out")}},
+                  **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "cache", "out", "init")}},
         "log": log,
         "version": 1,
     }
