@@ -48,6 +48,9 @@ from l2g.leads import LEADS  # noqa: E402
 STATS_ONLY = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=3.78, hf_ratio=5.11)
 #: Quantiles of the untouched validation checks that set the thresholds (see :func:`tune`).
 Q_NET, Q_LEAD = 0.98, 0.995
+#: LA/LL's threshold, set by hand: above the synthetic demo record's 0.97 (its limb leads look LA/LL-reversed to
+#: the network; the demo must open clean) and every untouched validation check's.
+NET_P_LA_LL = 0.99
 
 FAULTS = ["none", *LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS), "noisy lead"]
 
@@ -157,14 +160,15 @@ def table(rows, th: Thresholds, stats_only: Thresholds | None = None) -> pd.Data
 
 
 def max_fault_p(stats) -> float:
-    """The network's largest fault probability (what ``net_p`` is compared with)."""
-    return max(v for k, v in stats.net.items() if k != "none")
+    """The network's largest fault probability but LA/LL's (what ``net_p`` is compared with)."""
+    return max(v for k, v in stats.net.items() if k not in ("none", "LA/LL"))
 
 
 def tune(rows, q_net: float = Q_NET, q_lead: float = Q_LEAD) -> Thresholds:
     """Thresholds from the untouched validation checks (both lead sets pooled).
 
-    ``net_p``: the ``q_net`` quantile of the network's largest fault probability; ``lead_z`` and
+    ``net_p``: the ``q_net`` quantile of the network's largest fault probability (LA/LL's aside: it has
+    the fixed, stricter :data:`NET_P_LA_LL`); ``lead_z`` and
     ``hf_ratio``: the ``q_lead`` quantiles of the largest leave-one-out z and high-frequency ratio (the
     bad-lead rules); the ratio thresholds (used only without the network): the 0.985 quantiles, as before.
     """
@@ -176,7 +180,8 @@ def tune(rows, q_net: float = Q_NET, q_lead: float = Q_LEAD) -> Thresholds:
     net = [max_fault_p(s) for s in none if s.net]
     return Thresholds(limb_ratio=float(np.quantile(limb, 0.985)), chest_ratio=float(np.quantile(chest, 0.985)),
                       lead_z=float(np.quantile(z, q_lead)), hf_ratio=float(np.quantile(hf, q_lead)),
-                      net_p=float(np.quantile(net, q_net)) if net else THRESHOLDS.net_p)
+                      net_p=float(np.quantile(net, q_net)) if net else THRESHOLDS.net_p,
+                      net_p_la_ll=NET_P_LA_LL)
 
 
 def _load(cache: str, split: str):
@@ -187,7 +192,8 @@ def _load(cache: str, split: str):
 
 
 def _fmt(th: Thresholds) -> str:
-    return (f"network fault probability > {th.net_p:.3f}, leave-one-out z > {th.lead_z:.2f}, "
+    return (f"network fault probability > {th.net_p:.3f} (LA/LL > {th.net_p_la_ll:.2f}), "
+            f"leave-one-out z > {th.lead_z:.2f}, "
             f"high-frequency ratio > {th.hf_ratio:.2f} (statistics only: limb ratio > {th.limb_ratio:.2f}, "
             f"chest ratio > {th.chest_ratio:.2f})")
 

@@ -63,6 +63,7 @@ class Sampler:
 
     def __init__(self, xs: list[np.ndarray], n: int, args, seed: int, shared: list[int] | None = None):
         self.xs, self.n, self.args, self.shared = xs, n, args, shared or []
+        self.share = 0.0
         self.rng = np.random.default_rng(seed)
 
     def subset(self) -> list[str]:
@@ -100,8 +101,8 @@ class Sampler:
 
     def batch(self, size: int):
         idx = self.rng.integers(0, len(self.xs), size=size)
-        if self.shared and self.args.shared_share > 0:  # the shared records: their share of the examples
-            pick = self.rng.random(size) < self.args.shared_share
+        if self.shared and self.share > 0:  # the shared records: their share of the examples
+            pick = self.rng.random(size) < self.share
             idx[pick] = self.rng.choice(self.shared, size=int(pick.sum()))
         ex = [self.example(self.xs[i]) for i in idx]
         return torch.from_numpy(np.stack([e[0] for e in ex])), torch.tensor([e[1] for e in ex])
@@ -130,11 +131,35 @@ def estimate(net, x, y) -> tuple[float, float]:
     return float(torch.nn.functional.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 
-def get_lr(step: int, args) -> float:
+def get_lr(step: int, steps: int, lr: float) -> float:
     warm = 200
     if step < warm:
-        return args.lr * (step + 1) / warm
-    return args.lr * 0.5 * (1 + np.cos(np.pi * (step - warm) / max(args.steps - warm, 1)))
+        return lr * (step + 1) / warm
+    return lr * 0.5 * (1 + np.cos(np.pi * (step - warm) / max(steps - warm, 1)))
+
+
+def train_stage(net, sampler, steps: int, lr: float, held, args, log: list, stage: int):
+    """AdamW with warm-up and cosine decay; returns (held-out loss, step, state) of the best held-out loss."""
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    best = None
+    t1 = time.time()
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = get_lr(step, steps, lr)
+        x, y = sampler.batch(args.batch)
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if (step + 1) % args.eval_every == 0 or step + 1 == steps:
+            hl, ha = estimate(net, *held)
+            log.append({"stage": stage, "step": step + 1, "train_loss": float(loss.detach()), "held_loss": hl,
+                        "held_acc": ha})
+            print(f"stage {stage} step {step + 1} loss {float(loss.detach()):.3f} held-out loss {hl:.3f} "
+                  f"acc {ha:.3f} {time.time() - t1:.0f} s", flush=True)
+            if best is None or hl < best[0]:
+                best = (hl, step + 1, {k: v.detach().clone() for k, v in net.state_dict().items()})
+    return best
 
 
 def main():
@@ -143,7 +168,7 @@ def main():
     p.add_argument("--ptbxl", default=str(ROOT.parent / "scratch" / "ptbxl" / "Data" / "records100"))
     p.add_argument("--cache", default="/tmp/l2g_leadnet")
     p.add_argument("--out", default=None, help="default weights/leadcheck.pt (/tmp/leadcheck_smoke.pt under 200 steps)")
-    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--steps", type=int, default=16000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--limit", type=int, default=0, help="PTB-XL records to use (0: all)")
@@ -153,6 +178,9 @@ def main():
     p.add_argument("--noise-mv", type=float, default=0.03)
     p.add_argument("--shared-share", type=float, default=0.0,
                    help="share of the examples drawn from the shared train records (0: in proportion, 1.4 %%)")
+    p.add_argument("--finetune-steps", type=int, default=4000, help="stage 2 (0: none)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3)
+    p.add_argument("--finetune-shared-share", type=float, default=0.3)
     p.add_argument("--init", default=None, help="start from this checkpoint's weights")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
@@ -175,25 +203,15 @@ def main():
     net = LeadNet(cfg)
     if args.init:  # continue from a checkpoint (fine-tuning)
         net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    log: list = []
     sampler = Sampler(train, n, args, seed=args.seed, shared=shared)
-    best, log = None, []
-    t1 = time.time()
-    for step in range(args.steps):
-        for g in opt.param_groups:
-            g["lr"] = get_lr(step, args)
-        x, y = sampler.batch(args.batch)
-        loss = torch.nn.functional.cross_entropy(net(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
-            hl, ha = estimate(net, hx, hy)
-            log.append({"step": step + 1, "train_loss": float(loss.detach()), "held_loss": hl, "held_acc": ha})
-            print(f"step {step + 1} loss {float(loss.detach()):.3f} held-out loss {hl:.3f} acc {ha:.3f} "
-                  f"{time.time() - t1:.0f} s", flush=True)
-            if best is None or hl < best[0]:
-                best = (hl, step + 1, {k: v.detach().clone() for k, v in net.state_dict().items()})
+    sampler.share = args.shared_share
+    best = train_stage(net, sampler, args.steps, args.lr, (hx, hy), args, log, stage=1)
+    if args.finetune_steps > 0:  # stage 2: from stage 1's best, more of the shared records (their sources)
+        net.load_state_dict(best[2])
+        sampler = Sampler(train, n, args, seed=args.seed, shared=shared)
+        sampler.share = args.finetune_shared_share
+        best = train_stage(net, sampler, args.finetune_steps, args.finetune_lr, (hx, hy), args, log, stage=2)
     digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
     ckpt = {
         "state_dict": best[2],
@@ -202,7 +220,7 @@ def main():
         "train": {"command": "python bench/leadcheck_train.py " + " ".join(sys.argv[1:]),
                   "records": len(train), "shared_records": len(shared), "held_out": len(hold),
                   "record_ids_sha256": digest,
-                  "best_step": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),
+                  "best_step_of_last_stage": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),
                   **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "cache", "out", "init")}},
         "log": log,
         "version": 1,
