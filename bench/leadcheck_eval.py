@@ -3,17 +3,22 @@
 Every record of a split (12 recorded leads, first 10 s) is checked untouched and with each simulated
 fault: the three limb-electrode reversals and five adjacent chest swaps (exact lead transformations,
 :func:`l2g.leadcheck.apply_fault`), and one noisy lead (white noise of ``--noise-mv`` RMS added to a lead
-drawn per record). Each scenario is run on the 12-lead record and on the ticked subset
-I, II, V1–V6 minus nothing… i.e. ``--subset`` (default ``I,II,V1,V2,V3,V4``).
+drawn per record). Each scenario is run on the 12-lead record and on the ticked subset ``--subset``
+(default ``I,II,V1,V2,V3,V4``; faults whose leads it lacks are not testable and left out of the tables).
 
-``stats`` caches the raw hypothesis numbers (:func:`l2g.leadcheck.lead_check_stats`) per split;
-``report`` applies :data:`l2g.leadcheck.THRESHOLDS` (or ``--tune`` picks thresholds from the validation
-split so that at most 1.5 % of untouched validation checks raise each kind of flag) and writes
-reports/leadcheck.md for the test split.
+``stats`` caches the raw numbers (:func:`l2g.leadcheck.lead_check_stats`: the linear statistics and the
+network's fault probabilities) per split (``--split heldout``: PTB-XL training records the network did not
+train on, :func:`l2g.leadnet.held_out`; ``--detector FILE``: another network checkpoint). ``report``
+applies :data:`l2g.leadcheck.THRESHOLDS` (or ``--tune`` picks them from the untouched validation checks,
+:func:`tune`), prints the validation table and writes reports/leadcheck.md for the test split, each with the
+statistics-only check (the first version's thresholds, :data:`STATS_ONLY`) beside it.
 
     OMP_NUM_THREADS=1 python bench/leadcheck_eval.py stats --split val
     OMP_NUM_THREADS=1 python bench/leadcheck_eval.py stats --split test
-    python bench/leadcheck_eval.py report [--tune]
+    python bench/leadcheck_eval.py report [--tune] [--val-only]
+
+Re-tune after replacing weights/l2g.pt (its linear baseline feeds the z statistic): ``stats --split val``,
+then ``report --tune --val-only`` and copy the printed thresholds into l2g.leadcheck.THRESHOLDS.
 """
 
 from __future__ import annotations
