@@ -191,19 +191,23 @@ def fault_probabilities(net: LeadNet, x12: np.ndarray, present: Sequence[str]) -
 
 
 def _load(path: str) -> LeadNet:
-    from .reconstruction import verify_checksum
+    from .reconstruction import _LOAD_ERRORS, verify_checksum
 
     verify_checksum(path)
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or tuple(ckpt.get("classes", ())) != CLASSES:
-        raise ValueError(f"{path}: not a lead-check network checkpoint (needs state_dict and classes {CLASSES})")
-    cfg = dict(ckpt.get("config", {}))
-    for key in ("widths", "kernels"):
-        if key in cfg:
-            cfg[key] = tuple(cfg[key])
-    names = {f.name for f in dataclasses.fields(LeadNetConfig)}
-    net = LeadNet(LeadNetConfig(**{k: v for k, v in cfg.items() if k in names}))
-    net.load_state_dict(ckpt["state_dict"])
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or "state_dict" not in ckpt or tuple(ckpt.get("classes", ())) != CLASSES:
+            raise ValueError(f"needs state_dict and classes {CLASSES}")
+        cfg = dict(ckpt.get("config", {}))
+        for key in ("widths", "kernels"):
+            if key in cfg:
+                cfg[key] = tuple(cfg[key])
+        names = {f.name for f in dataclasses.fields(LeadNetConfig)}
+        net = LeadNet(LeadNetConfig(**{k: v for k, v in cfg.items() if k in names}))
+        net.load_state_dict(ckpt["state_dict"])
+    except _LOAD_ERRORS as exc:
+        raise ValueError(f"{path}: not a lead-check network checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     return net.eval()
 
 
@@ -223,7 +227,8 @@ def load_leadnet(path: str | Path | None = None) -> LeadNet:
     FileNotFoundError
         When the file does not exist.
     ValueError
-        When it fails its ``SHA256SUMS`` entry or is not such a checkpoint.
+        When it fails its ``SHA256SUMS`` entry or is not such a checkpoint (a
+        pickle that would run code is refused: ``weights_only=True``).
     """
     from .paths import shipped_weights_dir, weights_file
 

@@ -18,8 +18,9 @@ from l2g.leadnet import CLASSES, LEADNET_FILE, LeadNet, fault_matrix, fault_prob
 from l2g.leads import EXPAND_8_TO_12, LEADS
 from l2g.record import Record
 
+from .weights import shipped
+
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "weights" / LEADNET_FILE
 
 
 @pytest.mark.parametrize("fault", CLASSES[1:])
@@ -46,15 +47,17 @@ def test_untestable_faults_get_no_probability():
 
 
 def test_shipped_checkpoint_is_a_plain_dict_listed_in_sha256sums():
-    ckpt = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    path = shipped(LEADNET_FILE)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     assert tuple(ckpt["classes"]) == CLASSES and {"state_dict", "config", "train", "version"} <= set(ckpt)
-    sums = dict(ln.split()[::-1] for ln in (SHIPPED.parent / "SHA256SUMS").read_text().splitlines() if ln)
-    assert sums[LEADNET_FILE] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    sums = dict(ln.split()[::-1] for ln in (path.parent / "SHA256SUMS").read_text().splitlines() if ln)
+    assert sums[LEADNET_FILE] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert sum(p.numel() for p in load_leadnet().parameters()) < 200_000  # tiny: the check must stay fast
 
 
 @pytest.mark.parametrize("leads", [None, ["I", "II", "V1", "V2", "V3", "V4"]])
 def test_shipped_network_flags_the_demo_record_la_ra_reversal(leads):
+    shipped(LEADNET_FILE)
     rec = demo_record()
     bad = apply_fault(rec, "LA/RA")
     if leads is not None:
@@ -65,9 +68,10 @@ def test_shipped_network_flags_the_demo_record_la_ra_reversal(leads):
 
 
 def test_a_corrupt_checkpoint_is_refused(tmp_path):
+    good = shipped(LEADNET_FILE).read_bytes()
     bad = tmp_path / LEADNET_FILE
-    bad.write_bytes(SHIPPED.read_bytes()[:-10] + b"0123456789")
-    (tmp_path / "SHA256SUMS").write_text(f"{hashlib.sha256(SHIPPED.read_bytes()).hexdigest()}  {LEADNET_FILE}\n")
+    bad.write_bytes(good[:-10] + b"0123456789")
+    (tmp_path / "SHA256SUMS").write_text(f"{hashlib.sha256(good).hexdigest()}  {LEADNET_FILE}\n")
     with pytest.raises(ValueError, match="checksum mismatch"):
         load_leadnet(bad)
 
@@ -89,3 +93,12 @@ def test_training_entry_point_smoke(tmp_path):
                     "--limit", "40", "--eval-every", "2", "--cache", str(tmp_path), "--out", str(out),
                     "--ptbxl", str(ptbxl)], check=True)
     assert isinstance(load_leadnet(out), LeadNet)
+
+
+def test_weights_dir_override_without_the_network_gets_the_shipped_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))  # a folder holding only a generator, say
+    assert isinstance(load_leadnet(), LeadNet)
+    own = tmp_path / LEADNET_FILE
+    own.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a lead-check network checkpoint"):  # its own file is the one read
+        load_leadnet()
