@@ -15,9 +15,9 @@ others), so it works on the ticked subset as on the 12 leads, and a fault is
 only named when the leads it moves are recorded (a limb reversal: two limb
 leads; a swap: both chest leads). A limb reversal keeps Einthoven's and
 Goldberger's laws, so the limb leads cannot betray it to each other; the
-network learns the morphology that does (lead I with an inverted P wave and
-QRS, an upright aVR; limb leads that do not fit the chest leads, which the
-Wilson terminal, the mean of the three limb electrodes, keeps unchanged).
+network sees what can (lead I with an inverted P wave and QRS, an upright
+aVR; limb leads that do not fit the chest leads, which the Wilson terminal,
+the mean of the three limb electrodes, keeps unchanged).
 The most probable fault is flagged when its probability exceeds
 ``THRESHOLDS.net_p``.
 
@@ -300,6 +300,10 @@ def lead_check_stats(record: Record, *, model=None, detector=None, max_seconds: 
         The lead-check network; default the shipped ``weights/leadcheck.pt``
         (none when that file is absent); ``False``: statistics only.
     max_seconds : float
+
+    Returns
+    -------
+    LeadCheckStats
 
     Raises
     ------
