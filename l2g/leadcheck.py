@@ -6,30 +6,39 @@ recording with its leave-one-out prediction from the other recorded leads
 as sensitive as the generator here; see ``docs/MODEL.md``), a flag and a plain
 reason.
 
-Electrode faults are tested as explicit hypotheses: each candidate fault is
-*undone* (its exact lead transformation applied again: every fault below is
-a swap, so it is its own inverse) and the agreement recomputed; the fault is
-flagged when undoing it makes the leads agree markedly better.
+Electrode faults (limb-electrode reversals LA/RA, LA/LL, RA/LL; adjacent
+precordial swaps V1/V2 … V5/V6) are named by a small 1-D CNN,
+:mod:`l2g.leadnet` (``weights/leadcheck.pt``, 58 k parameters, 100 Hz, the
+first 10 s), trained on these faults simulated exactly (:func:`apply_fault`)
+on the training records; it sees the recorded leads only (a mask for the
+others), so it works on the ticked subset as on the 12 leads, and a fault is
+only named when the leads it moves are recorded (a limb reversal: two limb
+leads; a swap: both chest leads). A limb reversal keeps Einthoven's and
+Goldberger's laws, so the limb leads cannot betray it to each other; the
+network sees what can (lead I with an inverted P wave and QRS, an upright
+aVR; limb leads that do not fit the chest leads, which the Wilson terminal,
+the mean of the three limb electrodes, keeps unchanged).
+The most probable fault is flagged when its probability exceeds
+``THRESHOLDS.net_p``.
 
-Limb-electrode reversals (LA/RA, LA/LL, RA/LL)
-    The limb leads still obey Einthoven and Goldberger after a reversal, so
-    they cannot betray it to each other; the chest leads, referenced to the
-    Wilson terminal (the mean of the three limb electrodes, unchanged by a
-    swap), do. The recorded limb leads are predicted from the recorded chest
-    leads only, and the squared error of that prediction is compared between
-    the record as it is and the record with the reversal undone.
-Adjacent chest-lead swaps (V1/V2 … V5/V6)
-    Every recorded chest lead is predicted from all the other recorded leads;
-    the summed squared error is compared with the record's and the swapped
-    pair exchanged.
-One bad lead (noise, loose or misplaced electrode)
-    A lead whose leave-one-out error is many times the error the baseline
-    expects for that subset (:func:`l2g.uncertainty.linear_sigma`).
+One bad lead (noise, loose or misplaced electrode) is flagged, when no
+electrode fault is, by two statistics: a leave-one-out error many times the
+error the baseline expects for that subset (:func:`l2g.uncertainty.linear_sigma`;
+limb leads are predicted from the chest leads), or an RMS above 40 Hz many
+times its peers'.
+
+Without the network file the electrode faults fall back to the linear
+hypothesis tests the check used before it: each candidate fault is *undone*
+(every fault is a swap, its own inverse) and flagged when the leads then
+agree markedly better (``limb_ratio``, ``chest_ratio``). These are computed
+and returned by :func:`lead_check_stats` either way.
 
 The thresholds (:data:`THRESHOLDS`) were set on simulated faults applied to
-the validation split so that untouched records are flagged rarely; sensitivity
-and specificity on the test split are in ``reports/leadcheck.md``
-(``python bench/leadcheck_eval.py``).
+the validation split so that untouched records are flagged rarely
+(``python bench/leadcheck_eval.py report --tune``; the leave-one-out z
+depends on the generator checkpoint's linear baseline, so re-tune after
+replacing ``weights/l2g.pt``: ``docs/MODEL.md``); sensitivity and
+specificity on the test split are in ``reports/leadcheck.md``.
 """
 
 from __future__ import annotations
@@ -85,17 +94,30 @@ class Thresholds:
     hf_ratio : float
         Flag a lead whose RMS above 40 Hz exceeds this many times the median
         of the other recorded leads'.
+    net_p : float
+        Flag the lead-check network's most probable fault when its
+        probability exceeds this (with the network, ``limb_ratio`` and
+        ``chest_ratio`` are not used).
+    net_p_la_ll : float
+        The same for the LA/LL reversal, stricter: it swaps I and II and
+        inverts III, which a leftward axis, a normal variant, resembles.
     """
 
     limb_ratio: float = 2.0
     chest_ratio: float = 1.5
     lead_z: float = 4.0
     hf_ratio: float = 4.0
+    net_p: float = 0.5
+    net_p_la_ll: float = 0.99
 
 
-#: Thresholds set on the validation split: the 98.5 % quantile of each statistic over the untouched
-#: validation records (``python bench/leadcheck_eval.py report --tune``).
-THRESHOLDS = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=3.78, hf_ratio=5.11)
+#: Thresholds set on the validation split (``python bench/leadcheck_eval.py report --tune``): over the
+#: untouched validation checks (12 leads and the ticked subset pooled), ``net_p`` is the 98 % quantile of the
+#: network's largest fault probability, ``lead_z`` and ``hf_ratio`` the 99.5 % quantiles of the bad-lead
+#: statistics; ``limb_ratio`` and ``chest_ratio`` (used only without the network) the 98.5 % quantiles;
+#: ``net_p_la_ll`` by hand (``bench/leadcheck_eval.py``'s ``NET_P_LA_LL``: the synthetic demo record scores 0.97).
+THRESHOLDS = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=5.53, hf_ratio=5.26, net_p=0.814,
+                        net_p_la_ll=0.99)
 
 
 class NotEnoughLeadsError(ValueError):
@@ -170,6 +192,10 @@ class LeadCheckStats:
     hf : dict of str to float
         Per lead: RMS above 40 Hz over the median of that RMS over the other
         recorded leads (a noisy lead stands far above its peers).
+    net : dict of str to float
+        The lead-check network's probability of each class
+        (:data:`l2g.leadnet.CLASSES`: ``"none"`` and every fault, 0 for the
+        untestable ones); empty without a network.
     """
 
     leads: tuple[str, ...]
@@ -179,10 +205,11 @@ class LeadCheckStats:
     limb_ratio: dict
     chest_ratio: dict
     hf: dict = field(default_factory=dict)
+    net: dict = field(default_factory=dict)
 
 
-def _prepare(record: Record, max_seconds: float, linear) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The recorded leads at the baseline rate, high-passed: (12, T) with zeros elsewhere."""
+def _prepare(record: Record, max_seconds: float, fs: float) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The recorded leads at ``fs`` Hz, high-passed: (12, T) with zeros elsewhere, limb leads completed."""
     from .preprocess import remove_baseline, resample
 
     rec = record.standardize()
@@ -190,7 +217,6 @@ def _prepare(record: Record, max_seconds: float, linear) -> tuple[np.ndarray, tu
     rec = rec.select(recorded)
     if rec.duration > max_seconds:
         rec = rec.crop(0.0, max_seconds)
-    fs = linear.config.fs
     if rec.fs != fs:
         rec = resample(rec, fs)
     rec = remove_baseline(rec, 0.5)
@@ -261,8 +287,23 @@ class _Predictor:
         return w.reshape(-1) @ xl
 
 
-def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -> LeadCheckStats:
+def lead_check_stats(record: Record, *, model=None, detector=None, max_seconds: float = 10.0) -> LeadCheckStats:
     """The agreement and fault-hypothesis numbers of :func:`check_leads` (no thresholds applied).
+
+    Parameters
+    ----------
+    record : Record
+    model : l2g.reconstruction.Reconstructor, optional
+        Whose linear baseline predicts (``r``, ``rmse_uv``, ``z`` and the
+        ratios); default the shipped one.
+    detector : l2g.leadnet.LeadNet or False, optional
+        The lead-check network; default the shipped ``weights/leadcheck.pt``
+        (none when that file is absent); ``False``: statistics only.
+    max_seconds : float
+
+    Returns
+    -------
+    LeadCheckStats
 
     Raises
     ------
@@ -273,7 +314,7 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
     from .uncertainty import linear_sigma
 
     linear = (model if model is not None else _default("model")).linear
-    x, recorded = _prepare(record, max_seconds, linear)
+    x, recorded = _prepare(record, max_seconds, linear.config.fs)
     if len(recorded) < 3:
         raise NotEnoughLeadsError(
             f"{record.name}: a lead check needs at least 3 recorded leads; this record has "
@@ -335,27 +376,67 @@ def lead_check_stats(record: Record, *, model=None, max_seconds: float = 10.0) -
                     xx[LEADS.index(lead)] = sign * x[LEADS.index(src)]
                 limb_ratio[fault] = base / max(limb_err(xx), 1e-12)
 
-    return LeadCheckStats(recorded, r, rmse, z, limb_ratio, chest_ratio, hf)
+    return LeadCheckStats(recorded, r, rmse, z, limb_ratio, chest_ratio, hf,
+                          _net_probabilities(x, linear.config.fs, recorded, detector))
+
+
+def _default_detector():
+    """The shipped lead-check network, or None when ``leadcheck.pt`` is not there."""
+    from .leadnet import load_leadnet
+
+    try:
+        return load_leadnet()
+    except FileNotFoundError:  # includes WeightsNotFoundError: no weights folder at all
+        return None
+
+
+def _net_probabilities(x: np.ndarray, fs: float, recorded: Sequence[str], detector) -> dict[str, float]:
+    """:func:`l2g.leadnet.fault_probabilities` of :func:`_prepare`'s array ``x`` at ``fs`` ({} without a network).
+
+    ``x`` is resampled to the network's rate (as in training: high-passed at the baseline's
+    rate, then resampled) and cut to its ``seconds``.
+    """
+    from .leadnet import fault_probabilities
+    from .preprocess import resample_array
+
+    net = _default_detector() if detector is None else (detector or None)
+    if net is None:
+        return {}
+    x = x[:, : int(round(net.config.seconds * fs))]
+    if fs != net.config.fs:
+        x = resample_array(x, fs, net.config.fs)
+    present = [lead for lead in LEADS if lead in recorded or (lead in LIMB_LEADS and limb_basis(recorded))]
+    return fault_probabilities(net, x, present)
 
 
 def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[str]:
     """The suspected faults of :func:`lead_check_stats` numbers: limb reversal, chest swap, or one bad lead.
 
-    At most one electrode fault (the limb reversal or chest swap that passes
-    its threshold by the larger factor: either kind also disturbs the other's
-    test); a single bad lead only when no electrode fault is found.
+    At most one electrode fault: with the network (``stats.net``), its most
+    probable fault among those whose probability exceeds ``thresholds.net_p``
+    (``net_p_la_ll`` for LA/LL); without
+    it, the limb reversal or chest swap whose undoing passes its ratio
+    threshold by the larger factor (either kind also disturbs the other's
+    test). A single bad lead only when no electrode fault is found (a swap
+    also raises the leave-one-out error of the leads it moves).
     """
     faults: list[str] = []
-    margin = {}  # how far past its threshold each kind's best hypothesis is
-    if stats.limb_ratio:
-        best = max(stats.limb_ratio, key=stats.limb_ratio.get)
-        margin[best] = stats.limb_ratio[best] / thresholds.limb_ratio
-    if stats.chest_ratio:
-        best = max(stats.chest_ratio, key=stats.chest_ratio.get)
-        margin[best] = stats.chest_ratio[best] / thresholds.chest_ratio
-    passed = [f for f, m in margin.items() if m > 1.0]
-    if passed:  # one electrode fault: a chest swap also spoils the chest-to-limb prediction, and vice versa
-        faults.append(max(passed, key=margin.get))
+    if stats.net:
+        over = {f: p for f, p in stats.net.items()
+                if f != "none" and p > (thresholds.net_p_la_ll if f == "LA/LL" else thresholds.net_p)}
+        if over:
+            faults.append(max(over, key=over.get))
+    else:
+        margin = {}  # how far past its threshold each kind's best hypothesis is
+        if stats.limb_ratio:
+            best = max(stats.limb_ratio, key=stats.limb_ratio.get)
+            margin[best] = stats.limb_ratio[best] / thresholds.limb_ratio
+        if stats.chest_ratio:
+            best = max(stats.chest_ratio, key=stats.chest_ratio.get)
+            margin[best] = stats.chest_ratio[best] / thresholds.chest_ratio
+        passed = [f for f, m in margin.items() if m > 1.0]
+        if passed:
+            faults.append(max(passed, key=margin.get))
     if not faults:
         hf = {lead: v for lead, v in stats.hf.items() if np.isfinite(v)}
         zs = {lead: v for lead, v in stats.z.items() if np.isfinite(v)}

@@ -8,8 +8,8 @@ reports        ``L2G_REPORTS_DIR``         ``reports/`` of the source checkout, 
 runs           ``L2G_RUNS_DIR``            ``runs/`` of the source checkout, else ``./runs``
 =============  ==========================  ===================================================
 
-The shipped weights (``l2g.pt``, ``linear.pt``, ``SHA256SUMS``, the model card) are
-part of the product but not of the wheel: a source checkout or an editable install
+The shipped weights (``l2g.pt``, ``linear.pt``, ``interval.json``, ``leadcheck.pt``, ``SHA256SUMS``,
+the model card) are part of the product but not of the wheel: a source checkout or an editable install
 (``pip install -e .``) finds them in ``weights/`` beside the package; any other
 installation needs ``L2G_WEIGHTS_DIR`` and says so (:class:`WeightsNotFoundError`).
 Overrides are read at every call, so a changed environment takes effect at once.

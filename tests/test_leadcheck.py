@@ -106,3 +106,21 @@ def test_check_leads_and_trust_table_are_public():
 
     assert l2g.check_leads is check_leads and l2g.trust_table is trust_table
     assert {"check_leads", "trust_table"} <= set(l2g.__all__)
+
+
+def test_decide_follows_the_network_and_holds_la_ll_to_its_stricter_threshold():
+    import dataclasses
+
+    from l2g.leadcheck import THRESHOLDS, decide, lead_check_stats
+
+    st = lead_check_stats(demo_record(), detector=False)
+    net = dict.fromkeys(["none", *LIMB_FAULTS, *("/".join(p) for p in CHEST_SWAPS)], 0.0)
+    below = THRESHOLDS.net_p - 0.01
+    assert decide(dataclasses.replace(st, net={**net, "none": 1 - below, "V4/V5": below})) == []
+    assert decide(dataclasses.replace(st, net={**net, "none": 0.1, "V4/V5": 0.9})) == ["V4/V5"]
+    # LA/LL mimics a leftward axis: a probability that would flag any other fault does not flag it
+    la_ll = (THRESHOLDS.net_p + THRESHOLDS.net_p_la_ll) / 2
+    assert decide(dataclasses.replace(st, net={**net, "none": 1 - la_ll, "LA/LL": la_ll})) == []
+    assert decide(dataclasses.replace(st, net={**net, "LA/LL": 0.999, "none": 0.001})) == ["LA/LL"]
+    # without the network, the ratio tests decide
+    assert decide(dataclasses.replace(st, limb_ratio={"LA/RA": 10.0}, net={})) == ["LA/RA"]

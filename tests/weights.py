@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-HOW = {"linear.pt": "bench/baseline_subsets.py --save", "l2g.pt": "l2g train (see docs/MODEL.md)"}
+HOW = {"linear.pt": "bench/baseline_subsets.py --save", "l2g.pt": "l2g train (see docs/MODEL.md)",
+       "leadcheck.pt": "python bench/leadcheck_train.py"}
 
 
 def shipped(name: str = "linear.pt") -> Path:
