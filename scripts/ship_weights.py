@@ -8,7 +8,7 @@
    ``weights/l2g.metrics.*``.
 3. ``weights/linear.pt`` becomes the checkpoint's own linear prior, the baseline refit on the same training
    records as the generator (issue #12: the baseline gets the same data).
-4. ``weights/SHA256SUMS`` is rewritten for ``linear.pt``, ``l2g.pt`` and ``interval.json``.
+4. The ``weights/SHA256SUMS`` lines of ``linear.pt`` and ``l2g.pt`` are rewritten (others kept).
 
 What it does not do (each needs the new weights, see weights/MODEL_CARD.md "Shipping"): refit the band
 (``bench/trust_calibrate.py``), re-tune the lead check, ``make evaluate``, and the model card tables.
@@ -34,8 +34,12 @@ def sha256(path: Path) -> str:
 
 
 def write_sums(folder: Path, names: list[str]) -> None:
+    """Set the ``SHA256SUMS`` lines of ``names`` in ``folder``; other files' lines stay as they are."""
+    path = folder / "SHA256SUMS"
+    kept = [line for line in (path.read_text().splitlines() if path.is_file() else [])
+            if line.strip() and line.split()[-1] not in names]
     lines = [f"{sha256(folder / n)}  {n}" for n in names if (folder / n).is_file()]
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines + kept) + "\n")
 
 
 def main() -> None:
@@ -58,7 +62,7 @@ def main() -> None:
         if metrics.is_file():
             shutil.copy2(metrics, weights / f"l2g.metrics.{ext}")
     LinearBaseline.from_state_dict(ckpt["linear"]).save(weights / "linear.pt")
-    write_sums(weights, ["linear.pt", "l2g.pt", "interval.json"])
+    write_sums(weights, ["linear.pt", "l2g.pt"])
     print((weights / "SHA256SUMS").read_text() + (prev / "SHA256SUMS").read_text(), end="")
 
 
