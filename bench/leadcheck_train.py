@@ -82,7 +82,11 @@ class Sampler:
         leads = leads if leads is not None else self.subset()
         if cls is None:
             ok = [i for i, c in enumerate(CLASSES) if i > 0 and is_testable(c, leads)]
-            cls = 0 if (rng.random() < a.p_none or not ok) else int(rng.choice(ok))
+            if rng.random() < a.p_none or not ok:
+                cls = 0
+            else:  # chest swaps weighted ``--chest-weight`` against a limb reversal
+                w = np.array([a.chest_weight if i > 3 else 1.0 for i in ok])
+                cls = int(rng.choice(ok) if a.chest_weight == 1.0 else rng.choice(ok, p=w / w.sum()))
         x12 = EXPAND_8_TO_12 @ (FAULT_M[cls] @ x8)
         x12 = x12 + rng.normal(0.0, rng.uniform(0.0, a.noise_mv), size=x12.shape).astype(np.float32)
         if rng.random() < a.p_noisy:
@@ -176,6 +180,8 @@ def main():
     p.add_argument("--p-full", type=float, default=0.4)
     p.add_argument("--p-noisy", type=float, default=0.15)
     p.add_argument("--noise-mv", type=float, default=0.03)
+    p.add_argument("--chest-weight", type=float, default=1.0,
+                   help="sampling weight of each testable chest swap against a limb reversal (1: all faults alike)")
     p.add_argument("--shared-share", type=float, default=0.0,
                    help="share of the examples drawn from the shared train records (0: in proportion, 1.4 %%)")
     p.add_argument("--finetune-steps", type=int, default=4000, help="stage 2 (0: none)")
