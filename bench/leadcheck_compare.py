@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from leadcheck_eval import heldout_records, scenarios, table, tune  # noqa: E402
+from leadcheck_eval import scenarios, split_records, table, tune  # noqa: E402
 
 from l2g.evaluate import _md_table  # noqa: E402
 from l2g.leadnet import CLASSES, _load, is_testable, net_input  # noqa: E402
@@ -58,16 +58,12 @@ VIEWS = {
 
 
 def cmd_inputs(args):
-    from l2g.evaluate import load_split_records
     from l2g.leadcheck import _prepare, limb_basis
     from l2g.preprocess import resample_array
     from l2g.reconstruction import load_reconstructor
 
     fs = load_reconstructor(device="cpu").linear.config.fs
-    if args.split == "heldout":
-        records = heldout_records(args.ptbxl, args.limit)
-    else:
-        records = load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
+    records = split_records(args)
     subset = tuple(args.subset.split(","))
     out = []
     for n, (_rid, _source, rec) in enumerate(records):

@@ -73,6 +73,13 @@ def scenarios(rec, rng, noise_mv):
             yield fault, None, apply_fault(rec.standardize(), fault)
 
 
+def split_records(args) -> list:
+    """``(record_id, source, Record)`` of ``args.split``: val/test of ``args.data``, or held-out PTB-XL."""
+    if args.split == "heldout":
+        return heldout_records(args.ptbxl, args.limit)
+    return load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
+
+
 def heldout_records(ptbxl: str, limit: int | None) -> list:
     """``(record_id, "ptbxl", Record)`` of the PTB-XL training records the network did not train on."""
     from l2g.catalog import load_split, record_path, scan_cached
@@ -99,10 +106,7 @@ def cmd_stats(args):
 
     model = load_reconstructor(device="cpu")
     detector = load_leadnet(args.detector) if args.detector else None
-    if args.split == "heldout":
-        records = heldout_records(args.ptbxl, args.limit)
-    else:
-        records = load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
+    records = split_records(args)
     subset = tuple(args.subset.split(","))
     out = []
     t0 = time.time()
