@@ -36,7 +36,7 @@ from leadcheck_eval import scenarios, split_records, table, tune  # noqa: E402
 
 from l2g.evaluate import _md_table  # noqa: E402
 from l2g.leadnet import CLASSES, _load, is_testable, net_input  # noqa: E402
-from l2g.leads import LEADS, LIMB_LEADS  # noqa: E402
+from l2g.leads import LEADS  # noqa: E402
 
 
 def _pad(x: np.ndarray, shift: int) -> np.ndarray:
@@ -58,8 +58,8 @@ VIEWS = {
 
 
 def cmd_inputs(args):
-    from l2g.leadcheck import _prepare, limb_basis
-    from l2g.preprocess import resample_array
+    from l2g.leadcheck import _net_view, _prepare
+    from l2g.leadnet import LeadNetConfig
     from l2g.reconstruction import load_reconstructor
 
     fs = load_reconstructor(device="cpu").linear.config.fs
@@ -69,11 +69,10 @@ def cmd_inputs(args):
     for n, (_rid, _source, rec) in enumerate(records):
         rec = rec.crop(0.0, min(rec.duration, 10.0))
         for _fault, _lead, bad in scenarios(rec, np.random.default_rng(n), args.noise_mv):
-            for r in (bad, bad.mask(subset)):  # as _net_probabilities
+            for r in (bad, bad.mask(subset)):  # as l2g.leadcheck._net_probabilities
                 x, recorded = _prepare(r, 10.0, fs)
-                x = resample_array(x[:, : int(round(10.0 * fs))], fs, 100.0).astype(np.float32)
-                out.append((x, [lead for lead in LEADS if lead in recorded
-                                or (lead in LIMB_LEADS and limb_basis(recorded))]))
+                x, present = _net_view(x, fs, recorded, LeadNetConfig())
+                out.append((x.astype(np.float32), present))
     path = Path(args.cache) / f"leadnet_inputs_{args.split}{args.tag}.pkl"
     path.write_bytes(pickle.dumps(out))
     print(f"{len(out)} inputs -> {path}")

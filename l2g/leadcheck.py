@@ -397,16 +397,24 @@ def _net_probabilities(x: np.ndarray, fs: float, recorded: Sequence[str], detect
     rate, then resampled) and cut to its ``seconds``.
     """
     from .leadnet import fault_probabilities
-    from .preprocess import resample_array
 
     net = _default_detector() if detector is None else (detector or None)
     if net is None:
         return {}
-    x = x[:, : int(round(net.config.seconds * fs))]
-    if fs != net.config.fs:
-        x = resample_array(x, fs, net.config.fs)
+    return fault_probabilities(net, *_net_view(x, fs, recorded, net.config))
+
+
+def _net_view(x: np.ndarray, fs: float, recorded: Sequence[str], config) -> tuple[np.ndarray, list[str]]:
+    """:func:`_prepare`'s array ``x`` (at ``fs`` Hz) as the network (:class:`l2g.leadnet.LeadNetConfig`
+    ``config``) sees it: cut to ``config.seconds``, at ``config.fs``; and the leads it counts as present
+    (the recorded ones, all six limb leads when two fix them)."""
+    from .preprocess import resample_array
+
+    x = x[:, : int(round(config.seconds * fs))]
+    if fs != config.fs:
+        x = resample_array(x, fs, config.fs)
     present = [lead for lead in LEADS if lead in recorded or (lead in LIMB_LEADS and limb_basis(recorded))]
-    return fault_probabilities(net, x, present)
+    return x, present
 
 
 def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[str]:
