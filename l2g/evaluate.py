@@ -602,8 +602,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
                  .mean().groupby(["method", "group"]).agg(records=("record_id", "nunique"), mse=("mse", "mean"),
                                                            r=("r", "mean")).reset_index())
     per_group = per_group[per_group["records"] >= 5]
-    per_subset = (rows.groupby(["method", "k", "subset", "record_id"], as_index=False)[["mse", "r", "ssim"]].mean()
-                  .groupby(["method", "k", "subset"], as_index=False)[["mse", "r", "ssim"]].mean())
+    per_subset = _per_record_subset(rows, ("mse", "r", "ssim")).drop(columns="records")
     best = per_subset.loc[per_subset.groupby(["method", "k"])["mse"].idxmin()].reset_index(drop=True)
     claim_subset = "I,II,V1,V3,V5"
     claim = []
@@ -621,7 +620,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
     morph = _morphology_summary(result.morphology)
     figures = _figures(result, summary, out)
     versions = meta.get("versions", {})
-    headline_md, headline_json = _headline_sections(result, methods, config)
+    headline_md, headline_json = _headline_sections(result, methods)
 
     payload = {
         "config": asdict(config), "meta": meta, "paper": PAPER,
@@ -755,11 +754,13 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
     return payload
 
 
-def _per_record_subset(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (method, k, subset): mean over records of the per-(record, subset) mean over generated leads."""
-    return (rows.groupby(["method", "k", "subset", "record_id"], as_index=False)[["mse", "r"]].mean()
-            .groupby(["method", "k", "subset"], as_index=False).agg(mse=("mse", "mean"), r=("r", "mean"),
-                                                                    records=("record_id", "nunique")))
+def _per_record_subset(rows: pd.DataFrame, metrics: Sequence[str] = ("mse", "r")) -> pd.DataFrame:
+    """Per (method, k, subset): mean over records of the per-(record, subset) mean over generated leads of
+    each of ``metrics``, and the number of ``records``."""
+    cols = list(metrics)
+    return (rows.groupby(["method", "k", "subset", "record_id"], as_index=False)[cols].mean()
+            .groupby(["method", "k", "subset"], as_index=False)
+            .agg(**{c: (c, "mean") for c in cols}, records=("record_id", "nunique")))
 
 
 def _method_cells(df: pd.DataFrame, methods: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
@@ -773,7 +774,7 @@ def _method_cells(df: pd.DataFrame, methods: Sequence[str], keys: Sequence[str])
     return out.reset_index()
 
 
-def _headline_sections(result: StudyResult, methods: Sequence[str], config: StudyConfig) -> tuple[list[str], dict]:
+def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[list[str], dict]:
     """The k table, presets, amplitude tracking, targets and the five-lead claim on the test records *not*
     derived from PTB-XL (the headline), and the k table on the PTB-XL-derived ones (apart)."""
     recs = result.records
