@@ -64,15 +64,12 @@ def main() -> None:
         arrays = [(rid, x) for rid, x in arrays if ptbxl_ecg_id(rid) is None]
     val = validation_set(arrays, cfg)
     rows = []
-    for path in args.weights:
+    for path in args.weights:  # every checkpoint, then its own linear prior
         g, linear, ckpt = _load(path)
+        n_train = ckpt.get("summary", {}).get("n_train_records")
         for name, gen in ((f"{path}", g), (f"{path} linear", None)):
-            if gen is None and any(r["linear_of"] == linear_digest(linear) for r in rows):
-                continue  # the same prior already listed
-            res = evaluate_windows(gen, linear, val)
-            rows.append({"name": name, "linear_of": linear_digest(linear), "res": res,
-                         "train_records": ckpt.get("summary", {}).get("n_train_records")})
-    base = next(r for r in rows if r["name"].endswith(" linear"))["res"]
+            rows.append({"name": name, "res": evaluate_windows(gen, linear, val), "train_records": n_train})
+    base = rows[1]["res"]  # the first checkpoint's prior
     table = []
     for r in rows:
         res = r["res"]
@@ -90,16 +87,6 @@ def main() -> None:
     if args.out is not None:
         args.out.write_text(f"$ python {' '.join(sys.argv)}\n\n{text}")
     print(json.dumps({r["checkpoint"]: r["rel. MSE"] for r in table}))
-
-
-def linear_digest(linear: LinearBaseline) -> str:
-    """A short fingerprint of a linear prior's weights (to list each prior once)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for v in linear.state_dict().values():
-        h.update(np.ascontiguousarray(v.numpy() if hasattr(v, "numpy") else np.asarray(v)).tobytes())
-    return h.hexdigest()[:12]
 
 
 if __name__ == "__main__":
