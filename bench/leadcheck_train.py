@@ -7,8 +7,10 @@ the training. Each example: a random 10-s window of a record, a random class of 
 (no fault with probability ``--p-none``, else a fault applied exactly, :func:`l2g.leadnet.fault_matrix`),
 a random recorded subset (all 12 leads with probability ``--p-full``, else 3-11 random leads; a fault only
 where it is testable), light white noise on every lead and, with probability ``--p-noisy``, strong noise on
-one lead (so that a noisy lead is not taken for a fault). Then ``bench/leadcheck_eval.py`` measures the
-network with the statistics of l2g.leadcheck on the validation split and sets the thresholds.
+one lead (so that a noisy lead is not taken for a fault); optionally (``--aug-*``, off by default) per-lead gain
+jitter, baseline wander and time scaling, for records unlike the training sources. Then
+``bench/leadcheck_eval.py`` measures the network with the statistics of l2g.leadcheck on the validation split
+and sets the thresholds.
 
     OMP_NUM_THREADS=1 python bench/leadcheck_train.py              # ~40 min on one CPU thread
     OMP_NUM_THREADS=1 python bench/leadcheck_train.py --steps 50   # smoke run (out: /tmp/leadcheck_smoke.pt)
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from l2g.leadnet import CLASSES, LeadNet, LeadNetConfig, fault_matrix, held_out, is_testable, net_input  # noqa: E402
 from l2g.leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads  # noqa: E402
+from l2g.preprocess import resample_array  # noqa: E402
 
 FAULT_M = np.stack([fault_matrix(c) for c in CLASSES]).astype(np.float32)  # (C, 8, 8)
 
@@ -37,7 +40,6 @@ FAULT_M = np.stack([fault_matrix(c) for c in CLASSES]).astype(np.float32)  # (C,
 def load_arrays(args) -> tuple[list[np.ndarray], list[str]]:
     """The training records' 8 independent leads at the network rate, cached under ``--cache``."""
     from l2g.dataset import load_mixed_arrays
-    from l2g.preprocess import resample_array
 
     fs = LeadNetConfig().fs
     cache = Path(args.cache) / f"leadnet_train_{int(fs)}hz_{args.limit}.npz"
@@ -73,10 +75,36 @@ class Sampler:
         k = int(rng.integers(3, 12))
         return [LEADS[i] for i in sorted(rng.choice(12, size=k, replace=False))]
 
+    def augment(self, x8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A window of ``x8`` stretched in time (``--aug-stretch``, on a 2.5 % grid so the resampling ratio is a
+        small fraction) and per-lead gains (``--aug-gain``: log-normal, on the independent leads before the fault,
+        as another body or source might record them); returns (window (8, <= n), gains (8, 1))."""
+        rng, a, n = self.rng, self.args, self.n
+        steps = int(a.aug_stretch / 0.025)
+        m = int(round(n * (1 + 0.025 * int(rng.integers(-steps, steps + 1))))) if steps else n
+        m = min(m, x8.shape[1])
+        s = int(rng.integers(0, x8.shape[1] - m + 1))
+        x8 = x8[:, s: s + m]
+        if m != n and x8.shape[1] == m:  # stretch m samples to n (a shorter record is left as it is)
+            x8 = resample_array(x8, float(m), float(n), n_out=n).astype(np.float32)
+        gain = np.exp(rng.normal(0.0, rng.uniform(0.0, a.aug_gain), size=(x8.shape[0], 1))).astype(np.float32)
+        return x8, gain
+
+    def wander(self, shape: tuple[int, int]) -> np.ndarray:
+        """Baseline wander (mV), shape ``shape``: per lead a sine of 0.05-0.5 Hz, amplitude up to ``--aug-wander``."""
+        rng, fs = self.rng, LeadNetConfig().fs
+        t = np.arange(shape[1]) / fs
+        f = rng.uniform(0.05, 0.5, size=(shape[0], 1))
+        amp = rng.uniform(0.0, self.args.aug_wander, size=(shape[0], 1))
+        return (amp * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi, size=(shape[0], 1)))).astype(np.float32)
+
     def example(self, x8: np.ndarray, cls: int | None = None, leads: list[str] | None = None):
         rng, a = self.rng, self.args
         n = self.n
-        if x8.shape[1] > n:
+        if a.aug_stretch > 0 or a.aug_gain > 0:
+            x8, gain = self.augment(x8)
+            x8 = x8 * gain
+        elif x8.shape[1] > n:
             s = int(rng.integers(0, x8.shape[1] - n + 1))
             x8 = x8[:, s: s + n]
         leads = leads if leads is not None else self.subset()
@@ -87,7 +115,10 @@ class Sampler:
             else:  # chest swaps weighted ``--chest-weight`` against a limb reversal
                 w = np.array([a.chest_weight if i > 3 else 1.0 for i in ok])
                 cls = int(rng.choice(ok) if a.chest_weight == 1.0 else rng.choice(ok, p=w / w.sum()))
-        x12 = EXPAND_8_TO_12 @ (FAULT_M[cls] @ x8)
+        x8 = FAULT_M[cls] @ x8
+        if a.aug_wander > 0 and rng.random() < 0.5:  # at the electrodes, after the fault
+            x8 = x8 + self.wander(x8.shape)
+        x12 = EXPAND_8_TO_12 @ x8
         x12 = x12 + rng.normal(0.0, rng.uniform(0.0, a.noise_mv), size=x12.shape).astype(np.float32)
         if rng.random() < a.p_noisy:
             lead = LEADS.index(leads[int(rng.integers(len(leads)))])
@@ -115,7 +146,8 @@ class Sampler:
 def fixed_set(xs, n, args, subsets) -> tuple[torch.Tensor, torch.Tensor]:
     """Every held-out record with every testable class, for each subset (fixed seed)."""
     s = Sampler(xs, n, args, seed=1234)
-    s.args = argparse.Namespace(**{**vars(args), "p_noisy": 0.0})
+    s.args = argparse.Namespace(**{**vars(args), "p_noisy": 0.0, "aug_gain": 0.0, "aug_wander": 0.0,
+                                   "aug_stretch": 0.0})
     xx, yy = [], []
     for x8 in xs:
         for leads in subsets:
@@ -182,6 +214,12 @@ def main():
     p.add_argument("--noise-mv", type=float, default=0.03)
     p.add_argument("--chest-weight", type=float, default=1.0,
                    help="sampling weight of each testable chest swap against a limb reversal (1: all faults alike)")
+    p.add_argument("--aug-gain", type=float, default=0.0,
+                   help="per-lead gain jitter: log-gain SD drawn up to this per example (0: none)")
+    p.add_argument("--aug-wander", type=float, default=0.0,
+                   help="baseline wander (half the examples): sine amplitude up to this per lead, mV (0: none)")
+    p.add_argument("--aug-stretch", type=float, default=0.0,
+                   help="time scaling of the window by up to +-this (2.5 %% steps; 0: none)")
     p.add_argument("--shared-share", type=float, default=0.0,
                    help="share of the examples drawn from the shared train records (0: in proportion, 1.4 %%)")
     p.add_argument("--finetune-steps", type=int, default=4000, help="stage 2 (0: none)")
