@@ -175,7 +175,8 @@ def get_lr(step: int, steps: int, lr: float) -> float:
 
 
 def train_stage(net, sampler, steps: int, lr: float, held, args, log: list, stage: int):
-    """AdamW with warm-up and cosine decay; returns (held-out loss, step, state) of the best held-out loss."""
+    """AdamW with warm-up and cosine decay; returns (held-out loss, step, state) of the best held-out loss
+    (``--keep last``: of the last step)."""
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     best = None
     t1 = time.time()
@@ -193,7 +194,7 @@ def train_stage(net, sampler, steps: int, lr: float, held, args, log: list, stag
                         "held_acc": ha})
             print(f"stage {stage} step {step + 1} loss {float(loss.detach()):.3f} held-out loss {hl:.3f} "
                   f"acc {ha:.3f} {time.time() - t1:.0f} s", flush=True)
-            if best is None or hl < best[0]:
+            if best is None or hl < best[0] or (args.keep == "last" and step + 1 == steps):
                 best = (hl, step + 1, {k: v.detach().clone() for k, v in net.state_dict().items()})
     return best
 
@@ -226,6 +227,8 @@ def main():
     p.add_argument("--finetune-lr", type=float, default=1e-3)
     p.add_argument("--finetune-shared-share", type=float, default=0.3)
     p.add_argument("--init", default=None, help="start from this checkpoint's weights")
+    p.add_argument("--keep", choices=["best", "last"], default="best",
+                   help="checkpoint of each stage: the best held-out loss, or the last step")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
