@@ -56,6 +56,10 @@ Q_NET, Q_LEAD = 0.98, 0.995
 #: LA/LL's threshold, set by hand: above the synthetic demo record's 0.97 (its limb leads look LA/LL-reversed to
 #: the network; the demo must open clean) and every untouched validation check's.
 NET_P_LA_LL = 0.99
+#: Faults with their own threshold in place of ``net_p`` (``Thresholds.net_p_fault``), set by hand on validation:
+#: untouched validation checks give V4/V5 at most 0.10 (every other chest swap 0.5-1.0, which sets ``net_p``);
+#: 0.55 is the largest value on a 0.05 grid at which V4/V5's sensitivity is highest (missed swaps at 0.562, 0.571).
+NET_P_FAULT = (("V4/V5", 0.55),)
 
 FAULTS = ["none", *LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS), "noisy lead"]
 
@@ -169,15 +173,17 @@ def table(rows, th: Thresholds, stats_only: Thresholds | None = None) -> pd.Data
 
 
 def max_fault_p(stats) -> float:
-    """The network's largest fault probability but LA/LL's (what ``net_p`` is compared with)."""
-    return max(v for k, v in stats.net.items() if k not in ("none", "LA/LL"))
+    """The network's largest fault probability but LA/LL's and :data:`NET_P_FAULT`'s (what ``net_p`` is compared
+    with)."""
+    own = ("none", "LA/LL", *(f for f, _ in NET_P_FAULT))
+    return max(v for k, v in stats.net.items() if k not in own)
 
 
 def tune(rows, q_net: float = Q_NET, q_lead: float = Q_LEAD) -> Thresholds:
     """Thresholds from the untouched validation checks (both lead sets pooled).
 
     ``net_p``: the ``q_net`` quantile of the network's largest fault probability (LA/LL's aside: it has
-    the fixed, stricter :data:`NET_P_LA_LL`); ``lead_z`` and
+    the fixed, stricter :data:`NET_P_LA_LL`; the faults of :data:`NET_P_FAULT` their own); ``lead_z`` and
     ``hf_ratio``: the ``q_lead`` quantiles of the largest leave-one-out z and high-frequency ratio (the
     bad-lead rules); the ratio thresholds (used only without the network): the 0.985 quantiles, as before.
     """
@@ -190,7 +196,7 @@ def tune(rows, q_net: float = Q_NET, q_lead: float = Q_LEAD) -> Thresholds:
     return Thresholds(limb_ratio=float(np.quantile(limb, 0.985)), chest_ratio=float(np.quantile(chest, 0.985)),
                       lead_z=float(np.quantile(z, q_lead)), hf_ratio=float(np.quantile(hf, q_lead)),
                       net_p=float(np.quantile(net, q_net)) if net else THRESHOLDS.net_p,
-                      net_p_la_ll=NET_P_LA_LL)
+                      net_p_la_ll=NET_P_LA_LL, net_p_fault=NET_P_FAULT)
 
 
 def _load(cache: str, split: str):
@@ -201,7 +207,8 @@ def _load(cache: str, split: str):
 
 
 def _fmt(th: Thresholds) -> str:
-    return (f"network fault probability > {th.net_p:.3f} (LA/LL > {th.net_p_la_ll:.2f}), "
+    own = "".join(f", {f} > {t:.2f}" for f, t in th.net_p_fault)
+    return (f"network fault probability > {th.net_p:.3f} (LA/LL > {th.net_p_la_ll:.2f}{own}), "
             f"leave-one-out z > {th.lead_z:.2f}, "
             f"high-frequency ratio > {th.hf_ratio:.2f} (statistics only: limb ratio > {th.limb_ratio:.2f}, "
             f"chest ratio > {th.chest_ratio:.2f})")

@@ -101,6 +101,10 @@ class Thresholds:
     net_p_la_ll : float
         The same for the LA/LL reversal, stricter: it swaps I and II and
         inverts III, which a leftward axis, a normal variant, resembles.
+    net_p_fault : tuple of (str, float)
+        Other faults' own thresholds in place of ``net_p``, as ``(fault,
+        threshold)`` pairs (e.g. ``(("V4/V5", 0.55),)``): for a fault the
+        network rarely sees in untouched records.
     """
 
     limb_ratio: float = 2.0
@@ -109,15 +113,30 @@ class Thresholds:
     hf_ratio: float = 4.0
     net_p: float = 0.5
     net_p_la_ll: float = 0.99
+    net_p_fault: tuple[tuple[str, float], ...] = ()
+
+    def net_threshold(self, fault: str) -> float:
+        """The network probability ``fault`` must exceed to be flagged (``net_p_la_ll``, ``net_p_fault`` or ``net_p``).
+
+        Examples
+        --------
+        >>> th = Thresholds(net_p=0.8, net_p_fault=(("V4/V5", 0.55),))
+        >>> th.net_threshold("V4/V5"), th.net_threshold("V5/V6"), th.net_threshold("LA/LL")
+        (0.55, 0.8, 0.99)
+        """
+        if fault == "LA/LL":
+            return self.net_p_la_ll
+        return dict(self.net_p_fault).get(fault, self.net_p)
 
 
 #: Thresholds set on the validation split (``python bench/leadcheck_eval.py report --tune``): over the
 #: untouched validation checks (12 leads and the ticked subset pooled), ``net_p`` is the 98 % quantile of the
 #: network's largest fault probability, ``lead_z`` and ``hf_ratio`` the 99.5 % quantiles of the bad-lead
 #: statistics; ``limb_ratio`` and ``chest_ratio`` (used only without the network) the 98.5 % quantiles;
-#: ``net_p_la_ll`` by hand (``bench/leadcheck_eval.py``'s ``NET_P_LA_LL``: the synthetic demo record scores 0.97).
+#: ``net_p_la_ll`` by hand (``bench/leadcheck_eval.py``'s ``NET_P_LA_LL``: the synthetic demo record scores 0.97);
+#: V4/V5's own 0.55 by hand on validation (``NET_P_FAULT``: untouched checks give it at most 0.10).
 THRESHOLDS = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=5.53, hf_ratio=5.26, net_p=0.814,
-                        net_p_la_ll=0.99)
+                        net_p_la_ll=0.99, net_p_fault=(("V4/V5", 0.55),))
 
 
 class NotEnoughLeadsError(ValueError):
@@ -421,8 +440,9 @@ def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[s
     """The suspected faults of :func:`lead_check_stats` numbers: limb reversal, chest swap, or one bad lead.
 
     At most one electrode fault: with the network (``stats.net``), its most
-    probable fault among those whose probability exceeds ``thresholds.net_p``
-    (``net_p_la_ll`` for LA/LL); without
+    probable fault among those whose probability exceeds its threshold
+    (:meth:`Thresholds.net_threshold`: ``net_p``, ``net_p_la_ll`` for LA/LL,
+    or the fault's own in ``net_p_fault``); without
     it, the limb reversal or chest swap whose undoing passes its ratio
     threshold by the larger factor (either kind also disturbs the other's
     test). A single bad lead only when no electrode fault is found (a swap
@@ -430,8 +450,7 @@ def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[s
     """
     faults: list[str] = []
     if stats.net:
-        over = {f: p for f, p in stats.net.items()
-                if f != "none" and p > (thresholds.net_p_la_ll if f == "LA/LL" else thresholds.net_p)}
+        over = {f: p for f, p in stats.net.items() if f != "none" and p > thresholds.net_threshold(f)}
         if over:
             faults.append(max(over, key=over.get))
     else:

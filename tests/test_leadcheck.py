@@ -116,8 +116,13 @@ def test_decide_follows_the_network_and_holds_la_ll_to_its_stricter_threshold():
     st = lead_check_stats(demo_record(), detector=False)
     net = dict.fromkeys(["none", *LIMB_FAULTS, *("/".join(p) for p in CHEST_SWAPS)], 0.0)
     below = THRESHOLDS.net_p - 0.01
-    assert decide(dataclasses.replace(st, net={**net, "none": 1 - below, "V4/V5": below})) == []
-    assert decide(dataclasses.replace(st, net={**net, "none": 0.1, "V4/V5": 0.9})) == ["V4/V5"]
+    assert decide(dataclasses.replace(st, net={**net, "none": 1 - below, "V3/V4": below})) == []
+    assert decide(dataclasses.replace(st, net={**net, "none": 0.1, "V3/V4": 0.9})) == ["V3/V4"]
+    # a fault with its own threshold (V4/V5: untouched records rarely give it any probability) follows that one
+    own = THRESHOLDS.net_threshold("V4/V5")
+    assert own < THRESHOLDS.net_p
+    assert decide(dataclasses.replace(st, net={**net, "none": 1 - own + 0.01, "V4/V5": own - 0.01})) == []
+    assert decide(dataclasses.replace(st, net={**net, "none": 1 - own - 0.01, "V4/V5": own + 0.01})) == ["V4/V5"]
     # LA/LL mimics a leftward axis: a probability that would flag any other fault does not flag it
     la_ll = (THRESHOLDS.net_p + THRESHOLDS.net_p_la_ll) / 2
     assert decide(dataclasses.replace(st, net={**net, "none": 1 - la_ll, "LA/LL": la_ll})) == []
