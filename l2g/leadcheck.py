@@ -19,7 +19,8 @@ network sees what can (lead I with an inverted P wave and QRS, an upright
 aVR; limb leads that do not fit the chest leads, which the Wilson terminal,
 the mean of the three limb electrodes, keeps unchanged).
 The most probable fault is flagged when its probability exceeds
-``THRESHOLDS.net_p``.
+``THRESHOLDS.net_p`` (LA/LL and V4/V5 have their own thresholds:
+:meth:`Thresholds.net_threshold`).
 
 One bad lead (noise, loose or misplaced electrode) is flagged, when no
 electrode fault is, by two statistics: a leave-one-out error many times the
