@@ -1,13 +1,15 @@
 """Ship a trained generator checkpoint as the product's weights, keeping the one it replaces.
 
-    .venv/bin/python scripts/ship_weights.py runs/ft_ptbxl.pt
+    .venv/bin/python scripts/ship_weights.py runs/ft_ptbxl.pt [--linear runs/other.pt]
 
 1. The current ``weights/l2g.pt`` moves to ``weights/previous/l2g.pt`` (with its own ``SHA256SUMS``), so that
    ``make evaluate`` scores it beside the new one (``--previous``).
 2. The checkpoint is copied to ``weights/l2g.pt``, its training curve (``runs/NAME.metrics.{csv,json}``) to
    ``weights/l2g.metrics.*``.
 3. ``weights/linear.pt`` becomes the checkpoint's own linear prior, the baseline refit on the same training
-   records as the generator (issue #12: the baseline gets the same data).
+   records as the generator (issue #12: the baseline gets the same data) — or, with ``--linear OTHER``, the
+   prior of another checkpoint: for a generator fine-tuned in stages on different data (e.g. a last stage on
+   the shared records alone after one with PTB-XL), the prior of the stage that saw all its training records.
 4. The ``weights/SHA256SUMS`` lines of ``linear.pt`` and ``l2g.pt`` are rewritten (others kept).
 
 What it does not do (each needs the new weights, see weights/MODEL_CARD.md "Shipping"): refit the band
@@ -16,6 +18,7 @@ What it does not do (each needs the new weights, see weights/MODEL_CARD.md "Ship
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import shutil
 import sys
@@ -42,13 +45,22 @@ def write_sums(folder: Path, names: list[str]) -> None:
     path.write_text("\n".join(lines + kept) + "\n")
 
 
-def main() -> None:
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    src = Path(sys.argv[1])
-    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+def _checkpoint(path: Path) -> dict:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "linear" not in ckpt:
-        raise SystemExit(f"{src}: not an l2g generator checkpoint")
+        raise SystemExit(f"{path}: not an l2g generator checkpoint")
+    return ckpt
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", type=Path, help="calibrated generator checkpoint written by l2g train")
+    p.add_argument("--linear", type=Path, default=None,
+                   help="take weights/linear.pt from this checkpoint's prior instead (default: the checkpoint's own)")
+    args = p.parse_args()
+    src = args.checkpoint
+    ckpt = _checkpoint(src)
+    linear_state = _checkpoint(args.linear)["linear"] if args.linear else ckpt["linear"]
     if not ckpt.get("model_args", {}).get("residual_scale"):
         raise SystemExit(f"{src}: not calibrated (run `l2g calibrate {src}` first)")
     weights = ROOT / "weights"
@@ -61,7 +73,7 @@ def main() -> None:
         metrics = src.with_suffix(f".metrics.{ext}")
         if metrics.is_file():
             shutil.copy2(metrics, weights / f"l2g.metrics.{ext}")
-    LinearBaseline.from_state_dict(ckpt["linear"]).save(weights / "linear.pt")
+    LinearBaseline.from_state_dict(linear_state).save(weights / "linear.pt")
     write_sums(weights, ["linear.pt", "l2g.pt"])
     print((weights / "SHA256SUMS").read_text() + (prev / "SHA256SUMS").read_text(), end="")
 
