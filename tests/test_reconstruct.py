@@ -177,10 +177,13 @@ def test_chunked_long_record_matches_whole(method, linear_model):
     chunked = reconstruct(rec, ["I", "V2"], model=model, chunk_s=20.0)
     assert chunked.n_samples == whole.n_samples
     # chunks carry 10 s of context, so joins add no artefact; for the model the window grid starts
-    # afresh in each chunk, which moves its output by a few hundredths of a mV at most (measured 0.034 mV
-    # on this 3 mV peak-to-peak record with the shipped weights)
-    tol = 0.02 if method == "linear" else 0.05
-    assert np.abs(chunked.signal - whole.signal).max() < tol
+    # afresh in each chunk, which moves its output by a few hundredths of a mV at a few samples (on this
+    # 3 mV peak-to-peak record: max 0.060 mV, RMS 0.0026 mV with the shipped weights; 0.036 / 0.0025 with
+    # the previous ones), so the RMS bound is the tight one
+    diff = chunked.signal - whole.signal
+    tol = 0.02 if method == "linear" else 0.08
+    assert np.abs(diff).max() < tol
+    assert np.sqrt(np.mean(diff ** 2)) < 0.005
 
 
 def test_demo_record_ships_and_is_a_plausible_ecg():
