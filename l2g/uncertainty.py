@@ -7,7 +7,12 @@ lead ``j`` of a record reconstructed from the available subset ``S``
 (``k = |S|`` leads), the band at sample ``t`` is::
 
     generated_j(t) ± q[k, j, level] * s_j(t)
-    s_j(t) = sigma_j(S) * sqrt(1 + (beta * a_S(t))**2)
+    s_j(t) = sigma_j(S) * f_j(S) * sqrt(1 + (beta * a_S(t))**2)
+
+``f_j(S)``
+    1, or, when ``S`` holds no limb lead (chest leads only), the lead's
+    :attr:`IntervalCalibration.chest_only_factor` fitted on validation: such
+    subsets' normalised residuals run smaller than the others' of the same k.
 
 ``sigma_j(S)`` (mV)
     The exact residual standard deviation of the linear baseline for this
@@ -130,6 +135,11 @@ class IntervalCalibration:
         (features in mV, see :func:`predicted_rmse`).
     meta : dict
         How it was fitted (split, records, command).
+    chest_only_factor : ndarray, shape (12,), optional
+        Multiplier of each lead's scale when the available leads include no
+        limb lead (chest leads only); fitted on validation, where the
+        normalised residuals of such subsets are smaller than those of subsets
+        with a limb lead (see ``docs/MODEL.md``). ``None``: 1 for every lead.
     """
 
     beta: float
@@ -138,6 +148,20 @@ class IntervalCalibration:
     quantiles: np.ndarray
     grade_coef: dict
     meta: dict
+    chest_only_factor: np.ndarray | None = None
+
+    def factor_for(self, available: Sequence[str]) -> np.ndarray:
+        """Per-lead multiplier (12,) of the scale: :attr:`chest_only_factor` without a limb lead, else 1.
+
+        Examples
+        --------
+        >>> cal = load_calibration()
+        >>> bool((cal.factor_for(["I", "V2"]) == 1).all()), cal.factor_for(["V1", "V4"]).shape
+        (True, (12,))
+        """
+        if self.chest_only_factor is None or any(a in LIMB_LEADS for a in parse_lead_list(available)):
+            return np.ones(len(LEADS))
+        return np.asarray(self.chest_only_factor, np.float64)
 
     def quantile(self, level: float, k: int) -> np.ndarray:
         """The 12 per-lead quantiles for ``level`` and ``k`` available leads (linear in level).
@@ -164,6 +188,8 @@ class IntervalCalibration:
             "leads": list(LEADS), "quantiles": np.round(self.quantiles, 5).tolist(),
             "grade_coef": {k: [round(float(c), 5) for c in v] for k, v in self.grade_coef.items()},
             "meta": self.meta,
+            **({} if self.chest_only_factor is None else
+               {"chest_only_factor": np.round(np.asarray(self.chest_only_factor, np.float64), 5).tolist()}),
         }
 
     @classmethod
@@ -186,8 +212,13 @@ class IntervalCalibration:
             coef = {k: [float(c) for c in d["grade_coef"][k]] for k in ("model", "linear")}
             if len(coef["model"]) != 4 or len(coef["linear"]) != 2:
                 raise CalibrationError(f"{source}: grade_coef needs 4 'model' and 2 'linear' coefficients")
+            factor = d.get("chest_only_factor")
+            if factor is not None:
+                factor = np.asarray(factor, np.float64)
+                if factor.shape != (len(LEADS),) or not np.all(np.isfinite(factor) & (factor > 0)):
+                    raise CalibrationError(f"{source}: chest_only_factor needs 12 positive numbers")
             return cls(beta=float(d["beta"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
-                       grade_coef=coef, meta=dict(d.get("meta", {})))
+                       grade_coef=coef, meta=dict(d.get("meta", {})), chest_only_factor=factor)
         except (KeyError, TypeError) as exc:
             raise CalibrationError(f"{source}: missing or malformed field ({exc})") from exc
 
@@ -373,7 +404,7 @@ def band_scale(activity: np.ndarray, sigma: np.ndarray, beta: float) -> np.ndarr
 def _scale_for(full: Record, available: Sequence[str], linear, cal: IntervalCalibration) -> np.ndarray:
     """``s(t)`` (12, samples) of a reconstruction; 0 on recorded and exact leads."""
     act = input_activity(full.select(available), cal.window_s)
-    return band_scale(act, linear_sigma(linear, available), cal.beta)
+    return band_scale(act, linear_sigma(linear, available) * cal.factor_for(available), cal.beta)
 
 
 def interval_for(full: Record, available: Sequence[str], level: float, linear,

@@ -71,6 +71,42 @@ def test_exact_limb_leads_have_zero_width(rec):
     assert np.array_equal(full.interval[1][i], full.signal[i])
 
 
+def test_chest_only_factor_scales_the_band_only_without_a_limb_lead(rec):
+    """Subsets of chest leads alone get their own per-lead factor (fitted on validation); others do not."""
+    from dataclasses import replace
+
+    from l2g.reconstruction import load_reconstructor
+    from l2g.uncertainty import interval_for
+
+    cal = load_calibration()
+    assert cal.chest_only_factor is not None and 0.5 < cal.chest_only_factor.min() <= cal.chest_only_factor.max() < 1.5
+    plain = replace(cal, chest_only_factor=None)
+    double = replace(cal, chest_only_factor=np.full(12, 2.0))
+    lin = load_reconstructor(method="linear").linear
+    i = LEADS.index("aVF")
+    for available, factor in ((["V1", "V4"], 2.0), (["I", "V4"], 1.0)):
+        full = l2g.reconstruct(rec, available, method="linear")
+        lo_p, hi_p = interval_for(full, available, 0.9, lin, plain)
+        lo_d, hi_d = interval_for(full, available, 0.9, lin, double)
+        width_p, width_d = hi_p[i] - lo_p[i], hi_d[i] - lo_d[i]
+        assert width_p.min() > 0
+        np.testing.assert_allclose(width_d, factor * width_p, rtol=1e-4)
+
+
+def test_calibration_round_trip_and_bad_chest_only_factor():
+    from l2g.uncertainty import CalibrationError, IntervalCalibration
+
+    cal = load_calibration()
+    back = IntervalCalibration.from_dict(cal.to_dict())
+    np.testing.assert_allclose(back.chest_only_factor, cal.chest_only_factor, atol=1e-5)
+    d = cal.to_dict()
+    d.pop("chest_only_factor")
+    assert IntervalCalibration.from_dict(d).chest_only_factor is None  # older files: factor 1
+    d["chest_only_factor"] = [1.0] * 11
+    with pytest.raises(CalibrationError, match="chest_only_factor needs 12 positive numbers"):
+        IntervalCalibration.from_dict(d, "x.json")
+
+
 def test_record_interval_is_carried_and_dropped(rec):
     full = _band(rec, ["I"])
     part = full.crop(1.0, 3.0)
