@@ -43,6 +43,7 @@ from l2g.uncertainty import (  # noqa: E402
     GRADES,
     IntervalCalibration,
     _moving_rms,
+    chest_only,
     conformal_quantile,
     exact_leads,
     linear_sigma,
@@ -132,7 +133,7 @@ class Flat:
                     rows.append({"record_id": rec_id, "source": m["source"], "groups": m["groups"],
                                  "k": len(subset), "subset": str(key), "lead": lead, "sigma": float(sigma[j]),
                                  "rmse": float(z["rmse"][i, j]),
-                                 "chest_only": not any(a in LIMB_LEADS for a in subset)})
+                                 "chest_only": chest_only(subset)})
                     res.append(zr[i, j, ::step])
                     env.append(ze[i, :, j, ::step])
                     dis.append(zd[i, j, ::step])
@@ -149,8 +150,7 @@ class Flat:
 
     def with_factor(self, s: np.ndarray, factor: np.ndarray) -> np.ndarray:
         """``s`` times ``factor[lead]`` on the samples of chest-only subsets (as ``_scale_for`` applies it)."""
-        lead = self.rows["lead"].map(LEADS.index).to_numpy()
-        per_row = np.where(self.rows["chest_only"].to_numpy(), np.asarray(factor)[lead], 1.0)
+        per_row = np.where(self.rows["chest_only"].to_numpy(), np.asarray(factor)[self.group % 12], 1.0)
         return (s * per_row[self.row]).astype(s.dtype)
 
     def scale(self, cand: dict) -> np.ndarray:
@@ -198,18 +198,15 @@ def fit_chest_only_factor(flat: Flat, s: np.ndarray, rows_mask: np.ndarray, leve
     ``min_records`` records.
     """
     score = flat.res / np.maximum(s, 1e-9)
-    rows = flat.rows
-    lead_of = rows["lead"].to_numpy()[flat.row]
-    chest = rows["chest_only"].to_numpy()[flat.row]
-    keep = rows_mask[flat.row]
+    lead_row, chest_row = flat.group % 12, flat.rows["chest_only"].to_numpy()
+    lead, chest, keep = lead_row[flat.row], chest_row[flat.row], rows_mask[flat.row]
     factor = np.ones(len(LEADS))
-    for j, lead in enumerate(LEADS):
-        sel = rows_mask & (rows["lead"] == lead).to_numpy()
-        n_chest = rows.loc[sel & rows["chest_only"].to_numpy(), "record_id"].nunique()
-        n_other = rows.loc[sel & ~rows["chest_only"].to_numpy(), "record_id"].nunique()
-        if min(n_chest, n_other) < min_records:
+    for j in range(len(LEADS)):
+        sel = rows_mask & (lead_row == j)
+        ids = flat.rows["record_id"]
+        if min(ids[sel & chest_row].nunique(), ids[sel & ~chest_row].nunique()) < min_records:
             continue
-        m = keep & (lead_of == lead)
+        m = keep & (lead == j)
         factor[j] = conformal_quantile(score[m & chest], level) / conformal_quantile(score[m & ~chest], level)
     return factor
 

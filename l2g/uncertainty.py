@@ -159,7 +159,7 @@ class IntervalCalibration:
         >>> bool((cal.factor_for(["I", "V2"]) == 1).all()), cal.factor_for(["V1", "V4"]).shape
         (True, (12,))
         """
-        if self.chest_only_factor is None or any(a in LIMB_LEADS for a in parse_lead_list(available)):
+        if self.chest_only_factor is None or not chest_only(available):
             return np.ones(len(LEADS))
         return np.asarray(self.chest_only_factor, np.float64)
 
@@ -324,6 +324,17 @@ def linear_sigma(linear, available: Sequence[str]) -> np.ndarray:
             sig[LEADS.index(lead)] = 0.0
         _SIGMA_CACHE[ck] = sig
     return _SIGMA_CACHE[ck].copy()
+
+
+def chest_only(available: Sequence[str]) -> bool:
+    """Whether ``available`` holds no limb lead (the case :attr:`IntervalCalibration.chest_only_factor` serves).
+
+    Examples
+    --------
+    >>> chest_only(["V1", "V4"]), chest_only(["aVF", "V2"])
+    (True, False)
+    """
+    return not any(a in LIMB_LEADS for a in parse_lead_list(available))
 
 
 def exact_leads(available: Sequence[str]) -> tuple[str, ...]:
