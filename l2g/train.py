@@ -78,6 +78,11 @@ class TrainConfig:
     # validate (select the epoch, calibrate) on the validation records not derived from PTB-XL only
     # (l2g.catalog.ptbxl_ecg_id): with PTB-XL in training, its own copies would favour it
     val_exclude_ptbxl: bool = False
+    # PTB-XL's patient-wise protocol (l2g.ptbxl): with a ptbxl_database.csv here, every PTB-XL copy in
+    # any folder (train and validation) is kept only when its ECG's strat_fold is in ptbxl_train_folds,
+    # so no fold-9/10 patient reaches training or model selection; "" = off
+    ptbxl_meta: str = ""
+    ptbxl_train_folds: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
     split_csv: str = "splits/split.csv"  # record_id,split (ids only)
     epochs: int = 60  # maximum epochs
     windows_per_epoch: int = 4096  # random crops per epoch (all ranks together)
@@ -136,6 +141,7 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
     if cfg.data_dirs:  # the first folder is the one split_csv, validation and calibration use
         dirs = tuple(str(d) for d in cfg.data_dirs)
         cfg = replace(cfg, data_dirs=dirs, data_dir=dirs[0])
+    cfg = replace(cfg, ptbxl_train_folds=tuple(int(f) for f in cfg.ptbxl_train_folds))
     if cfg.folder_weights:
         fw = tuple(float(w) for w in cfg.folder_weights)
         n_dirs = len(cfg.data_dirs) or 1
@@ -563,7 +569,20 @@ def _val_arrays(cfg: TrainConfig, progress: bool) -> list[tuple[str, np.ndarray]
                                progress=progress)
     if cfg.val_exclude_ptbxl:
         arrays = [(rid, x) for rid, x in arrays if ptbxl_ecg_id(rid) is None]
-    return arrays
+    return _patientwise(cfg, arrays, "val")
+
+
+def _patientwise(cfg: TrainConfig, items: list, what: str) -> list:
+    """``items`` (tuples whose first element is a record id) without the PTB-XL copies outside
+    ``cfg.ptbxl_train_folds`` (:func:`l2g.ptbxl.held_out_filter`); unchanged without ``cfg.ptbxl_meta``."""
+    if not cfg.ptbxl_meta:
+        return items
+    from .ptbxl import held_out_filter, load_meta
+
+    keep, counts = held_out_filter(load_meta(cfg.ptbxl_meta), [it[0] for it in items], cfg.ptbxl_train_folds)
+    log.info("patient-wise protocol (%s): %d PTB-XL records kept, %d of held-out folds and %d unlisted left out",
+             what, counts["kept_ptbxl"], counts["held_out"], counts["unlisted"])
+    return [it for it, k in zip(items, keep, strict=True) if k]
 
 
 def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
@@ -571,8 +590,8 @@ def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
     from every data folder (:func:`l2g.dataset.load_mixed_arrays`), validation as (id, array) from
     the first folder only."""
     kw = {"fs": cfg.data.fs, "highpass_hz": cfg.data.highpass_hz, "progress": progress}
-    train_mixed = load_mixed_arrays(cfg.data_dirs or [cfg.data_dir], cfg.split_csv, "train",
-                                    extra_limit=cfg.extra_limit, **kw)
+    train_mixed = _patientwise(cfg, load_mixed_arrays(cfg.data_dirs or [cfg.data_dir], cfg.split_csv, "train",
+                                                      extra_limit=cfg.extra_limit, **kw), "train")
     val_arrays = _val_arrays(cfg, progress)
     if not train_mixed or not val_arrays:
         raise ValueError(f"{cfg.split_csv}: empty train or val split under {cfg.data_dir}")

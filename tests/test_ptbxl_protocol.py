@@ -1,0 +1,131 @@
+"""PTB-XL's patient-wise protocol (issue #22 item 1) and the diagnostic-fidelity instruments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from l2g import fidelity
+from l2g.ptbxl import PtbxlMeta, held_out_filter, load_meta, superclass_matrix
+from l2g.train import TrainConfig, _patientwise
+
+SHARED_META = Path(__file__).resolve().parents[1] / ".." / "shared" / "ptbxl" / "ptbxl_database.csv"
+
+
+def _meta_files(tmp_path: Path) -> Path:
+    (tmp_path / "scp_statements.csv").write_text(
+        ",diagnostic,diagnostic_class\nIMI,1,MI\nNORM,1,NORM\nLVH,1,HYP\nSR,,\n")
+    (tmp_path / "ptbxl_database.csv").write_text(
+        "ecg_id,patient_id,scp_codes,strat_fold,filename_lr\n"
+        "1,10.0,\"{'NORM': 100.0, 'SR': 0.0}\",1,records100/00000/00001_lr\n"
+        "2,11.0,\"{'IMI': 50.0, 'LVH': 0.0}\",9,records100/00000/00002_lr\n"
+        "3,12.0,\"{'SR': 0.0}\",10,records100/00000/00003_lr\n")
+    return tmp_path / "ptbxl_database.csv"
+
+
+def test_labels_and_folds(tmp_path):
+    meta = load_meta(_meta_files(tmp_path))
+    assert [meta.fold(i) for i in (1, 2, 3, 99)] == [1, 9, 10, None]
+    assert meta.labels([1, 2, 3]).tolist() == [[1, 0, 0, 0, 0], [0, 1, 0, 0, 1], [0, 0, 0, 0, 0]]
+    assert meta.ids_in([9, 10]) == [2, 3]
+
+
+def test_missing_metadata_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="ptbxl_database.csv.*not found|not found"):
+        load_meta(tmp_path / "ptbxl_database.csv")
+
+
+def test_every_copy_of_a_held_out_ecg_is_left_out(tmp_path):
+    meta = load_meta(_meta_files(tmp_path))
+    ids = ["ludb/data/1", "records100/00000/00001_lr", "cinc2021/ptb-xl/HR00002", "ptbxl_cinc2024/00003_hr",
+           "records100/00000/00004_lr"]
+    keep, counts = held_out_filter(meta, ids)
+    assert keep == [True, True, False, False, False]
+    assert counts == {"kept_ptbxl": 1, "held_out": 2, "unlisted": 1}
+
+
+def test_training_drops_held_out_patients(tmp_path):
+    cfg = TrainConfig(ptbxl_meta=str(_meta_files(tmp_path)))
+    items = [("a/HR00001", 0), ("b/HR00002", 1), ("c/other", 2)]
+    assert [i[0] for i in _patientwise(cfg, items, "train")] == ["a/HR00001", "c/other"]
+    assert _patientwise(TrainConfig(), items, "train") == items  # off without metadata
+
+
+def test_superclass_matrix_order():
+    assert superclass_matrix([("HYP", "NORM")]).tolist() == [[1, 0, 0, 0, 1]]
+
+
+@pytest.mark.skipif(not SHARED_META.is_file(), reason="needs ../shared/ptbxl (PTB-XL metadata)")
+def test_real_metadata_matches_its_provenance():
+    meta = load_meta(SHARED_META)
+    t = meta.table
+    assert len(t) == 21799 and t["patient_id"].nunique() == 18869
+    counts = superclass_matrix(t["labels"].tolist()).sum(0).tolist()
+    assert counts == [9514, 5469, 5235, 4898, 2649]
+    # no patient spans two folds
+    assert (t.groupby("patient_id")["strat_fold"].nunique() == 1).all()
+
+
+def test_roc_auc_matches_sklearn():
+    sk = pytest.importorskip("sklearn.metrics")  # optional: scikit-learn comes with neurokit2
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    s = np.round(rng.normal(size=300) + y, 1)  # ties included
+    assert fidelity.roc_auc(y, s) == pytest.approx(sk.roc_auc_score(y, s), abs=1e-12)
+    assert np.isnan(fidelity.roc_auc(np.ones(5), np.arange(5)))
+
+
+def test_bootstrap_interval_contains_the_estimate():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, (400, 5))
+    p = y * 0.6 + rng.uniform(size=(400, 5)) * 0.8
+    ci = fidelity.bootstrap_auc(y, {"m": p}, np.arange(400) // 2, n_boot=200)
+    macro = fidelity.macro_auc(y, p)[0]
+    assert ci["m"]["macro"][0] < macro < ci["m"]["macro"][1]
+
+
+def test_classifier_learns_and_resumes(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 160
+    y = rng.integers(0, 2, (n, 5)).astype(np.uint8)
+    x = rng.normal(0, 0.05, (n, 12, 1000)).astype(np.float32)
+    x[:, 0] += y[:, :1] * np.sin(np.linspace(0, 60, 1000))[None].astype(np.float32)  # class 0 visible in lead I
+    cfg = fidelity.ClassifierConfig(leads=("I",), channels=(8, 8, 16), epochs=3, batch_size=32, patience=5)
+    out = tmp_path / "c.pt"
+    real_macro = fidelity.macro_auc
+    calls = []
+
+    def interrupted(*a, **k):  # the run is killed during epoch 1's validation
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_macro(*a, **k)
+
+    monkeypatch.setattr(fidelity, "macro_auc", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fidelity.train_classifier(x[:120], y[:120], x[120:], y[120:], cfg, out)
+    monkeypatch.setattr(fidelity, "macro_auc", real_macro)
+    first_loss = torch.load(out.with_suffix(".ckpt"), weights_only=True)["history"][0]["loss"]
+    summary = fidelity.train_classifier(x[:120], y[:120], x[120:], y[120:], cfg, out)
+    assert [h["epoch"] for h in summary["history"]] == [0, 1, 2]
+    assert summary["history"][0]["loss"] == first_loss  # epoch 0 was not run again
+    net, cfg2, summ = fidelity.load_classifier(out)
+    assert cfg2 == cfg and summ["best_epoch"] is not None
+    p = fidelity.predict_proba(net, x[120:, :1], cfg2)
+    assert fidelity.roc_auc(y[120:, 0], p[:, 0]) > 0.9
+
+
+def test_load_classifier_refuses_other_files(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="not a reference classifier"):
+        fidelity.load_classifier(tmp_path / "x.pt")
+
+
+def test_ptbxl_meta_is_frozen():
+    meta = PtbxlMeta(pd.DataFrame({"strat_fold": [1]}, index=[5]), "x")
+    with pytest.raises(AttributeError):
+        meta.source = "y"  # type: ignore[misc]
