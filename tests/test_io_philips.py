@@ -74,7 +74,7 @@ def test_104_record_measurements_and_statements(tmp_path):
     assert rec.status == ("recorded",) * 12
     for j, lead in enumerate(TWELVE):
         np.testing.assert_allclose(rec.signal[j], true[lead] * 0.0025, rtol=0, atol=1e-6, err_msg=lead)
-    assert any("V4R" in n for n in rec.meta.notes)
+    assert any("V4R" in n for n in rec.meta.notes) and rec.meta.other_channels == ("V4R",)
     assert rec.meta.measurements == {"HR_bpm": 72.0, "PR_ms": 168.0, "QRS_ms": 96.0, "QT_ms": 402.0,
                                      "QTc_ms": 440.0, "P_axis_deg": 55.0, "QRS_axis_deg": -12.0, "T_axis_deg": 38.0}
     assert rec.meta.interpretation == ("Sinus rhythm; normal P axis, V-rate 50-99",
@@ -165,6 +165,7 @@ def test_104_inverted_avr_is_left_out(tmp_path):
     assert "aVR" not in raw.leads and "-aVR" not in raw.leads
     assert any("-aVR (inverted aVR) left out" in n for n in raw.notes)
     _assert_leads(raw, {k: v for k, v in true.items() if k != "aVR"}, 5.0)
+    assert raw.other_channels == ["-aVR"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -493,8 +493,10 @@ def read(path: Path) -> RawECG:
         n_valid = X.number(X.text(sig, "numberchannelsvalid"))
         labels = _labels(path, pw, int(n_valid) if n_valid else None)
         counts = _channels(path, layout, pw, labels, notes)
+        other = []
         if "-aVR" in counts:
             del counts["-aVR"]
+            other.append("-aVR")
             notes.append("lead -aVR (inverted aVR) left out; aVR is not read from it")
             if not counts:
                 raise FormatError(f"{path}: the only stored lead is -aVR (inverted aVR); expected ECG leads")
@@ -527,4 +529,5 @@ def read(path: Path) -> RawECG:
                       age=X.age_in_years(X.number(X.text(gp, "age/years")), "years"),
                       sex=X.sex_code(X.text(gp, "sex")), acquired=acquired, device=device,
                       measurements=_measurements(root), interpretation=_interpretation(root),
-                      identity=identity, notes=notes, fields={"document_version": version})
+                      identity=identity, notes=notes, fields={"document_version": version},
+                      other_channels=other)
