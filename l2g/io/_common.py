@@ -408,7 +408,8 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     stays 599.88). Leads the file derived exactly from stored ones stay *recorded* and are
     listed in ``meta.derived``; nothing is generated. Age, sex, acquisition time, device,
     measurements and interpretation go to :class:`~l2g.record.Metadata`; the reader's notes
-    to ``meta.notes``. Patient identity (``raw.identity``) is not carried over.
+    to ``meta.notes``; channels it left out (``raw.other_channels``) and labels that name no lead
+    to ``meta.other_channels``. Patient identity (``raw.identity``) is not carried over.
 
     Parameters
     ----------
@@ -470,7 +471,8 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
                      fields={k: str(v) for k, v in raw.fields.items()},
                      device=raw.device, acquired=raw.acquired,
                      measurements={k: float(v) for k, v in raw.measurements.items() if k in MEASUREMENT_KEYS},
-                     interpretation=list(raw.interpretation), derived=derived)
+                     interpretation=list(raw.interpretation), derived=derived,
+                     other_channels=list(raw.other_channels))
         # a file L2G wrote (DICOM export): its generated leads and their provenance come back marked
         if "generated" in info.fields:
             _parse_l2g("generated leads: " + info.fields.pop("generated"), info)

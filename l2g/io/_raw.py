@@ -56,6 +56,9 @@ class RawECG:
         export can say what it removed, never logged.
     notes : list of str
         Plain sentences about what the reader worked around (e.g. "median beats ignored").
+    other_channels : list of str
+        Channels the file holds that the reader left out because they are not one of the 12
+        leads (a pressure channel, ``V4R``, ``-aVR``); listed in ``meta.other_channels``.
     fmt : str
         Human name of the format, e.g. ``"GE MUSE XML"``.
     """
@@ -73,3 +76,4 @@ class RawECG:
     identity: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     fields: Mapping[str, str] = field(default_factory=dict)
+    other_channels: list[str] = field(default_factory=list)

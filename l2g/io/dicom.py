@@ -1,12 +1,23 @@
-"""DICOM ECG waveforms: 12-Lead ECG and General ECG Waveform Storage (read and write).
+"""DICOM ECG waveforms: 12-Lead, General, Ambulatory ECG and Hemodynamic objects (read); 12-Lead
+and General ECG (write).
 
 What is read
 ------------
-* SOP classes 12-Lead ECG Waveform Storage (``1.2.840.10008.5.1.4.1.1.9.1.1``) and General ECG
-  Waveform Storage (``1.2.840.10008.5.1.4.1.1.9.1.2``); anything else is a :class:`FormatError`.
-* One multiplex group of the ``WaveformSequence``: the one whose ``MultiplexGroupLabel`` is
-  ``RHYTHM``; without such a label, the longest group that is not a median/representative beat.
-  Median beats are never read as the ECG (a note says they were ignored).
+* SOP classes 12-Lead ECG (``1.2.840.10008.5.1.4.1.1.9.1.1``), General ECG (``...9.1.2``),
+  Ambulatory ECG (``...9.1.3``), General 32-bit ECG (``...9.1.4``) and Hemodynamic Waveform
+  Storage (``...9.2.1``); anything else is a :class:`FormatError`.
+* Channels are sorted by their source (``ChannelSourceSequence``): an ECG lead by its MDC code
+  (``2:1`` ... ``2:255``, the ECG-lead block of ISO/IEEE 11073-10101, DICOM CID 3001), its
+  SCPECG code (``5.6.3-9-1`` ...) or an ``MDC_ECG_LEAD_*`` reference id, else by a code meaning
+  or (when the code is from no scheme the reader knows, or absent) a ``ChannelLabel`` that names
+  a lead. Other channels (pressure, flow, respiration, SNOMED/DCM sources ...) and ECG leads
+  outside the standard 12 (V4R, -aVR, derived or Frank leads) are left out; a note names the SOP
+  class and each channel left out. No standard ECG lead at all is a :class:`FormatError`.
+* Multiplex groups: median/representative beat groups are never read as the ECG (a note says
+  they were ignored). Of the others, every group that holds ECG leads is read when it shares
+  the rate, sample count and time offset of the main one (the ``RHYTHM`` group, else the one
+  with the most leads, then the longest), so leads split over groups (Hemodynamic objects allow
+  8 channels per group) come together; a group that does not line up is left out with a note.
 * Samples are decoded here from ``WaveformData`` (channel-interleaved) with
   ``WaveformBitsAllocated`` and ``WaveformSampleInterpretation`` (SB, UB, SS, US, SL, UL, SV, UV;
   mu-law/A-law are refused), in the byte order of the transfer syntax. Each channel becomes
@@ -38,6 +49,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +59,20 @@ from ..record import ABSENT, GENERATED, Record
 from . import _xml as X
 from ._raw import FormatError, RawECG
 
-__all__ = ["sniff", "read", "write_dicom", "FORMAT", "TWELVE_LEAD_ECG", "GENERAL_ECG",
-           "GENERATED_MARK", "MAX_12LEAD_SAMPLES", "FS_LIMITS"]
+__all__ = ["sniff", "read", "write_dicom", "FORMAT", "TWELVE_LEAD_ECG", "GENERAL_ECG", "AMBULATORY_ECG",
+           "GENERAL_32BIT_ECG", "HEMODYNAMIC", "GENERATED_MARK", "MAX_12LEAD_SAMPLES", "FS_LIMITS"]
 
 FORMAT = "DICOM ECG waveform"
 log = logging.getLogger(__name__)
 
 TWELVE_LEAD_ECG = "1.2.840.10008.5.1.4.1.1.9.1.1"
 GENERAL_ECG = "1.2.840.10008.5.1.4.1.1.9.1.2"
-_SOP_NAMES = {TWELVE_LEAD_ECG: "12-Lead ECG Waveform Storage", GENERAL_ECG: "General ECG Waveform Storage"}
+AMBULATORY_ECG = "1.2.840.10008.5.1.4.1.1.9.1.3"
+GENERAL_32BIT_ECG = "1.2.840.10008.5.1.4.1.1.9.1.4"
+HEMODYNAMIC = "1.2.840.10008.5.1.4.1.1.9.2.1"
+_SOP_NAMES = {TWELVE_LEAD_ECG: "12-Lead ECG Waveform Storage", GENERAL_ECG: "General ECG Waveform Storage",
+              AMBULATORY_ECG: "Ambulatory ECG Waveform Storage",
+              GENERAL_32BIT_ECG: "General 32-bit ECG Waveform Storage", HEMODYNAMIC: "Hemodynamic Waveform Storage"}
 
 #: Suffix of the ChannelLabel of a generated lead in files written by :func:`write_dicom`.
 GENERATED_MARK = "(GENERATED)"
@@ -77,6 +94,10 @@ _UNITS = {"uv": 1e-3, "µv": 1e-3, "microvolt": 1e-3, "microvolts": 1e-3,
 _LEAD_NUMBERS = {1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6",
                  61: "III", 62: "aVR", 63: "aVL", 64: "aVF"}
 _MDC_NUMBER = {lead: n for n, lead in _LEAD_NUMBERS.items()}
+#: MDC partition 2 term codes 0..255 are ECG leads (MDC_ECG_LEAD_*); 131072 = 2 * 65536 is 2:0.
+_MDC_ECG_LEADS = range(256)
+#: Coding schemes the reader knows: a code of theirs that is not an ECG lead marks another channel.
+_KNOWN_SCHEMES = {"MDC", "SCPECG", "SCT", "SRT", "SNM3", "DCM", "LN", "UCUM"}
 #: Annotation concept name (lower case) -> measurement key.
 _MEASUREMENTS = {"ventricular heart rate": "HR_bpm", "heart rate": "HR_bpm", "ventricular rate": "HR_bpm",
                  "rr interval": "RR_ms", "p duration": "P_ms", "pr interval": "PR_ms",
@@ -137,8 +158,38 @@ def _first_code(ds, keyword: str) -> tuple[str, str, str] | None:
     return _code(seq[0]) if seq else None
 
 
-def _lead_name(ch, index: int) -> tuple[str, bool]:
-    """Lead name of a channel definition and whether its label carries :data:`GENERATED_MARK`."""
+@dataclass(frozen=True)
+class _Channel:
+    """What one channel definition holds."""
+
+    kind: str  # "lead" (one of the 12), "ecg" (another ECG lead: V4R, -aVR, derived ...), "other"
+    name: str  # the canonical lead for "lead", else a description for notes
+    generated: bool = False  # its label carries GENERATED_MARK (files written by write_dicom)
+
+
+def _lead_number(value: str, scheme: str) -> int | None:
+    """The MDC/SCPECG ECG-lead number of a code (``2:61``, ``131133``, ``5.6.3-9-61`` -> 61), or None."""
+    scheme = scheme.upper()
+    if scheme == "MDC":
+        if m := re.fullmatch(r"2:(\d+)", value):
+            return int(m.group(1)) if int(m.group(1)) in _MDC_ECG_LEADS else None
+        if value.isdigit() and int(value) - 2 * 65536 in _MDC_ECG_LEADS:
+            return int(value) - 2 * 65536
+    if scheme == "SCPECG" and (m := re.fullmatch(r"5\.6\.3-9-(\d+)", value)):
+        return int(m.group(1))
+    return None
+
+
+def _named_lead(text: str) -> str | None:
+    """The canonical lead a free text names; never for an inverted lead (``-aVR``)."""
+    text = text.strip()
+    if not text or text[0] in "-\u2212":
+        return None
+    return normalize_lead_name(text)
+
+
+def _channel(ch, index: int) -> _Channel:
+    """Sort a channel definition: one of the 12 leads, another ECG lead, or not an ECG lead."""
     label = _text(ch, "ChannelLabel")
     generated = label.upper().endswith(GENERATED_MARK)
     if generated:
@@ -146,38 +197,90 @@ def _lead_name(ch, index: int) -> tuple[str, bool]:
     source = _first_code(ch, "ChannelSourceSequence")
     if source is not None:
         value, scheme, meaning = source
-        m = re.fullmatch(r"(?:2:|5\.6\.3-9-)(\d+)", value)
-        if m and scheme.upper() in ("MDC", "SCPECG") and int(m.group(1)) in _LEAD_NUMBERS:
-            return _LEAD_NUMBERS[int(m.group(1))], generated
-        plain = re.sub(r"\(.*?\)", "", meaning).strip()
-        if normalize_lead_name(plain):
-            return normalize_lead_name(plain), generated  # type: ignore[return-value]
-    if label:
-        return normalize_lead_name(label) or label, generated
-    if source is not None and source[2]:
-        return source[2], generated
-    return f"channel {index + 1}", generated
+        number = _lead_number(value, scheme)
+        if number is not None:
+            if number in _LEAD_NUMBERS:
+                return _Channel("lead", _LEAD_NUMBERS[number], generated)
+            return _Channel("ecg", meaning or label or f"{scheme} {value}", generated)
+        if value.upper().startswith("MDC_ECG_LEAD_"):
+            lead = _named_lead(value)
+            return _Channel("lead", lead, generated) if lead else _Channel("ecg", meaning or value, generated)
+        lead = _named_lead(re.sub(r"\(.*?\)", "", meaning))
+        if lead:
+            return _Channel("lead", lead, generated)
+        if scheme.upper() in _KNOWN_SCHEMES:
+            return _Channel("other", meaning or label or f"{scheme} {value}", generated)
+    lead = _named_lead(label)
+    if lead:
+        return _Channel("lead", lead, generated)
+    return _Channel("other", label or (source[2] if source else "") or f"channel {index + 1}", generated)
 
 
-def _choose_group(path: Path, seq) -> tuple[int, list[str]]:
+def _group_name(seq, i: int) -> str:
+    label = _text(seq[i], "MultiplexGroupLabel")
+    return f"group {i + 1}" + (f" ({label})" if label else "")
+
+
+def _timing(group) -> tuple[float | None, int, float]:
+    """(SamplingFrequency, NumberOfWaveformSamples, MultiplexGroupTimeOffset in ms) of a group."""
+    try:
+        fs = _number(group, "SamplingFrequency")
+        n = int(_number(group, "NumberOfWaveformSamples", 0) or 0)
+        offset = _number(group, "MultiplexGroupTimeOffset", 0.0) or 0.0
+    except (TypeError, ValueError):
+        return None, 0, 0.0
+    return fs, n, offset
+
+
+def _choose_groups(path: Path, sop_name: str, seq) -> tuple[list[int], dict[int, list[tuple[int, _Channel]]],
+                                                             list[str], list[str], list[str]]:
+    """Groups to read (the main one first), their lead channels, notes, what was left out (for the
+    note) and the names of the channels that are not one of the 12 leads."""
     labels = [_text(g, "MultiplexGroupLabel").upper() for g in seq]
-    notes = []
-    rhythm = [i for i, lab in enumerate(labels) if lab == "RHYTHM"]
-    if rhythm:
-        chosen = rhythm[0]
-    else:
-        candidates = [i for i, lab in enumerate(labels) if not _BEAT_GROUP.search(lab)]
-        if not candidates:
-            raise FormatError(f"{path}: the WaveformSequence holds only median/representative beat groups "
-                              f"({labels}); expected a RHYTHM group")
-        chosen = max(candidates, key=lambda i: int(_number(seq[i], "NumberOfWaveformSamples", 0) or 0))
-    if any(_BEAT_GROUP.search(lab) for lab in labels):
-        notes.append("median beats ignored (the rhythm multiplex group is read)")
-    others = len(seq) - 1 - sum(bool(_BEAT_GROUP.search(lab)) for lab in labels)
-    if others > 0:
-        notes.append(f"{others} other multiplex group(s) ignored; read group {chosen + 1} "
-                     f"({labels[chosen] or 'no label'})")
-    return chosen, notes
+    beats = [i for i, lab in enumerate(labels) if _BEAT_GROUP.search(lab)]
+    notes = ["median beats ignored (the rhythm multiplex group is read)"] if beats else []
+    candidates = [i for i in range(len(seq)) if i not in beats]
+    if not candidates:
+        raise FormatError(f"{path}: the WaveformSequence holds only median/representative beat groups "
+                          f"({labels}); expected a RHYTHM group")
+    skipped: list[str] = []
+    not_leads: list[str] = []
+    found: dict[int, list[tuple[int, _Channel]]] = {}
+    for i in candidates:
+        kinds = [_channel(ch, j) for j, ch in enumerate(seq[i].get("ChannelDefinitionSequence") or [])]
+        other = [c.name for c in kinds if c.kind == "other"]
+        extra = [c.name for c in kinds if c.kind == "ecg"]
+        not_leads += other + extra
+        if other:
+            skipped.append(f"{_group_name(seq, i)}: {len(other)} channel(s) that are not ECG leads "
+                           f"({', '.join(other)})")
+        if extra:
+            skipped.append(f"{_group_name(seq, i)}: ECG lead(s) outside the standard 12 ({', '.join(extra)})")
+        if any(c.kind == "lead" for c in kinds):
+            found[i] = [(j, c) for j, c in enumerate(kinds) if c.kind == "lead"]
+    if not found:
+        raise FormatError(f"{path}: the {sop_name} object holds no ECG lead ({'; '.join(skipped) or 'no channels'}); "
+                          f"expected channels whose source is an ECG lead (MDC 2:1 Lead I ..., SCPECG 5.6.3-9-1 ...)")
+    rhythm = [i for i in found if labels[i] == "RHYTHM"]
+    main = rhythm[0] if rhythm else max(found, key=lambda i: (len(found[i]), _timing(seq[i])[1]))
+    chosen = [main]
+    fs, n, offset = _timing(seq[main])
+    if fs is None or not np.isfinite(fs) or fs <= 0:
+        raise FormatError(f"{path}: SamplingFrequency missing or not positive; expected e.g. 500")
+    for i in found:
+        if i == main:
+            continue
+        if _timing(seq[i]) == (fs, n, offset):
+            chosen.append(i)
+            continue
+        g_fs, g_n, g_offset = _timing(seq[i])
+        what = f"{_group_name(seq, i)}: lead(s) {', '.join(c.name for _, c in found[i])}"
+        if g_fs is None:
+            skipped.append(f"{what} without a readable SamplingFrequency")
+        else:
+            skipped.append(f"{what} at {g_fs:g} Hz, {g_n} samples, offset {g_offset:g} ms do not line up with "
+                           f"{_group_name(seq, main)} ({fs:g} Hz, {n} samples, offset {offset:g} ms)")
+    return chosen, found, notes, skipped, not_leads
 
 
 def _decode_group(path: Path, group, little_endian: bool) -> tuple[np.ndarray, int]:
@@ -277,7 +380,7 @@ def _annotations(ds) -> tuple[dict[str, float], list[str], list[str]]:
 
 
 def read(path: Path) -> RawECG:
-    """Read a DICOM 12-Lead or General ECG waveform object.
+    """Read the ECG leads of a DICOM 12-Lead, General, Ambulatory ECG or Hemodynamic waveform object.
 
     Parameters
     ----------
@@ -287,16 +390,19 @@ def read(path: Path) -> RawECG:
     Returns
     -------
     RawECG
-        The rhythm group's leads in mV (float64, shape (samples,) each) at ``SamplingFrequency``.
-        Generated leads of files written by :func:`write_dicom` are listed in
+        The ECG leads in mV (float64, shape (samples,) each) at ``SamplingFrequency``, from the
+        rhythm group and the groups that line up with it; channels that are not one of the 12
+        leads are left out and named in a note with the SOP class. ``fields["sop_class"]`` names
+        the class. Generated leads of files written by :func:`write_dicom` are listed in
         ``fields["generated"]``.
 
     Raises
     ------
     FormatError
-        Not DICOM, another SOP class, no WaveformSequence, only median beats, a truncated or
-        over-long WaveformData, a channel count that does not match the channel definitions,
-        an unsupported sample encoding, a sensitivity unit that is not a voltage.
+        Not DICOM, another SOP class, no WaveformSequence, only median beats, no ECG lead (e.g.
+        a Hemodynamic object with pressure channels only), a truncated or over-long
+        WaveformData, a channel count that does not match the channel definitions, an
+        unsupported sample encoding, a lead's sensitivity unit that is not a voltage.
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -314,27 +420,36 @@ def read(path: Path) -> RawECG:
         seq = ds.get("WaveformSequence")
         if not seq:
             raise FormatError(f"{path}: {_SOP_NAMES[sop]} object without a WaveformSequence; no waveform to read")
-        index, notes = _choose_group(path, seq)
-        group = seq[index]
-        log.debug("%s: reading multiplex group %d of %d", path.name, index + 1, len(seq))
+        chosen, found, notes, skipped, not_leads = _choose_groups(path, _SOP_NAMES[sop], seq)
         little = getattr(ds, "original_encoding", (None, True))[1]
-        raw, n_ch = _decode_group(path, group, little is not False)
-        channels = group.get("ChannelDefinitionSequence") or []
-        if len(channels) != n_ch:
-            raise FormatError(f"{path}: NumberOfWaveformChannels says {n_ch} but the ChannelDefinitionSequence "
-                              f"defines {len(channels)} channels")
-        fs = _number(group, "SamplingFrequency")
-        if fs is None or not np.isfinite(fs) or fs <= 0:
-            raise FormatError(f"{path}: SamplingFrequency missing or not positive; expected e.g. 500")
+        fs = float(_timing(seq[chosen[0]])[0] or 0.0)  # positive: checked by _choose_groups
         leads: dict[str, np.ndarray] = {}
         generated: list[str] = []
-        for j, ch in enumerate(channels):
-            name, is_generated = _lead_name(ch, j)
-            if name in leads:
-                raise FormatError(f"{path}: lead {name} appears twice in the multiplex group")
-            leads[name] = _to_mv(path, ch, name, raw[:, j])
-            if is_generated:
-                generated.append(name)
+        for i in chosen:
+            group = seq[i]
+            log.debug("%s: reading multiplex group %d of %d", path.name, i + 1, len(seq))
+            raw, n_ch = _decode_group(path, group, little is not False)
+            channels = group.get("ChannelDefinitionSequence") or []
+            if len(channels) != n_ch:
+                raise FormatError(f"{path}: NumberOfWaveformChannels says {n_ch} but the ChannelDefinitionSequence "
+                                  f"defines {len(channels)} channels")
+            names = [c.name for _, c in found[i]]
+            twice = sorted({x for x in names if names.count(x) > 1})
+            if twice:
+                raise FormatError(f"{path}: lead {', '.join(twice)} appears twice in the multiplex group")
+            again = [c.name for _, c in found[i] if c.name in leads]
+            if again:
+                skipped.append(f"{_group_name(seq, i)}: lead(s) {', '.join(again)} again (read from "
+                               f"{_group_name(seq, chosen[0])})")
+            for j, c in found[i]:
+                if c.name in leads:
+                    continue
+                leads[c.name] = _to_mv(path, channels[j], c.name, raw[:, j])
+                if c.generated:
+                    generated.append(c.name)
+        if skipped:
+            notes.append(f"{_SOP_NAMES[sop]}: ECG leads read from {', '.join(_group_name(seq, i) for i in chosen)}; "
+                         f"left out: {'; '.join(skipped)}")
         measurements, texts, l2g = _annotations(ds)
         fields = {"sop_class": _SOP_NAMES[sop]}
         if generated:
@@ -354,9 +469,10 @@ def read(path: Path) -> RawECG:
             identity["birth_date"] = dob
         device = " ".join(p for p in (_text(ds, "Manufacturer"), _text(ds, "ManufacturerModelName")) if p)
         return RawECG(
-            leads=leads, fs=float(fs), fmt=FORMAT, age=_age(_text(ds, "PatientAge")),
+            leads=leads, fs=fs, fmt=FORMAT, age=_age(_text(ds, "PatientAge")),
             sex=X.sex_code(_text(ds, "PatientSex")), acquired=_acquired(ds), device=device or None,
             measurements=measurements, interpretation=texts, identity=identity, notes=notes, fields=fields,
+            other_channels=not_leads,
         )
 
 
