@@ -369,7 +369,19 @@ def reconstruction(record: Record, digest: str, available: tuple[str, ...], meth
     Cached per (digest, selection, method, interval). The result carries the
     band of coverage ``interval`` (default :data:`BAND_LEVEL`) as ``Record.interval``;
     ``interval=None``: no band.
+
+    Raises
+    ------
+    l2g.uncertainty.CalibrationError
+        With ``interval``, when the calibration is missing or was fitted for another
+        generator (:class:`~l2g.uncertainty.CalibrationMismatch`, naming both): the page
+        asks again without a band and says why, as the CLI refuses ``--interval``.
     """
+    if interval is not None:
+        from l2g.uncertainty import calibration_for
+
+        rc, _ = reconstructor(method)
+        calibration_for(rc.version, rc.method)
     signal, status, (m, version, avail), band = _reconstruct_arrays(digest, record, tuple(available), method,
                                                                     interval)
     meta = dataclasses.replace(record.meta, provenance=Provenance(method=m, model_version=version, available=avail))

@@ -344,7 +344,8 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
                    help="also write the calibrated confidence band of coverage LEVEL (e.g. 0.9) beside the "
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
-                        "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead")
+                        "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
+                        "the calibration (weights/interval.json) was fitted for another generator than --weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
 
@@ -392,6 +393,14 @@ def _load_model(weights: Path | None, method: str):
     return model, [str(w.message) for w in caught]
 
 
+def _check_band(model, interval: float | None) -> None:
+    """Refuse ``--interval`` when the calibration was not fitted for ``model`` (a CalibrationMismatch: one line)."""
+    if interval is not None:
+        from .uncertainty import calibration_for
+
+        calibration_for(model.version, model.method)
+
+
 def _read_noted(path: Path, fs: float | None):
     """``read_record(path)`` and its notes (``meta.notes``), each on one line."""
     from .io import read_record
@@ -432,6 +441,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
+        _check_band(model, args.interval)
         full = reconstruct(rec, available, model=model, interval=args.interval)
         hea = _write_output(full, args.out, args.format, args.deidentify)
         for note in notes:
@@ -449,6 +459,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     from .catalog import find_records
 
     model, notes = _load_model(args.weights, args.method)
+    _check_band(model, args.interval)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
