@@ -328,7 +328,7 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
         help="generate the missing leads of a record (or of every record in a folder)",
         description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB, CSV or "
         "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
-        "comments, CSV '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
+        "comments, CSV '# L2G:' lines and '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
     p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
@@ -351,31 +351,11 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
-    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked).
+    """Write a reconstructed record into folder ``out`` as ``fmt``: :func:`l2g.export.write_export`, the
+    export of the library and the dashboard too (provenance lines, the band beside the signal)."""
+    from .export import write_export
 
-    A record with a band (``interval``) gets it beside the signal: CSV columns
-    ``<lead>_low``/``<lead>_high``, else the companion WFDB record ``<name>_band``.
-    """
-    from .export import band_columns, safe_name, write_band_wfdb
-
-    banded = record.interval is not None and bool(record.generated_leads)
-    stem = safe_name(record.name)
-    if fmt == "csv":
-        from .io import write_csv
-
-        return write_csv(record, out / f"{stem}.csv", deidentify=deidentify,
-                         columns=band_columns(record) if banded else None)
-    if fmt == "dicom":
-        from .io.dicom import write_dicom
-
-        written = write_dicom(record, out / f"{stem}.dcm", deidentify=deidentify)
-    else:
-        from .io import write_wfdb
-
-        written = write_wfdb(record, out, name=record.name, deidentify=deidentify)
-    if banded:  # the band record carries no identity (lead names, coverage, provenance only)
-        write_band_wfdb(record, out, written.stem)
-    return written
+    return write_export(record, fmt, out, deidentify=deidentify)[0]
 
 
 _WORKER_MODEL = None

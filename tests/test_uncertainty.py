@@ -291,8 +291,9 @@ def test_cli_reconstruct_interval_writes_the_band_beside(rec, tmp_path, fmt, exp
                  "--format", fmt, "--interval", "0.9"]) == 0
     assert sorted(p.name for p in out.iterdir()) == expect
     if fmt == "csv":
-        header = (out / "demo.csv").read_text().splitlines()[0].split(",")
-        assert "V4_low" in header and "V4_high" in header
+        lines = (out / "demo.csv").read_text().splitlines()
+        header = next(line for line in lines if not line.startswith("# ")).split(",")  # after the # L2G: lines
+        assert "V4_low" in header and "V4_high" in header and lines[0].startswith("# L2G: lead status:")
         back = l2g.read_record(out / "demo.csv")
         assert back.leads == LEADS and back.interval is None
 

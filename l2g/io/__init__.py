@@ -67,7 +67,7 @@ Generated leads
     :func:`write_csv` names a generated lead's column ``<lead>_generated``
     (e.g. ``V1_generated``); the CSV reader maps it back. CSV keeps no
     metadata: use WFDB for a faithful copy. Leading ``# L2G: ...`` lines (the
-    dashboard's CSV export, :func:`l2g.export.csv_bytes`) are read as in WFDB.
+    CSV export of the CLI, library and dashboard, :func:`l2g.export.write_export`) are read as in WFDB.
 
 Every error is a ``ValueError`` of the form ``"<file>: <problem>; expected <what>"``.
 """
