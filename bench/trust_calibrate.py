@@ -9,7 +9,12 @@ Three steps, each cached under --cache (default /tmp/l2g_trust):
            record, the local mean square of every real lead (``*.inputs.npz``: the available leads' activity).
 ``fit``    compare the candidate scales on the validation split (2-fold over records: quantiles fitted on
            one half, coverage / width measured on the other) and write weights/interval.json with the
-           chosen one (quantiles pooled over all validation records) and the trust-grade regression.
+           chosen one (quantiles pooled over all validation records) and the trust-grade regression, naming
+           the generator it was fitted for (``model``, l2g.reconstruction.weights_version).
+
+The cache of a split records the generator it was made with (``model.txt``); ``cache`` refuses to add to a
+cache of another generator, and ``fit`` and ``report`` refuse a cache (or, ``report``, an interval.json) made
+with another generator than the shipped one (delete the cache folder and run ``cache`` again).
 ``report`` coverage and mean width per k × lead on the test split, by source and diagnosis group, and the
            Spearman correlation of predicted vs actual RMSE; written to reports/trust_calibration.md.
 
@@ -68,12 +73,25 @@ def plan_for(seed: int, n_random: int) -> list[tuple[str, ...]]:
     return out
 
 
+def cached_model(cache: Path, split: str, version: str) -> None:
+    """Stop unless the cache of ``split`` was made with the generator ``version`` (its ``model.txt``)."""
+    from l2g.reconstruction import same_weights
+
+    made = (cache / split / "model.txt").read_text().strip() if (cache / split / "model.txt").exists() else None
+    if not same_weights(made, version):
+        raise SystemExit(f"{cache / split}: cached with {made or 'an unnamed generator'}, not {version}; "
+                         f"delete it and run: python bench/trust_calibrate.py cache --split {split}")
+
+
 def cmd_cache(args: argparse.Namespace) -> None:
     from l2g.reconstruction import load_reconstructor, reconstruct
 
     out = Path(args.cache) / args.split
     out.mkdir(parents=True, exist_ok=True)
     model = load_reconstructor(device="cpu")
+    if any(out.glob("*.npz")):
+        cached_model(Path(args.cache), args.split, model.version)
+    (out / "model.txt").write_text(model.version + "\n")
     linear = load_reconstructor(method="linear", device="cpu")
     records = load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
     meta = []
@@ -269,7 +287,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
     from l2g.reconstruction import load_reconstructor
 
-    lin = load_reconstructor(device="cpu").linear
+    model = load_reconstructor(device="cpu")
+    cached_model(Path(args.cache), "val", model.version)
+    lin = model.linear
     flat = Flat(Path(args.cache), "val", lin)
     ids = sorted(flat.rows["record_id"].unique())
     half = {rid: i % 2 for i, rid in enumerate(ids)}
@@ -330,7 +350,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     coef = fit_grade(grade_features(flat, s))
     cal = IntervalCalibration(
         beta=float(chosen["beta"]), window_s=float(chosen["window"]), levels=LEVELS,
-        quantiles=q, grade_coef=coef, chest_only_factor=factor,
+        quantiles=q, grade_coef=coef, chest_only_factor=factor, model=model.version,
         meta={"split": "val", "records": len(ids), "rows": int(len(flat.rows)), "method": _name(chosen),
               "command": "python bench/trust_calibrate.py fit", "made": time.strftime("%Y-%m-%d")})
     cal.save(ROOT / "weights" / "interval.json")
@@ -344,10 +364,12 @@ def cmd_report(args: argparse.Namespace) -> None:
     from scipy.stats import spearmanr
 
     from l2g.reconstruction import load_reconstructor
-    from l2g.uncertainty import load_calibration
+    from l2g.uncertainty import calibration_for, load_calibration
 
-    lin = load_reconstructor(device="cpu").linear
-    cal = load_calibration(ROOT / "weights" / "interval.json")
+    model = load_reconstructor(device="cpu")
+    cached_model(Path(args.cache), args.split, model.version)
+    lin = model.linear
+    cal = calibration_for(model.version, calibration=load_calibration(ROOT / "weights" / "interval.json"))
     cand = {"kind": "sigma*inputs", "beta": cal.beta, "window": cal.window_s}
     flat = Flat(Path(args.cache), args.split, lin)
     s = flat.scale(cand)

@@ -369,7 +369,19 @@ def reconstruction(record: Record, digest: str, available: tuple[str, ...], meth
     Cached per (digest, selection, method, interval). The result carries the
     band of coverage ``interval`` (default :data:`BAND_LEVEL`) as ``Record.interval``;
     ``interval=None``: no band.
+
+    Raises
+    ------
+    l2g.uncertainty.CalibrationError
+        With ``interval``, when the calibration is missing or was fitted for another
+        generator (:class:`~l2g.uncertainty.CalibrationMismatch`, naming both): the page
+        asks again without a band and says why, as the CLI refuses ``--interval``.
     """
+    if interval is not None:
+        from l2g.uncertainty import calibration_for
+
+        rc, _ = reconstructor(method)
+        calibration_for(rc.version, rc.method)
     signal, status, (m, version, avail), band = _reconstruct_arrays(digest, record, tuple(available), method,
                                                                     interval)
     meta = dataclasses.replace(record.meta, provenance=Provenance(method=m, model_version=version, available=avail))
@@ -512,8 +524,10 @@ def export_files(digest: str, available: tuple[str, ...], method: str, deidentif
     ``<name>_band`` in the WFDB zip, ``<lead>_low``/``<lead>_high`` columns in the CSV
     (DICOM: the signal only).
 
-    ``deidentify`` is passed to every writer (:func:`l2g.export.wfdb_zip_bytes`,
-    :func:`~l2g.export.csv_bytes`, :func:`~l2g.export.dicom_bytes`) and is part of the cache key.
+    The bytes come from :func:`l2g.export.export_record` (through :func:`l2g.export.wfdb_zip_bytes`,
+    :func:`~l2g.export.csv_bytes`, :func:`~l2g.export.dicom_bytes`), the export path of the CLI and
+    the library too: the same record and options give the same files. ``deidentify`` is passed to
+    every writer and is part of the cache key.
     ``"dicom"`` is the writer's one-line reason (a str) when DICOM cannot hold the record
     (a rate outside 200-1000 Hz, see :data:`l2g.io.dicom.FS_LIMITS`).
     """

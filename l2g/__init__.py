@@ -26,6 +26,8 @@ _LAZY = {
     "write_wfdb": "io",
     "write_csv": "io",
     "write_dicom": "io",
+    "write_export": "export",
+    "export_record": "export",
     "resample": "preprocess",
     "reconstruct": "reconstruction",
     "load_reconstructor": "reconstruction",

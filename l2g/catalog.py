@@ -373,16 +373,18 @@ def scan(root: str | os.PathLike[str], *, progress: bool | None = None, header_o
 
 def _header_row(hea: Path) -> dict[str, object]:
     """Catalogue columns from a WFDB header alone (the parser and comment rules of :mod:`l2g.io`)."""
+    from .io import check_rate
     from .io.wfdb import _parse_comments, _parse_header
     from .leads import LEADS
 
     header = _parse_header(hea)
-    if not header.fs or header.fs <= 0 or not header.sig_len:
+    if header.fs is None or not header.sig_len:
         raise ValueError(f"{hea}: the record line gives no sampling rate or length; expected '<record> <n> <fs> <len>'")
+    fs = check_rate(header.fs, str(hea))
     names = {normalize_lead_name(s.name) for s in header.signals}
     info = _parse_comments(header.comments, str(hea))
     return {
-        "format": "wfdb-header", "fs": float(header.fs), "duration_s": header.sig_len / header.fs,
+        "format": "wfdb-header", "fs": fs, "duration_s": header.sig_len / fs,
         "n_samples": header.sig_len, "leads": ",".join(lead for lead in LEADS if lead in names),
         "diagnoses": "; ".join(d.label() for d in info.diagnoses),
         "age": math.nan if info.age is None else float(info.age), "sex": info.sex or "",

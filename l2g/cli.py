@@ -328,7 +328,7 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
         help="generate the missing leads of a record (or of every record in a folder)",
         description="Reconstruct the full 12-lead ECG from the available leads and write it as WFDB, CSV or "
         "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
-        "comments, CSV '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
+        "comments, CSV '# L2G:' lines and '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
     p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
@@ -344,37 +344,18 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
                    help="also write the calibrated confidence band of coverage LEVEL (e.g. 0.9) beside the "
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
-                        "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead")
+                        "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
+                        "the calibration (weights/interval.json) was fitted for another generator than --weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
-    """Write a reconstructed record into folder ``out`` as ``fmt`` (de-identified when asked).
+    """Write a reconstructed record into folder ``out`` as ``fmt``: :func:`l2g.export.write_export`, the
+    export of the library and the dashboard too (provenance lines, the band beside the signal)."""
+    from .export import write_export
 
-    A record with a band (``interval``) gets it beside the signal: CSV columns
-    ``<lead>_low``/``<lead>_high``, else the companion WFDB record ``<name>_band``.
-    """
-    from .export import band_columns, safe_name, write_band_wfdb
-
-    banded = record.interval is not None and bool(record.generated_leads)
-    stem = safe_name(record.name)
-    if fmt == "csv":
-        from .io import write_csv
-
-        return write_csv(record, out / f"{stem}.csv", deidentify=deidentify,
-                         columns=band_columns(record) if banded else None)
-    if fmt == "dicom":
-        from .io.dicom import write_dicom
-
-        written = write_dicom(record, out / f"{stem}.dcm", deidentify=deidentify)
-    else:
-        from .io import write_wfdb
-
-        written = write_wfdb(record, out, name=record.name, deidentify=deidentify)
-    if banded:  # the band record carries no identity (lead names, coverage, provenance only)
-        write_band_wfdb(record, out, written.stem)
-    return written
+    return write_export(record, fmt, out, deidentify=deidentify)[0]
 
 
 _WORKER_MODEL = None
@@ -390,6 +371,14 @@ def _load_model(weights: Path | None, method: str):
         warnings.simplefilter("always")
         model = load_reconstructor(weights, method=method)
     return model, [str(w.message) for w in caught]
+
+
+def _check_band(model, interval: float | None) -> None:
+    """Refuse ``--interval`` when the calibration was not fitted for ``model`` (a CalibrationMismatch: one line)."""
+    if interval is not None:
+        from .uncertainty import calibration_for
+
+        calibration_for(model.version, model.method)
 
 
 def _read_noted(path: Path, fs: float | None):
@@ -432,6 +421,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
         rec, read_notes = _read_noted(args.record, args.fs)
         model, notes = _load_model(args.weights, args.method)
+        _check_band(model, args.interval)
         full = reconstruct(rec, available, model=model, interval=args.interval)
         hea = _write_output(full, args.out, args.format, args.deidentify)
         for note in notes:
@@ -449,6 +439,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     from .catalog import find_records
 
     model, notes = _load_model(args.weights, args.method)
+    _check_band(model, args.interval)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -323,10 +323,11 @@ def run_study(
     if band_method is not None and getattr(methods[band_method], "linear", None) is None:
         band_method = None  # the band needs a Reconstructor's linear prior (a stand-in has none)
     try:
-        from .uncertainty import load_calibration
+        from .uncertainty import calibration_for
 
-        load_calibration()
-    except ValueError as exc:  # no calibration: the study runs without the band
+        if band_method is not None:
+            calibration_for(methods[band_method].version, methods[band_method].method)
+    except ValueError as exc:  # no calibration, or one fitted for another generator: the study runs without the band
         log.warning("no band coverage: %s", exc)
         band_method = None
     total = len(records) * (sum(len(v) for v in plan.values()) + len(extra)) * len(methods)

@@ -1,4 +1,10 @@
-"""Export bytes for downloads: WFDB zip, CSV, DICOM, and chart images (no Streamlit here).
+"""Exports of a record: WFDB, CSV, DICOM, and chart images (no Streamlit here).
+
+One export path: :func:`write_export` assembles every export of a record (the files of a format, their
+provenance and band), and everything else calls it - the CLI (``l2g reconstruct --out``, into its folder),
+the library (:func:`write_export`, :func:`export_record` for bytes) and the dashboard (the download
+buttons, through the byte helpers below). The same record and options give the same bytes everywhere
+(DICOM: apart from its new UIDs; ``tests/test_app_export.py``).
 
 * :func:`wfdb_zip_bytes` - the record as WFDB (``.hea`` + ``.dat``) in a zip;
   generated leads are marked in the header by :func:`l2g.io.write_wfdb`. A record
@@ -37,6 +43,9 @@ import numpy as np
 from .record import GENERATED, Record
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "write_export",
+    "export_record",
     "IMAGE_FORMATS",
     "ImageExportUnavailable",
     "browser_path",
@@ -52,6 +61,8 @@ __all__ = [
     "is_band_record",
 ]
 
+#: Formats of :func:`write_export`.
+EXPORT_FORMATS: tuple[str, ...] = ("wfdb", "csv", "dicom")
 IMAGE_FORMATS: tuple[str, ...] = ("png", "pdf")
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
@@ -65,9 +76,105 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^-\w]", "_", name).strip("_") or "record"
 
 
+def write_export(record: Record, fmt: str, directory: str | os.PathLike[str], *, name: str | None = None,
+                 deidentify: bool = False, band: bool = True) -> list[Path]:
+    """Write the export of ``record`` as ``fmt`` into ``directory``: the one export path of L2G.
+
+    ``"wfdb"``: ``<name>.hea`` + ``<name>.dat`` (:func:`l2g.io.write_wfdb`; generated
+    leads and their provenance in ``L2G:`` header comments). ``"csv"``: ``<name>.csv``
+    (:func:`l2g.io.write_csv`) starting with the :func:`provenance_lines` as ``# L2G:``
+    lines (model version, "generated leads are estimates"); generated columns
+    ``<lead>_generated``. ``"dicom"``: ``<name>.dcm`` (:func:`l2g.io.dicom.write_dicom`;
+    generated leads in channel labels and annotations).
+
+    A record with a band (``record.interval``) and a generated lead gets it beside
+    the signal, never in it (``band=False``: not at all): CSV columns ``<lead>_low`` and
+    ``<lead>_high`` after the signal's (:func:`band_columns`) and a ``# L2G: band``
+    line; WFDB and DICOM the companion WFDB record ``<name>_band``
+    (:func:`write_band_wfdb`).
+
+    Parameters
+    ----------
+    record : Record
+    fmt : {"wfdb", "csv", "dicom"}
+    directory : str or Path
+        Created if missing.
+    name : str, optional
+        File stem; default ``record.name``, made file-safe by :func:`safe_name`.
+    deidentify : bool
+        No patient name, identifiers or birth date (age and sex kept), and a line saying so.
+    band : bool
+
+    Returns
+    -------
+    list of Path
+        The files written, the record's own first (WFDB: ``.hea`` then ``.dat``), then the band's.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format, a record the format cannot hold (DICOM: a rate outside
+        200-1000 Hz), or no present lead.
+
+    Examples
+    --------
+    >>> import l2g, tempfile
+    >>> from l2g.demo import demo_record
+    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], method="linear", interval=0.9)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in write_export(full, "csv", tmp)], [p.name for p in write_export(full, "wfdb", tmp)]
+    (['demo.csv'], ['demo.hea', 'demo.dat', 'demo_band.hea', 'demo_band.dat'])
+    """
+    from .io import write_csv, write_wfdb
+    from .io.dicom import write_dicom
+
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"export format {fmt!r} is not known; expected one of {', '.join(EXPORT_FORMATS)}")
+    stem = safe_name(name if name is not None else record.name)
+    out = Path(directory)
+    banded = band and record.interval is not None and bool(_band_rows(record))
+    if fmt == "csv":
+        lines = provenance_lines(record)
+        if banded:
+            lines.append("L2G: band: columns <lead>_low and <lead>_high are the edges of the confidence band of "
+                         "each generated lead (mV), not leads")
+        return [write_csv(record, out / f"{stem}.csv", deidentify=deidentify,
+                          columns=band_columns(record) if banded else None, comments=lines)]
+    if fmt == "dicom":
+        out.mkdir(parents=True, exist_ok=True)
+        written = [write_dicom(record, out / f"{stem}.dcm", deidentify=deidentify)]
+    else:
+        hea = write_wfdb(record, out, stem, deidentify=deidentify)
+        written = [hea, hea.with_suffix(".dat")]
+    if banded:  # the band record carries no identity (lead names, coverage, provenance only)
+        band_hea = write_band_wfdb(record, out, stem)
+        written += [band_hea, band_hea.with_suffix(".dat")]
+    return written
+
+
+def export_record(record: Record, fmt: str, *, name: str | None = None, deidentify: bool = False,
+                  band: bool = True) -> dict[str, bytes]:
+    """:func:`write_export` as bytes: ``{file name: bytes}``, the record's own file first (for downloads).
+
+    Parameters are those of :func:`write_export`; the files go through a private
+    temporary folder that is removed before returning.
+
+    Examples
+    --------
+    >>> import l2g
+    >>> from l2g.demo import demo_record
+    >>> files = export_record(l2g.reconstruct(demo_record(), ["I", "II"], method="linear"), "csv")
+    >>> list(files), files["demo.csv"].splitlines()[0].decode()[:31]
+    (['demo.csv'], '# L2G: lead status: I=recorded,')
+    """
+    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
+        return {p.name: p.read_bytes()
+                for p in write_export(record, fmt, tmp, name=name, deidentify=deidentify, band=band)}
+
+
 def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool = False,
                    band: bool = True) -> bytes:
-    """The record as a zip holding ``<name>.hea`` and ``<name>.dat`` (WFDB format 16 or 32), and its band.
+    """The ``"wfdb"`` :func:`export_record` files in a zip: ``<name>.hea``, ``<name>.dat`` and the band's.
 
     Parameters
     ----------
@@ -88,19 +195,11 @@ def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool 
         A zip archive; :func:`l2g.io.read_record` reads it back directly (the
         signal record; the ``_band`` record beside it is not read as leads).
     """
-    from .io import write_wfdb
-
-    stem = safe_name(name if name is not None else record.name)
+    files = export_record(record, "wfdb", name=name, deidentify=deidentify, band=band)
     buf = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        hea = write_wfdb(record, tmp, stem, deidentify=deidentify)
-        stems = {hea.stem}
-        if band and record.interval is not None and _band_rows(record):
-            stems.add(write_band_wfdb(record, tmp, stem).stem)
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for path in sorted(Path(tmp).iterdir()):
-                if path.stem in stems:
-                    zf.write(path, arcname=path.name)
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for file_name in sorted(files):
+            zf.writestr(file_name, files[file_name])
     return buf.getvalue()
 
 
@@ -119,7 +218,7 @@ def provenance_lines(record: Record) -> list[str]:
 
 
 def csv_bytes(record: Record, *, deidentify: bool = False, band: bool = False) -> bytes:
-    """The record as CSV bytes: ``# L2G:`` provenance lines, then ``time_s`` and one column per present lead (mV).
+    """The ``"csv"`` :func:`export_record` file: ``# L2G:`` provenance lines, ``time_s``, one column per lead (mV).
 
     When the record holds generated leads, the file starts with the
     :func:`provenance_lines` as ``# `` comments (lead status, generated leads, from
@@ -142,21 +241,12 @@ def csv_bytes(record: Record, *, deidentify: bool = False, band: bool = False) -
     >>> header.split(",")[-2:]
     ['V6_low', 'V6_high']
     """
-    from .io import write_csv
-
-    extra = band_columns(record) if band and record.interval is not None else {}
-    lines = provenance_lines(record)
-    if extra:
-        lines = lines + ["L2G: band: columns <lead>_low and <lead>_high are the edges of the confidence band of "
-                         "each generated lead (mV), not leads"]
-    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        path = write_csv(record, Path(tmp) / "record.csv", deidentify=deidentify, columns=extra)
-        head = "".join(f"# {line}\n" for line in lines).encode()
-        return head + path.read_bytes()
+    (data,) = export_record(record, "csv", deidentify=deidentify, band=band).values()
+    return data
 
 
 def dicom_bytes(record: Record, *, deidentify: bool = False) -> bytes:
-    """The record as the bytes of a DICOM ECG waveform file (``.dcm``).
+    """The ``.dcm`` file of the ``"dicom"`` :func:`export_record` (the signal; no band).
 
     Parameters
     ----------
@@ -175,10 +265,8 @@ def dicom_bytes(record: Record, *, deidentify: bool = False) -> bytes:
     ValueError
         A sampling rate outside 200-1000 Hz, or no present lead.
     """
-    from .io.dicom import write_dicom
-
-    with tempfile.TemporaryDirectory(prefix="l2g-export-") as tmp:
-        return write_dicom(record, Path(tmp) / "record.dcm", deidentify=deidentify).read_bytes()
+    (data,) = export_record(record, "dicom", deidentify=deidentify, band=False).values()
+    return data
 
 
 def browser_path() -> str | None:

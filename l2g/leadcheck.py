@@ -37,9 +37,17 @@ and returned by :func:`lead_check_stats` either way.
 The thresholds (:data:`THRESHOLDS`) were set on simulated faults applied to
 the validation split so that untouched records are flagged rarely
 (``python bench/leadcheck_eval.py report --tune``; the leave-one-out z
-depends on the generator checkpoint's linear baseline, so re-tune after
-replacing ``weights/l2g.pt``: ``docs/MODEL.md``); sensitivity and
+depends on the linear baseline stored in the generator checkpoint, so re-tune
+after replacing that baseline: ``docs/MODEL.md``); sensitivity and
 specificity on the test split are in ``reports/leadcheck.md``.
+
+Nothing here is fitted to the generator's outputs, so, unlike the band
+calibration (``interval.json``, :mod:`l2g.uncertainty`, "Bound to its
+generator"), neither the thresholds nor the network name a generator digest:
+the network ``leadcheck.pt`` sees recorded leads only and was trained on
+simulated faults, independently of the generator; the statistics use the
+checkpoint's linear baseline, not the generator (the shipped and the previous
+``l2g.pt`` hold the same baseline).
 """
 
 from __future__ import annotations

@@ -48,6 +48,8 @@ __all__ = [
     "RecordTooShort",
     "file_sha256",
     "verify_checksum",
+    "weights_version",
+    "same_weights",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,41 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def weights_version(path: str | Path) -> str:
+    """The name of a weights file wherever its outputs are described: ``<file name>@<SHA-256, 12 hex digits>``.
+
+    :attr:`Reconstructor.version`, the provenance of every reconstruction and every file fitted to a
+    generator (``interval.json``'s ``model``) use it; :func:`same_weights` compares two.
+
+    Parameters
+    ----------
+    path : path
+        A weights file (``l2g.pt``, ``linear.pt``).
+
+    Returns
+    -------
+    str
+        E.g. ``"l2g.pt@66d7d7843eb2"``.
+    """
+    p = Path(path)
+    return f"{p.name}@{file_sha256(p)[:12]}"
+
+
+def same_weights(a: str | None, b: str | None) -> bool:
+    """Whether two :func:`weights_version` strings name the same file content (the digests; names may differ).
+
+    Examples
+    --------
+    >>> same_weights("l2g.pt@66d7d7843eb2", "copy.pt@66d7d7843eb2"), same_weights("l2g.pt@66d7d7843eb2", None)
+    (True, False)
+    >>> same_weights("l2g.pt@66d7d7843eb2", "l2g.pt@e0485c1a6204")
+    False
+    """
+    if not a or not b or "@" not in a or "@" not in b:
+        return False
+    return a.rpartition("@")[2] == b.rpartition("@")[2]
+
+
 @dataclass
 class Reconstructor:
     """A loaded generator (or the linear baseline alone) plus its settings.
@@ -127,7 +164,7 @@ class Reconstructor:
     highpass_hz : float
         Baseline-wander cut-off applied to the inputs (as in training).
     version : str
-        Identifies the weights (file name and short checksum).
+        Identifies the weights: :func:`weights_version` (file name and short checksum).
     device : torch.device
     """
 
@@ -263,7 +300,7 @@ def load_reconstructor(
             return Reconstructor(
                 linear=lin, generator=g, fs=float(ckpt["fs"]), window=int(ckpt["window"]),
                 highpass_hz=float(ckpt.get("highpass_hz", 0.5)),
-                version=f"{wpath.name}@{file_sha256(wpath)[:12]}", device=dev,
+                version=weights_version(wpath), device=dev,
             )
         except _LOAD_ERRORS as exc:
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -285,7 +322,7 @@ def load_reconstructor(
         raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc
     return Reconstructor(
         linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=0.5,
-        version=f"{lpath.name}@{file_sha256(lpath)[:12]}", device=dev,
+        version=weights_version(lpath), device=dev,
     )
 
 
@@ -360,8 +397,12 @@ def reconstruct(
     interval : float, optional
         Coverage level (e.g. 0.9) of a calibrated band around every generated
         lead, returned as ``Record.interval`` = ``(low, high)``, mV, NaN on
-        recorded leads (:func:`l2g.uncertainty.interval_for`; calibration in
-        ``interval.json`` beside the weights). Default: no band.
+        recorded leads (:func:`l2g.uncertainty.interval_for`; calibration
+        ``interval.json`` in :func:`l2g.paths.weights_dir`). A calibration
+        fitted for another generator than ``model``'s is not used: a
+        :class:`~l2g.uncertainty.ModelMismatchWarning` names both, and the
+        result has no band (:func:`l2g.uncertainty.calibration_for`).
+        Default: no band.
 
     Returns
     -------
@@ -376,6 +417,13 @@ def reconstruct(
         If no lead is available, or an ``available`` lead is absent from the record.
     RecordTooShort
         If the record is shorter than :data:`MIN_RECORD_S` (a ValueError).
+    l2g.uncertainty.CalibrationError
+        With ``interval`` and no readable calibration file.
+
+    Warns
+    -----
+    l2g.uncertainty.ModelMismatchWarning
+        With ``interval``, when the calibration was fitted for another generator (no band).
 
     Examples
     --------
@@ -435,8 +483,13 @@ def reconstruct(
     meta = dataclasses.replace(rec.meta, provenance=prov)
     out = rec.replace(signal=gsig, status=tuple(status), meta=meta)
     if interval is not None:
-        from .uncertainty import interval_for
+        from .uncertainty import CalibrationMismatch, ModelMismatchWarning, calibration_for, interval_for
 
-        out = out.replace(interval=interval_for(out, avail, float(interval), rc.linear))
+        try:
+            cal = calibration_for(rc.version, rc.method)
+        except CalibrationMismatch as exc:  # a band fitted for another generator would be wrong: none
+            warnings.warn(f"{exc}; no band", ModelMismatchWarning, stacklevel=2)
+        else:
+            out = out.replace(interval=interval_for(out, avail, float(interval), rc.linear, cal))
     return out
 

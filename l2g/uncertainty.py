@@ -46,6 +46,22 @@ The calibration is a small plain JSON file (``interval.json`` in
 :func:`l2g.paths.weights_dir`, listed in ``SHA256SUMS``) written by
 ``bench/trust_calibrate.py``.
 
+Bound to its generator
+----------------------
+Everything in ``interval.json`` (quantiles, chest-only factors, grade
+coefficients) is fitted to one generator's outputs, so the file names that
+generator (:attr:`IntervalCalibration.model`, its
+:func:`l2g.reconstruction.weights_version`, e.g. ``l2g.pt@66d7d7843eb2``), and
+:func:`calibration_for` refuses it for any other (:class:`CalibrationMismatch`,
+naming both): :func:`l2g.reconstruct` then warns and returns no band,
+:func:`trust_table` raises, ``l2g reconstruct --interval`` exits with an
+error. A ``method="linear"`` reconstruction is not checked: its band and
+grade (the ``"linear"`` coefficients) are the documented approximation above,
+whichever generator the file was fitted for. Of the other fitted numbers,
+none depends on the generator's outputs: the lead check
+(:mod:`l2g.leadcheck`) uses the checkpoint's linear baseline and its own
+network ``leadcheck.pt``, neither of which is the generator.
+
 Trust grade
 -----------
 The predicted RMSE (µV) of a generated lead on this record is a log-linear
@@ -74,6 +90,10 @@ from .record import GENERATED, Record
 
 __all__ = [
     "INTERVAL_FORMAT",
+    "CalibrationError",
+    "CalibrationMismatch",
+    "ModelMismatchWarning",
+    "calibration_for",
     "GRADES",
     "IntervalCalibration",
     "load_calibration",
@@ -115,6 +135,14 @@ class CalibrationError(ValueError):
     """An interval calibration file that is missing, malformed or does not match."""
 
 
+class CalibrationMismatch(CalibrationError):
+    """A calibration fitted for another generator than the one it would serve; the message names both."""
+
+
+class ModelMismatchWarning(UserWarning):
+    """:func:`l2g.reconstruct` made no band: its calibration was fitted for another generator."""
+
+
 @dataclass(frozen=True)
 class IntervalCalibration:
     """The fitted band: scale settings, normalised-residual quantiles and the grade model.
@@ -140,6 +168,12 @@ class IntervalCalibration:
         limb lead (chest leads only); fitted on validation, where the
         normalised residuals of such subsets are smaller than those of subsets
         with a limb lead (see ``docs/MODEL.md``). ``None``: 1 for every lead.
+    model : str, optional
+        The generator whose residuals it was fitted on, as
+        :func:`l2g.reconstruction.weights_version` names it
+        (``"l2g.pt@66d7d7843eb2"``); ``None`` (a file written before
+        calibrations named their model): fitted for an unknown generator,
+        refused for every one by :func:`calibration_for`.
     """
 
     beta: float
@@ -149,6 +183,7 @@ class IntervalCalibration:
     grade_coef: dict
     meta: dict
     chest_only_factor: np.ndarray | None = None
+    model: str | None = None
 
     def factor_for(self, available: Sequence[str]) -> np.ndarray:
         """Per-lead multiplier (12,) of the scale: :attr:`chest_only_factor` without a limb lead, else 1.
@@ -183,7 +218,8 @@ class IntervalCalibration:
     def to_dict(self) -> dict[str, Any]:
         """Plain-type form written to ``interval.json``."""
         return {
-            "format": INTERVAL_FORMAT, "version": 2, "beta": self.beta, "window_s": self.window_s,
+            "format": INTERVAL_FORMAT, "version": 2, **({} if self.model is None else {"model": self.model}),
+            "beta": self.beta, "window_s": self.window_s,
             "levels": list(self.levels), "k_values": list(range(1, self.quantiles.shape[1] + 1)),
             "leads": list(LEADS), "quantiles": np.round(self.quantiles, 5).tolist(),
             "grade_coef": {k: [round(float(c), 5) for c in v] for k, v in self.grade_coef.items()},
@@ -217,8 +253,12 @@ class IntervalCalibration:
                 factor = np.asarray(factor, np.float64)
                 if factor.shape != (len(LEADS),) or not np.all(np.isfinite(factor) & (factor > 0)):
                     raise CalibrationError(f"{source}: chest_only_factor needs 12 positive numbers")
+            model = d.get("model")
+            if model is not None and (not isinstance(model, str) or "@" not in model):
+                raise CalibrationError(f"{source}: model {model!r}; expected the generator it was fitted for, "
+                                       "e.g. 'l2g.pt@66d7d7843eb2'")
             return cls(beta=float(d["beta"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
-                       grade_coef=coef, meta=dict(d.get("meta", {})), chest_only_factor=factor)
+                       grade_coef=coef, meta=dict(d.get("meta", {})), chest_only_factor=factor, model=model)
         except (KeyError, TypeError) as exc:
             raise CalibrationError(f"{source}: missing or malformed field ({exc})") from exc
 
@@ -252,6 +292,51 @@ def load_calibration(path: str | Path | None = None) -> IntervalCalibration:
                 f"{p}: cannot read the interval calibration ({exc}); run bench/trust_calibrate.py") from exc
         _CAL_CACHE[key] = IntervalCalibration.from_dict(d, str(p))
     return _CAL_CACHE[key]
+
+
+def calibration_for(version: str, method: str = "model",
+                    calibration: IntervalCalibration | None = None) -> IntervalCalibration:
+    """The calibration (default :func:`load_calibration`) if it was fitted for the generator ``version``.
+
+    Parameters
+    ----------
+    version : str
+        The generator's :func:`l2g.reconstruction.weights_version` (``Reconstructor.version``,
+        ``Provenance.model_version``).
+    method : {"model", "linear"}
+        ``"linear"``: not checked (see the module notes, "Bound to its generator").
+    calibration : IntervalCalibration, optional
+
+    Returns
+    -------
+    IntervalCalibration
+
+    Raises
+    ------
+    CalibrationMismatch
+        When it names another generator, or none; the message names both.
+    CalibrationError
+        When the default file is missing or malformed.
+
+    Examples
+    --------
+    >>> from l2g.reconstruction import load_reconstructor
+    >>> calibration_for(load_reconstructor(device="cpu").version).model  # the shipped pair
+    'l2g.pt@66d7d7843eb2'
+    >>> calibration_for("l2g.pt@e0485c1a6204")
+    Traceback (most recent call last):
+    ...
+    l2g.uncertainty.CalibrationMismatch: the band calibration was fitted for l2g.pt@66d7d7843eb2, not for \
+l2g.pt@e0485c1a6204; refit it for this generator (bench/trust_calibrate.py cache, fit)
+    """
+    from .reconstruction import same_weights
+
+    cal = calibration if calibration is not None else load_calibration()
+    if method != "model" or same_weights(cal.model, version):
+        return cal
+    fitted = cal.model or "an unnamed generator (the file names none)"
+    raise CalibrationMismatch(f"the band calibration was fitted for {fitted}, not for {version}; "
+                              "refit it for this generator (bench/trust_calibrate.py cache, fit)")
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -435,7 +520,8 @@ def interval_for(full: Record, available: Sequence[str], level: float, linear,
     linear : l2g.baseline.LinearBaseline
         The baseline whose covariance gives :func:`linear_sigma`.
     calibration : IntervalCalibration, optional
-        Default :func:`load_calibration`.
+        Default :func:`load_calibration`, not checked against a generator
+        (:func:`l2g.reconstruct` passes the one :func:`calibration_for` accepts).
     """
     cal = calibration if calibration is not None else load_calibration()
     avail = parse_lead_list(available)
@@ -491,6 +577,8 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     model : l2g.reconstruction.Reconstructor, optional
         Its linear baseline gives :func:`linear_sigma`; default: the shipped one.
     calibration : IntervalCalibration, optional
+        Default :func:`load_calibration`; either must have been fitted for the
+        generator the provenance names (:func:`calibration_for`).
 
     Returns
     -------
@@ -502,6 +590,9 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     ------
     ValueError
         When the record has no provenance (not a reconstruction).
+    CalibrationMismatch
+        When the calibration was fitted for another generator than the one
+        that made ``full`` (a grade for another model's errors is no grade).
 
     Examples
     --------
@@ -519,7 +610,7 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     prov = full.meta.provenance
     if prov is None or not prov.available:
         raise ValueError(f"{full.name}: no provenance; trust_table needs a record returned by l2g.reconstruct")
-    cal = calibration if calibration is not None else load_calibration()
+    cal = calibration_for(prov.model_version, prov.method, calibration)
     rc = model if model is not None else _default("model")
     avail = tuple(prov.available)
     full = full.standardize()

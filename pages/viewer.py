@@ -299,7 +299,7 @@ if available and rc is not None:
     try:
         try:
             output = state.reconstruction(part, part_digest, available, "model")
-        except CalibrationError as exc:  # a weights folder without interval.json: no band, no grades
+        except CalibrationError as exc:  # no interval.json, or one fitted for another generator: no band, no grades
             output = state.reconstruction(part, part_digest, available, "model", interval=None)
             st.info(f"No confidence band or trust grade: {str(exc).rstrip('.')}.")
         generated = output.generated_leads

@@ -107,3 +107,70 @@ def test_no_dicom_button_outside_dicom_rates(at: AppTest, tmp_path) -> None:
     note = [c.value for c in at.caption if c.value.startswith("No DICOM export")]
     assert len(note) == 1 and "150 Hz" in note[0] and "200-1000 Hz" in note[0] and "\n" not in note[0]
     assert [b for b in at.get("download_button") if b.proto.label == "CSV"]  # the other exports stay
+
+
+# ------------------------------------------------------------------ one export path (issue #24, item 5)
+def _without_timestamps(data: bytes) -> bytes:
+    """A DICOM file with its timestamps and UIDs (new on every export) set to one value."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    for keyword in ("SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
+        setattr(ds, keyword, "1.2.3")
+    for keyword in ("InstanceCreation", "Study", "Content"):  # the time of export (no acquisition time here)
+        setattr(ds, f"{keyword}Date", "20000101")
+        setattr(ds, f"{keyword}Time", "000000")
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _same_files(ours: dict[str, bytes], theirs: dict[str, bytes]) -> None:
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        a, b = (_without_timestamps(x) if name.endswith(".dcm") else x for x in (ours[name], theirs[name]))
+        assert a == b, name
+
+
+def test_cli_library_and_dashboard_export_the_same_bytes(at: AppTest, downloads: dict[str, bytes], tmp_path,
+                                                         capsys) -> None:
+    """The same record, leads, band and de-identification through the viewer's downloads, ``l2g reconstruct``
+    and :func:`l2g.export.export_record`: byte for byte the same files in every format both offer (WFDB, CSV,
+    DICOM; DICOM apart from its new UIDs). Before issue #24 the CLI's CSV had no ``# L2G:`` lines."""
+    import l2g
+    from l2g.cli import main
+
+    rec = synthetic_record(duration_s=10.0, seed=7, name="pt7", age=63, sex="M")
+    rec = rec.replace(meta=rec.meta.__class__(age=63, sex="M", fields={"Patient ID": "MRN-7"}))
+    hea = l2g.write_wfdb(rec, tmp_path / "in", "pt7")
+    upload(at, [(p.name, p.read_bytes(), "application/octet-stream") for p in (hea, hea.with_suffix(".dat"))])
+    available = ("I", "II", "V2")
+    for lead in LEADS:
+        box = at.checkbox(key=f"lead_{lead}")
+        box.check() if lead in available else box.uncheck()
+    at.run()
+    assert not at.exception and at.toggle(key="band").value
+    read = read_record(hea)
+    for deidentify in (True, False):
+        at.checkbox(key="deidentify").set_value(deidentify).run()
+        assert not at.exception
+        with zipfile.ZipFile(io.BytesIO(downloads["pt7_l2g.zip"])) as zf:
+            app = {"wfdb": {n: zf.read(n) for n in zf.namelist()}}
+        app["csv"] = {"pt7.csv": downloads["pt7_l2g.csv"]}
+        app["dicom"] = {"pt7.dcm": downloads["pt7_l2g.dcm"]}
+        full = l2g.reconstruct(read, available, interval=0.9)
+        cli = {}
+        for fmt in ("wfdb", "csv", "dicom"):
+            out = tmp_path / f"cli_{fmt}_{deidentify}"
+            assert main(["reconstruct", str(hea), "--available", ",".join(available), "--out", str(out),
+                         "--format", fmt, "--interval", "0.9", *(["--deidentify"] if deidentify else [])]) == 0
+            cli[fmt] = {p.name: p.read_bytes() for p in out.iterdir()}
+            # the viewer offers the .dcm alone (the CLI writes the band record beside it)
+            _same_files({n: b for n, b in cli[fmt].items() if fmt != "dicom" or n.endswith(".dcm")}, app[fmt])
+        for fmt in ("wfdb", "csv", "dicom"):
+            _same_files(cli[fmt], export.export_record(full, fmt, deidentify=deidentify))
+        csv_head = app["csv"]["pt7.csv"].decode().splitlines()
+        assert csv_head[0].startswith("# L2G: lead status:") and any("generated leads are estimates" in x
+                                                                     for x in csv_head[:8])
+        assert any("by model l2g.pt@66d7d7843eb2" in x for x in csv_head[:8])
+        assert (DEIDENTIFIED_NOTE in "\n".join(csv_head[:8])) == deidentify
+    capsys.readouterr()

@@ -121,3 +121,32 @@ def test_exports_hold_the_band_beside_the_signal(at: AppTest, downloads: dict[st
     reread = read_record([("demo_l2g.csv", downloads["demo_l2g.csv"])])
     assert reread.leads == LEADS and np.allclose(reread.signal, back.signal, atol=2e-3)
     assert any("`<name>_band`" in c.value for c in at.caption)
+
+
+def test_a_weights_folder_whose_band_was_fitted_for_another_generator(monkeypatch, tmp_path) -> None:
+    """``L2G_WEIGHTS_DIR`` holds the previous generator beside the shipped interval.json (fitted for the
+    current one): the leads are generated, with no band and no grade, and the page says why, naming both
+    generators (issue #24: the band was drawn without a word)."""
+    import shutil
+
+    from dashboard import state
+
+    from .app_helpers import APP, TIMEOUT
+    from .weights import WEIGHTS
+
+    for name in ("linear.pt", "leadcheck.pt", "interval.json"):
+        shutil.copy(WEIGHTS / name, tmp_path / name)
+    shutil.copy(WEIGHTS / "previous" / "l2g.pt", tmp_path / "l2g.pt")
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
+    state.reset_models()
+    try:
+        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        assert not app.exception, app.exception
+        notes = [i.value for i in app.info if "No confidence band or trust grade" in i.value]
+        assert len(notes) == 1, [i.value for i in app.info]
+        assert "fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204" in notes[0]
+        assert not fills(app) and any(t.get("name") == "generated (model)" for t in chart(app)["data"])
+        assert "Grade" not in app.dataframe[0].value.columns
+    finally:
+        state.reset_models()

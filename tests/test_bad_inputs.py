@@ -3,9 +3,10 @@
 Every case is a small function that writes its file(s) into a folder (the first file is the one opened)
 and is registered with what must happen:
 
-* library: ``read_record(path)`` and ``read_record(uploads)`` (what the app calls) raise a ValueError naming
-  the file and the problem; or, for odd but plausible data, read it with a note in ``meta.notes`` (never a
-  warning) and the record is checked (cases marked "warn");
+* library: ``read_record(path)`` and ``read_record(uploads)`` (what the app calls) raise a ValueError (or the
+  case's subclass, e.g. InvalidSampleRate for a rate of 0, -500, NaN or 1e9 Hz) naming the file and the
+  problem; or, for odd but plausible data, read it with a note in ``meta.notes`` (never a warning) and the
+  record is checked (cases marked "warn");
 * CLI: ``l2g reconstruct FILE --available I,II --out DIR`` exits with status 2 and exactly one stderr line
   naming the file and the problem; a readable file is reconstructed, its notes as ``l2g: note:`` lines;
 * app: uploading the file(s) on the viewer page shows one error and keeps the open record and its lead
@@ -36,7 +37,7 @@ from streamlit.testing.v1 import AppTest
 
 from l2g import io as l2gio
 from l2g.cli import main
-from l2g.io import read_record
+from l2g.io import InvalidSampleRate, read_record
 from l2g.leads import LEADS
 from l2g.record import ABSENT, RECORDED, Record
 from tests.app_helpers import load_errors
@@ -63,6 +64,7 @@ class Case:
     upload_problem: str = ""
     upload_limit: int | None = None  # l2g.io.MAX_UPLOAD_BYTES during the case
     max_inflated: int | None = None  # most bytes read out of zip entries (zip bombs)
+    raises: type[ValueError] = ValueError  # the library's error, for "error" (a ValueError subclass)
 
     def uploads(self, files: list[Path]) -> list[tuple[str, bytes]]:
         return [(p.name, p.read_bytes()) for p in files]
@@ -447,6 +449,53 @@ def _(d: Path, stem: str) -> list[Path]:
     return wfdb_files(d, stem, ecg(4.0, 1000.0), fs=1000)
 
 
+# rates that no ECG has (issue #24: a WFDB header at 0 Hz crashed with a ZeroDivisionError) ------------
+RATE_PROBLEM = r"sampling rate {} Hz in the file; expected a number from 1 to 100000 Hz"
+
+
+def edf_with_block(d: Path, stem: str, block: str) -> list[Path]:
+    """An EDF file whose data-record duration field reads ``block`` (rate = samples per record / duration)."""
+    path = edf_file(d, stem)
+    raw = bytearray(path.read_bytes())
+    raw[244:252] = block.encode().ljust(8)
+    path.write_bytes(bytes(raw))
+    return [path]
+
+
+def h5_with_rate(d: Path, stem: str, fs: float) -> list[Path]:
+    path = d / f"{stem}.h5"
+    with h5py.File(path, "w") as h5:
+        h5["ecg"] = ecg()
+        h5["ecg"].attrs["fs"] = fs
+    return [path]
+
+
+for _label, _fs, _shown in (("zero", 0.0, "0"), ("negative", -500.0, "-500"), ("nan", float("nan"), "nan"),
+                            ("1e9", 1e9, r"1e\+09")):
+    case(f"fs-{_label}", "error", RATE_PROBLEM.format(_shown), raises=InvalidSampleRate)(
+        lambda d, stem, fs=_fs: wfdb_files(d, stem, ecg(), fs=fs))
+    case(f"h5-fs-{_label}", "error", RATE_PROBLEM.format(_shown), raises=InvalidSampleRate)(
+        lambda d, stem, fs=_fs: h5_with_rate(d, stem, fs))
+
+
+@case("edf-duration-nan", "error", r"data record duration nan; expected a positive number of seconds")
+def _(d: Path, stem: str) -> list[Path]:  # EDF states no rate but a duration: the duration is refused
+    return edf_with_block(d, stem, "nan")
+
+
+@case("edf-fs-5e11", "error", RATE_PROBLEM.format(r"5e\+11"), raises=InvalidSampleRate)
+def _(d: Path, stem: str) -> list[Path]:  # 500 samples per 1 ns data record
+    return edf_with_block(d, stem, "1e-9")
+
+
+@case("csv-fs-1e9", "error", RATE_PROBLEM.format(r"1e\+09"), raises=InvalidSampleRate)
+def _(d: Path, stem: str) -> list[Path]:  # a time column in seconds that was meant in ns
+    x = ecg(0.5)
+    rows = ["time_s,I,II"] + [f"{k * 1e-9:.12g},{a:.4f},{b:.4f}" for k, (a, b) in enumerate(x[:2].T)]
+    (d / f"{stem}.csv").write_text("\n".join(rows) + "\n")
+    return [d / f"{stem}.csv"]
+
+
 # lead names -------------------------------------------------------------
 @case("duplicate-lead", "error", r"channels 'II' and 'II' are both lead II")
 def _(d: Path, stem: str) -> list[Path]:
@@ -509,7 +558,7 @@ def read_as_expected(c: Case, source, expect: str, problem: str, files: list[Pat
     """``read_record(source)`` raises, warns or reads as ``expect`` says, naming the file."""
     with inflation(c.max_inflated):
         if expect == "error":
-            with pytest.raises(ValueError, match=problem) as err:
+            with pytest.raises(c.raises, match=problem) as err:
                 read_record(source)
             assert names_a_file(str(err.value), files), err.value
             assert tempfile.gettempdir() not in str(err.value) or not isinstance(source, list)
@@ -567,13 +616,29 @@ def test_cli(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     nothing_escaped(files[0].stem)
 
 
-def test_cli_process_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "after"), [("hea-binary-garbage", "line 1:"), ("fs-zero", "sampling rate 0 Hz")])
+def test_cli_process_prints_one_line_and_no_traceback(name: str, after: str, tmp_path: Path) -> None:
     """The real ``python -m l2g`` process (no capsys): one stderr line, exit status 2."""
-    c, files = write_case("hea-binary-garbage", tmp_path, pytest.MonkeyPatch())
+    c, files = write_case(name, tmp_path, pytest.MonkeyPatch())
     proc = subprocess.run([sys.executable, "-m", "l2g", "reconstruct", str(files[0]), "--available", "I,II",
                            "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"l2g: error: {files[0]}: line 1:"), proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"l2g: error: {files[0]}: {after}"), proc.stderr
+
+
+@pytest.mark.parametrize("fs", ["0", "-500", "nan", "1e9"])
+def test_fs_argument_out_of_range(fs: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A CSV without a time column at an impossible ``fs``: the typed error in the library, one line from the CLI."""
+    path = tmp_path / "no_time.csv"
+    path.write_text("I,II\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in ecg(2.0)[:2].T))
+    problem = rf"fs={re.escape(f'{float(fs):g}')} Hz; expected a number from 1 to 100000 Hz$"
+    with pytest.raises(InvalidSampleRate, match=f"^{problem}"):
+        read_record(path, fs=float(fs))
+    out = tmp_path / "out"
+    rc = main(["reconstruct", str(path), "--available", "I,II", "--fs", fs, "--out", str(out), "--no-progress"])
+    stdout, stderr = capsys.readouterr()
+    assert rc == 2 and stdout == "" and not out.exists()
+    assert len(stderr.splitlines()) == 1 and re.match(f"l2g: error: {problem}", stderr.strip()), stderr
 
 
 # ------------------------------------------------------------------ the app

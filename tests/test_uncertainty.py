@@ -291,8 +291,9 @@ def test_cli_reconstruct_interval_writes_the_band_beside(rec, tmp_path, fmt, exp
                  "--format", fmt, "--interval", "0.9"]) == 0
     assert sorted(p.name for p in out.iterdir()) == expect
     if fmt == "csv":
-        header = (out / "demo.csv").read_text().splitlines()[0].split(",")
-        assert "V4_low" in header and "V4_high" in header
+        lines = (out / "demo.csv").read_text().splitlines()
+        header = next(line for line in lines if not line.startswith("# ")).split(",")  # after the # L2G: lines
+        assert "V4_low" in header and "V4_high" in header and lines[0].startswith("# L2G: lead status:")
         back = l2g.read_record(out / "demo.csv")
         assert back.leads == LEADS and back.interval is None
 
@@ -308,3 +309,86 @@ def test_a_folder_of_cli_outputs_lists_the_records_not_their_bands(rec, tmp_path
     assert (out / "demo_band.hea").exists()
     assert find_records(out) == [out / "demo.hea"]  # demo_band.hea is the band beside it, not a record
     assert l2g.read_record([(p.name, p.read_bytes()) for p in sorted(out.iterdir())]).leads == LEADS
+
+
+# ------------------------------------------------------------------ bound to its generator (issue #24, item 4)
+
+
+@pytest.fixture(scope="module")
+def previous():
+    from l2g.reconstruction import load_reconstructor
+    from tests.weights import WEIGHTS
+
+    return load_reconstructor(WEIGHTS / "previous" / "l2g.pt", device="cpu")
+
+
+def test_the_shipped_calibration_names_the_shipped_generator():
+    from l2g import paths
+    from l2g.reconstruction import load_reconstructor, weights_version
+
+    cal = load_calibration()
+    assert cal.model == weights_version(paths.weights_file("l2g.pt")) == load_reconstructor(device="cpu").version
+    assert cal.model == "l2g.pt@66d7d7843eb2"
+
+
+def test_reconstruct_warns_and_makes_no_band_for_another_generator(rec, previous):
+    from l2g.uncertainty import ModelMismatchWarning
+
+    assert previous.version == "l2g.pt@e0485c1a6204"
+    with pytest.warns(ModelMismatchWarning) as caught:
+        full = l2g.reconstruct(rec, ["I", "II"], model=previous, interval=0.9)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204" in message and "no band" in message
+    assert full.interval is None and full.generated_leads  # the leads are generated; only the band is refused
+    assert full.meta.provenance.model_version == previous.version
+
+
+def test_trust_table_refuses_a_reconstruction_of_another_generator(rec, previous):
+    from l2g.uncertainty import CalibrationMismatch
+
+    full = l2g.reconstruct(rec, ["I", "II"], model=previous)
+    with pytest.raises(CalibrationMismatch, match=r"fitted for l2g\.pt@66d7d7843eb2, not for l2g\.pt@e0485c1a6204"):
+        trust_table(full, model=previous)
+
+
+def test_a_calibration_naming_no_generator_or_a_copy_of_the_right_one(rec, tmp_path):
+    import dataclasses
+    import json
+
+    from l2g.reconstruction import load_reconstructor
+    from l2g.uncertainty import CalibrationError, CalibrationMismatch, IntervalCalibration, calibration_for
+
+    cal, model = load_calibration(), load_reconstructor(device="cpu")
+    unnamed = dataclasses.replace(cal, model=None)
+    assert "model" not in unnamed.to_dict()
+    with pytest.raises(CalibrationMismatch, match="fitted for an unnamed generator .*, not for l2g.pt@66d7d7843eb2"):
+        calibration_for(model.version, calibration=unnamed)
+    assert calibration_for("renamed.pt@66d7d7843eb2") is cal  # the content, not the file name
+    assert calibration_for("linear.pt@61c19f59d401", "linear") is cal  # a linear band is not checked
+    path = tmp_path / "interval.json"
+    cal.save(path)
+    assert json.loads(path.read_text())["model"] == "l2g.pt@66d7d7843eb2"
+    assert load_calibration(path).model == cal.model  # round trip
+    with pytest.raises(CalibrationError, match="model 'l2g.pt'; expected the generator it was fitted for"):
+        IntervalCalibration.from_dict({**cal.to_dict(), "model": "l2g.pt"})
+
+
+def test_cli_refuses_the_band_of_another_generator(rec, tmp_path, capsys):
+    from l2g.cli import main
+    from tests.weights import WEIGHTS
+
+    hea = l2g.write_wfdb(rec, tmp_path / "in", "demo")
+    for source in (hea, hea.parent):  # a file, and a folder (refused before the walk)
+        out = tmp_path / f"out_{source.name}"
+        rc = main(["reconstruct", str(source), "--available", "I,II", "--out", str(out), "--no-progress",
+                   "--weights", str(WEIGHTS / "previous" / "l2g.pt"), "--interval", "0.9"])
+        stdout, stderr = capsys.readouterr()
+        assert rc == 2 and stdout == "" and not out.exists()
+        assert stderr.splitlines() == [
+            "l2g: error: the band calibration was fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204; "
+            "refit it for this generator (bench/trust_calibrate.py cache, fit)"], stderr
+    out = tmp_path / "out_previous_no_band"  # without --interval the previous generator still reconstructs
+    assert main(["reconstruct", str(hea), "--available", "I,II", "--out", str(out),
+                 "--weights", str(WEIGHTS / "previous" / "l2g.pt")]) == 0
+    assert "l2g.pt@e0485c1a6204" in capsys.readouterr().out

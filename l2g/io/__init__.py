@@ -26,7 +26,9 @@ Units
     an ECG lead is an error. CSV and HDF5 files carry no units: they are taken
     to be in mV.
 Sampling rate
-    The ``fs`` argument is needed only for a CSV file without a time column.
+    Every rate, stated by a file or passed as ``fs``, is checked in one place (:func:`check_rate`): a
+    rate that is not a finite number from 1 Hz to 100 kHz (:data:`FS_RANGE`) raises
+    :class:`InvalidSampleRate` naming the file. The ``fs`` argument is needed only for a CSV file without a time column.
     For SPH HDF5 files it defaults to the ``fs`` column of a ``metadata.csv``
     beside the file, else to 500 Hz (the SPH rate). For every other format the
     file states the rate; an ``fs`` that disagrees with it is an error (this
@@ -65,7 +67,7 @@ Generated leads
     :func:`write_csv` names a generated lead's column ``<lead>_generated``
     (e.g. ``V1_generated``); the CSV reader maps it back. CSV keeps no
     metadata: use WFDB for a faithful copy. Leading ``# L2G: ...`` lines (the
-    dashboard's CSV export, :func:`l2g.export.csv_bytes`) are read as in WFDB.
+    CSV export of the CLI, library and dashboard, :func:`l2g.export.write_export`) are read as in WFDB.
 
 Every error is a ``ValueError`` of the form ``"<file>: <problem>; expected <what>"``.
 """
@@ -73,7 +75,6 @@ Every error is a ``ValueError`` of the form ``"<file>: <problem>; expected <what
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import struct
 from pathlib import Path
@@ -87,15 +88,18 @@ from ._common import (
     _MAX_SAMPLES,
     _WFDB_EXT,
     FLAT_MV,
+    FS_RANGE,
     MAX_GAP_S,
     MAX_PLAUSIBLE_MV,
     NAN_POLICIES,
     SATURATED_FRACTION,
+    InvalidSampleRate,
     MissingSampleRate,
     RecordTooLong,
     UnknownFormat,
     _check_length,
     _magic,
+    check_rate,
     collecting_notes,
     from_raw,
     to_mv_factor,
@@ -119,6 +123,9 @@ __all__ = [
     "read_record",
     "RecordTooLong",
     "MissingSampleRate",
+    "InvalidSampleRate",
+    "check_rate",
+    "FS_RANGE",
     "UnknownFormat",
     "FormatError",
     "FORMATS",
@@ -187,6 +194,8 @@ def read_record(
         For a missing, truncated, unparseable or inconsistent file, an unknown
         unit, duplicate or no ECG leads, zero samples, disallowed NaN, or an
         unsafe upload. The message names the file and what was expected.
+        :class:`InvalidSampleRate` (a ValueError) for a rate, the file's or
+        ``fs``, outside :data:`FS_RANGE`.
 
     Examples
     --------
@@ -197,12 +206,7 @@ def read_record(
     if nan_policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy={nan_policy!r} is not valid; expected one of {NAN_POLICIES}")
     if fs is not None:
-        try:
-            fs = float(fs)
-        except (TypeError, ValueError):
-            fs = math.nan
-        if not (math.isfinite(fs) and fs > 0):
-            raise ValueError(f"fs={fs!r} is not valid; expected a positive sampling rate in Hz")
+        fs = check_rate(fs)
     if max_samples is not None and (isinstance(max_samples, bool) or int(max_samples) != max_samples
                                     or max_samples < 1):
         raise ValueError(f"max_samples={max_samples!r} is not valid; expected a positive number of samples")

@@ -41,6 +41,9 @@ SATURATED_FRACTION: float = 0.05
 #: Peak-to-peak range (mV) above which a lead is implausible for an ECG (the largest seen in the
 #: shared archives is ~20 mV; µV labelled as mV gives ~1000 mV).
 MAX_PLAUSIBLE_MV: float = 30.0
+#: Sampling rates (Hz) a reader accepts, inclusive. ECG amplifiers sample at about 50 Hz to 16 kHz; a
+#: rate outside this range (0, negative, NaN, 1e9 Hz) is a damaged header or a wrong argument.
+FS_RANGE: tuple[float, float] = (1.0, 100_000.0)
 #: The flat and saturated checks run only on records at least this long (seconds) ...
 MIN_CHECK_S: float = 1.0
 #: ... and with at least this many samples per lead (a few samples are "flat" or "clipped" by chance).
@@ -77,6 +80,10 @@ class RecordTooLong(ValueError):
 
 class MissingSampleRate(ValueError):
     """A file that does not state its sampling rate (a CSV without a time column) and no ``fs`` given."""
+
+
+class InvalidSampleRate(ValueError):
+    """A sampling rate that is not a finite number within :data:`FS_RANGE` (0, negative, NaN, 1e9 Hz)."""
 
 
 class UnknownFormat(ValueError):
@@ -137,7 +144,49 @@ def _note(message: str) -> None:
         notes.append(text)
 
 
-def _check_fs(file: str, file_fs: float, fs: float | None) -> float:
+def check_rate(fs: object, file: str | None = None) -> float:
+    """``fs`` as a float in Hz, checked against :data:`FS_RANGE`: the one rate check of every reader.
+
+    Parameters
+    ----------
+    fs : float
+        A rate a file states (``file`` given) or the ``fs`` argument of a caller (``file`` None).
+    file : str, optional
+        The file that states the rate, named in the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidSampleRate
+        For a rate that is not a number, not finite, or outside :data:`FS_RANGE`.
+
+    Examples
+    --------
+    >>> check_rate("500", "a.hea")
+    500.0
+    >>> check_rate(0.0, "a.hea")
+    Traceback (most recent call last):
+    ...
+    l2g.io._common.InvalidSampleRate: a.hea: sampling rate 0 Hz in the file; expected a number from 1 to 100000 Hz
+    """
+    try:
+        rate = float(fs)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        rate = math.nan
+    lo, hi = FS_RANGE
+    if math.isfinite(rate) and lo <= rate <= hi:
+        return rate
+    shown = f"{rate:g}" if not math.isnan(rate) or isinstance(fs, (int, float, np.number)) else repr(fs)
+    where = f"{file}: sampling rate {shown} Hz in the file" if file is not None else f"fs={shown} Hz"
+    raise InvalidSampleRate(f"{where}; expected a number from {lo:g} to {hi:g} Hz")
+
+
+def _check_fs(file: str, file_fs: object, fs: float | None) -> float:
+    """The rate ``file`` states, checked (:func:`check_rate`) and compared with the caller's ``fs``."""
+    file_fs = check_rate(file_fs, file)
     if fs is not None and not math.isclose(float(fs), float(file_fs), rel_tol=1e-6):
         raise ValueError(
             f"{file}: the file is sampled at {file_fs:g} Hz but fs={fs:g} was given; "
@@ -163,6 +212,7 @@ def _assemble(
     Maps channel names to leads, converts ECG leads to mV from ``units``,
     applies the NaN policy and the statuses found in L2G comments.
     """
+    fs = check_rate(fs, file)  # every reader passes here: no rate reaches the checks below unchecked
     info = info or _Info()
     signal = np.asarray(signal, dtype=np.float64)
     if signal.ndim != 2 or signal.shape[0] != len(channels):
@@ -447,8 +497,6 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     """
     if not raw.leads:
         raise ValueError(f"{file}: the {raw.fmt or source_format} file holds no lead; expected ECG leads")
-    if not (math.isfinite(float(raw.fs)) and float(raw.fs) > 0):
-        raise ValueError(f"{file}: sampling rate {raw.fs!r} in the file; expected a positive rate in Hz")
     lengths = {label: np.asarray(x).shape for label, x in raw.leads.items()}
     if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1:
         listing = ", ".join(f"{k} {v}" for k, v in lengths.items())
@@ -479,5 +527,5 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
         if "provenance" in info.fields:
             _parse_l2g("generated from: " + info.fields.pop("provenance"), info)
         signal = np.stack([np.asarray(raw.leads[k], dtype=np.float64) for k in labels])
-        return _assemble(signal, labels, _check_fs(file, float(raw.fs), fs), file=file, name=name,
+        return _assemble(signal, labels, _check_fs(file, raw.fs, fs), file=file, name=name,
                          nan_policy=nan_policy, source_format=source_format, info=info)

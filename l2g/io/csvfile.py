@@ -6,7 +6,7 @@ import csv
 import io as _io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +31,16 @@ _GENERATED_SUFFIX = "_generated"
 
 
 def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool = False,
-              columns: Mapping[str, np.ndarray] | None = None) -> Path:
+              columns: Mapping[str, np.ndarray] | None = None, comments: Sequence[str] = ()) -> Path:
     """Write a record as CSV: a ``time_s`` column, then one column per present lead (mV).
 
     Recorded leads are named canonically (``V1``); generated leads get the
     suffix ``_generated`` (``V1_generated``) so that :func:`read_record` can
     restore their status. Absent leads are left out. Voltages are written with
     6 decimals (1 nV), times with 9 (so that the reader recovers a rate such as
-    360 Hz even from a few samples); metadata and provenance are not kept.
+    360 Hz even from a few samples); metadata and provenance are not kept
+    unless given as ``comments`` (:func:`l2g.export.write_export` passes the
+    ``L2G:`` provenance lines: the export of the CLI, library and dashboard).
 
     Parameters
     ----------
@@ -52,6 +54,9 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
         Extra columns after the leads, each of shape (samples,) (mV, 6 decimals), e.g.
         the band of :func:`l2g.export.band_columns` (``V1_low``, ``V1_high``), which
         :func:`read_record` ignores. Their names must not be lead names.
+    comments : sequence of str
+        Lines written first, each as ``# <line>`` (``L2G: ...`` lines are read back
+        by :func:`read_record`; ``pandas.read_csv(..., comment="#")`` skips them).
 
     Returns
     -------
@@ -79,9 +84,12 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
             raise ValueError(f"{rec.name}: extra CSV column {col!r} of shape {np.shape(values)}; expected a "
                              f"name that is not a lead's and shape ({rec.n_samples},)")
     header += list(extra)
+    if any("\n" in line or "\r" in line for line in comments):
+        raise ValueError(f"{rec.name}: a CSV comment holds a line break; expected one line per comment")
     table = np.column_stack([rec.time, rec.signal[present].T.astype(np.float64),
                              *(np.asarray(v, np.float64) for v in extra.values())])
     with open(out, "w", encoding="utf-8", newline="") as fh:
+        fh.writelines(f"# {line}\n" for line in comments)
         if deidentify:
             fh.write(f"# L2G: {DEIDENTIFIED_NOTE}\n")
         fh.write(",".join(header) + "\n")
@@ -98,7 +106,7 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
                          "lead names")
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     info = _Info()
-    while text.startswith("# L2G:"):  # provenance lines of the dashboard's CSV export (l2g.export.csv_bytes)
+    while text.startswith("# L2G:"):  # provenance lines of the CSV export (l2g.export.write_export)
         line, _, text = text.partition("\n")
         _parse_l2g(line.removeprefix("# L2G:").strip(), info)
     lines = text.splitlines()

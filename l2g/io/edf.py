@@ -60,7 +60,7 @@ def _read_edf(path: Path, *, fs: float | None, nan_policy: str, name: str | None
         if ns < 1 or header_bytes != 256 * (ns + 1):
             raise ValueError(f"{file}: header declares {ns} signals and {header_bytes} header bytes; "
                              f"expected 256 * (signals + 1) bytes")
-        if duration <= 0:
+        if not duration > 0:  # NaN too
             raise ValueError(f"{file}: data record duration {duration}; expected a positive number of seconds")
         sh = fh.read(256 * ns)
         if len(sh) < 256 * ns:

@@ -157,7 +157,7 @@ def write_mv_signals(record_name: str, out_dir: Path, fs: float, sig_names: Sequ
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RECORD_LINE = re.compile(
     rf"^(?P<name>[-\w.]+)(?:/(?P<nseg>\d+))?\s+(?P<nsig>\d+)"
-    rf"(?:\s+(?P<fs>{_NUM})(?:/{_NUM}(?:\({_NUM}\))?)?(?:\s+(?P<len>\d+)(?:\s+\S.*)?)?)?\s*$"
+    rf"(?:\s+(?P<fs>{_NUM}|(?i:nan|[-+]?inf))(?:/{_NUM}(?:\({_NUM}\))?)?(?:\s+(?P<len>\d+)(?:\s+\S.*)?)?)?\s*$"
 )
 _SIGNAL_LINE = re.compile(
     rf"^(?P<file>\S+)\s+(?P<fmt>\d+)(?:x(?P<spf>\d+))?(?::(?P<skew>\d+))?(?:\+(?P<off>\d+))?"
@@ -436,7 +436,12 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
         raise ValueError(f"{hea}: the header declares no signals; expected ECG leads")
     if header.sig_len == 0:
         raise ValueError(f"{hea}: the record has zero samples; expected at least one sample per lead")
-    _check_length(str(hea), header.sig_len, header.fs)
+    if header.fs is not None:  # the rate first: a record at 0 Hz or 1e9 Hz is not decoded
+        fs = _check_fs(str(hea), header.fs, fs)
+    elif fs is None:  # the WFDB default of 250 Hz is a guess we do not make for an ECG
+        raise ValueError(f"{hea}: no sampling rate on the record line; expected {_RECORD_EXPECT} "
+                         "or the fs argument")
+    _check_length(str(hea), header.sig_len, fs)
     larger = _check_signal_files(hea, header)
     files = {s.file for s in header.signals}
     mats = [f for f in files if f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB"]
@@ -469,11 +474,6 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
                              f"{header.sig_len}; expected a complete signal file")
         names = list(wrec.sig_name)
         units = [s.units or "mV" for s in header.signals]  # as written (wfdb mangles e.g. "µV")
-    if header.fs is not None:
-        fs = _check_fs(str(hea), header.fs, fs)
-    elif fs is None:  # the WFDB default of 250 Hz is a guess we do not make for an ECG
-        raise ValueError(f"{hea}: no sampling rate on the record line; expected {_RECORD_EXPECT} "
-                         "or the fs argument")
     try:
         return _assemble(signal, names, fs, file=str(hea), name=rec_name,
                          nan_policy=nan_policy, source_format=source_format, units=units, info=info)
