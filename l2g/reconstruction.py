@@ -45,6 +45,7 @@ __all__ = [
     "load_reconstructor",
     "reconstruct",
     "MIN_RECORD_S",
+    "reconstruct_arrays",
     "RecordTooShort",
     "file_sha256",
     "verify_checksum",
@@ -195,43 +196,56 @@ class Reconstructor:
         ndarray, shape (8, T)
             I, II, V1–V6 in mV; available leads reproduced exactly.
         """
+        return self.predict_independent_many(np.asarray(x12)[None], available, batch_size)[0]
+
+    def predict_independent_many(self, x12: np.ndarray, available: Sequence[str],
+                                 batch_size: int = 16) -> np.ndarray:
+        """:meth:`predict_independent` of several records of one length: ``(n, 12, T) -> (n, 8, T)``.
+
+        The same windows, cross-fades and prior as for one record; the
+        windows of all records are batched together (``batch_size`` windows
+        per forward pass), which is what makes archive-scale runs fast.
+        """
         x12 = np.nan_to_num(np.asarray(x12, np.float32))
-        n = x12.shape[1]
+        n_rec, _, n = x12.shape
         avail = set(available)
         mask = np.array([lead in avail for lead in LEADS])
         if self.generator is None:
-            return self.linear.predict(x12 * mask[:, None], available).astype(np.float32)
+            return np.stack([self.linear.predict(x * mask[:, None], available) for x in x12]).astype(np.float32)
         w = self.window
         padded = n if n >= w else w
-        xp = np.zeros((12, padded), np.float32)
-        xp[:, :n] = x12
+        xp = np.zeros((n_rec, 12, padded), np.float32)
+        xp[:, :, :n] = x12
         overlap = w // 4  # 1 s at 250 Hz: enough context at both ends, 25 % extra compute
         hop = w - overlap
         starts = list(range(0, padded - w + 1, hop))
         if starts[-1] != padded - w:
             starts.append(padded - w)
         # cross-fade weights: a raised-cosine ramp over the overlap, flat in the middle
-        ramp = np.ones(w, np.float32)
         edge = np.sin(np.linspace(0, np.pi / 2, overlap, dtype=np.float32)) ** 2
-        out = np.zeros((8, padded), np.float32)
+        out = np.zeros((n_rec, 8, padded), np.float32)
         norm = np.zeros(padded, np.float32)
+        weights = []
+        for s in starts:
+            wt = np.ones(w, np.float32)
+            if s > 0:
+                wt[:overlap] = edge
+            if s + w < padded:
+                wt[-overlap:] = edge[::-1]
+            weights.append(wt)
+            norm[s : s + w] += wt
+        jobs = [(r, j) for r in range(n_rec) for j in range(len(starts))]
         tmask = torch.from_numpy(mask)[None]
-        for b in range(0, len(starts), batch_size):
-            chunk = starts[b : b + batch_size]
-            xb = torch.from_numpy(np.stack([xp[:, s : s + w] for s in chunk])).to(self.device)
+        for b in range(0, len(jobs), batch_size):
+            chunk = jobs[b : b + batch_size]
+            xb = torch.from_numpy(np.stack([xp[r, :, starts[j] : starts[j] + w] for r, j in chunk])).to(self.device)
             mb = tmask.expand(len(chunk), -1).to(self.device)
             with torch.no_grad():
                 prior = self.linear.predict_torch(xb * mb[:, :, None], mb)
                 pred = self.generator(xb, mb, prior).cpu().numpy()
-            for s, p in zip(chunk, pred, strict=True):
-                wt = ramp.copy()
-                if s > 0:
-                    wt[:overlap] = edge
-                if s + w < padded:
-                    wt[-overlap:] = edge[::-1]
-                out[:, s : s + w] += p * wt
-                norm[s : s + w] += wt
-        return (out / np.maximum(norm, 1e-6))[:, :n]
+            for (r, j), p in zip(chunk, pred, strict=True):
+                out[r, :, starts[j] : starts[j] + w] += p * weights[j]
+        return (out / np.maximum(norm, 1e-6))[:, :, :n]
 
     def __call__(self, record: Record, available: Iterable[str] | None = None) -> Record:
         return reconstruct(record, available, model=self)
@@ -365,6 +379,66 @@ def _generate(inputs: Record, available: Sequence[str], rc: Reconstructor) -> np
     if m < inputs.n_samples:  # resampling rounding: hold the last value
         gsig[:, m:] = gsig[:, m - 1 : m]
     return gsig
+
+
+def reconstruct_arrays(x: np.ndarray, fs: float, available: Iterable[str], *, model: Reconstructor,
+                       batch_size: int = 64) -> np.ndarray:
+    """:func:`reconstruct` of many records of one length and rate, as arrays (no Record, no band).
+
+    The same steps as :func:`reconstruct` on each record — resample to the
+    model rate, high-pass, generate, back to ``fs``, exact limb leads from two
+    or more, recorded leads unchanged — with the generator's windows batched
+    across records (:meth:`Reconstructor.predict_independent_many`). For
+    archive-scale evaluation; ``tests/test_reconstruct.py`` checks it against
+    :func:`reconstruct`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, 12, samples)
+        mV at ``fs``, rows in :data:`l2g.leads.LEADS` order; rows not in
+        ``available`` are ignored. At least :data:`MIN_RECORD_S` long.
+    fs : float
+        Hz.
+    available : iterable of str
+    model : Reconstructor
+    batch_size : int
+        Windows per forward pass.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 12, samples)
+    """
+    from .preprocess import highpass_array, resample_array
+
+    avail = parse_lead_list(available)
+    if not avail:
+        raise ValueError(f"reconstruct_arrays: no available lead; choose one or more of {LEADS}")
+    x = np.asarray(x, np.float32)
+    if x.ndim != 3 or x.shape[1] != 12:
+        raise ValueError(f"reconstruct_arrays: x has shape {x.shape}; expected (records, 12, samples)")
+    if x.shape[2] / fs < MIN_RECORD_S:
+        raise RecordTooShort(f"reconstruct_arrays: {x.shape[2]} samples at {fs:g} Hz is shorter than "
+                             f"{MIN_RECORD_S:g} s")
+    rows = [LEADS.index(lead) for lead in avail]
+    n = x.shape[2]
+    xin = x[:, rows].astype(np.float64)
+    if fs != model.fs:
+        n_model = max(1, int(round(n * (model.fs / fs))))
+        xin = resample_array(xin, fs, model.fs, n_out=n_model).astype(np.float32).astype(np.float64)
+    xin = highpass_array(xin, model.fs, model.highpass_hz).astype(np.float32)
+    x12 = np.zeros((x.shape[0], 12, xin.shape[2]), np.float32)
+    x12[:, rows] = xin
+    pred8 = model.predict_independent_many(x12, avail, batch_size=batch_size)
+    gen = expand12(torch.from_numpy(pred8)).numpy()
+    if fs != model.fs:
+        gen = resample_array(gen.astype(np.float64), model.fs, fs, n_out=n)
+    out = np.asarray(gen, np.float32).copy()
+    if limb_basis(avail) is not None:
+        limb = complete_limb_leads({lead: x[:, LEADS.index(lead)] for lead in avail if lead in LIMB_LEADS})
+        for i, lead in enumerate(LIMB_LEADS):
+            out[:, i] = limb[lead]
+    out[:, rows] = x[:, rows]
+    return out
 
 
 def reconstruct(
