@@ -305,8 +305,8 @@ def read(path: Path) -> RawECG:
     with X.decoding_errors(path, FORMAT):
         try:
             ds = pydicom.dcmread(path, force=True)
-        except (InvalidDicomError, EOFError) as e:
-            raise FormatError(f"{path}: not a readable DICOM file ({e})") from e
+        except (InvalidDicomError, EOFError, OSError) as e:  # pydicom says OSError for a truncated element
+            raise FormatError(f"{path}: not a readable DICOM file, damaged or truncated ({e})") from e
         sop = _text(ds, "SOPClassUID") or _text(getattr(ds, "file_meta", {}), "MediaStorageSOPClassUID")
         if sop not in _SOP_NAMES:
             raise FormatError(f"{path}: SOP class {sop or 'missing'!s} is not an ECG waveform; expected "
