@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 
-pydicom = pytest.importorskip("pydicom")
-
-from l2g.io import dicom  # noqa: E402
-from l2g.io._raw import FormatError  # noqa: E402
-from l2g.leads import LEADS  # noqa: E402
-from l2g.record import DEIDENTIFIED_NOTE, Metadata, Provenance, Record  # noqa: E402
+from l2g.io import dicom
+from l2g.io._raw import FormatError
+from l2g.leads import LEADS
+from l2g.record import DEIDENTIFIED_NOTE, Metadata, Provenance, Record
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "clinical" / "dicom" / "waveform_ecg.dcm"
