@@ -26,7 +26,7 @@ from l2g.reconstruction import file_sha256
 from l2g.record import Diagnosis, Record
 from tests.ecg_factory import synthetic_record
 
-from .app_helpers import APP, TIMEOUT, load_errors, upload, wfdb_files
+from .app_helpers import APP, TIMEOUT, add_upload, load_errors, upload, wfdb_files
 from .weights import shipped
 
 
@@ -196,6 +196,31 @@ def test_upload_wfdb_hea_and_dat(at: AppTest, tmp_path: Path) -> None:
     assert "63 y" in summary and "male" in summary and "atrial fibrillation (164889003)" in summary
     assert ticked(at) == PRESETS[DEFAULT_PRESET]
     assert not at.error
+
+
+def test_a_file_added_to_the_uploader_replaces_the_record(at: AppTest, tmp_path: Path) -> None:
+    # issue #24: with the first record still in the uploader, a second one was refused ("several records")
+    upload(at, wfdb_files(ecg("first", seed=1), tmp_path, "first"))
+    assert "#### first" in record_title(at)
+    add_upload(at, wfdb_files(ecg("second", seed=2), tmp_path, "second"))
+    assert not load_errors(at), load_errors(at)
+    assert "#### second" in record_title(at) and "upload “second.hea”, “second.dat”" in record_title(at)
+    write_csv(ecg("third", seed=3), tmp_path / "third.csv")
+    add_upload(at, ("third.csv", (tmp_path / "third.csv").read_bytes(), "text/csv"))
+    assert not load_errors(at), load_errors(at)
+    assert "#### third" in record_title(at) and "upload “third.csv”" in record_title(at)
+    assert len(at.file_uploader(key="upload").value) == 5  # all still listed; only the added ones were read
+    at.file_uploader(key="upload").set_value(None).run()  # removing files opens nothing
+    assert "#### third" in record_title(at)
+
+
+def test_a_wfdb_header_and_its_signal_file_may_be_added_one_after_the_other(at: AppTest, tmp_path: Path) -> None:
+    hea, dat = wfdb_files(ecg("parts"), tmp_path, "parts")
+    upload(at, [hea])
+    assert len(load_errors(at)) == 1 and "demo" in record_title(at)  # a header alone: refused
+    add_upload(at, [dat])  # the .dat is read with the .hea already in the uploader
+    assert not load_errors(at), load_errors(at)
+    assert "#### parts" in record_title(at) and "upload “parts.hea”, “parts.dat”" in record_title(at)
 
 
 def test_upload_challenge_mat(at: AppTest, tmp_path: Path) -> None:
