@@ -6,7 +6,8 @@
   be added one after the other: the part added second is read with the part already there.
 * :func:`open_record` - read, check the dashboard's limits, and either open the record
   (:func:`dashboard.state.set_record`) or keep the open one and say why
-  (:func:`dashboard.state.set_load_error`). Never a traceback.
+  (:func:`refusal`, then :func:`dashboard.state.set_load_error`, which adds the record still
+  shown). Never a traceback.
 * :func:`open_folder_record`, :func:`open_demo` - the other two ways in.
 """
 
@@ -23,7 +24,7 @@ import streamlit as st
 from dashboard import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
-from l2g.io import MissingSampleRate, RecordTooLong, read_record
+from l2g.io import FormatError, MissingSampleRate, RecordTooLong, SeveralRecords, UnknownFormat, read_record
 from l2g.record import Record
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "UPLOAD_TYPES",
     "DEFAULT_CSV_FS",
     "files_to_read",
+    "refusal",
     "on_upload",
     "open_record",
     "open_folder_record",
@@ -39,10 +41,24 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = ("an ECG cart or PACS export: DICOM waveform (.dcm), HL7 aECG, Philips SierraECG, GE MUSE or "
-            "GE CardioSoft XML (.xml), SCP-ECG (.scp) or ISHNE Holter (.ecg); WFDB (.hea uploaded together with "
-            "its .dat or .mat); EDF (.edf); CSV (.csv with a header row of lead names); SPH HDF5 (.h5); "
-            "or a .zip holding one record (a DICOM file without an extension: zip it or name it .dcm)")
+#: What the viewer opens, in a user's words (the uploader's help and every refusal).
+ACCEPTED = ("one ECG record at a time: an ECG cart or PACS export — DICOM waveform (.dcm), HL7 aECG, Philips "
+            "SierraECG, GE MUSE or GE CardioSoft XML (.xml), SCP-ECG (.scp) or ISHNE Holter (.ecg); a WFDB record "
+            "(its .hea together with its .dat or .mat); EDF (.edf); CSV (.csv with a header row of lead names); "
+            "SPH HDF5 (.h5); or a .zip holding one of these (a DICOM file without an extension: zip it or name "
+            "it .dcm)")
+#: Why a file was refused, in a user's words, by the reader's exception type (the first that matches);
+#: any other read error: :data:`UNREADABLE`.
+REFUSED: tuple[tuple[type[BaseException], str], ...] = (
+    (SeveralRecords, "the files hold more than one record; add one record at a time"),
+    (UnknownFormat, "it is not an ECG file this viewer recognises"),
+    (FormatError, "it is an ECG file of a known kind, but damaged, cut short or of a variant this viewer "
+                  "cannot read yet"),
+    (RecordTooLong, "the record is longer than the viewer keeps open"),
+    (MissingSampleRate, "the file does not state its sampling rate"),
+)
+UNREADABLE = "it could not be read as an ECG record"
+REFUSED_TOO_LONG = dict(REFUSED)[RecordTooLong]  # a record over the dashboard's own limit too
 #: The reader goes by content; these extensions only filter the browser's file dialog (case-insensitively).
 UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5",
                 "dcm", "dicom", "xml", "scp", "ecg"]
@@ -67,6 +83,35 @@ def _read(source) -> tuple[Record, list[tuple[str, str]]]:
                                     "(the CSV rate set in the sidebar)")]
 
 
+def refusal(origin: str, problem: BaseException | str) -> str:
+    """The message for a file the viewer did not open: what happened in plain words, why, what opens.
+
+    Parameters
+    ----------
+    origin : str
+        Where the file came from, e.g. ``upload “a.xml”``.
+    problem : exception or str
+        The reader's exception (its type picks the plain words, :data:`REFUSED`; its text is the
+        detail), or the dashboard's own reason (a record over :data:`dashboard.state.MAX_RECORD_SAMPLES`).
+
+    Returns
+    -------
+    str
+        Markdown: ``**Could not open <origin>:** <plain words>.``, then ``Why: <detail>.`` and what
+        would open (:data:`ACCEPTED`; for a record too long, ``l2g reconstruct``).
+    """
+    if isinstance(problem, str):  # the dashboard's own limit (state.too_long, which names l2g reconstruct)
+        plain, detail, after = REFUSED_TOO_LONG, problem, ""
+    elif isinstance(problem, READ_ERRORS):
+        plain = next((words for kind, words in REFUSED if isinstance(problem, kind)), UNREADABLE)
+        detail = str(problem)
+        after = state.LONG_RECORD_HINT if isinstance(problem, RecordTooLong) else f"The viewer opens {ACCEPTED}."
+    else:
+        plain, detail = "reading it failed unexpectedly", f"{type(problem).__name__}: {problem}"
+        after = f"The viewer opens {ACCEPTED}."
+    return f"**Could not open {origin}:** {plain}.  \nWhy: {detail.rstrip('.')}." + (f"  \n{after}" if after else "")
+
+
 def open_record(source, origin: str) -> None:
     """Read a record; on failure keep the open one and say what went wrong (never a traceback).
 
@@ -77,21 +122,17 @@ def open_record(source, origin: str) -> None:
     try:
         with state.read_lock():
             record, messages = _read(source)
-    except RecordTooLong as exc:
-        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \n{state.LONG_RECORD_HINT}")
-        return
     except READ_ERRORS as exc:
-        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \nAccepted: {ACCEPTED}.")
+        state.set_load_error(refusal(origin, exc))
         return
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         log.error("unexpected %s while reading a record (message withheld from the log):\n%s",
                   type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-        state.set_load_error(f"Could not open {origin}: unexpected {type(exc).__name__}: {exc}.  \n"
-                             f"Accepted: {ACCEPTED}.")
+        state.set_load_error(refusal(origin, exc))
         return
     why = state.too_long(record)
     if why:
-        state.set_load_error(f"Could not open {origin}: {why}.")
+        state.set_load_error(refusal(origin, why))
         return
     state.set_record(record, origin, messages)  # the record's notes are shown too (state.set_record)
 

@@ -126,7 +126,7 @@ with st.sidebar:
     st.file_uploader(
         "Upload ECG files", type=loading.UPLOAD_TYPES, accept_multiple_files=True, key="upload",
         on_change=loading.on_upload,
-        help=f"{loading.ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB. The files added last are opened "
+        help=f"Opens {loading.ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB. The files added last are opened "
              "and replace the record shown (a WFDB .hea and its .dat may also be added one after the other).",
     )
     st.number_input("CSV rate if it has no time column (Hz)", min_value=1.0, max_value=20000.0,

@@ -376,10 +376,44 @@ def test_bad_upload_keeps_the_open_record(at: AppTest, tmp_path: Path, files, pr
     upload(at, files)
     assert len(at.error) == 1
     message = at.error[0].value
-    assert problem in message and "Accepted:" in message and "WFDB" in message
+    assert problem in message and "The viewer opens one ECG record at a time" in message and "WFDB" in message
     assert "good" in record_title(at)  # the previous record stays, with its lead selection
     assert "V2" not in ticked(at) and "V1" in ticked(at)
     assert not at.exception
+
+
+def _two_records(tmp_path: Path) -> list:
+    return wfdb_files(ecg("a", seed=4), tmp_path, "a") + wfdb_files(ecg("b", seed=5), tmp_path, "b")
+
+
+def _cut_dicom(tmp_path: Path) -> list:
+    from l2g.export import dicom_bytes
+
+    data = dicom_bytes(ecg("cut", seed=6))
+    return [("cut.dcm", data[: len(data) // 2], "application/dicom")]
+
+
+@pytest.mark.parametrize("files, plain", [
+    (lambda tmp: [("invoice.xml", b'<?xml version="1.0"?><invoice><total>3</total></invoice>', "text/xml")],
+     "it is not an ECG file this viewer recognises"),
+    (_two_records, "the files hold more than one record; add one record at a time"),
+    (_cut_dicom, "it is an ECG file of a known kind, but damaged, cut short or of a variant this viewer cannot "
+                 "read yet"),
+    (lambda tmp: [("lonely.dat", b"\x00" * 4000, "application/octet-stream")], "it could not be read as an ECG "
+                                                                                "record"),
+], ids=["unknown", "several", "damaged", "other"])
+def test_a_refused_file_is_explained_in_plain_words_and_names_the_record_still_shown(
+        at: AppTest, tmp_path: Path, files, plain: str) -> None:
+    # issue #24: the refusal was the reader's own text ("uploads: several records ...; expected one record per
+    # upload") and did not say which record was still on the page
+    upload(at, wfdb_files(ecg("good"), tmp_path, "good"))
+    upload(at, files(tmp_path))
+    message, = load_errors(at)
+    lines = message.split("  \n")
+    assert lines[0].startswith("**Could not open upload “") and lines[0].endswith(f":** {plain}."), lines
+    assert lines[1].startswith("Why: ") and "The viewer opens one ECG record at a time" in lines[2], lines
+    assert lines[-1] == "Still showing **good** (upload “good.hea”, “good.dat”).", lines
+    assert "#### good" in record_title(at)
 
 
 def test_long_record_has_a_window_slider(at: AppTest, tmp_path: Path) -> None:
