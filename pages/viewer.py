@@ -11,6 +11,8 @@ import re
 import streamlit as st
 
 from dashboard import loading, state
+from dashboard.cart import GENERATED_NOTE, interpretation_panel
+from dashboard.text import literal
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
 from l2g.io import MAX_UPLOAD_BYTES
@@ -25,7 +27,6 @@ VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": 
 GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 # a lead the file lacks, or holds only as a generated trace, cannot be ticked (the summary says which)
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
-INTERPRETATION_INLINE_CHARS = 120  # a cart's interpretation longer than this is shown collapsed
 CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
 BAND_NAME = f"{state.BAND_LEVEL:.0%} confidence band".replace("%", " %")
 # "A ≤ 50 µV: ...; B ≤ 150 µV: ...; C > 150 µV: ...", from the library's thresholds
@@ -66,11 +67,6 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _md(text: str) -> str:
-    """Text from a file, shown literally in Markdown (a cart's ``>>> Acute MI <<<`` is not a quote)."""
-    return re.sub(r"([\\`*_\[\]<>#|$~])", r"\\\1", text.strip())
-
-
 def _cart_lines(meta: Metadata) -> list[str]:
     """Summary lines about the cart: device and acquisition time, its measurements, derived leads.
 
@@ -79,8 +75,8 @@ def _cart_lines(meta: Metadata) -> list[str]:
     lines = []
     when = (meta.acquired or "").replace("T", " ")
     if meta.device or when:
-        lines.append(" · ".join(part for part in (f"Device **{_md(meta.device)}**" if meta.device else "",
-                                                 f"acquired **{_md(when)}**" if when else "") if part))
+        lines.append(" · ".join(part for part in (f"Device **{literal(meta.device)}**" if meta.device else "",
+                                                 f"acquired **{literal(when)}**" if when else "") if part))
     m, cart = meta.measurements, cart_intervals(meta)
     shown = []
     if "heart_rate_bpm" in cart:
@@ -100,19 +96,6 @@ def _cart_lines(meta: Metadata) -> list[str]:
         lines.append(f"**Derived leads:** {', '.join(meta.derived)} computed from "
                      f"{' and '.join(sources) or 'the stored leads'} (not stored in the file; exact, not generated)")
     return lines
-
-
-def _interpretation(meta: Metadata) -> None:
-    """The cart's interpretation statements: one line when short, else collapsed."""
-    statements = [_md(t) for t in meta.interpretation if t.strip()]
-    if not statements:
-        return
-    joined = "; ".join(statements)
-    if len(statements) <= 2 and len(joined) <= INTERPRETATION_INLINE_CHARS:
-        st.markdown(f"**Cart interpretation:** {joined}")
-    else:
-        with st.expander(f"Cart interpretation ({len(statements)} statements)"):
-            st.markdown("\n".join(f"- {t}" for t in statements))
 
 
 # ------------------------------------------------------------------ page
@@ -143,8 +126,12 @@ with st.sidebar:
 
 st.header("12-lead viewer", anchor=False)
 banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
+for text in (text for level, text in ss["load_messages"] if level == "error"):  # a refused file: first
+    st.error(text)
+interpretation_panel(rec)  # the cart's own reading, open and worst first, above the reader's notes
 for level, text in ss["load_messages"]:
-    {"error": st.error, "info": st.info}.get(level, st.warning)(text)
+    if level != "error":
+        (st.info if level == "info" else st.warning)(text)
 lead_check_box = st.container()  # the lead check of the recorded leads, filled once the baseline is loaded
 
 summary, selector = st.columns([2, 3], gap="medium")
@@ -165,7 +152,6 @@ with summary:  # what was opened
         + "".join(f"{line}  \n" for line in _cart_lines(rec.meta))
         + f"**Diagnoses:** {dx}"
     )
-    _interpretation(rec.meta)
     view = st.segmented_control("Layout", list(VIEWS), key="layout", default="3×4 + rhythm", required=True)
     show_waves = st.toggle("P/QRS/T on- and offsets on Lead II", key="waves",
                            help="Delineation of the Lead II drawn (the generated one when II is unticked).")
@@ -273,7 +259,8 @@ if generated:
     st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
                "Grey under a generated lead: the real recording, hidden from the generator."
                + (f" Light blue: the {BAND_NAME}." if show_band and output.interval is not None else "")
-               + f" Trust grade after “gen ·”: {GRADE_NOTE}.")
+               + f" Trust grade after “gen ·”: {GRADE_NOTE}."
+               + (f" {GENERATED_NOTE}" if rec.meta.interpretation else ""))
     if output.interval is not None:
         st_width = state.st_band(part_digest, available, "model", output)
         wide = st_width[st_width > ST_LIMIT_MV]

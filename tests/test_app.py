@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -332,7 +333,7 @@ def test_summary_shows_the_cart_and_the_morphology_table_a_cart_column(at: AppTe
     assert "Device **Mortara Instrument, Inc. el250**" in summary and "acquired **2013-01-25 10:59:19**" in summary
     assert ("**Cart measurements:** HR 61 bpm · PR 161 ms · QRS 75 ms · QT/QTc 368/370 ms · "
             "axes P/QRS/T 74/52/57°") in summary
-    assert any(m.value == "**Cart interpretation:** RITMO SINUSALE; ECG NORMALE" for m in at.markdown)
+    assert interpretation(at) == [("normal", "RITMO SINUSALE"), ("normal", "ECG NORMALE")]
     assert "Derived leads" not in summary  # all 12 stored
     assert any("median beats ignored" in w.value for w in at.warning)  # the reader's notes
     table = at.dataframe[1].value  # II ticked: the recorded Lead II beside the cart
@@ -351,8 +352,42 @@ def test_summary_of_an_8_lead_file_names_the_derived_leads(at: AppTest) -> None:
     summary = record_title(at)
     assert "**Derived leads:** III, aVR, aVL, aVF computed from I and II" in summary
     assert "Device **MAC**" in summary and "HR 102 bpm" in summary
-    box = next(e for e in at.expander if e.label == "Cart interpretation (6 statements)")  # long: collapsed
-    assert "OLD ANTEROSEPTAL INFARCT" in box.markdown[0].value
+    assert interpretation(at) == [  # worst first; the comparison's two lines read as one statement
+        ("abnormal", "SINUS TACHYCARDIA WITH ONE VENTRICULAR PREMATURE BEAT"), ("abnormal", "LEFT AXIS DEVIATION"),
+        ("abnormal", "OLD ANTEROSEPTAL INFARCT"),
+        ("abnormal", "WHEN COMPARED WITH ECG OF 1/21/99 16:22, SINUS TACHYCARDIA HAS APPEARED"),
+        ("other", "BASELINE ARTIFACT")]
+
+
+def interpretation(at: AppTest) -> list[tuple[str, str]]:
+    """The cart's statements as the page lists them: ``[(level, text as the cart wrote it)]``, top to bottom."""
+    items = next(m.value for m in at.markdown if m.value.startswith("- :") and "-badge[" in m.value)
+    out = []
+    for line in items.splitlines():
+        level, text = re.fullmatch(r"- :\w+-badge\[(\w+)\] (.*)", line).groups()
+        out.append((level, re.sub(r"\\(.)", r"\1", text)))  # the page escapes Markdown: undo it
+    return out
+
+
+def test_the_carts_interpretation_is_open_at_the_top_worst_first_as_its_reading_of_the_recording(
+        at: AppTest) -> None:
+    # issue #24: Philips' ">>> Acute MI <<<" sat in a collapsed "Cart interpretation (5 statements)"
+    path = cart_file("philips_xml/129DYPRG.XML")
+    upload(at, (path.name, path.read_bytes(), "text/xml"))
+    assert not [e for e in at.expander if "interpretation" in e.label.lower()]  # nothing to open
+    assert interpretation(at) == [
+        ("critical", "Inferior infarct, acute (LCx); ST>0.10mV, II III aVF, STd V1-V3"),
+        ("critical", ">>> Acute MI <<<"),
+        ("abnormal", "Sinus bradycardia; rate< 50"),
+        ("abnormal", "ABNORMAL ECG"),
+        ("borderline", "Nonspecific intraventricular conduction delay; QRSd >115mS, not LBBB/RBBB")]
+    texts = [m.value for m in at.markdown]
+    heading = next(i for i, t in enumerate(texts) if t.startswith("**Cart interpretation**"))
+    assert "the cart's own reading of the originally recorded leads (all 12 leads)" in texts[heading]
+    assert heading < next(i for i, t in enumerate(texts) if t.startswith("#### "))  # above the summary
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]  # so leads are generated: say so beside them
+    assert any("cart's reading of the originally recorded leads, not of these generated leads" in c.value
+               for c in at.caption)
 
 
 def test_upload_zip_of_a_cart_file(at: AppTest) -> None:
