@@ -15,6 +15,7 @@ from dashboard.cart import GENERATED_NOTE, interpretation_panel
 from dashboard.text import literal
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
+from l2g.interpretation import page_lines
 from l2g.io import MAX_UPLOAD_BYTES
 from l2g.leads import LEADS, PRESETS
 from l2g.metrics import scored_leads
@@ -365,7 +366,8 @@ elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:"
                   help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
     page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
                       filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)",
-                      band=band_in_images, band_name=BAND_NAME, grades=grades)
+                      band=band_in_images, band_name=BAND_NAME, grades=grades,
+                      notes=page_lines(output))  # the cart's statements, labelled as its reading of the recording
     try:
         with st.spinner("Rendering with kaleido…"):
             ss["images"] = (image_key, figure_images(page))

@@ -94,7 +94,10 @@ def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  #
 
 
 def test_two_cart_files_uploaded_one_after_the_other(page, server) -> None:  # noqa: F811 - fixtures
-    """Issue #24: the uploader keeps the first file; the second pick must open the second file, not fail."""
+    """Issue #24: the uploader keeps the first file; the second pick must open the second file, not fail.
+
+    And the Philips file's ">>> Acute MI <<<" is on the first screen, open, above the chart.
+    """
     first, second = CLINICAL / FILES["dicom"][0], CLINICAL / FILES["philips"][0]
     if not (first.is_file() and second.is_file()):
         pytest.skip(f"{CLINICAL} not found: real cart files are read from ../shared/clinical")
@@ -115,4 +118,12 @@ def test_two_cart_files_uploaded_one_after_the_other(page, server) -> None:  # n
     # both files are listed in the uploader; the second one is the record shown
     names = page.locator('[data-testid="stFileChipName"]').all_text_contents()
     assert first.name in names and second.name in names, names
+    # the cart's own "Acute MI", open without a click, in the first screen, above the chart (issue #24 item 7)
+    page.locator('[data-testid="stMain"]').evaluate("el => el.scrollTo(0, 0)")
+    acute = page.locator(".st-key-cart_interpretation li").filter(has_text=">>> Acute MI <<<").first
+    assert acute.is_visible()
+    box, chart = acute.bounding_box(), page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert box["y"] + box["height"] <= 900 and box["y"] < chart["y"], (box, chart)
+    panel = page.locator(".st-key-cart_interpretation").first.inner_text()
+    assert "originally recorded leads" in panel and panel.index("Acute MI") < panel.index("Sinus bradycardia")
     _shot(page, "clinical_two_uploads.png")

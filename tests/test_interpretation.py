@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import l2g
 from l2g.interpretation import CART_READING, SEVERITIES, labelled, page_lines, ranked, severity, unlabelled
-from l2g.io import read_record
+from l2g.io import read_record, write_dicom
+from l2g.io.dicom import read as read_dicom
 from l2g.record import Metadata
 from tests.ecg_factory import synthetic_record
 
@@ -86,3 +88,16 @@ def test_statements_are_labelled_only_beside_generated_leads() -> None:
     assert page_lines(full) == [f"{CART_READING} (worst first):", "CRITICAL: >>> Acute MI <<<",
                                 "NORMAL: Sinus rhythm"]
     assert page_lines(synthetic_record(duration_s=1.0)) == []
+
+
+def test_a_dicom_export_labels_the_statements_and_reads_them_back_unlabelled(tmp_path: Path) -> None:
+    rec = synthetic_record(duration_s=4.0, seed=3)
+    rec = rec.replace(meta=Metadata(interpretation=("Sinus rhythm", ">>> Acute MI <<<")))
+    full = l2g.reconstruct(rec, ["I", "II", "V2"], method="linear")
+    raw = read_dicom(write_dicom(full, tmp_path / "full.dcm"))
+    assert raw.interpretation == ["Sinus rhythm", ">>> Acute MI <<<"]  # the cart's words again ...
+    back = read_record(tmp_path / "full.dcm")
+    assert back.generated_leads == full.generated_leads  # ... beside leads still marked generated
+    np.testing.assert_allclose(back.signal[0], full.signal[0], atol=1e-3)
+    again = read_dicom(write_dicom(back, tmp_path / "again.dcm"))  # labelled once, never twice
+    assert again.interpretation == ["Sinus rhythm", ">>> Acute MI <<<"]
