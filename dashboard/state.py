@@ -207,8 +207,15 @@ def too_long(record: Record) -> str:
 
 
 def set_load_error(message: str) -> None:
-    """Report a failed load; the open record stays."""
-    st.session_state["load_messages"] = [("error", message)]
+    """Report a failed load; the open record stays, and the message ends by naming it.
+
+    ``message`` (Markdown) gets a last line ``Still showing **<record name>** (<where it came from>).``
+    """
+    ss = st.session_state
+    rec = current_record()
+    if rec is not None:
+        message = f"{message.rstrip()}  \nStill showing **{rec.name}** ({ss.get('record_origin', 'opened earlier')})."
+    ss["load_messages"] = [("error", message)]
 
 
 def init_session(default_record) -> None:

@@ -31,7 +31,9 @@ green / purple / brown.
 
 from __future__ import annotations
 
+import html
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -50,6 +52,7 @@ __all__ = [
     "MAJOR_MV",
     "COLORS",
     "LAYOUTS",
+    "NOTE_CHARS",
     "ecg_grid",
     "DISPLAY_FILTERS",
     "display_filter",
@@ -106,6 +109,10 @@ _WAVES = {"P": ("p_on", "p_off"), "QRS": ("qrs_on", "qrs_off"), "T": ("t_on", "t
 _CAL_S = 0.2  # calibration pulse width (s)
 _CAL_MV = 1.0  # calibration pulse height (mV)
 _LEFT_S = 0.4  # room left of t0 for the calibration pulse (s)
+#: Longest line of an ``ecg_figure`` note before it is wrapped (characters; a 1600-px page holds ~200).
+NOTE_CHARS = 160
+_NOTE_LINE_PX = 17  # height of one note line (12-px font)
+_LEGEND_PX = 28  # the one-row legend above the plot: notes go above it
 
 
 # ------------------------------------------------------------------ filtering
@@ -235,6 +242,7 @@ def ecg_figure(
     band: bool = True,
     band_name: str = "confidence band",
     grades: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> go.Figure:
     """An ECG page on a true 25 mm/s, 10 mm/mV grid.
 
@@ -274,6 +282,11 @@ def ecg_figure(
     grades : mapping of str to str, optional
         A trust grade per generated lead (:func:`l2g.uncertainty.trust_table`),
         shown in its label: ``V1 (gen · B)``.
+    notes : sequence of str
+        Lines of text printed above the chart, under the title, as they are (wrapped at
+        :data:`NOTE_CHARS` characters), e.g. the cart's interpretation labelled as its reading
+        of the recorded leads (:func:`l2g.interpretation.page_lines`). The top margin grows to
+        hold them; without notes the figure is as before.
 
     Returns
     -------
@@ -395,7 +408,9 @@ def ecg_figure(
     x_range = [t0 - _LEFT_S, t1 + 0.02]
     x_mm = (x_range[1] - x_range[0]) / MINOR_S
     y_mm = (y_top - y_bottom) / MINOR_MV
-    margin = dict(l=10, r=10, t=70 if title else 40, b=40)
+    note_lines = [part for note in notes for part in (textwrap.wrap(note, NOTE_CHARS) or [""])]
+    note_px = _NOTE_LINE_PX * len(note_lines) + 6 if note_lines else 0
+    margin = dict(l=10, r=10, t=(70 if title else 40) + note_px, b=40)
     if height is None:
         px_per_mm = (width_px - margin["l"] - margin["r"]) / x_mm
         height = int(round(y_mm * px_per_mm + margin["t"] + margin["b"]))
@@ -407,11 +422,17 @@ def ecg_figure(
         foot += f" · generated from {', '.join(p.available)} by {p.method} ({p.model_version})"
     annotations.append(dict(xref="x domain", yref="y domain", x=0, y=0, yshift=-4, xanchor="left", yanchor="top",
                             text=foot, showarrow=False, font=dict(size=11, color="#444")))
+    if note_lines:  # above the legend, which sits just over the plot
+        annotations.append(dict(xref="paper", yref="paper", x=0, y=1, yshift=_LEGEND_PX, xanchor="left",
+                                yanchor="bottom", align="left", showarrow=False, font=dict(size=12, color="#111"),
+                                text="<br>".join(html.escape(line) for line in note_lines)))
     fig.update_layout(
         annotations=annotations,
         height=height,
         margin=margin,
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)) if title else None,
+        title=(dict(text=title, x=0.0, xanchor="left", font=dict(size=15))
+               | (dict(y=1.0, yref="container", yanchor="top", pad=dict(t=10)) if note_lines else {})
+               if title else None),
         paper_bgcolor="white",
         plot_bgcolor=COLORS["paper"],
         hovermode="closest",

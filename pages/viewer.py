@@ -5,107 +5,34 @@ A thin view: widgets -> l2g calls (cached in dashboard.state) -> Plotly figures 
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-import traceback
 
 import streamlit as st
 
-from dashboard import state
-from l2g.catalog import READ_ERRORS
+from dashboard import loading, state
+from dashboard.cart import GENERATED_NOTE, interpretation_panel
+from dashboard.text import literal
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
-from l2g.io import MAX_UPLOAD_BYTES, MissingSampleRate, RecordTooLong, read_record
+from l2g.interpretation import page_lines
+from l2g.io import MAX_UPLOAD_BYTES
 from l2g.leads import LEADS, PRESETS
 from l2g.metrics import scored_leads
 from l2g.morphology import cart_intervals
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
-from l2g.record import ABSENT, GENERATED, RECORDED, Metadata, Record
+from l2g.record import ABSENT, GENERATED, RECORDED, Metadata
 from l2g.uncertainty import GRADES, ST_LIMIT_MV, CalibrationError
 
-log = logging.getLogger(__name__)
-
-ACCEPTED = ("an ECG cart or PACS export: DICOM waveform (.dcm), HL7 aECG, Philips SierraECG, GE MUSE or "
-            "GE CardioSoft XML (.xml), SCP-ECG (.scp) or ISHNE Holter (.ecg); WFDB (.hea uploaded together with "
-            "its .dat or .mat); EDF (.edf); CSV (.csv with a header row of lead names); SPH HDF5 (.h5); "
-            "or a .zip holding one record (a DICOM file without an extension: zip it or name it .dcm)")
-# the reader goes by content; these extensions only filter the browser's file dialog (case-insensitively)
-UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5",
-                "dcm", "dicom", "xml", "scp", "ecg"]
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-DEFAULT_CSV_FS = 500.0
 VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
 GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 # a lead the file lacks, or holds only as a generated trace, cannot be ticked (the summary says which)
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
-INTERPRETATION_INLINE_CHARS = 120  # a cart's interpretation longer than this is shown collapsed
 CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
 BAND_NAME = f"{state.BAND_LEVEL:.0%} confidence band".replace("%", " %")
 # "A ≤ 50 µV: ...; B ≤ 150 µV: ...; C > 150 µV: ...", from the library's thresholds
 GRADE_NOTE = "; ".join(f"**{g}** {f'≤ {b:g}' if math.isfinite(b) else f'> {GRADES[i - 1][0]:g}'} µV: {m}"
                        for i, (b, g, m) in enumerate(GRADES))
-
-
-# ------------------------------------------------------------------ loading (the error boundary)
-def _read(source) -> tuple[Record, list[tuple[str, str]]]:
-    """read_record and what to say about it; a CSV upload without a time column is read again at the sidebar's rate."""
-    try:
-        return read_record(source, max_samples=state.MAX_RECORD_SAMPLES), []
-    except MissingSampleRate:
-        names = [f.name.lower() for f in source] if isinstance(source, list) else []
-        if not names or not all(n.endswith(CSV_SUFFIXES) for n in names):
-            raise  # any other file is reported as it is, not hidden behind a retry at the sidebar rate
-        fs = float(st.session_state.get("csv_fs", DEFAULT_CSV_FS))
-        record = read_record(source, fs=fs, max_samples=state.MAX_RECORD_SAMPLES)
-        return record, [("warning", f"{', '.join(names)}: no time column; read at {fs:g} Hz "
-                                    "(the CSV rate set in the sidebar)")]
-
-
-def _open(source, origin: str) -> None:
-    """Read a record; on failure keep the open one and say what went wrong (never a traceback).
-
-    One read at a time per server (``state.read_lock``). Nothing about the file goes to the
-    server log: an unexpected error is logged by type and code location only (its message
-    and the origin may hold a patient's name).
-    """
-    try:
-        with state.read_lock():
-            record, messages = _read(source)
-    except RecordTooLong as exc:
-        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \n{state.LONG_RECORD_HINT}")
-        return
-    except READ_ERRORS as exc:
-        state.set_load_error(f"Could not open {origin}: {str(exc).rstrip('.')}.  \nAccepted: {ACCEPTED}.")
-        return
-    except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
-        log.error("unexpected %s while reading a record (message withheld from the log):\n%s",
-                  type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-        state.set_load_error(f"Could not open {origin}: unexpected {type(exc).__name__}: {exc}.  \n"
-                             f"Accepted: {ACCEPTED}.")
-        return
-    why = state.too_long(record)
-    if why:
-        state.set_load_error(f"Could not open {origin}: {why}.")
-        return
-    state.set_record(record, origin, messages)  # the record's notes are shown too (state.set_record)
-
-
-def _on_upload() -> None:
-    files = st.session_state.get("upload") or []
-    ids = {f.file_id for f in files}
-    seen = st.session_state.get("upload_ids", set())
-    st.session_state["upload_ids"] = ids
-    if files and not ids <= seen:  # read when files were added, not when some were removed
-        _open(list(files), "upload " + ", ".join(f"“{f.name}”" for f in files))
-
-
-def _on_open_folder(path: str, record_id: str) -> None:
-    _open(path, f"“{record_id}” from the data folder")
-
-
-def _on_open_demo() -> None:
-    state.set_record(demo_record(), "built-in demo record (synthetic)")
 
 
 def _lead_check_panel(table, faults: list[str], why: str) -> None:
@@ -141,11 +68,6 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _md(text: str) -> str:
-    """Text from a file, shown literally in Markdown (a cart's ``>>> Acute MI <<<`` is not a quote)."""
-    return re.sub(r"([\\`*_\[\]<>#|$~])", r"\\\1", text.strip())
-
-
 def _cart_lines(meta: Metadata) -> list[str]:
     """Summary lines about the cart: device and acquisition time, its measurements, derived leads.
 
@@ -154,8 +76,8 @@ def _cart_lines(meta: Metadata) -> list[str]:
     lines = []
     when = (meta.acquired or "").replace("T", " ")
     if meta.device or when:
-        lines.append(" · ".join(part for part in (f"Device **{_md(meta.device)}**" if meta.device else "",
-                                                 f"acquired **{_md(when)}**" if when else "") if part))
+        lines.append(" · ".join(part for part in (f"Device **{literal(meta.device)}**" if meta.device else "",
+                                                 f"acquired **{literal(when)}**" if when else "") if part))
     m, cart = meta.measurements, cart_intervals(meta)
     shown = []
     if "heart_rate_bpm" in cart:
@@ -177,19 +99,6 @@ def _cart_lines(meta: Metadata) -> list[str]:
     return lines
 
 
-def _interpretation(meta: Metadata) -> None:
-    """The cart's interpretation statements: one line when short, else collapsed."""
-    statements = [_md(t) for t in meta.interpretation if t.strip()]
-    if not statements:
-        return
-    joined = "; ".join(statements)
-    if len(statements) <= 2 and len(joined) <= INTERPRETATION_INLINE_CHARS:
-        st.markdown(f"**Cart interpretation:** {joined}")
-    else:
-        with st.expander(f"Cart interpretation ({len(statements)} statements)"):
-            st.markdown("\n".join(f"- {t}" for t in statements))
-
-
 # ------------------------------------------------------------------ page
 state.init_session(demo_record)
 ss = st.session_state
@@ -199,13 +108,15 @@ digest = ss["record_digest"]
 with st.sidebar:
     st.subheader("Open a record")
     st.file_uploader(
-        "Upload ECG files", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload", on_change=_on_upload,
-        help=f"{ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB.",
+        "Upload ECG files", type=loading.UPLOAD_TYPES, accept_multiple_files=True, key="upload",
+        on_change=loading.on_upload,
+        help=f"Opens {loading.ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB. The files added last are opened "
+             "and replace the record shown (a WFDB .hea and its .dat may also be added one after the other).",
     )
     st.number_input("CSV rate if it has no time column (Hz)", min_value=1.0, max_value=20000.0,
-                    value=DEFAULT_CSV_FS, step=50.0, key="csv_fs")
+                    value=loading.DEFAULT_CSV_FS, step=50.0, key="csv_fs")
     folder_box = st.container()
-    st.button("Open the demo record", key="open_demo", on_click=_on_open_demo, width="stretch")
+    st.button("Open the demo record", key="open_demo", on_click=loading.open_demo, width="stretch")
     st.subheader("Display")
     filter_name = st.selectbox("Display filter", list(DISPLAY_FILTERS), key="filter",
                                help="Applied alike to every trace on the charts; exports are unfiltered.")
@@ -216,8 +127,12 @@ with st.sidebar:
 
 st.header("12-lead viewer", anchor=False)
 banner = st.container()  # filled once the generator is loaded (below), so the page shows before that
+for text in (text for level, text in ss["load_messages"] if level == "error"):  # a refused file: first
+    st.error(text)
+interpretation_panel(rec)  # the cart's own reading, open and worst first, above the reader's notes
 for level, text in ss["load_messages"]:
-    {"error": st.error, "info": st.info}.get(level, st.warning)(text)
+    if level != "error":
+        (st.info if level == "info" else st.warning)(text)
 lead_check_box = st.container()  # the lead check of the recorded leads, filled once the baseline is loaded
 
 summary, selector = st.columns([2, 3], gap="medium")
@@ -238,7 +153,6 @@ with summary:  # what was opened
         + "".join(f"{line}  \n" for line in _cart_lines(rec.meta))
         + f"**Diagnoses:** {dx}"
     )
-    _interpretation(rec.meta)
     view = st.segmented_control("Layout", list(VIEWS), key="layout", default="3×4 + rhythm", required=True)
     show_waves = st.toggle("P/QRS/T on- and offsets on Lead II", key="waves",
                            help="Delineation of the Lead II drawn (the generated one when II is unticked).")
@@ -346,7 +260,8 @@ if generated:
     st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
                "Grey under a generated lead: the real recording, hidden from the generator."
                + (f" Light blue: the {BAND_NAME}." if show_band and output.interval is not None else "")
-               + f" Trust grade after “gen ·”: {GRADE_NOTE}.")
+               + f" Trust grade after “gen ·”: {GRADE_NOTE}."
+               + (f" {GENERATED_NOTE}" if rec.meta.interpretation else ""))
     if output.interval is not None:
         st_width = state.st_band(part_digest, available, "model", output)
         wide = st_width[st_width > ST_LIMIT_MV]
@@ -451,7 +366,8 @@ elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:"
                   help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
     page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
                       filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)",
-                      band=band_in_images, band_name=BAND_NAME, grades=grades)
+                      band=band_in_images, band_name=BAND_NAME, grades=grades,
+                      notes=page_lines(output))  # the cart's statements, labelled as its reading of the recording
     try:
         with st.spinner("Rendering with kaleido…"):
             ss["images"] = (image_key, figure_images(page))
@@ -501,8 +417,8 @@ with folder_box:
                 choice = st.selectbox(f"Record ({len(hits)} of {len(records)})", ids, key="folder_choice",
                                       format_func=label.get)
                 path = hits.loc[hits["record_id"] == choice, "path"].iloc[0]
-                st.button("Open this record", key="open_folder", on_click=_on_open_folder, args=(path, choice),
-                          type="primary")
+                st.button("Open this record", key="open_folder", on_click=loading.open_folder_record,
+                          args=(path, choice), type="primary")
             else:
                 st.caption("No record matches.")
 

@@ -30,6 +30,22 @@ def upload(app: AppTest, files) -> AppTest:
     return app
 
 
+def add_upload(app: AppTest, files) -> AppTest:
+    """Add ``files`` to the uploader while the files already in it stay there, and rerun.
+
+    What a second pick (or drop) does in a browser: the uploader's value becomes the earlier files,
+    with their ids, plus the new ones. AppTest's ``upload()`` starts from an empty list on a fresh
+    element tree, so the earlier files are taken from the widget as AppTest itself re-sends them.
+    """
+    box = app.file_uploader(key="upload")
+    kept = box._get_files_to_register()  # (file_id, name, bytes, mime) of the files in the uploader now
+    box.set_value(files)
+    box._files = kept + box._files
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def load_errors(app: AppTest) -> list[str]:
     """The page's error messages, without the lead-check panel's verdict (it judges the open record's
     electrodes, not whether a file could be read)."""

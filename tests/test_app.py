@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from l2g.reconstruction import file_sha256
 from l2g.record import Diagnosis, Record
 from tests.ecg_factory import synthetic_record
 
-from .app_helpers import APP, TIMEOUT, load_errors, upload, wfdb_files
+from .app_helpers import APP, TIMEOUT, add_upload, load_errors, upload, wfdb_files
 from .weights import shipped
 
 
@@ -198,6 +199,31 @@ def test_upload_wfdb_hea_and_dat(at: AppTest, tmp_path: Path) -> None:
     assert not at.error
 
 
+def test_a_file_added_to_the_uploader_replaces_the_record(at: AppTest, tmp_path: Path) -> None:
+    # issue #24: with the first record still in the uploader, a second one was refused ("several records")
+    upload(at, wfdb_files(ecg("first", seed=1), tmp_path, "first"))
+    assert "#### first" in record_title(at)
+    add_upload(at, wfdb_files(ecg("second", seed=2), tmp_path, "second"))
+    assert not load_errors(at), load_errors(at)
+    assert "#### second" in record_title(at) and "upload “second.hea”, “second.dat”" in record_title(at)
+    write_csv(ecg("third", seed=3), tmp_path / "third.csv")
+    add_upload(at, ("third.csv", (tmp_path / "third.csv").read_bytes(), "text/csv"))
+    assert not load_errors(at), load_errors(at)
+    assert "#### third" in record_title(at) and "upload “third.csv”" in record_title(at)
+    assert len(at.file_uploader(key="upload").value) == 5  # all still listed; only the added ones were read
+    at.file_uploader(key="upload").set_value(None).run()  # removing files opens nothing
+    assert "#### third" in record_title(at)
+
+
+def test_a_wfdb_header_and_its_signal_file_may_be_added_one_after_the_other(at: AppTest, tmp_path: Path) -> None:
+    hea, dat = wfdb_files(ecg("parts"), tmp_path, "parts")
+    upload(at, [hea])
+    assert len(load_errors(at)) == 1 and "demo" in record_title(at)  # a header alone: refused
+    add_upload(at, [dat])  # the .dat is read with the .hea already in the uploader
+    assert not load_errors(at), load_errors(at)
+    assert "#### parts" in record_title(at) and "upload “parts.hea”, “parts.dat”" in record_title(at)
+
+
 def test_upload_challenge_mat(at: AppTest, tmp_path: Path) -> None:
     x = ecg("A0001").signal
     val = np.round(x * 1000).astype(np.int16)
@@ -307,7 +333,7 @@ def test_summary_shows_the_cart_and_the_morphology_table_a_cart_column(at: AppTe
     assert "Device **Mortara Instrument, Inc. el250**" in summary and "acquired **2013-01-25 10:59:19**" in summary
     assert ("**Cart measurements:** HR 61 bpm · PR 161 ms · QRS 75 ms · QT/QTc 368/370 ms · "
             "axes P/QRS/T 74/52/57°") in summary
-    assert any(m.value == "**Cart interpretation:** RITMO SINUSALE; ECG NORMALE" for m in at.markdown)
+    assert interpretation(at) == [("normal", "RITMO SINUSALE"), ("normal", "ECG NORMALE")]
     assert "Derived leads" not in summary  # all 12 stored
     assert any("median beats ignored" in w.value for w in at.warning)  # the reader's notes
     table = at.dataframe[1].value  # II ticked: the recorded Lead II beside the cart
@@ -326,8 +352,42 @@ def test_summary_of_an_8_lead_file_names_the_derived_leads(at: AppTest) -> None:
     summary = record_title(at)
     assert "**Derived leads:** III, aVR, aVL, aVF computed from I and II" in summary
     assert "Device **MAC**" in summary and "HR 102 bpm" in summary
-    box = next(e for e in at.expander if e.label == "Cart interpretation (6 statements)")  # long: collapsed
-    assert "OLD ANTEROSEPTAL INFARCT" in box.markdown[0].value
+    assert interpretation(at) == [  # worst first; the comparison's two lines read as one statement
+        ("abnormal", "SINUS TACHYCARDIA WITH ONE VENTRICULAR PREMATURE BEAT"), ("abnormal", "LEFT AXIS DEVIATION"),
+        ("abnormal", "OLD ANTEROSEPTAL INFARCT"),
+        ("abnormal", "WHEN COMPARED WITH ECG OF 1/21/99 16:22, SINUS TACHYCARDIA HAS APPEARED"),
+        ("other", "BASELINE ARTIFACT")]
+
+
+def interpretation(at: AppTest) -> list[tuple[str, str]]:
+    """The cart's statements as the page lists them: ``[(level, text as the cart wrote it)]``, top to bottom."""
+    items = next(m.value for m in at.markdown if m.value.startswith("- :") and "-badge[" in m.value)
+    out = []
+    for line in items.splitlines():
+        level, text = re.fullmatch(r"- :\w+-badge\[(\w+)\] (.*)", line).groups()
+        out.append((level, re.sub(r"\\(.)", r"\1", text)))  # the page escapes Markdown: undo it
+    return out
+
+
+def test_the_carts_interpretation_is_open_at_the_top_worst_first_as_its_reading_of_the_recording(
+        at: AppTest) -> None:
+    # issue #24: Philips' ">>> Acute MI <<<" sat in a collapsed "Cart interpretation (5 statements)"
+    path = cart_file("philips_xml/129DYPRG.XML")
+    upload(at, (path.name, path.read_bytes(), "text/xml"))
+    assert not [e for e in at.expander if "interpretation" in e.label.lower()]  # nothing to open
+    assert interpretation(at) == [
+        ("critical", "Inferior infarct, acute (LCx); ST>0.10mV, II III aVF, STd V1-V3"),
+        ("critical", ">>> Acute MI <<<"),
+        ("abnormal", "Sinus bradycardia; rate< 50"),
+        ("abnormal", "ABNORMAL ECG"),
+        ("borderline", "Nonspecific intraventricular conduction delay; QRSd >115mS, not LBBB/RBBB")]
+    texts = [m.value for m in at.markdown]
+    heading = next(i for i, t in enumerate(texts) if t.startswith("**Cart interpretation**"))
+    assert "the cart's own reading of the originally recorded leads (all 12 leads)" in texts[heading]
+    assert heading < next(i for i, t in enumerate(texts) if t.startswith("#### "))  # above the summary
+    assert ticked(at) == PRESETS[DEFAULT_PRESET]  # so leads are generated: say so beside them
+    assert any("cart's reading of the originally recorded leads, not of these generated leads" in c.value
+               for c in at.caption)
 
 
 def test_upload_zip_of_a_cart_file(at: AppTest) -> None:
@@ -351,10 +411,44 @@ def test_bad_upload_keeps_the_open_record(at: AppTest, tmp_path: Path, files, pr
     upload(at, files)
     assert len(at.error) == 1
     message = at.error[0].value
-    assert problem in message and "Accepted:" in message and "WFDB" in message
+    assert problem in message and "The viewer opens one ECG record at a time" in message and "WFDB" in message
     assert "good" in record_title(at)  # the previous record stays, with its lead selection
     assert "V2" not in ticked(at) and "V1" in ticked(at)
     assert not at.exception
+
+
+def _two_records(tmp_path: Path) -> list:
+    return wfdb_files(ecg("a", seed=4), tmp_path, "a") + wfdb_files(ecg("b", seed=5), tmp_path, "b")
+
+
+def _cut_dicom(tmp_path: Path) -> list:
+    from l2g.export import dicom_bytes
+
+    data = dicom_bytes(ecg("cut", seed=6))
+    return [("cut.dcm", data[: len(data) // 2], "application/dicom")]
+
+
+@pytest.mark.parametrize("files, plain", [
+    (lambda tmp: [("invoice.xml", b'<?xml version="1.0"?><invoice><total>3</total></invoice>', "text/xml")],
+     "it is not an ECG file this viewer recognises"),
+    (_two_records, "the files hold more than one record; add one record at a time"),
+    (_cut_dicom, "it is an ECG file of a known kind, but damaged, cut short or of a variant this viewer cannot "
+                 "read yet"),
+    (lambda tmp: [("lonely.dat", b"\x00" * 4000, "application/octet-stream")], "it could not be read as an ECG "
+                                                                                "record"),
+], ids=["unknown", "several", "damaged", "other"])
+def test_a_refused_file_is_explained_in_plain_words_and_names_the_record_still_shown(
+        at: AppTest, tmp_path: Path, files, plain: str) -> None:
+    # issue #24: the refusal was the reader's own text ("uploads: several records ...; expected one record per
+    # upload") and did not say which record was still on the page
+    upload(at, wfdb_files(ecg("good"), tmp_path, "good"))
+    upload(at, files(tmp_path))
+    message, = load_errors(at)
+    lines = message.split("  \n")
+    assert lines[0].startswith("**Could not open upload “") and lines[0].endswith(f":** {plain}."), lines
+    assert lines[1].startswith("Why: ") and "The viewer opens one ECG record at a time" in lines[2], lines
+    assert lines[-1] == "Still showing **good** (upload “good.hea”, “good.dat”).", lines
+    assert "#### good" in record_title(at)
 
 
 def test_long_record_has_a_window_slider(at: AppTest, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from l2g.leads import LEADS
 from l2g.record import DEIDENTIFIED_NOTE, GENERATED, Provenance
 from tests.ecg_factory import synthetic_record
 
-from .app_helpers import upload, wfdb_files
+from .app_helpers import load_errors, upload, wfdb_files
 
 
 def generated_record():
@@ -174,3 +174,37 @@ def test_cli_library_and_dashboard_export_the_same_bytes(at: AppTest, downloads:
         assert any("by model l2g.pt@66d7d7843eb2" in x for x in csv_head[:8])
         assert (DEIDENTIFIED_NOTE in "\n".join(csv_head[:8])) == deidentify
     capsys.readouterr()
+
+
+def test_exports_mark_the_carts_interpretation_as_its_reading_of_the_recorded_leads(
+        at: AppTest, downloads: dict[str, bytes], monkeypatch, tmp_path) -> None:
+    # issue #24: the cart's statements were copied into the DICOM export as they were, beside leads that the
+    # export now holds as generated; the printed chart did not carry them at all
+    from l2g.interpretation import CART_READING
+    from l2g.io import write_dicom
+
+    statements = ("Sinus rhythm", ">>> Acute MI <<<")
+    rec = synthetic_record(duration_s=10.0, seed=7, name="cart1")
+    write_dicom(rec.replace(meta=rec.meta.__class__(interpretation=statements)), tmp_path / "cart1.dcm")
+    upload(at, ("cart1.dcm", (tmp_path / "cart1.dcm").read_bytes(), "application/dicom"))
+    assert not at.exception and not load_errors(at), load_errors(at)
+
+    ds = pydicom.dcmread(io.BytesIO(downloads["cart1_l2g.dcm"]))  # leads are generated (the default preset)
+    texts = [str(a.UnformattedTextValue) for a in ds.WaveformAnnotationSequence if "UnformattedTextValue" in a]
+    assert [t for t in texts if not t.startswith("L2G:")] == [f"{CART_READING}: {s}" for s in statements]
+    back = read_record([("back.dcm", downloads["cart1_l2g.dcm"])])
+    assert back.meta.interpretation == statements and back.generated_leads  # the cart's words, read back
+
+    figures = []
+
+    def render(fig, *args, **kwargs):
+        figures.append(fig)
+        return {"png": b"png", "pdf": b"pdf"}
+
+    monkeypatch.setattr(export, "browser_path", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(export, "figure_images", render)
+    at.button(key="render_images").click().run()
+    assert not at.exception
+    notes = [a.text for a in figures[0].layout.annotations if a.text.startswith("Cart interpretation")]
+    assert notes == [f"{CART_READING} (worst first):<br>CRITICAL: &gt;&gt;&gt; Acute MI &lt;&lt;&lt;"
+                     "<br>NORMAL: Sinus rhythm"]

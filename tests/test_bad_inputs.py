@@ -677,7 +677,7 @@ def test_app(name: str, app: AppTest, tmp_path: Path, monkeypatch: pytest.Monkey
     if expect == "error":
         errors = load_errors(app)
         assert len(errors) == 1, errors
-        detail = errors[0].split("”: ", 1)[1]  # after "Could not open upload “a”, “b”"
+        detail = errors[0].split("  \nWhy: ", 1)[1]  # the reader's words, after the plain ones
         assert names_a_file(detail, files) and re.search(problem, detail), detail
         assert title(app) == before and ticked(app) == selection  # the open record stays, as it was
     else:

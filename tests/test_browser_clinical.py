@@ -91,3 +91,39 @@ def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  #
         page.wait_for_selector(IDLE)
         page.screenshot(path=str(out), full_page=True)
         assert Path(out).stat().st_size > 10_000
+
+
+def test_two_cart_files_uploaded_one_after_the_other(page, server) -> None:  # noqa: F811 - fixtures
+    """Issue #24: the uploader keeps the first file; the second pick must open the second file, not fail.
+
+    And the Philips file's ">>> Acute MI <<<" is on the first screen, open, above the chart.
+    """
+    first, second = CLINICAL / FILES["dicom"][0], CLINICAL / FILES["philips"][0]
+    if not (first.is_file() and second.is_file()):
+        pytest.skip(f"{CLINICAL} not found: real cart files are read from ../shared/clinical")
+    url, _, _ = server
+    page.goto(url)
+    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
+    _idle(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    for path, fmt in ((first, "dicom"), (second, "philips")):
+        uploader.set_input_files([str(path)])
+        summary = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=f"upload “{path.name}”")
+        errors = page.locator('[data-testid="stAlertContentError"]').filter(has_not_text="Lead check")
+        summary.first.or_(errors.first).wait_for()  # the new record's summary, or the refusal
+        _idle(page)
+        assert errors.count() == 0, errors.first.inner_text()
+        text = summary.first.inner_text()
+        assert path.stem in text.splitlines()[0] and fmt in text, text  # the title line names the file
+    # both files are listed in the uploader; the second one is the record shown
+    names = page.locator('[data-testid="stFileChipName"]').all_text_contents()
+    assert first.name in names and second.name in names, names
+    # the cart's own "Acute MI", open without a click, in the first screen, above the chart (issue #24 item 7)
+    page.locator('[data-testid="stMain"]').evaluate("el => el.scrollTo(0, 0)")
+    acute = page.locator(".st-key-cart_interpretation li").filter(has_text=">>> Acute MI <<<").first
+    assert acute.is_visible()
+    box, chart = acute.bounding_box(), page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert box["y"] + box["height"] <= 900 and box["y"] < chart["y"], (box, chart)
+    panel = page.locator(".st-key-cart_interpretation").first.inner_text()
+    assert "originally recorded leads" in panel and panel.index("Acute MI") < panel.index("Sinus bradycardia")
+    _shot(page, "clinical_two_uploads.png")

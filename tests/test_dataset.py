@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import wfdb
 
 from l2g.dataset import (
     DataConfig,
@@ -175,7 +176,6 @@ def test_make_input_expands_and_zeroes():
 # -------------------------------------------------------- load_split_arrays
 @pytest.fixture()
 def tiny_archive(tmp_path):
-    wfdb = pytest.importorskip("wfdb")
     root = tmp_path / "data"
     (root / "a").mkdir(parents=True)
     for i in range(3):

@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 
-pydicom = pytest.importorskip("pydicom")
-
-from l2g.io import dicom  # noqa: E402
-from l2g.io._raw import FormatError  # noqa: E402
-from l2g.leads import LEADS  # noqa: E402
-from l2g.record import DEIDENTIFIED_NOTE, Metadata, Provenance, Record  # noqa: E402
+from l2g.io import dicom
+from l2g.io._raw import FormatError
+from l2g.leads import LEADS
+from l2g.record import DEIDENTIFIED_NOTE, Metadata, Provenance, Record
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "clinical" / "dicom" / "waveform_ecg.dcm"
@@ -120,7 +119,8 @@ def test_round_trip_marks_generated_leads(tmp_path):
     expected = ["I", "II"] + [f"{lead} (GENERATED)" for lead in LEADS[2:] if lead != "aVR"]
     assert labels == expected  # aVR (absent) omitted
     texts = [a.UnformattedTextValue for a in ds.WaveformAnnotationSequence]
-    assert texts[:2] == ["Sinus rhythm", "Normal ECG"]
+    cart = "Cart interpretation of the originally recorded leads; not of generated leads: "  # beside generated leads
+    assert texts[:2] == [f"{cart}Sinus rhythm", f"{cart}Normal ECG"]
     assert "L2G: generated leads: III,aVL,aVF,V1,V2,V3,V4,V5,V6 (not recorded)" in texts
     assert "L2G: generated from: I,II by model l2g-test-1" in texts
     ref = ds.waveform_array(0) / 1000.0  # pydicom, mV
@@ -133,7 +133,7 @@ def test_round_trip_marks_generated_leads(tmp_path):
         np.testing.assert_allclose(raw.leads[LEADS[i]], rec.signal[i], rtol=0, atol=1e-3)
     assert raw.fields["generated"] == "III,aVL,aVF,V1,V2,V3,V4,V5,V6"
     assert raw.fields["provenance"] == "I,II by model l2g-test-1"
-    assert raw.interpretation == ["Sinus rhythm", "Normal ECG"]  # L2G lines are not interpretation
+    assert raw.interpretation == ["Sinus rhythm", "Normal ECG"]  # L2G lines are not interpretation; label gone
     assert raw.age == 63.0 and raw.sex == "F" and raw.acquired == "2020-01-02T03:04:05"
     assert raw.device == "GE MAC 5500"
     assert raw.identity == {"name": NAME, "id": PID, "birth_date": "19610203"}

@@ -7,7 +7,9 @@ need one skip when it is absent. Copies under a wrong name are made in ``tmp_pat
 from __future__ import annotations
 
 import io
+import re
 import shutil
+import struct
 import subprocess
 import sys
 import warnings
@@ -19,7 +21,8 @@ import pytest
 import scipy.io
 
 from l2g.catalog import find_records
-from l2g.io import FORMATS, MissingSampleRate, UnknownFormat, read_record
+from l2g.io import FORMATS, FormatError, MissingSampleRate, UnknownFormat, read_record, sniff_format
+from l2g.io.scp import crc_ccitt
 from l2g.leads import LEADS
 from l2g.reconstruction import MIN_RECORD_S, RecordTooShort, reconstruct
 from l2g.record import Record
@@ -106,15 +109,30 @@ def test_random_bytes_are_refused_naming_the_formats_tried(suffix: str, tmp_path
     assert isinstance(err.value, UnknownFormat)
 
 
-def test_a_damaged_cart_file_raises_a_value_error_not_key_or_index_error(tmp_path: Path) -> None:
-    data = clinical("scp_ecg/Example.scp").read_bytes()
-    for cut in (200, 1000, len(data) // 2):
-        path = tmp_path / f"cut{cut}.scp"
-        path.write_bytes(data[:cut])
-        try:
+def _damaged(data: bytes, fmt: str, cut: int) -> bytes:
+    """The first ``cut`` bytes of a cart file, still claimed by its own sniffer.
+
+    SCP-ECG states its length and a CRC of the whole record in its preamble, and its sniffer
+    refuses a file shorter than the stated length: both are rewritten for the cut, so the
+    decoder itself meets the missing sections.
+    """
+    head = bytearray(data[:cut])
+    if fmt == "scp":
+        head[2:6] = struct.pack("<I", cut)
+        head[0:2] = struct.pack("<H", crc_ccitt(bytes(head[2:])))
+    return bytes(head)
+
+
+@pytest.mark.parametrize("rel", list(FILES))
+def test_a_damaged_cart_file_reaches_its_decoder_and_raises_a_format_error(rel: str, tmp_path: Path) -> None:
+    fmt, _ = FILES[rel]
+    data = clinical(rel).read_bytes()
+    for fraction in (0.05, 0.3, 0.5, 0.9, 0.999):
+        path = tmp_path / f"cut{fraction:g}{Path(rel).suffix}"
+        path.write_bytes(_damaged(data, fmt, int(len(data) * fraction)))
+        assert sniff_format(path) == fmt, path.name  # claimed by its reader: the decoder sees the damage
+        with pytest.raises(FormatError, match=re.escape(path.name)):  # not KeyError, OSError, struct.error...
             read_record(path)
-        except ValueError:
-            pass  # KeyError, IndexError or struct.error would fail the test
 
 
 def test_cart_folder_is_found_by_content(tmp_path: Path) -> None:

@@ -397,7 +397,6 @@ def test_study_detects_the_real_lead_ii_once(monkeypatch) -> None:
 
 def test_dashboard_view_delineates_each_lead_ii_once(monkeypatch) -> None:
     # the viewer's morphology table and wave markers share the generated Lead II's delineation
-    pytest.importorskip("streamlit")
     import streamlit as st
 
     from dashboard import state

@@ -154,3 +154,17 @@ def test_training_curves_figure() -> None:
 def test_a_generated_reference_trace_is_never_drawn_as_real(out) -> None:
     fig = plots.ecg_figure(out, reference=out)  # e.g. a re-opened export: its generated leads are not real
     assert not by_kind(fig, "real") and by_kind(fig, "generated")
+
+
+def test_notes_are_printed_above_the_chart_and_make_room_for_themselves(real) -> None:
+    plain = plots.ecg_figure(real, title="t")
+    long = "CRITICAL: " + "word " * 60  # wrapped at NOTE_CHARS
+    fig = plots.ecg_figure(real, title="t", notes=["Cart interpretation (worst first):", ">>> Acute MI <<<", long])
+    note, = [a for a in fig.layout.annotations if a.text.startswith("Cart interpretation")]
+    lines = note.text.split("<br>")
+    assert lines[:2] == ["Cart interpretation (worst first):", "&gt;&gt;&gt; Acute MI &lt;&lt;&lt;"]  # as text
+    assert len(lines) == 4 and all(len(line) <= plots.NOTE_CHARS for line in lines)
+    assert note.yanchor == "bottom" and note.y == 1 and note.yshift > 0  # above the plot and its legend
+    assert fig.layout.margin.t == plain.layout.margin.t + 4 * 17 + 6
+    assert fig.layout.height - plain.layout.height == fig.layout.margin.t - plain.layout.margin.t  # grid unchanged
+    assert fig.layout.title.yanchor == "top" and plain.layout.title.yanchor is None  # no notes: as before

@@ -90,6 +90,10 @@ class UnknownFormat(ValueError):
     """A file that none of the readers recognises; the message lists the formats looked for."""
 
 
+class SeveralRecords(ValueError):
+    """Files read together (an upload, a zip) that hold more than one record; the message names them."""
+
+
 def to_mv_factor(unit: str) -> float | None:
     """Factor converting a value in ``unit`` to mV, or None for an unknown unit.
 

@@ -162,9 +162,9 @@ def parse(path: Path, fmt: str, data: bytes | None = None) -> ET.Element:
         raise FormatError(f"{path}: the {fmt} file uses a refused XML feature ({e}); "
                           f"expected plain XML") from e
     except ET.ParseError as e:
-        raise FormatError(f"{path}: not well-formed {fmt} XML ({e}); the file may be truncated") from e
+        raise FormatError(f"{path}: not well-formed {fmt} file ({e}); the file may be truncated") from e
     except (ValueError, LookupError) as e:  # e.g. an unknown encoding in the declaration
-        raise FormatError(f"{path}: cannot decode the {fmt} XML ({e})") from e
+        raise FormatError(f"{path}: cannot decode the {fmt} file ({e})") from e
 
 
 def local(tag: str) -> str:

@@ -18,6 +18,7 @@ from ._common import (
     _EDF_EXT,
     _HDF5_EXT,
     _ZIP_MAGIC,
+    SeveralRecords,
     _magic,
 )
 
@@ -185,14 +186,14 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     for kind in ("hea", "hdf5", "edf"):
         if kind in by_kind:
             if len(by_kind[kind]) > 1:
-                raise ValueError(f"{what}: several records ({', '.join(p.name for p in by_kind[kind])}); "
+                raise SeveralRecords(f"{what}: several records ({', '.join(p.name for p in by_kind[kind])}); "
                                  "expected one record per upload")
             return by_kind[kind][0]
     csvs = [p for p in by_kind.get("csv", []) if p.name.lower() != "metadata.csv"] or by_kind.get("csv", [])
     if len(csvs) == 1:
         return csvs[0]
     if len(csvs) > 1:
-        raise ValueError(f"{what}: several CSV files ({', '.join(p.name for p in csvs)}); expected one record")
+        raise SeveralRecords(f"{what}: several CSV files ({', '.join(p.name for p in csvs)}); expected one record")
     if "mat" in by_kind:
         raise ValueError(f"{what}: {by_kind['mat'][0].name} without its .hea header; "
                          "expected the .hea uploaded together with the .dat/.mat")
@@ -202,7 +203,7 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     if len(claimed) == 1:
         return claimed[0]  # a cart export (.xml, .scp, .ecg...) recognised by its content
     if len(claimed) > 1:
-        raise ValueError(f"{what}: several records ({', '.join(p.name for p in claimed)}); "
+        raise SeveralRecords(f"{what}: several records ({', '.join(p.name for p in claimed)}); "
                          "expected one record per upload")
     if len(files) == 1:
         return files[0]  # unknown extension: let content sniffing decide

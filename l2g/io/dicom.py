@@ -37,7 +37,9 @@ What is read
 Files written by :func:`write_dicom` mark generated leads in the channel label (``"V1 (GENERATED)"``)
 and in ``L2G:`` text annotations. :func:`read` returns such a lead under its plain name, lists it
 in ``fields["generated"]`` (comma-separated canonical names) and the ``L2G: generated from:`` line's
-content in ``fields["provenance"]``; ``L2G:`` annotations are never taken as interpretation.
+content in ``fields["provenance"]``; ``L2G:`` annotations are never taken as interpretation, and a
+cart statement written beside generated leads loses its "not of generated leads" prefix
+(:func:`l2g.interpretation.unlabelled`).
 
 What is written
 ---------------
@@ -54,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..interpretation import unlabelled
 from ..leads import normalize_lead_name
 from ..record import ABSENT, GENERATED, Record
 from . import _xml as X
@@ -362,8 +365,8 @@ def _annotations(ds) -> tuple[dict[str, float], list[str], list[str]]:
     l2g: list[str] = []
     for item in ds.get("WaveformAnnotationSequence") or []:
         text = _text(item, "UnformattedTextValue")
-        if text:
-            (l2g if text.startswith("L2G:") else texts).append(text)
+        if text:  # a statement of an L2G-ECG export without its "not of generated leads" label
+            (l2g if text.startswith("L2G:") else texts).append(unlabelled(text))
             continue
         concept = _first_code(item, "ConceptNameCodeSequence")
         value = _number(item, "NumericValue")
@@ -411,8 +414,8 @@ def read(path: Path) -> RawECG:
     with X.decoding_errors(path, FORMAT):
         try:
             ds = pydicom.dcmread(path, force=True)
-        except (InvalidDicomError, EOFError) as e:
-            raise FormatError(f"{path}: not a readable DICOM file ({e})") from e
+        except (InvalidDicomError, EOFError, OSError) as e:  # pydicom says OSError for a truncated element
+            raise FormatError(f"{path}: not a readable DICOM file, damaged or truncated ({e})") from e
         sop = _text(ds, "SOPClassUID") or _text(getattr(ds, "file_meta", {}), "MediaStorageSOPClassUID")
         if sop not in _SOP_NAMES:
             raise FormatError(f"{path}: SOP class {sop or 'missing'!s} is not an ECG waveform; expected "
@@ -538,7 +541,9 @@ def write_dicom(record: Record, path: str | Path, *, deidentify: bool = False) -
       annotations (``L2G: lead status ...``, ``L2G: generated leads ...``, ``L2G: generated from:
       <available> by <method> <version>`` and a not-a-recording warning, as in
       :func:`l2g.export.provenance_lines`) name them, the model and the leads it was given.
-    * The cart's interpretation lines become text annotations; age (``PatientAge``), sex and
+    * The cart's interpretation lines become text annotations, each prefixed with
+      :data:`l2g.interpretation.CART_READING` when the record holds generated leads
+      (:func:`l2g.interpretation.labelled`; :func:`read` strips the prefix); age (``PatientAge``), sex and
       the acquisition time (``AcquisitionDateTime``, ``ContentDate``/``ContentTime``) are written.
       ``Manufacturer`` is the record's device; ``SoftwareVersions`` names L2G-ECG.
     * New Study, Series and SOP Instance UIDs on every call.
@@ -581,6 +586,7 @@ def write_dicom(record: Record, path: str | Path, *, deidentify: bool = False) -
 
     from .. import __version__
     from ..export import provenance_lines
+    from ..interpretation import labelled
 
     rec = record.deidentified() if deidentify else record
     std = rec.standardize()
@@ -659,7 +665,7 @@ def write_dicom(record: Record, path: str | Path, *, deidentify: bool = False) -
     group.WaveformData = counts.T.astype("<i2").tobytes()  # channel-interleaved: C1S1, C2S1, ...
     ds.WaveformSequence = Sequence([group])
 
-    texts = list(std.meta.interpretation) + provenance_lines(std)
+    texts = labelled(std) + provenance_lines(std)  # the cart's statements marked as its reading of the recording
     notes = []
     for text in texts:
         item = Dataset()
