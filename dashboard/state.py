@@ -546,3 +546,22 @@ def export_files(digest: str, available: tuple[str, ...], method: str, deidentif
         dicom = str(exc).rstrip(".")
     return {"wfdb": wfdb_zip_bytes(_output, deidentify=deidentify),
             "csv": csv_bytes(_output, deidentify=deidentify, band=True), "dicom": dicom}
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _findings(mtime: float) -> dict | None:
+    from l2g.fidelity import load_findings
+
+    return load_findings()
+
+
+def diagnostic_findings(available: tuple[str, ...], model_version: str) -> list[str]:
+    """:func:`l2g.fidelity.findings_for` the ticked leads, from ``reports/diagnostic.json`` (re-read when it changes);
+    a damaged file gives one line saying so, never a crash."""
+    from l2g.fidelity import FINDINGS_FILE, findings_for
+
+    try:
+        data = _findings(FINDINGS_FILE.stat().st_mtime if FINDINGS_FILE.is_file() else 0.0)
+    except ValueError as exc:
+        return [f"The diagnostic evaluation could not be read ({exc})."]
+    return findings_for(available, data, model_version)

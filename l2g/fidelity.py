@@ -400,3 +400,105 @@ def beat_measures(x: np.ndarray, fs: float, r_peaks: np.ndarray, qrs_on: np.ndar
     ptp = np.median(ptp_b, axis=0) if ptp_b else nan
     st = np.median(st_b, axis=0) if st_b else nan
     return ptp, st
+
+
+#: Where ``bench/diagnostic.py score`` writes the findings the viewer's trust panel reads.
+FINDINGS_FILE = Path(__file__).resolve().parents[1] / "reports" / "diagnostic.json"
+
+
+def load_findings(path: str | Path | None = None) -> dict | None:
+    """The diagnostic-fidelity findings (``reports/diagnostic.json``), or None when there are none.
+
+    Raises
+    ------
+    ValueError
+        When the file exists but is not such a table.
+    """
+    import json
+
+    p = Path(path) if path is not None else FINDINGS_FILE
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{p}: not a readable diagnostic-fidelity table ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("subsets"), dict) or "model" not in data:
+        raise ValueError(f"{p}: not a diagnostic-fidelity table (needs 'model' and 'subsets')")
+    return data
+
+
+def _subset_key(leads: Sequence[str]) -> str:
+    return ",".join(lead for lead in LEADS if lead in set(leads))
+
+
+def findings_for(available: Sequence[str], findings: dict | None, model_version: str) -> list[str]:
+    """Plain-words lines for the trust panel: what the evaluation found the ticked lead set can and cannot show.
+
+    Parameters
+    ----------
+    available : sequence of str
+        The recorded leads the reconstruction used.
+    findings : dict or None
+        :func:`load_findings`.
+    model_version : str
+        The loaded generator's digest (``l2g.pt@…``); findings made for another one are not shown as its own.
+
+    Returns
+    -------
+    list of str
+        Markdown sentences; never empty.
+
+    Examples
+    --------
+    >>> f = {"model": "m@1", "subsets": {"I": {"real": .93, "input_only": .83, "model": .80, "linear": .79,
+    ...      "zero": .5}}, "per_class": {"I": {"real": {"MI": .92}, "model": {"MI": .69}}}, "reconstruction": {}}
+    >>> lines = findings_for(["I"], f, "m@1")
+    >>> "macro-AUC **0.80** from the generated 12-lead, 0.93 from twelve recorded leads" in lines[0]
+    True
+    >>> lines[1]
+    'Myocardial infarction: AUC 0.69 generated vs 0.92 recorded — generated leads **cannot rule out an infarct**.'
+    >>> lines[2].startswith("The reconstruction carries **less**")
+    True
+    >>> findings_for(["I"], f, "other@2")[0].startswith("The diagnostic evaluation was made for another")
+    True
+    """
+    if not findings:
+        return ["No diagnostic evaluation is available for this model (run `make diagnostic`): whether the "
+                "generated leads keep the diagnosis has not been measured."]
+    if findings.get("model") != model_version:
+        return [f"The diagnostic evaluation was made for another generator (`{findings.get('model')}`, this one is "
+                f"`{model_version}`); its findings do not apply."]
+    key = _subset_key(available)
+    subsets = findings["subsets"]
+    out: list[str] = []
+    if key in subsets:
+        v = subsets[key]
+        pc = findings.get("per_class", {}).get(key, {})
+        line = (f"From **{key.replace(',', ', ')}** (PTB-XL fold 10): a reference classifier reads the diagnosis "
+                f"with macro-AUC **{v['model']:.2f}** from the generated 12-lead, {v['real']:.2f} from twelve "
+                "recorded leads")
+        line += f" and {v['input_only']:.2f} from the recorded leads alone." if "input_only" in v else "."
+        out.append(line)
+        mi_m, mi_r = pc.get("model", {}).get("MI"), pc.get("real", {}).get("MI")
+        if mi_m is not None and mi_r is not None:
+            verdict = (" — generated leads **cannot rule out an infarct**" if mi_r - mi_m > 0.05 else
+                       " — close to the recorded 12-lead")
+            out.append(f"Myocardial infarction: AUC {mi_m:.2f} generated vs {mi_r:.2f} recorded{verdict}.")
+        if "input_only" in v and v["model"] < v["input_only"]:
+            out.append("The reconstruction carries **less** diagnostic information than the recorded leads "
+                       "themselves: read the diagnosis from the recorded leads, not from the generated ones.")
+    else:
+        done = [k for k in subsets if set(k.split(",")) <= set(available)]
+        best = max(done, key=lambda k: len(k.split(",")), default=None)
+        out.append("This lead set was not part of the diagnostic evaluation (evaluated: "
+                   + "; ".join(k.replace(",", ", ") for k in subsets) + ").")
+        if best is not None:
+            v = subsets[best]
+            out.append(f"It holds {best.replace(',', ', ')}, from which the generated 12-lead scored macro-AUC "
+                       f"{v['model']:.2f} (twelve recorded leads {v['real']:.2f}).")
+    rec = findings.get("reconstruction", {}).get(key, {}).get("model")
+    if rec:
+        out.append(f"Signal agreement from these leads on fold 10: mean r {rec['r']:.2f}, RMSE {rec['rmse_uv']:.0f} µV "
+                   "over the generated leads.")
+    return out

@@ -271,6 +271,12 @@ if generated:
                        + ". Do not read ST elevation or depression in these generated leads; place more leads, "
                        "nearer to them, to narrow the band.", icon=":material/warning:")
 
+    if output.meta.provenance is not None and output.meta.provenance.method == "model":
+        # the trust panel: what the diagnostic evaluation found this lead set can and cannot show
+        st.info("**What the evaluation found for these leads** — " + "  \n".join(
+            state.diagnostic_findings(tuple(available), output.meta.provenance.model_version)),
+            icon=":material/fact_check:")
+
 # agreement and morphology
 compared = scored_leads(part, output, available) if available else ()
 left, right = st.columns(2)

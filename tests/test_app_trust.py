@@ -150,3 +150,36 @@ def test_a_weights_folder_whose_band_was_fitted_for_another_generator(monkeypatc
         assert "Grade" not in app.dataframe[0].value.columns
     finally:
         state.reset_models()
+
+
+def test_trust_panel_says_what_the_diagnostic_evaluation_found(at: AppTest, tmp_path, monkeypatch) -> None:
+    """Issue #22 item 7: for the ticked leads, the panel reads the fidelity table the evaluation writes, for this
+    generator only; without a table it says that nothing was measured."""
+    import l2g.fidelity as fidelity
+    from dashboard import state
+
+    version = state.reconstructor("model")[0].version
+    table = {"model": version, "subsets": {"I": {"real": 0.93, "input_only": 0.83, "model": 0.79, "linear": 0.78,
+                                                 "zero": 0.55}},
+             "per_class": {"I": {"real": {"MI": 0.92}, "model": {"MI": 0.69}}},
+             "reconstruction": {"I": {"model": {"r": 0.70, "rmse_uv": 130.0}}}}
+    path = tmp_path / "diagnostic.json"
+    path.write_text(json.dumps(table))
+    monkeypatch.setattr(fidelity, "FINDINGS_FILE", path)
+    tick_only(at, ["I"])
+    panel = [i.value for i in at.info if "What the evaluation found" in i.value]
+    assert len(panel) == 1
+    assert "macro-AUC **0.79** from the generated 12-lead, 0.93 from twelve recorded leads" in panel[0]
+    assert "cannot rule out an infarct" in panel[0] and "less** diagnostic information" in panel[0]
+    tick_only(at, ["I", "II", "V2"])  # not evaluated: said so, with what it holds
+    panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
+    assert "not part of the diagnostic evaluation" in panel and "It holds I" in panel
+    table["model"] = "l2g.pt@000000000000"
+    path.write_text(json.dumps(table))
+    tick_only(at, ["I"])
+    panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
+    assert "made for another generator" in panel and "cannot rule out" not in panel
+    path.unlink()
+    tick_only(at, ["II"])
+    panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
+    assert "No diagnostic evaluation is available" in panel
