@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from l2g.evaluate import _md_table, diagnosis_groups, load_split_records  # noqa: E402
+from l2g.fidelity import beat_measures  # noqa: E402
 from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list  # noqa: E402
 from l2g.preprocess import remove_baseline  # noqa: E402
 from l2g.record import GENERATED  # noqa: E402
@@ -88,16 +89,19 @@ def cmd_cache(args: argparse.Namespace) -> None:
         if not f_in.exists():  # local mean square of every real lead: the inputs' activity for any subset
             ms = [_moving_rms(real, int(round(w * rec.fs)))[:, ::step] ** 2 for w in WINDOWS]
             np.savez_compressed(f_in, ms=np.array(ms, np.float32))
-        if f.exists():
+        if f.exists() and "st_gen" in np.load(f).files:
             continue
+        fid = st_fiducials(real[LEADS.index("II")], rec.fs)
+        st_real = beat_measures(real, rec.fs, *fid)[1]
         subsets = plan_for(n + 1000 * (args.split == "test"), args.random)
-        res, envs, dis, rmse, gen_mask = [], [], [], [], []
+        res, envs, dis, rmse, gen_mask, st_gen = [], [], [], [], [], []
         for s in subsets:
             full = reconstruct(rec, s, model=model)
             prior = reconstruct(rec, s, model=linear)
             g = remove_baseline(full, 0.5).signal
             e = real - g
             rmse.append(np.sqrt(np.mean(e**2, axis=1)))
+            st_gen.append(beat_measures(g, rec.fs, *fid)[1])
             gen_mask.append([st == GENERATED for st in full.status])
             env = [_moving_rms(full.signal, int(round(w * rec.fs)))[:, ::step] for w in WINDOWS]
             res.append(e[:, ::step])
@@ -105,9 +109,24 @@ def cmd_cache(args: argparse.Namespace) -> None:
             dis.append(_moving_rms(full.signal - prior.signal, int(round(0.1 * rec.fs)))[:, ::step])
         np.savez_compressed(f, res=np.array(res, np.float16), env=np.array(envs, np.float16),
                             dis=np.array(dis, np.float16), rmse=np.array(rmse, np.float32),
-                            gen=np.array(gen_mask), subsets=np.array([",".join(s) for s in subsets]))
+                            gen=np.array(gen_mask), subsets=np.array([",".join(s) for s in subsets]),
+                            st_real=st_real.astype(np.float32), st_gen=np.array(st_gen, np.float32),
+                            fid=np.array(fid, np.float64), fs=np.float64(rec.fs), step=np.int64(step))
         print(f"{n + 1}/{len(records)} {rid} {time.time() - t0:.0f} s", flush=True)
     (out / "records.json").write_text(json.dumps(meta))
+
+
+def st_fiducials(lead_ii: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R peaks, QRS onsets and offsets (samples, NaN where unknown) of the REAL lead II, high-passed.
+
+    The same fiducials time the ST level of the real and of every generated lead of the record
+    (:func:`l2g.fidelity.beat_measures`), and the ST segment of the band (:func:`st_band_rows`).
+    """
+    from l2g.morphology import delineate
+
+    d = delineate(np.asarray(lead_ii, np.float64), fs)
+    return (np.asarray(d.r_peaks, np.float64), np.asarray(d.qrs_on, np.float64),
+            np.asarray(d.qrs_off, np.float64))
 
 
 class Flat:
