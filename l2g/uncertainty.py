@@ -213,8 +213,8 @@ class IntervalCalibration:
         r = self.grade_a
         v = r.validation
         return r, (f"predicted RMSE ≤ {r.max_predicted_rmse_uv:.0f} µV and band ≤ ±{r.max_st_halfwidth_mv:.2f} mV "
-                   f"at the ST segment; on validation the ST level (J + 60 ms) of leads so graded was within "
-                   f"{ST_ERROR_MV:g} mV in {100 * v.get('share', float('nan')):.0f} % of {v.get('leads', '?')}")
+                   f"at the ST segment; on validation the ST level (J + 60 ms) was within {ST_ERROR_MV:g} mV in "
+                   f"{100 * v.get('share', float('nan')):.0f} % of the {v.get('leads', '?')} leads so graded")
 
     def factor_for(self, available: Sequence[str]) -> np.ndarray:
         """Per-lead multiplier (12,) of the scale: :attr:`chest_only_factor` without a limb lead, else 1.

@@ -351,7 +351,7 @@ if generated:
         if len(unsure):
             st.warning("**Too uncertain for ST decisions:** " + ", ".join(
                 f"{lead} (grade {row.grade}: predicted RMSE {row.predicted_rmse_uv:.0f} µV, band at ST "
-                + (f"±{row.st_halfwidth_mv:.2f} mV)" if math.isfinite(row.st_halfwidth_mv) else "not measured)")
+                + (f"±{row.st_halfwidth_mv:.3f} mV)" if math.isfinite(row.st_halfwidth_mv) else "not measured)")
                 for lead, row in unsure.iterrows())
                 + ". Do not read ST elevation or depression in these generated leads; place more leads, nearer to "
                 f"them, to narrow the band. Grade A (ST decisions possible): {trust.attrs.get('grade_rule', '')}.",
