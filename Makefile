@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint catalog evaluate chromium postgres clean-venv
+.PHONY: run test install lint catalog evaluate trust chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,11 @@ clean-venv:
 evaluate: install
 	$(PY) -m l2g evaluate --data ../shared/data --split test --out reports/ \
 		$(if $(wildcard weights/previous/l2g.pt),--previous weights/previous/l2g.pt)
+
+# the band, the trust-grade regression and the grade-A bounds for the shipped generator (weights/interval.json,
+# its SHA256SUMS line, reports/trust_calibration_test.md); run after replacing weights/l2g.pt
+trust: install
+	OMP_NUM_THREADS=1 $(PY) bench/trust_calibrate.py cache --split val --data ../shared/data
+	OMP_NUM_THREADS=1 $(PY) bench/trust_calibrate.py cache --split test --data ../shared/data
+	$(PY) bench/trust_calibrate.py fit
+	$(PY) bench/trust_calibrate.py report --split test

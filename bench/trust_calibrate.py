@@ -1,34 +1,41 @@
-"""Fit and check the calibrated band of l2g.uncertainty (issue #14).
+"""Fit and check the calibrated band and the trust grades of l2g.uncertainty (issues #14, #22 item 6).
 
-Three steps, each cached under --cache (default /tmp/l2g_trust):
+Three steps, cached under --cache (default /tmp/l2g_trust) in a folder per generator (``l2g.pt@<sha256[:12]>``),
+so new weights never reuse an old cache:
 
 ``cache``  reconstruct every record of a split from a plan of lead subsets (k = 1: all 12 single leads;
            k = 2…7: the clinical presets of size k plus ``--random`` random subsets drawn per record) with the
            shipped model and the linear prior; store, per (record, subset), the high-passed residuals
-           ``y - generated``, the candidate scale pieces (decimated to ~125 Hz) and the per-lead RMSE; per
-           record, the local mean square of every real lead (``*.inputs.npz``: the available leads' activity).
-``fit``    compare the candidate scales on the validation split (2-fold over records: quantiles fitted on
-           one half, coverage / width measured on the other) and write weights/interval.json with the
-           chosen one (quantiles pooled over all validation records) and the trust-grade regression, naming
-           the generator it was fitted for (``model``, l2g.reconstruction.weights_version).
+           ``y - generated``, the candidate scale pieces (decimated to ~125 Hz), the per-lead RMSE and the ST
+           level at J + 60 ms of every generated lead (``l2g.fidelity.beat_measures``, timed by fiducials of the
+           REAL lead II, ``l2g.morphology.delineate``; the same fiducials for the real leads, so ``|ST_gen -
+           ST_real|`` is the ST error); per record, the local mean square of every real lead (``*.inputs.npz``:
+           the available leads' activity) and the fiducials.
+``fit``    on the validation split only: compare the candidate scales (2-fold over records: quantiles fitted on
+           one half, coverage / width measured on the other); choose the trust-grade regression's terms
+           (2-fold Spearman) and fit it; choose the grade-A bounds (the most leads graded A such that their ST
+           error is <= 0.05 mV in >= 90 % of them; predicted RMSE and band at the ST segment, see
+           ``fit_grade_a``); write weights/interval.json (naming the generator it belongs to) and its
+           weights/SHA256SUMS line; per-row table in the cache (``val_rows.csv.gz``).
+``report`` on ``--split`` (test): coverage and mean width per k × lead, by source and diagnosis group, the
+           Spearman correlation of predicted vs actual RMSE, and the share of grade-A leads whose ST error is
+           within 0.05 mV, per grade, k and source; written to reports/trust_calibration_<split>.md.
 
-The cache of a split records the generator it was made with (``model.txt``); ``cache`` refuses to add to a
-cache of another generator, and ``fit`` and ``report`` refuse a cache (or, ``report``, an interval.json) made
-with another generator than the shipped one (delete the cache folder and run ``cache`` again).
-``report`` coverage and mean width per k × lead on the test split, by source and diagnosis group, and the
-           Spearman correlation of predicted vs actual RMSE; written to reports/trust_calibration.md.
+The cache lives under ``--cache``/<generator version> (``cache_dir``), so new weights never reuse an old one;
+``report`` refuses an interval.json fitted for another generator than the shipped one.
 
-Run (about 5 min per split on a quiet 2-core CPU)::
+After new weights (``make trust`` runs the same; about 5 min per cache split on a quiet 2-core CPU)::
 
     OMP_NUM_THREADS=1 python bench/trust_calibrate.py cache --split val
     OMP_NUM_THREADS=1 python bench/trust_calibrate.py cache --split test
     python bench/trust_calibrate.py fit
-    python bench/trust_calibrate.py report
+    python bench/trust_calibrate.py report --split test
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -41,23 +48,39 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from l2g.evaluate import _md_table, diagnosis_groups, load_split_records  # noqa: E402
+from l2g.fidelity import beat_measures  # noqa: E402
 from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list  # noqa: E402
 from l2g.preprocess import remove_baseline  # noqa: E402
 from l2g.record import GENERATED  # noqa: E402
 from l2g.uncertainty import (  # noqa: E402
+    DEFAULT_GRADE_TERMS,
+    GRADE_B_MAX_UV,
     GRADES,
+    ST_ERROR_MV,
+    ST_LIMIT_MV,
+    ST_SHARE,
+    GradeRule,
     IntervalCalibration,
     _moving_rms,
     chest_only,
     conformal_quantile,
     exact_leads,
+    grade_design,
+    grade_of,
     linear_sigma,
     predicted_rmse,
+    st_decisions,
+    st_segments,
 )
 
 WINDOWS = (0.05, 0.1, 0.2, 0.4)  # candidate moving-RMS windows (s)
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95, 0.99)
 TARGET_HZ = 125.0
+
+
+def cache_dir(args: argparse.Namespace, version: str) -> Path:
+    """``--cache``/<model version>: a cache per generator, so new weights never reuse an old cache."""
+    return Path(args.cache) / version
 
 
 def plan_for(seed: int, n_random: int) -> list[tuple[str, ...]]:
@@ -73,26 +96,14 @@ def plan_for(seed: int, n_random: int) -> list[tuple[str, ...]]:
     return out
 
 
-def cached_model(cache: Path, split: str, version: str) -> None:
-    """Stop unless the cache of ``split`` was made with the generator ``version`` (its ``model.txt``)."""
-    from l2g.reconstruction import same_weights
-
-    made = (cache / split / "model.txt").read_text().strip() if (cache / split / "model.txt").exists() else None
-    if not same_weights(made, version):
-        raise SystemExit(f"{cache / split}: cached with {made or 'an unnamed generator'}, not {version}; "
-                         f"delete it and run: python bench/trust_calibrate.py cache --split {split}")
-
-
 def cmd_cache(args: argparse.Namespace) -> None:
     from l2g.reconstruction import load_reconstructor, reconstruct
 
-    out = Path(args.cache) / args.split
-    out.mkdir(parents=True, exist_ok=True)
     model = load_reconstructor(device="cpu")
-    if any(out.glob("*.npz")):
-        cached_model(Path(args.cache), args.split, model.version)
-    (out / "model.txt").write_text(model.version + "\n")
     linear = load_reconstructor(method="linear", device="cpu")
+    out = cache_dir(args, model.version) / args.split
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model.txt").write_text(model.version + "\n")
     records = load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
     meta = []
     t0 = time.time()
@@ -106,16 +117,19 @@ def cmd_cache(args: argparse.Namespace) -> None:
         if not f_in.exists():  # local mean square of every real lead: the inputs' activity for any subset
             ms = [_moving_rms(real, int(round(w * rec.fs)))[:, ::step] ** 2 for w in WINDOWS]
             np.savez_compressed(f_in, ms=np.array(ms, np.float32))
-        if f.exists():
+        if f.exists() and "st_gen" in np.load(f).files:
             continue
+        fid = st_fiducials(real[LEADS.index("II")], rec.fs)
+        st_real = beat_measures(real, rec.fs, *fid)[1]
         subsets = plan_for(n + 1000 * (args.split == "test"), args.random)
-        res, envs, dis, rmse, gen_mask = [], [], [], [], []
+        res, envs, dis, rmse, gen_mask, st_gen = [], [], [], [], [], []
         for s in subsets:
             full = reconstruct(rec, s, model=model)
             prior = reconstruct(rec, s, model=linear)
             g = remove_baseline(full, 0.5).signal
             e = real - g
             rmse.append(np.sqrt(np.mean(e**2, axis=1)))
+            st_gen.append(beat_measures(g, rec.fs, *fid)[1])
             gen_mask.append([st == GENERATED for st in full.status])
             env = [_moving_rms(full.signal, int(round(w * rec.fs)))[:, ::step] for w in WINDOWS]
             res.append(e[:, ::step])
@@ -123,9 +137,24 @@ def cmd_cache(args: argparse.Namespace) -> None:
             dis.append(_moving_rms(full.signal - prior.signal, int(round(0.1 * rec.fs)))[:, ::step])
         np.savez_compressed(f, res=np.array(res, np.float16), env=np.array(envs, np.float16),
                             dis=np.array(dis, np.float16), rmse=np.array(rmse, np.float32),
-                            gen=np.array(gen_mask), subsets=np.array([",".join(s) for s in subsets]))
+                            gen=np.array(gen_mask), subsets=np.array([",".join(s) for s in subsets]),
+                            st_real=st_real.astype(np.float32), st_gen=np.array(st_gen, np.float32),
+                            fid=np.array(fid, np.float64), fs=np.float64(rec.fs), step=np.int64(step))
         print(f"{n + 1}/{len(records)} {rid} {time.time() - t0:.0f} s", flush=True)
     (out / "records.json").write_text(json.dumps(meta))
+
+
+def st_fiducials(lead_ii: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R peaks, QRS onsets and offsets (samples, NaN where unknown) of the REAL lead II, high-passed.
+
+    The same fiducials time the ST level of the real and of every generated lead of the record
+    (:func:`l2g.fidelity.beat_measures`), and the ST segment of the band (:func:`st_band_rows`).
+    """
+    from l2g.morphology import delineate
+
+    d = delineate(np.asarray(lead_ii, np.float64), fs)
+    return (np.asarray(d.r_peaks, np.float64), np.asarray(d.qrs_on, np.float64),
+            np.asarray(d.qrs_off, np.float64))
 
 
 class Flat:
@@ -133,16 +162,22 @@ class Flat:
 
     def __init__(self, cache: Path, split: str, linear, step: int = 2):
         meta = {m["record_id"]: m for m in json.loads((cache / split / "records.json").read_text())}
-        rows, res, env, dis, sig, rid, inp = [], [], [], [], [], [], []
+        rows, res, env, dis, sig, rid, inp, self.st_act = [], [], [], [], [], [], [], []
         for rec_id, m in meta.items():
             z = np.load(cache / split / (rec_id.replace("/", "__") + ".npz"))
             ms = np.load(cache / split / (rec_id.replace("/", "__") + ".inputs.npz"))["ms"]
             zr, ze, zd = z["res"], z["env"], z["dis"]
+            # each beat's ST segment (timed as l2g.uncertainty.st_halfwidth times it) on the cached ~125 Hz grid
+            fs, dec = float(z["fs"]), int(z["step"])
+            st_idx = st_segments(fs, ms.shape[-1] * dec, z["fid"][0], z["fid"][2]) // dec
+            st_err = np.abs(z["st_gen"] - z["st_real"][None, :])
             for i, key in enumerate(z["subsets"]):
                 subset = tuple(str(key).split(","))
                 sigma = linear_sigma(linear, subset)
                 exact = set(exact_leads(subset))
-                act = np.sqrt(ms[:, [LEADS.index(a) for a in subset], ::step].mean(axis=1))  # (windows, T)
+                cols = [LEADS.index(a) for a in subset]
+                act = np.sqrt(ms[:, cols, ::step].mean(axis=1))  # (windows, T)
+                act_st = ms[:, cols][:, :, st_idx].mean(axis=1)  # (windows, beats, width): activity squared
                 for j, lead in enumerate(LEADS):
                     if not z["gen"][i, j] or lead in exact:
                         continue
@@ -150,8 +185,9 @@ class Flat:
                     rid.append(np.full(n, len(rows)))
                     rows.append({"record_id": rec_id, "source": m["source"], "groups": m["groups"],
                                  "k": len(subset), "subset": str(key), "lead": lead, "sigma": float(sigma[j]),
-                                 "rmse": float(z["rmse"][i, j]),
+                                 "rmse": float(z["rmse"][i, j]), "st_err": float(st_err[i, j]),
                                  "chest_only": chest_only(subset)})
+                    self.st_act.append(act_st)
                     res.append(zr[i, j, ::step])
                     env.append(ze[i, :, j, ::step])
                     dis.append(zd[i, j, ::step])
@@ -165,6 +201,23 @@ class Flat:
         self.sigma = np.concatenate(sig)
         self.row = np.concatenate(rid)
         self.group = (self.rows["k"].to_numpy() - 1) * 12 + self.rows["lead"].map(LEADS.index).to_numpy()
+
+    def st_halfwidth(self, cal: IntervalCalibration) -> np.ndarray:
+        """Per row: the 90 % band's half-width (mV) at the ST segment, as :func:`l2g.uncertainty.st_halfwidth`.
+
+        ``q90 * sigma * factor * sqrt(1 + (beta * a)^2)``, mean over each beat's segment, median over beats;
+        NaN where no whole ST segment was timed.
+        """
+        w = WINDOWS.index(cal.window_s)
+        k, lead = self.rows["k"].to_numpy(), self.group % 12
+        q90 = np.array([cal.quantile(0.9, kk) for kk in range(1, 8)])[np.minimum(k, 7) - 1, lead]
+        factor = np.ones(len(LEADS)) if cal.chest_only_factor is None else np.asarray(cal.chest_only_factor)
+        scale = q90 * self.rows["sigma"].to_numpy() * np.where(self.rows["chest_only"].to_numpy(), factor[lead], 1.0)
+        out = np.full(len(self.rows), np.nan)
+        for r, a2 in enumerate(self.st_act):
+            if a2.shape[1]:
+                out[r] = scale[r] * np.median(np.sqrt(1.0 + cal.beta**2 * a2[w].astype(np.float64)).mean(axis=1))
+        return out
 
     def with_factor(self, s: np.ndarray, factor: np.ndarray) -> np.ndarray:
         """``s`` times ``factor[lead]`` on the samples of chest-only subsets (as ``_scale_for`` applies it)."""
@@ -248,24 +301,114 @@ CANDIDATES = [{"kind": "constant"}, {"kind": "sigma"}] + [
 SHIPPABLE = ("sigma*inputs",)
 
 
-def grade_features(flat: Flat, s: np.ndarray) -> pd.DataFrame:
-    """Per row: RMS (mV) of the scale, of the generated lead and of generator minus linear prior."""
+def grade_features(flat: Flat, s: np.ndarray, window_s: float, factor: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per row: the :data:`l2g.uncertainty.GRADE_FEATURES` that ``trust_table`` computes for a record.
+
+    ``s`` is the shipped scale (with the chest-only ``factor``), ``window_s`` its activity window.
+    """
     n = np.bincount(flat.row, minlength=len(flat.rows))
 
     def rms(x):
         return np.sqrt(np.bincount(flat.row, weights=x.astype(np.float64) ** 2, minlength=len(flat.rows)) / n)
 
-    return flat.rows.assign(s_rms=rms(s), gen_rms=rms(flat.env[WINDOWS.index(0.1)]), dis_rms=rms(flat.dis))
+    r = flat.rows
+    lead = flat.group % 12
+    f = np.ones(len(LEADS)) if factor is None else np.asarray(factor, np.float64)
+    return {"s": rms(s), "gen": rms(flat.env[WINDOWS.index(0.1)]), "dis": rms(flat.dis),
+            "sigma": r["sigma"].to_numpy() * np.where(r["chest_only"].to_numpy(), f[lead], 1.0),
+            "act": rms(flat.inp[WINDOWS.index(window_s)]), "k": r["k"].to_numpy(),
+            "chest_only": r["chest_only"].to_numpy().astype(np.float64), "lead": r["lead"].to_numpy()}
 
 
-def fit_grade(feats: pd.DataFrame) -> dict:
-    """Least squares of log RMSE on the log features: ``model`` (s, gen, dis) and ``linear`` (s alone)."""
-    y = np.log(feats["rmse"].to_numpy())
+def fit_grade(feats: dict[str, np.ndarray], rmse: np.ndarray, terms: dict[str, tuple[str, ...]],
+              rows: np.ndarray | None = None) -> dict[str, list[float]]:
+    """Least squares of log RMSE on :func:`l2g.uncertainty.grade_design` of ``terms`` (over ``rows``)."""
+    sel = np.ones(len(rmse), bool) if rows is None else rows
     out = {}
-    for name, cols in (("model", ["s_rms", "gen_rms", "dis_rms"]), ("linear", ["s_rms"])):
-        x = np.column_stack([np.ones(len(feats))] + [np.log(np.maximum(feats[c], 1e-3)) for c in cols])
-        out[name] = [float(c) for c in np.linalg.lstsq(x, y, rcond=None)[0]]
+    for kind, names in terms.items():
+        x = grade_design(names, {k: v[sel] for k, v in feats.items()})
+        out[kind] = [float(c) for c in np.linalg.lstsq(x, np.log(rmse[sel]), rcond=None)[0]]
     return out
+
+
+#: Candidate additions to the grade regression's terms (l2g.uncertainty.grade_design), tried greedily on
+#: validation (2-fold over records); a group is kept when it raises the held-out Spearman by MIN_GAIN.
+TERM_GROUPS: dict[str, tuple[str, ...]] = {
+    "log sigma (linear prior's expected error)": ("log_sigma",),
+    "log act (available leads' activity)": ("log_act",),
+    "lead": tuple(f"lead={lead}" for lead in LEADS[1:]),
+    "k, chest-only": ("k", "chest_only"),
+    "lead x log act": tuple(f"lead={lead}*log_act" for lead in LEADS[1:]),
+    "lead x log s": tuple(f"lead={lead}*log_s" for lead in LEADS[1:]),
+}
+MIN_GAIN = 0.002
+#: Candidate bounds of the band's half-width at the ST segment for grade A (mV), up to ST_LIMIT_MV.
+BAND_BOUNDS = tuple(np.round(np.arange(0.02, ST_LIMIT_MV + 1e-9, 0.005), 3))
+MIN_A_LEADS = 30  # a grade-A rule must grade at least this many validation leads
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def select_terms(feats: dict[str, np.ndarray], rmse: np.ndarray, fold: np.ndarray) -> tuple[tuple[str, ...], list]:
+    """Greedy choice of :data:`TERM_GROUPS` on 2-fold validation Spearman(predicted, actual RMSE)."""
+    def held_out(terms: tuple[str, ...]) -> float:
+        pred = np.empty(len(rmse))
+        for f in (0, 1):
+            c = fit_grade(feats, rmse, {"model": terms}, rows=fold != f)["model"]
+            pred[fold == f] = grade_design(terms, {k: v[fold == f] for k, v in feats.items()}) @ np.asarray(c)
+        return _spearman(pred, rmse)
+
+    terms, left = tuple(DEFAULT_GRADE_TERMS["model"]), dict(TERM_GROUPS)
+    score = held_out(terms)
+    log = [("terms before #22 (s, gen, dis)", score, True)]
+    while left:
+        tried = {name: held_out(terms + group) for name, group in left.items()}
+        name = max(tried, key=tried.get)
+        keep = tried[name] >= score + MIN_GAIN
+        log += [(f"+ {n}", v, keep and n == name) for n, v in tried.items()]
+        if not keep:
+            break
+        terms, score = terms + left.pop(name), tried[name]
+    return terms, log
+
+
+def fit_grade_a(pred_uv: np.ndarray, st_hw: np.ndarray, st_err: np.ndarray) -> dict | None:
+    """The grade-A bounds: the most validation leads graded A with ``|ST error| <= ST_ERROR_MV`` in >= ST_SHARE.
+
+    Per band bound ``L`` in :data:`BAND_BOUNDS`: among leads with a measured ST level and a band at the ST
+    segment within ``L``, the largest predicted-RMSE threshold ``T`` (at most GRADE_B_MAX_UV) at which the
+    leads with predicted RMSE <= T still have the share; then the (T, L) grading the most leads. None when
+    no bound grades :data:`MIN_A_LEADS` leads with the share.
+    """
+    m = np.isfinite(st_err) & np.isfinite(st_hw)
+    ok = st_err <= ST_ERROR_MV
+    best = None
+    for bound in BAND_BOUNDS:
+        sel = np.flatnonzero(m & (st_hw <= bound) & (pred_uv <= GRADE_B_MAX_UV))
+        if sel.size < MIN_A_LEADS:
+            continue
+        order = sel[np.argsort(pred_uv[sel], kind="stable")]
+        p, share = pred_uv[order], np.cumsum(ok[order]) / np.arange(1, order.size + 1)
+        last = np.r_[p[1:] != p[:-1], True]  # a threshold grades every tie
+        good = np.flatnonzero(last & (share >= ST_SHARE) & (np.arange(1, order.size + 1) >= MIN_A_LEADS))
+        if good.size and (best is None or good[-1] + 1 > best["leads"]):
+            i = good[-1]
+            best = {"max_predicted_rmse_uv": float(p[i]), "max_st_halfwidth_mv": float(bound),
+                    "leads": int(i + 1), "share": float(share[i])}
+    return best
+
+
+def graded(cal: IntervalCalibration, feats: dict[str, np.ndarray], st_hw: np.ndarray) -> pd.DataFrame:
+    """Per row: predicted RMSE, ST decision and grade exactly as :func:`l2g.uncertainty.trust_table` gives them."""
+    pred = predicted_rmse(cal, feats) * 1000.0
+    rule, _ = cal.rule_for(cal.model, "model")
+    ok = st_decisions(pred, st_hw, np.zeros(len(pred), bool), rule)
+    return pd.DataFrame({"pred_rmse_uv": pred, "st_hw_mv": st_hw, "st_decisions": ok,
+                         "grade": [grade_of(p, o)[0] for p, o in zip(pred, ok, strict=True)]})
 
 
 def _name(c: dict) -> str:
@@ -287,10 +430,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
     from l2g.reconstruction import load_reconstructor
 
-    model = load_reconstructor(device="cpu")
-    cached_model(Path(args.cache), "val", model.version)
-    lin = model.linear
-    flat = Flat(Path(args.cache), "val", lin)
+    rc = load_reconstructor(device="cpu")
+    lin = rc.linear
+    flat = Flat(cache_dir(args, rc.version), "val", lin)
     ids = sorted(flat.rows["record_id"].unique())
     half = {rid: i % 2 for i, rid in enumerate(ids)}
     fold = flat.rows["record_id"].map(half).to_numpy()
@@ -347,37 +489,72 @@ def cmd_fit(args: argparse.Namespace) -> None:
     print("chest_only_factor", dict(zip(LEADS, factor.round(3), strict=True)))
     s = flat.with_factor(s, factor)
     q = fit_quantiles(flat, s, everything)
-    coef = fit_grade(grade_features(flat, s))
-    cal = IntervalCalibration(
-        beta=float(chosen["beta"]), window_s=float(chosen["window"]), levels=LEVELS,
-        quantiles=q, grade_coef=coef, chest_only_factor=factor, model=model.version,
-        meta={"split": "val", "records": len(ids), "rows": int(len(flat.rows)), "method": _name(chosen),
-              "command": "python bench/trust_calibrate.py fit", "made": time.strftime("%Y-%m-%d")})
+    meta = {"split": "val", "records": len(ids), "rows": int(len(flat.rows)), "method": _name(chosen),
+            "command": "python bench/trust_calibrate.py fit", "made": time.strftime("%Y-%m-%d")}
+    band = IntervalCalibration(beta=float(chosen["beta"]), window_s=float(chosen["window"]), levels=LEVELS,
+                               quantiles=q, grade_coef={}, chest_only_factor=factor, meta=meta, model=rc.version)
+    # trust grade: the regression's terms (2-fold over records), then its coefficients on all of validation
+    feats = grade_features(flat, s, band.window_s, factor)
+    rmse = flat.rows["rmse"].to_numpy()
+    terms, tried = select_terms(feats, rmse, fold)
+    print("grade terms, 2-fold validation Spearman(predicted, actual RMSE):")
+    print(_md_table(pd.DataFrame(tried, columns=["terms", "spearman_2fold", "kept"])))
+    grade_terms = {"model": terms, "linear": tuple(t for t in terms if "dis" not in t)}
+    coef = fit_grade(feats, rmse, grade_terms)
+    band = dataclasses.replace(band, grade_coef=coef, grade_terms=grade_terms)
+    # grade A: bounds chosen on validation so that the ST level of leads so graded is right often enough
+    st_hw, st_err = flat.st_halfwidth(band), flat.rows["st_err"].to_numpy()
+    pred = predicted_rmse(band, feats) * 1000.0
+    found = fit_grade_a(pred, st_hw, st_err)
+    checks = []
+    for f in (0, 1):  # the same choice on one half of the records, measured on the other
+        half_rule = fit_grade_a(np.where(fold != f, pred, np.inf), st_hw, st_err)
+        if half_rule is not None:
+            r = GradeRule(half_rule["max_predicted_rmse_uv"], half_rule["max_st_halfwidth_mv"], {})
+            sel = st_decisions(pred, st_hw, np.zeros(len(pred), bool), r) & (fold == f) & np.isfinite(st_err)
+            checks.append({"chosen_on_half": 1 - f, **half_rule, "held_out_leads": int(sel.sum()),
+                           "held_out_share": float(np.mean(st_err[sel] <= ST_ERROR_MV)) if sel.any() else np.nan})
+    print("grade-A rule chosen on one half of the validation records, measured on the other:")
+    print(_md_table(pd.DataFrame(checks)))
+    rule = None
+    if found is not None:
+        rule = GradeRule(found["max_predicted_rmse_uv"], found["max_st_halfwidth_mv"], {
+            "split": "val", "records": len(ids), "leads": found["leads"], "share": round(found["share"], 4),
+            "st_error_mv": ST_ERROR_MV, "target_share": ST_SHARE,
+            "measured_leads": int(np.isfinite(st_err).sum()),
+            "spearman_rmse": round(_spearman(pred, rmse), 4),
+            "two_fold": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()} for c in checks]})
+    cal = dataclasses.replace(band, grade_a=rule)
     cal.save(ROOT / "weights" / "interval.json")
     _update_checksum(ROOT / "weights" / "interval.json")
-    table.to_csv(Path(args.cache) / "fit_table.csv", index=False)
+    table.to_csv(cache_dir(args, rc.version) / "fit_table.csv", index=False)
+    ev = flat.rows.assign(**graded(cal, feats, st_hw))
+    ev.to_csv(cache_dir(args, rc.version) / "val_rows.csv.gz", index=False)
     print(_md_table(table))
-    print("chosen:", _name(chosen), "grade_coef", coef)
+    print("chosen:", _name(chosen), "grade terms", terms, "grade_coef", coef)
+    print("grade A:", None if rule is None else rule.to_dict(), "for", rc.version)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
     from scipy.stats import spearmanr
 
     from l2g.reconstruction import load_reconstructor
-    from l2g.uncertainty import calibration_for, load_calibration
+    from l2g.uncertainty import load_calibration
 
-    model = load_reconstructor(device="cpu")
-    cached_model(Path(args.cache), args.split, model.version)
-    lin = model.linear
-    cal = calibration_for(model.version, calibration=load_calibration(ROOT / "weights" / "interval.json"))
+    rc = load_reconstructor(device="cpu")
+    lin = rc.linear
+    cal = load_calibration(ROOT / "weights" / "interval.json")
+    if cal.model != rc.version:
+        raise SystemExit(f"weights/interval.json was fitted for {cal.model}, not {rc.version}: run fit first")
     cand = {"kind": "sigma*inputs", "beta": cal.beta, "window": cal.window_s}
-    flat = Flat(Path(args.cache), args.split, lin)
+    flat = Flat(cache_dir(args, rc.version), args.split, lin)
     s = flat.scale(cand)
     if cal.chest_only_factor is not None:
         s = flat.with_factor(s, cal.chest_only_factor)
     ev = evaluate(flat, s, cal.quantiles[cal.levels.index(0.9)], np.ones(len(flat.rows), bool))
-    feats = grade_features(flat, s)
-    ev["pred_rmse_uv"] = predicted_rmse(cal, feats["s_rms"], feats["gen_rms"], feats["dis_rms"]) * 1000
+    feats = grade_features(flat, s, cal.window_s, cal.chest_only_factor)
+    ev = ev.join(graded(cal, feats, flat.st_halfwidth(cal)).set_index(ev.index))
+    ev.to_csv(cache_dir(args, rc.version) / f"{args.split}_rows.csv.gz", index=False)
     rho_band = spearmanr(ev["s_rms"], ev["rmse"]).statistic
     # the same record and lead from one lead vs from seven: is the band wider with fewer leads?
     m = ev.groupby(["record_id", "lead", "k"])["halfwidth_uv"].mean().unstack("k")
@@ -393,18 +570,35 @@ def cmd_report(args: argparse.Namespace) -> None:
         records=("record_id", "nunique"), coverage=("coverage", "mean"), halfwidth_uv=("halfwidth_uv", "mean"))
     rho = spearmanr(ev["pred_rmse_uv"], ev["rmse_uv"]).statistic
     rho_k = {int(k): spearmanr(g["pred_rmse_uv"], g["rmse_uv"]).statistic for k, g in ev.groupby("k")}
-    bounds = [b for b, _, _ in GRADES]
-    ev["grade"] = pd.cut(ev["pred_rmse_uv"], [-np.inf, *bounds], labels=[g for _, g, _ in GRADES])
-    gr = ev.groupby("grade", observed=False).agg(n=("rmse_uv", "size"), actual_rmse_median=("rmse_uv", "median"),
-                                                 actual_rmse_p90=("rmse_uv", lambda x: x.quantile(0.9)))
+    ev["st_err_uv"] = ev["st_err"] * 1000
+    gr = ev.groupby("grade").agg(
+        n=("rmse_uv", "size"), actual_rmse_median=("rmse_uv", "median"),
+        actual_rmse_p90=("rmse_uv", lambda x: x.quantile(0.9)), st_err_median=("st_err_uv", "median"),
+        st_err_p90=("st_err_uv", lambda x: x.quantile(0.9)),
+        st_within=("st_err", lambda x: (x.dropna() <= ST_ERROR_MV).mean())).reindex([g for g, _ in GRADES])
+    a = ev[(ev["grade"] == "A") & ev["st_err"].notna()].assign(within=lambda d: d["st_err"] <= ST_ERROR_MV)
+    by_k = ev.groupby("k").agg(leads=("grade", "size"), graded_a=("grade", lambda g: int((g == "A").sum())))
+    by_k = by_k.join(a.groupby("k")["within"].mean().rename("a_st_within")).reset_index()
+    by_src = ev.groupby("source").agg(records=("record_id", "nunique"), leads=("grade", "size"),
+                                      graded_a=("grade", lambda g: int((g == "A").sum())))
+    by_src = by_src.join(a.groupby("source")["within"].mean().rename("a_st_within")).reset_index()
+    from l2g.catalog import ptbxl_ecg_id
+
+    origin = np.where(ev["record_id"].map(ptbxl_ecg_id).notna(), "PTB-XL copies", "not PTB-XL")
+    by_origin = ev.assign(origin=origin).groupby("origin").agg(
+        records=("record_id", "nunique"), leads=("grade", "size"), graded_a=("grade", lambda g: int((g == "A").sum())))
+    by_origin = by_origin.join(a.assign(origin=origin[a.index])  # a keeps ev's index
+                               .groupby("origin")["within"].mean().rename("a_st_within")).reset_index()
+    rule, rule_note = cal.rule_for(cal.model, "model")
+    val = rule.validation if rule is not None else {}
     md = [
         f"# Band calibration on the `{args.split}` split",
         "",
         f"`python bench/trust_calibrate.py report --split {args.split}` with weights/interval.json "
-        f"({cal.meta.get('method')}). {ev['record_id'].nunique()} records, {len(ev)} (record, subset, lead) rows; "
-        "subsets: every single lead, and per k = 2…7 the presets plus random subsets; leads fixed exactly by "
-        "Einthoven/Goldberger are left out (zero-width band). Residuals after a 0.5 Hz high-pass of real and "
-        "generated, first 10 s of each record.",
+        f"({cal.meta.get('method')}; fitted for {cal.model}). {ev['record_id'].nunique()} records, {len(ev)} "
+        "(record, subset, lead) rows; subsets: every single lead, and per k = 2…7 the presets plus random subsets; "
+        "leads fixed exactly by Einthoven/Goldberger are left out (zero-width band, always grade A). Residuals "
+        "after a 0.5 Hz high-pass of real and generated, first 10 s of each record.",
         "",
         f"Overall coverage of the 90 % band: {ev['coverage'].mean():.3f}; k × lead cells within 0.85–0.95: "
         f"{int(((cov >= 0.85) & (cov <= 0.95)).sum().sum())} of {int(cov.notna().sum().sum())} "
@@ -414,14 +608,30 @@ def cmd_report(args: argparse.Namespace) -> None:
         "## Mean half-width (µV) per k × lead", "", _md_table(wid.round(0).reset_index()), "",
         "## By source", "", _md_table(src.round(3).reset_index()), "",
         "## By diagnosis group (a record may be in several)", "", _md_table(grp.round(3).reset_index()), "",
-        "## Trust grade", "",
-        f"Spearman ρ (predicted vs actual RMSE over record × subset × lead): **{rho:.3f}**; per k: "
-        + ", ".join(f"k={k}: {v:.2f}" for k, v in rho_k.items()) + f". From the band's scale alone "
-        f"(RMS of s over the record): ρ = {rho_band:.3f}.",
-        "",
         f"Band from one lead wider than from seven, same record and lead: {wider:.3f} of {int(both.sum())} "
         f"(record, lead) pairs; mean half-width k = 1: {wid.loc[1].mean():.0f} µV, k = 7: {wid.loc[7].mean():.0f} µV.",
-        "", _md_table(gr.round(0).reset_index()), "",
+        "",
+        "## Trust grade", "",
+        f"Spearman ρ (predicted vs actual RMSE over record × subset × lead): **{rho:.3f}** (validation, in "
+        f"sample: {val.get('spearman_rmse', float('nan')):.3f}); per k: "
+        + ", ".join(f"k={k}: {v:.2f}" for k, v in rho_k.items()) + f". From the band's scale alone (RMS of s "
+        f"over the record): ρ = {rho_band:.3f}. Regression terms (`l2g.uncertainty.grade_design`): "
+        + ", ".join(f"`{t}`" for t in cal.terms("model")) + ".",
+        "",
+        "Grade A (`l2g.uncertainty.st_decisions`): " + rule_note
+        + ". ST level at J + 60 ms of every lead (`l2g.fidelity.beat_measures`; real and generated high-passed "
+        "at 0.5 Hz and timed by the same fiducials of the real lead II, `l2g.morphology.delineate`); ST error = "
+        f"|generated − real|. On this split **{a['within'].mean():.3f}** of {len(a)} grade-A leads with a "
+        f"measured ST level are within {ST_ERROR_MV:g} mV (target ≥ {ST_SHARE:g}); "
+        f"{int(ev['st_err'].isna().sum())} of {len(ev)} leads have no measured ST level (lead II not delineated).",
+        "",
+        "Per grade (µV; st_within: share of the leads with a measured ST level within 0.05 mV):", "",
+        _md_table(gr.reset_index(), {"n": "d", **dict.fromkeys(gr.columns[1:-1], ".0f")}), "",
+        "Per k (a_st_within: share of the grade-A leads within 0.05 mV):", "",
+        _md_table(by_k, {"k": "d", "leads": "d", "graded_a": "d"}), "",
+        "Per source, and PTB-XL copies apart (the shipped generator was fine-tuned on PTB-XL, fold 10 included):", "",
+        _md_table(by_src, {"records": "d", "leads": "d", "graded_a": "d"}), "",
+        _md_table(by_origin, {"records": "d", "leads": "d", "graded_a": "d"}), "",
     ]
     out = ROOT / "reports" / f"trust_calibration_{args.split}.md"
     out.parent.mkdir(exist_ok=True)

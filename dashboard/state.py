@@ -11,7 +11,7 @@ Caches
   weights folder (:func:`l2g.paths.weights_dir`), shared by every session (read-only;
   inference runs under ``torch.no_grad``); each load is counted (:func:`load_count`) and logged.
 * :func:`reconstruction` (with the :data:`BAND_LEVEL` band), :func:`agreement`,
-  :func:`trust`, :func:`st_band`, :func:`lead_check`, :func:`morphology`, :func:`catalog`,
+  :func:`trust`, :func:`lead_check`, :func:`morphology`, :func:`catalog`,
   :func:`export_files` - ``st.cache_data``, keyed by a record digest
   (:meth:`l2g.Record.digest`) plus the lead selection and the method. Records are not
   pickled into the cache: the signal and statuses are, and the Record is rebuilt.
@@ -87,7 +87,6 @@ __all__ = [
     "reconstruction",
     "BAND_LEVEL",
     "trust",
-    "st_band",
     "lead_check",
     "agreement",
     "morphology",
@@ -399,29 +398,19 @@ def reconstruction(record: Record, digest: str, available: tuple[str, ...], meth
 def trust(digest: str, available: tuple[str, ...], method: str, _output: Record) -> pd.DataFrame:
     """:func:`l2g.uncertainty.trust_table` of a reconstruction, indexed by generated lead.
 
-    Columns ``predicted_rmse_uv``, ``grade``, ``meaning``, ``band_halfwidth_uv``, ``exact``.
+    Columns ``predicted_rmse_uv``, ``grade``, ``meaning``, ``band_halfwidth_uv``, ``st_halfwidth_mv``,
+    ``st_decisions``, ``exact``; ``attrs["grade_rule"]``. The grade and the page's ST warning both come
+    from ``st_decisions``. The ST segment is timed on the Lead-II delineation the wave markers and the
+    morphology table use (:func:`_lead_ii`), else on R peaks of Lead II.
     """
     from l2g.uncertainty import trust_table
 
     rc, _ = reconstructor(method)
-    return trust_table(_output, model=rc).set_index("lead")
-
-
-@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
-def st_band(digest: str, available: tuple[str, ...], method: str, _output: Record) -> pd.Series:
-    """:func:`l2g.uncertainty.st_halfwidth` of a reconstruction with a band (mV per generated lead).
-
-    The ST segment is timed on the Lead-II delineation the wave markers and the
-    morphology table use (:func:`_lead_ii`), else on R peaks of the first present lead.
-    """
-    from l2g.uncertainty import st_halfwidth
-
-    if "II" in _output.present_leads:
-        try:
-            return st_halfwidth(_output, delineation=_lead_ii(digest, available, method, _output))
-        except ValueError:  # Lead II could not be delineated: R peaks below
-            pass
-    return st_halfwidth(_output, lead=_output.present_leads[0])
+    try:
+        delineation = _lead_ii(digest, available, method, _output)
+    except ValueError:  # Lead II could not be delineated: R peaks in trust_table
+        delineation = None
+    return trust_table(_output, model=rc, delineation=delineation).set_index("lead")
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)

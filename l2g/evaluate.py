@@ -882,7 +882,7 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
     if len(cov):
         from scipy.stats import spearmanr
 
-        from .uncertainty import GRADES
+        from .uncertainty import grade_legend
 
         cov = cov.merge(result.records[["record_id", "groups"]], on="record_id", how="left")
         by_kl = cov.pivot_table(index="k", columns="lead", values="coverage", aggfunc="mean").reindex(
@@ -923,8 +923,8 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
             _md_table(grp, {"records": "d", "halfwidth_uv": ".0f"}),
             "",
             f"Trust grade: Spearman ρ of predicted vs actual RMSE over record × subset × lead = **{rho:.3f}**. "
-            "Grades: " + "; ".join(f"{g} ≤ {b:g} µV: {m}" if np.isfinite(b) else f"{g}: {m}"
-                                   for b, g, m in GRADES) + ".",
+            "Grades: " + grade_legend().replace("**", "") + " (grade A: `l2g.uncertainty.st_decisions`, bounds "
+            "validated on ST errors by bench/trust_calibrate.py).",
             "",
             _md_table(grades.reset_index(), {"n": "d", "actual_rmse_uv_median": ".0f", "actual_rmse_uv_p90": ".0f"}),
             "",

@@ -65,13 +65,30 @@ network ``leadcheck.pt``, neither of which is the generator.
 Trust grade
 -----------
 The predicted RMSE (µV) of a generated lead on this record is a log-linear
-fit on validation (:attr:`IntervalCalibration.grade_coef`) of three record
+fit on validation (:attr:`IntervalCalibration.grade_coef` over the terms
+:attr:`IntervalCalibration.grade_terms`, see :func:`grade_design`) of record
 features: the RMS over time of the scale ``s_j``, the RMS of the generated
-lead, and the RMS of the difference between the generator and its linear
-prior for that lead (where they disagree, the generator is less sure). A
+lead, the RMS of the difference between the generator and its linear prior
+for that lead (where they disagree, the generator is less sure), and, in
+newer files, the lead, ``k`` and the linear prior's expected error. A
 ``method="linear"`` reconstruction has no such difference and uses the
-``s_j`` term alone. :data:`GRADES` maps the prediction to three plain
-grades with thresholds in µV.
+``"linear"`` terms.
+
+One rule, :func:`st_decisions`, says per generated lead whether ST-level
+decisions are possible: a lead fixed exactly by the available leads, or a
+predicted RMSE and a band half-width at the ST segment (:func:`st_halfwidth`)
+both within the bounds of :attr:`IntervalCalibration.grade_a`. Those bounds
+are the largest for which, on the validation split, the ST level at J + 60 ms
+of the leads so graded was within 0.05 mV of the real one in at least 90 % of
+cases (``bench/trust_calibrate.py fit``); they belong to the generator named
+by :attr:`IntervalCalibration.model`. Grade A means exactly this rule says
+yes; B and C follow the predicted RMSE (:data:`GRADES`). The dashboard's ST
+warning lists the generated leads the rule says no to, so a lead called too
+uncertain for ST decisions never carries grade A. Conservative fallbacks, no
+generated lead graded A (beyond the exact ones): an ``interval.json`` written
+before the rule existed (no ``grade_a``), a reconstruction by another
+generator than the one the rule was validated for, a ``method="linear"``
+reconstruction, and a lead whose ST segment could not be timed.
 """
 
 from __future__ import annotations
@@ -85,6 +102,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grades import (
+    DEFAULT_GRADE_TERMS,
+    GRADE_B_MAX_UV,
+    GRADE_FEATURES,
+    GRADES,
+    ST_ERROR_MV,
+    ST_LIMIT_MV,
+    ST_SHARE,
+    GradeError,
+    GradeRule,
+    check_terms,
+    grade_design,
+    grade_legend,
+    grade_of,
+    st_decisions,
+    st_segments,
+)
 from .leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, limb_basis, parse_lead_list
 from .record import GENERATED, Record
 
@@ -105,31 +139,23 @@ __all__ = [
     "interval_for",
     "trust_table",
     "grade_of",
+    "grade_legend",
+    "grade_design",
+    "st_decisions",
+    "st_segments",
+    "GradeRule",
+    "GRADE_B_MAX_UV",
+    "GRADE_FEATURES",
+    "ST_ERROR_MV",
+    "ST_SHARE",
+    "DEFAULT_GRADE_TERMS",
+    "CalibrationError",
     "conformal_quantile",
     "ST_LIMIT_MV",
     "st_halfwidth",
 ]
 
 INTERVAL_FORMAT = "l2g-interval"
-
-#: Trust grades from the predicted RMSE of a generated lead (µV): (upper bound, grade, meaning).
-#: 50 µV is half the 0.1 mV ST-deviation criterion; above 150 µV the error is as large as a
-#: T wave, leaving the rhythm and (with care) the axis.
-GRADES: tuple[tuple[float, str, str], ...] = (
-    (50.0, "A", "ST-level decisions possible"),
-    (150.0, "B", "rhythm and axis only"),
-    (float("inf"), "C", "do not use"),
-)
-
-
-#: A band wider than this (half-width, mV) at the ST segment cannot support an ST-deviation decision
-#: (the usual criterion is a 0.1 mV deviation).
-ST_LIMIT_MV: float = 0.1
-#: The ST segment: from QRS offset + 40 ms to + 80 ms; where the QRS offset is not known, R + 80 ms to
-#: R + 120 ms (s).
-ST_AFTER_QRS_OFF_S: tuple[float, float] = (0.04, 0.08)
-ST_AFTER_R_S: tuple[float, float] = (0.08, 0.12)
-
 
 class CalibrationError(ValueError):
     """An interval calibration file that is missing, malformed or does not match."""
@@ -158,9 +184,9 @@ class IntervalCalibration:
     quantiles : ndarray, shape (len(levels), 7, 12)
         ``q[level, k - 1, lead]`` for k = 1…7 and the 12 canonical leads.
     grade_coef : dict
-        ``{"model": [c0, c_s, c_gen, c_dis], "linear": [c0, c_s]}``: predicted
-        RMSE (mV) = ``exp(c0) * s_rms**c_s * gen_rms**c_gen * dis_rms**c_dis``
-        (features in mV, see :func:`predicted_rmse`).
+        ``{"model": [...], "linear": [...]}``, one coefficient per term of
+        :attr:`grade_terms`: log predicted RMSE (mV) = design @ coef
+        (:func:`predicted_rmse`).
     meta : dict
         How it was fitted (split, records, command).
     chest_only_factor : ndarray, shape (12,), optional
@@ -174,6 +200,12 @@ class IntervalCalibration:
         (``"l2g.pt@66d7d7843eb2"``); ``None`` (a file written before
         calibrations named their model): fitted for an unknown generator,
         refused for every one by :func:`calibration_for`.
+    grade_terms : dict, optional
+        ``{"model": (term, ...), "linear": (term, ...)}`` (:func:`grade_design`);
+        ``None``: :data:`DEFAULT_GRADE_TERMS` (files before the terms were stored).
+    grade_a : GradeRule, optional
+        The validated bounds of grade A; ``None`` (files before the rule
+        existed): no generated lead is graded A unless fixed exactly.
     """
 
     beta: float
@@ -183,7 +215,36 @@ class IntervalCalibration:
     grade_coef: dict
     meta: dict
     chest_only_factor: np.ndarray | None = None
+    grade_terms: dict | None = None
+    grade_a: GradeRule | None = None
     model: str | None = None
+
+    def terms(self, kind: str) -> tuple[str, ...]:
+        """The grade-regression terms of ``kind`` (``"model"`` or ``"linear"``)."""
+        return tuple((self.grade_terms or DEFAULT_GRADE_TERMS)[kind])
+
+    def rule_for(self, model_version: str | None, method: str) -> tuple[GradeRule | None, str]:
+        """:attr:`grade_a` if it applies to a reconstruction by ``model_version`` with ``method``, and why (not).
+
+        Examples
+        --------
+        >>> cal = load_calibration()
+        >>> cal.rule_for("l2g.pt@000000000000", "model")[0] is None
+        True
+        """
+        if self.grade_a is None:
+            return None, ("none now: the band calibration (interval.json) holds no validated grade-A rule; "
+                          "run bench/trust_calibrate.py fit")
+        if method != "model":
+            return None, f"none now: grade A was validated on the generator's leads, not on a {method} reconstruction"
+        if model_version != self.model:
+            return None, (f"none now: grade A was validated for {self.model}, not for {model_version}; "
+                          "re-run bench/trust_calibrate.py cache / fit")
+        r = self.grade_a
+        v = r.validation
+        return r, (f"predicted RMSE ≤ {r.max_predicted_rmse_uv:.0f} µV and band ≤ ±{r.max_st_halfwidth_mv:.2f} mV "
+                   f"at the ST segment; on validation the ST level (J + 60 ms) was within {ST_ERROR_MV:g} mV in "
+                   f"{100 * v.get('share', float('nan')):.0f} % of the {v.get('leads', '?')} leads so graded")
 
     def factor_for(self, available: Sequence[str]) -> np.ndarray:
         """Per-lead multiplier (12,) of the scale: :attr:`chest_only_factor` without a limb lead, else 1.
@@ -226,6 +287,9 @@ class IntervalCalibration:
             "meta": self.meta,
             **({} if self.chest_only_factor is None else
                {"chest_only_factor": np.round(np.asarray(self.chest_only_factor, np.float64), 5).tolist()}),
+            **({} if self.grade_terms is None else {"grade_terms": {k: list(v) for k, v in self.grade_terms.items()}}),
+            **({} if self.grade_a is None else {"grade_a": self.grade_a.to_dict()}),
+            **({} if self.model is None else {"model": self.model}),
         }
 
     @classmethod
@@ -246,8 +310,15 @@ class IntervalCalibration:
             if q.shape != (len(levels), len(d["k_values"]), len(LEADS)) or list(d["leads"]) != list(LEADS):
                 raise CalibrationError(f"{source}: quantiles of shape {q.shape} do not match levels × k × 12 leads")
             coef = {k: [float(c) for c in d["grade_coef"][k]] for k in ("model", "linear")}
-            if len(coef["model"]) != 4 or len(coef["linear"]) != 2:
-                raise CalibrationError(f"{source}: grade_coef needs 4 'model' and 2 'linear' coefficients")
+            terms = d.get("grade_terms")
+            if terms is not None:
+                terms = {k: tuple(str(t) for t in terms[k]) for k in ("model", "linear")}
+            for k, names in (terms or DEFAULT_GRADE_TERMS).items():
+                if len(coef[k]) != len(names):
+                    raise CalibrationError(f"{source}: grade_coef[{k!r}] needs {len(names)} coefficients "
+                                           f"(terms {', '.join(names)}), got {len(coef[k])}")
+                check_terms(names)
+            rule = None if d.get("grade_a") is None else GradeRule.from_dict(d["grade_a"])
             factor = d.get("chest_only_factor")
             if factor is not None:
                 factor = np.asarray(factor, np.float64)
@@ -258,7 +329,10 @@ class IntervalCalibration:
                 raise CalibrationError(f"{source}: model {model!r}; expected the generator it was fitted for, "
                                        "e.g. 'l2g.pt@66d7d7843eb2'")
             return cls(beta=float(d["beta"]), window_s=float(d["window_s"]), levels=levels, quantiles=q,
-                       grade_coef=coef, meta=dict(d.get("meta", {})), chest_only_factor=factor, model=model)
+                       grade_coef=coef, meta=dict(d.get("meta", {})), chest_only_factor=factor,
+                       grade_terms=terms, grade_a=rule, model=model)
+        except GradeError as exc:
+            raise CalibrationError(f"{source}: {exc}") from exc
         except (KeyError, TypeError) as exc:
             raise CalibrationError(f"{source}: missing or malformed field ({exc})") from exc
 
@@ -536,39 +610,17 @@ def interval_for(full: Record, available: Sequence[str], level: float, linear,
     return low, high
 
 
-def predicted_rmse(cal: IntervalCalibration, s_rms: np.ndarray, gen_rms: np.ndarray | None = None,
-                   dis_rms: np.ndarray | None = None) -> np.ndarray:
-    """Predicted RMSE (mV) of generated leads from record features (mV), see ``grade_coef``.
+def predicted_rmse(cal: IntervalCalibration, features: dict[str, Any], kind: str = "model") -> np.ndarray:
+    """Predicted RMSE (mV) of generated leads from their :data:`GRADE_FEATURES` (see ``grade_coef``).
 
-    ``dis_rms`` None (a linear reconstruction) uses the ``"linear"`` coefficients.
-    Features are floored at 1 µV.
+    ``kind="linear"`` (a linear reconstruction, no generator-prior difference) uses the linear terms.
     """
-    f = lambda x: np.log(np.maximum(np.asarray(x, np.float64), 1e-3))  # noqa: E731
-    if dis_rms is None:
-        c = cal.grade_coef["linear"]
-        return np.exp(c[0] + c[1] * f(s_rms))
-    c = cal.grade_coef["model"]
-    return np.exp(c[0] + c[1] * f(s_rms) + c[2] * f(gen_rms) + c[3] * f(dis_rms))
+    return np.exp(grade_design(cal.terms(kind), features) @ np.asarray(cal.grade_coef[kind], np.float64))
 
 
-def grade_of(predicted_rmse_uv: float) -> tuple[str, str]:
-    """``(grade, meaning)`` for a predicted RMSE in µV (see :data:`GRADES`).
-
-    Examples
-    --------
-    >>> grade_of(30.0)
-    ('A', 'ST-level decisions possible')
-    >>> grade_of(400.0)[0]
-    'C'
-    """
-    for bound, grade, meaning in GRADES:
-        if predicted_rmse_uv <= bound:
-            return grade, meaning
-    return GRADES[-1][1], GRADES[-1][2]
-
-
-def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | None = None) -> pd.DataFrame:
-    """One row per generated lead of a reconstruction: predicted RMSE (µV), grade, band width.
+def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | None = None,
+                delineation=None) -> pd.DataFrame:
+    """One row per generated lead of a reconstruction: predicted RMSE (µV), ST decision, grade, band width.
 
     Parameters
     ----------
@@ -579,12 +631,17 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     calibration : IntervalCalibration, optional
         Default :func:`load_calibration`; either must have been fitted for the
         generator the provenance names (:func:`calibration_for`).
+    delineation : l2g.morphology.Delineation, optional
+        Of lead II of ``full``: times the ST segment (:func:`st_halfwidth`); None: R peaks of lead II.
 
     Returns
     -------
     DataFrame
         Columns ``lead, predicted_rmse_uv, grade, meaning, band_halfwidth_uv``
-        (mean half-width of the 90 % band), ``exact`` (fixed by Einthoven/Goldberger).
+        (mean half-width of the 90 % band), ``st_halfwidth_mv`` (at the ST
+        segment), ``st_decisions`` (:func:`st_decisions`: grade A exactly where
+        True), ``exact`` (fixed by Einthoven/Goldberger). ``attrs["grade_rule"]``:
+        the grade-A rule in force or why there is none (:meth:`IntervalCalibration.rule_for`).
 
     Raises
     ------
@@ -600,7 +657,7 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     >>> from l2g.demo import demo_record
     >>> full = l2g.reconstruct(demo_record(), ["I"], method="linear")
     >>> t = trust_table(full)
-    >>> list(t.columns)[:3], len(t), set(t["grade"]) <= {"A", "B", "C"}
+    >>> list(t.columns)[:3], len(t), set(t["grade"]) <= {"B", "C"}  # no grade A for a linear reconstruction
     (['lead', 'predicted_rmse_uv', 'grade'], 11, True)
     """
     import dataclasses
@@ -614,33 +671,62 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     rc = model if model is not None else _default("model")
     avail = tuple(prov.available)
     full = full.standardize()
-    s = _scale_for(full, avail, rc.linear, cal)
+    factor = cal.factor_for(avail)
+    act = input_activity(full.select(avail), cal.window_s)
+    s = band_scale(act, linear_sigma(rc.linear, avail) * factor, cal.beta)
     gen = np.nan_to_num(full.signal)
+    feats = {"s": np.sqrt(np.mean(s**2, axis=1)), "gen": np.sqrt(np.mean(gen**2, axis=1)),
+             "sigma": linear_sigma(rc.linear, avail) * factor, "act": np.full(len(LEADS), np.sqrt(np.mean(act**2))),
+             "k": np.full(len(LEADS), len(avail)), "chest_only": np.full(len(LEADS), float(chest_only(avail))),
+             "lead": np.array(LEADS)}
     if prov.method == "model":  # the generator vs its linear prior, lead by lead
         prior = reconstruct(full, avail, model=dataclasses.replace(rc, generator=None)).signal
-        dis = np.sqrt(np.mean((gen - np.nan_to_num(prior)) ** 2, axis=1))
-    else:
-        dis = None
-    pred_all = predicted_rmse(cal, np.sqrt(np.mean(s**2, axis=1)), np.sqrt(np.mean(gen**2, axis=1)), dis) * 1000.0
+        feats["dis"] = np.sqrt(np.mean((gen - np.nan_to_num(prior)) ** 2, axis=1))
+    pred_all = predicted_rmse(cal, feats, "model" if prov.method == "model" else "linear") * 1000.0
     q90 = cal.quantile(0.9, len(avail))
+    hw_st = _st_level_of(q90[:, None] * s, full, delineation, "II")
+    rule, note = cal.rule_for(prov.model_version, prov.method)
     exact = set(exact_leads(avail))
     rows = []
     for i, lead in enumerate(LEADS):
         if full.status[i] != GENERATED:
             continue
         pred = 0.0 if lead in exact else float(pred_all[i])
-        grade, meaning = grade_of(pred)
+        hw = 0.0 if lead in exact else float(hw_st[i])
+        ok = bool(st_decisions(pred, hw, lead in exact, rule))
+        grade, meaning = grade_of(pred, ok)
         rows.append({"lead": lead, "predicted_rmse_uv": pred, "grade": grade, "meaning": meaning,
-                     "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "exact": lead in exact})
-    return pd.DataFrame(rows, columns=["lead", "predicted_rmse_uv", "grade", "meaning", "band_halfwidth_uv",
-                                       "exact"])
+                     "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "st_halfwidth_mv": hw,
+                     "st_decisions": ok, "exact": lead in exact})
+    table = pd.DataFrame(rows, columns=["lead", "predicted_rmse_uv", "grade", "meaning", "band_halfwidth_uv",
+                                        "st_halfwidth_mv", "st_decisions", "exact"])
+    table.attrs["grade_rule"] = note
+    return table
+
+
+def _st_segments(rec: Record, delineation, lead: str) -> np.ndarray:
+    """Sample indices (beats, width) of each beat's ST segment in ``rec`` (see :func:`st_halfwidth`)."""
+    if delineation is None:
+        from .morphology import detect_r_peaks
+
+        return st_segments(rec.fs, rec.n_samples, detect_r_peaks(rec.lead(lead), rec.fs))
+    ratio = rec.fs / delineation.fs
+    return st_segments(rec.fs, rec.n_samples, delineation.r_peaks * ratio, delineation.qrs_off * ratio)
+
+
+def _st_level_of(x: np.ndarray, rec: Record, delineation, lead: str) -> np.ndarray:
+    """Per row of ``x`` (rows, samples): mean over each ST segment, median over beats; NaN without a segment."""
+    idx = _st_segments(rec, delineation, lead)
+    if not idx.size:
+        return np.full(x.shape[0], np.nan)
+    return np.median(np.asarray(x, np.float64)[:, idx].mean(axis=2), axis=1)
 
 
 def st_halfwidth(full: Record, *, delineation=None, lead: str = "II") -> pd.Series:
     """Half-width (mV) of the band at the ST segment, per generated lead with a band.
 
-    The ST segment of each beat is :data:`ST_AFTER_QRS_OFF_S` after the QRS
-    offset of ``delineation`` (where it is known), else :data:`ST_AFTER_R_S`
+    The ST segment of each beat is :data:`l2g.grades.ST_AFTER_QRS_OFF_S` after the QRS
+    offset of ``delineation`` (where it is known), else :data:`l2g.grades.ST_AFTER_R_S`
     after the R peak; without a delineation the R peaks of ``lead`` are
     detected here (:func:`l2g.morphology.detect_r_peaks`). Per lead: the mean
     half-width over each beat's segment, median over beats. Compare with
@@ -680,24 +766,8 @@ def st_halfwidth(full: Record, *, delineation=None, lead: str = "II") -> pd.Seri
     rec = full.standardize()
     if rec.interval is None:
         raise ValueError(f"{full.name}: the record has no band; reconstruct it with interval=0.9 first")
-    fs = rec.fs
-    if delineation is None:
-        from .morphology import detect_r_peaks
-
-        start = detect_r_peaks(rec.lead(lead), fs).astype(np.float64) + ST_AFTER_R_S[0] * fs
-    else:
-        ratio = fs / delineation.fs
-        r, qoff = delineation.r_peaks * ratio, delineation.qrs_off * ratio
-        start = np.where(np.isfinite(qoff), qoff + ST_AFTER_QRS_OFF_S[0] * fs, r + ST_AFTER_R_S[0] * fs)
-    width = max(1, int(round((ST_AFTER_R_S[1] - ST_AFTER_R_S[0]) * fs)))
-    start = np.round(start[np.isfinite(start)]).astype(np.int64)
-    start = start[(start >= 0) & (start + width <= rec.n_samples)]
     low, high = rec.interval
     gen = [i for i, st in enumerate(rec.status)
            if st == GENERATED and np.isfinite(low[i]).all() and np.isfinite(high[i]).all()]
-    values = np.full(len(gen), np.nan)
-    if start.size and gen:
-        idx = start[:, None] + np.arange(width)[None, :]  # (beats, width)
-        hw = 0.5 * (high[gen] - low[gen]).astype(np.float64)  # (leads, samples)
-        values = np.median(hw[:, idx].mean(axis=2), axis=1)
+    values = _st_level_of(0.5 * (high[gen] - low[gen]).astype(np.float64), rec, delineation, lead) if gen else []
     return pd.Series(values, index=[rec.leads[i] for i in gen], name="st_halfwidth_mv", dtype=np.float64)

@@ -22,7 +22,7 @@ from l2g.metrics import scored_leads
 from l2g.morphology import cart_intervals
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
 from l2g.record import ABSENT, GENERATED, RECORDED, Metadata
-from l2g.uncertainty import GRADES, ST_LIMIT_MV, CalibrationError
+from l2g.uncertainty import CalibrationError, grade_legend
 
 VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
 GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
@@ -30,9 +30,6 @@ GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
 CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
 BAND_NAME = f"{state.BAND_LEVEL:.0%} confidence band".replace("%", " %")
-# "A ≤ 50 µV: ...; B ≤ 150 µV: ...; C > 150 µV: ...", from the library's thresholds
-GRADE_NOTE = "; ".join(f"**{g}** {f'≤ {b:g}' if math.isfinite(b) else f'> {GRADES[i - 1][0]:g}'} µV: {m}"
-                       for i, (b, g, m) in enumerate(GRADES))
 
 
 def _lead_check_panel(table, faults: list[str], why: str) -> None:
@@ -247,6 +244,8 @@ if layout == "single" or part.duration > 10.0:
         start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
 trust = state.trust(part_digest, available, "model", output) if generated and output.interval is not None else None
 grades = dict(zip(trust.index, trust["grade"], strict=True)) if trust is not None else {}
+# the grades in words, with the grade-A rule in force for this reconstruction (or why there is none)
+grade_note = grade_legend(trust.attrs.get("grade_rule") if trust is not None else None)
 shown, filter_label = display_filter(output, filter_name)
 reference = display_filter(part, filter_name)[0] if generated else None
 baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None
@@ -260,16 +259,18 @@ if generated:
     st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
                "Grey under a generated lead: the real recording, hidden from the generator."
                + (f" Light blue: the {BAND_NAME}." if show_band and output.interval is not None else "")
-               + f" Trust grade after “gen ·”: {GRADE_NOTE}."
+               + f" Trust grade after “gen ·”: {grade_note}."
                + (f" {GENERATED_NOTE}" if rec.meta.interpretation else ""))
-    if output.interval is not None:
-        st_width = state.st_band(part_digest, available, "model", output)
-        wide = st_width[st_width > ST_LIMIT_MV]
-        if len(wide):
-            st.warning(f"**Too uncertain for ST decisions:** the {BAND_NAME} at the ST segment is wider than "
-                       f"±{ST_LIMIT_MV:g} mV in " + ", ".join(f"{lead} (±{v:.2f} mV)" for lead, v in wide.items())
-                       + ". Do not read ST elevation or depression in these generated leads; place more leads, "
-                       "nearer to them, to narrow the band.", icon=":material/warning:")
+    if trust is not None:  # exactly the generated leads not graded A: one decision, l2g.uncertainty.st_decisions
+        unsure = trust[~trust["st_decisions"]]
+        if len(unsure):
+            st.warning("**Too uncertain for ST decisions:** " + ", ".join(
+                f"{lead} (grade {row.grade}: predicted RMSE {row.predicted_rmse_uv:.0f} µV, band at ST "
+                + (f"±{row.st_halfwidth_mv:.3f} mV)" if math.isfinite(row.st_halfwidth_mv) else "not measured)")
+                for lead, row in unsure.iterrows())
+                + ". Do not read ST elevation or depression in these generated leads; place more leads, nearer to "
+                f"them, to narrow the band. Grade A (ST decisions possible): {trust.attrs.get('grade_rule', '')}.",
+                icon=":material/warning:")
 
     if output.meta.provenance is not None and output.meta.provenance.method == "model":
         # the trust panel: what the diagnostic evaluation found this lead set can and cannot show
@@ -292,7 +293,7 @@ with left:
             for c in table.columns if c != "Grade"})
         st.caption("Generated leads only, after a 0.5 Hz high-pass of both traces. r: Pearson correlation; "
                    "RMSE in µV; SSIM over 100-ms windows (see docs/METRICS.md). Grade and predicted RMSE: "
-                   f"what the model expects without seeing the real lead ({GRADE_NOTE}).")
+                   f"what the model expects without seeing the real lead ({grade_note}).")
     elif trust is not None and len(trust):
         st.dataframe(trust[["grade", "predicted_rmse_uv", "band_halfwidth_uv", "meaning"]], key="trust_table",
                      column_config={"grade": "Grade",
@@ -301,7 +302,7 @@ with left:
                                     "band_halfwidth_uv": st.column_config.NumberColumn("Band ± (µV)", format="%.0f"),
                                     "meaning": "Use"})
         st.caption("Nothing to compare: no generated lead has a real trace in this file. Above, the trust grade "
-                   f"of each generated lead: what the model expects ({GRADE_NOTE}). Band ±: mean half-width of "
+                   f"of each generated lead: what the model expects ({grade_note}). Band ±: mean half-width of "
                    f"the {BAND_NAME}.")
     else:
         st.caption("Nothing to compare: no generated lead has a real trace in this file. "

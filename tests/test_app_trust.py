@@ -77,7 +77,8 @@ def test_one_lead_gives_wide_bands_low_grades_and_the_st_warning(at: AppTest) ->
     assert len(chest) == 6 and (table.loc[chest, "Grade"] != "A").all() and (table["Grade"] == "C").any()
     assert (table.loc[["I", "III", "aVL"], "Grade"] != "A").all()
     warning = [w.value for w in one.warning if "Too uncertain for ST decisions" in w.value]
-    assert len(warning) == 1 and "±0.1 mV" in warning[0] and "V2 (±" in warning[0]
+    assert len(warning) == 1 and "V2 (grade " in warning[0] and "band at ST ±" in warning[0]
+    assert sorted(st_warning_leads(one)) == sorted(table.index[table["Grade"] != "A"])  # the grades' own rule
     one_width = sum(float(np.ptp(ys(t))) for t in fills(one))
     five = tick_only(one, ["I", "II", "V1", "V3", "V5"])
     assert sum(float(np.ptp(ys(t))) for t in fills(five)) < one_width  # fewer, narrower bands
@@ -183,3 +184,24 @@ def test_trust_panel_says_what_the_diagnostic_evaluation_found(at: AppTest, tmp_
     tick_only(at, ["II"])
     panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
     assert "No diagnostic evaluation is available" in panel
+
+
+def st_warning_leads(app: AppTest) -> list[str]:
+    """The generated leads the page's ST warning names (``"… in aVR (…), V2 (…)"``); [] without a warning."""
+    import re
+
+    text = [w.value for w in app.warning if "Too uncertain for ST decisions" in w.value]
+    assert len(text) <= 1, text
+    return re.findall(r"\b(I{1,3}|aV[RLF]|V[1-6]) \(", text[0]) if text else []
+
+
+def test_no_lead_is_graded_a_and_named_too_uncertain_for_st(at: AppTest) -> None:
+    # issue #22 item 6: from lead I on the demo record aVR and aVL were graded A ("ST-level decisions possible")
+    # while the ST warning under the chart listed them as too uncertain; grade A and the warning now come from
+    # one decision (l2g.uncertainty.st_decision), so the warning names exactly the generated leads not graded A
+    one = tick_only(at, ["I"])
+    grades = one.dataframe[0].value["Grade"]
+    warned = st_warning_leads(one)
+    assert len(grades) == 11 and warned, (grades.to_dict(), warned)
+    assert not [lead for lead in warned if grades[lead] == "A"], (grades.to_dict(), warned)
+    assert sorted(warned) == sorted(grades.index[grades != "A"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,20 @@ import l2g
 from l2g.demo import demo_record
 from l2g.leads import LEADS
 from l2g.record import Record
-from l2g.uncertainty import conformal_quantile, exact_leads, grade_of, load_calibration, trust_table
+from l2g.uncertainty import (
+    DEFAULT_GRADE_TERMS,
+    ST_LIMIT_MV,
+    ST_SHARE,
+    CalibrationError,
+    GradeRule,
+    IntervalCalibration,
+    conformal_quantile,
+    exact_leads,
+    grade_of,
+    load_calibration,
+    st_halfwidth,
+    trust_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +166,11 @@ def test_calibration_file_is_listed_and_sane():
     cal = load_calibration(path)
     q = cal.quantile(0.9, 1)
     assert q.shape == (12,) and np.all(np.isfinite(q[[LEADS.index("V1")]]))
-    assert 0.9 in cal.levels and cal.beta > 0 and len(cal.grade_coef["model"]) == 4
+    assert 0.9 in cal.levels and cal.beta > 0 and len(cal.grade_coef["model"]) == len(cal.terms("model"))
+    # the grade-A rule belongs to the shipped generator and was validated on ST errors (issue #22 item 6)
+    assert cal.model == l2g.load_reconstructor().version
+    assert cal.grade_a is not None and cal.grade_a.max_st_halfwidth_mv <= ST_LIMIT_MV
+    assert cal.grade_a.validation["share"] >= ST_SHARE and cal.grade_a.validation["split"] == "val"
 
 
 def test_trust_table_and_grades(rec):
@@ -161,9 +180,55 @@ def test_trust_table_and_grades(rec):
     v4 = lambda t: float(t.loc[t["lead"] == "V4", "predicted_rmse_uv"].iloc[0])  # noqa: E731
     assert v4(one) > v4(many) > 0
     assert bool(many.loc[many["lead"] == "aVF", "exact"].iloc[0])
-    assert grade_of(10.0)[0] == "A" and grade_of(100.0)[0] == "B" and grade_of(1e4)[0] == "C"
+    assert grade_of(10.0, st_possible=True)[0] == "A" and grade_of(10.0)[0] == "B" and grade_of(1e4)[0] == "C"
+    for table in (one, many):  # grade A exactly where ST decisions are possible, never with a wide ST band
+        assert ((table["grade"] == "A") == table["st_decisions"]).all()
+        assert (table.loc[table["grade"] == "A", "st_halfwidth_mv"] <= ST_LIMIT_MV).all()
+    assert many.loc[many["exact"], "st_decisions"].all()  # fixed by Einthoven/Goldberger: as good as recorded
     with pytest.raises(ValueError, match="provenance"):
         trust_table(rec)
+
+
+def test_trust_table_st_band_is_the_pages_st_halfwidth(rec):
+    full = _model_band(rec, ["I", "II", "V2"])
+    table = trust_table(full).set_index("lead")
+    band = st_halfwidth(full)
+    assert np.allclose(table["st_halfwidth_mv"], band.reindex(table.index), atol=1e-4)
+
+
+def test_grade_a_needs_a_validated_rule_for_this_generator(rec):
+    """Older interval.json files (no grade_a), another generator's file and a linear reconstruction: no lead is
+    graded A unless fixed exactly; a rule for this generator grades A exactly where st_decisions says so."""
+    cal = load_calibration()
+    full = _model_band(rec, ["II"])
+    permissive = GradeRule(max_predicted_rmse_uv=1e9, max_st_halfwidth_mv=ST_LIMIT_MV, validation={})
+    wide = trust_table(full, calibration=dataclasses.replace(cal, grade_a=permissive))
+    assert ((wide["grade"] == "A") == (wide["st_halfwidth_mv"] <= ST_LIMIT_MV)).all()
+    for other, why in ((dataclasses.replace(cal, grade_a=None), "no validated grade-A rule"),
+                       (dataclasses.replace(cal, grade_a=permissive, model="l2g.pt@000000000000"), "validated for")):
+        table = trust_table(full, calibration=other)
+        assert not (table["grade"] == "A").any() and why in table.attrs["grade_rule"]
+        assert (table["predicted_rmse_uv"] == wide["predicted_rmse_uv"]).all()  # only the rule differs
+    lin = trust_table(l2g.reconstruct(rec, ["I", "II", "V2"], method="linear"),
+                      calibration=dataclasses.replace(cal, grade_a=permissive))
+    assert set(lin.loc[lin["grade"] == "A", "lead"]) == set(exact_leads(["I", "II", "V2"])) - {"I", "II", "V2"}
+
+
+def test_older_interval_file_loads_without_terms_rule_or_model(tmp_path):
+    d = load_calibration().to_dict()
+    for key in ("grade_terms", "grade_a", "model"):
+        d.pop(key, None)
+    d["grade_coef"] = {"model": [0.1, 0.6, 0.2, 0.4], "linear": [-0.5, 1.0]}  # the 4 + 2 terms of version 2
+    old = IntervalCalibration.from_dict(d)
+    assert old.grade_a is None and old.model is None and old.terms("model") == DEFAULT_GRADE_TERMS["model"]
+    assert old.rule_for("l2g.pt@66d7d7843eb2", "model")[0] is None
+    with pytest.raises(CalibrationError, match="coefficients"):
+        IntervalCalibration.from_dict({**d, "grade_coef": {"model": [0.1], "linear": [0.1, 1.0]}})
+    with pytest.raises(CalibrationError, match="unknown grade term"):
+        IntervalCalibration.from_dict({**d, "grade_terms": {"model": ["1", "log_s", "log_gen", "log_qt"],
+                                                            "linear": ["1", "log_s"]}})
+    with pytest.raises(CalibrationError, match="grade_a"):
+        IntervalCalibration.from_dict({**d, "grade_a": {"max_predicted_rmse_uv": 50.0, "max_st_halfwidth_mv": 0.3}})
 
 
 def test_band_wfdb_companion_and_csv_columns(rec, tmp_path):
