@@ -57,3 +57,10 @@ trust: install
 	OMP_NUM_THREADS=1 $(PY) bench/trust_calibrate.py cache --split test --data ../shared/data
 	$(PY) bench/trust_calibrate.py fit
 	$(PY) bench/trust_calibrate.py report --split test
+
+# issue #22: does a generated lead keep the diagnosis? PTB-XL's patient-wise benchmark (folds 1-8 / 9 / 10).
+# Needs ../shared/ptbxl (metadata) and PTB-XL records100 under PTBXL (see docs/DATA.md); every stage resumes.
+PTBXL ?= ../scratch/ptbxl/Data
+DIAG_WEIGHTS ?= weights/l2g.pt
+diagnostic: install
+	OMP_NUM_THREADS=1 $(PY) bench/diagnostic.py all --ptbxl $(PTBXL) --weights $(DIAG_WEIGHTS) --out reports/
