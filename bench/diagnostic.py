@@ -247,7 +247,12 @@ def score(args) -> None:
     test = np.load(rec_dir / "index.npy")
     model_version = (rec_dir / "model.txt").read_text().split()[-1]
     real = np.asarray(x[test], np.float32)
-    result: dict = {"model": model_version, "records_fold10": int(len(test)), "reconstruction": {},
+    import torch
+
+    tc = torch.load(args.weights, map_location="cpu", weights_only=True).get("train_config", {})
+    patientwise = bool(tc.get("ptbxl_meta")) and set(tc.get("ptbxl_train_folds", ())) <= set(TRAIN_FOLDS)
+    result: dict = {"model": model_version, "patientwise": patientwise, "records_fold10": int(len(test)),
+                    "reconstruction": {},
                     "subsets": {}, "per_class": {}, "ci": {}, "shrinkage": {}, "st": {}}
     # 1. reconstruction on fold 10
     for leads in recon_subsets():
@@ -327,13 +332,16 @@ def write_report(res: dict, args) -> str:
     """reports/diagnostic.md from the result dict (every table names the command that made it)."""
     cmd = (f"`.venv/bin/python bench/diagnostic.py all --weights {args.weights}` (= `make diagnostic`; stages "
            "prepare, classifiers, reconstruct, score; each resumable)")
+    protocol = ("The generator and its linear prior were trained without any record of a fold-9/10 patient (every "
+                "PTB-XL copy in any archive mapped by ecg_id, `l2g.ptbxl.held_out_filter`) and selected on the "
+                "non-PTB-XL validation records." if res.get("patientwise") else
+                "**This generator was not trained under the patient-wise protocol: it saw fold-10 records in "
+                "training, which flatters its numbers.**")
     md = ["# Does a generated lead keep the diagnosis? (PTB-XL, patient-wise)", "",
          f"Generator `{res['model']}`. Made by {cmd}. PTB-XL records100 (100 Hz), 0.5 Hz high-pass as everywhere; "
          "folds 1–8 train, fold 9 validation (classifier early stopping only), fold 10 test "
-         f"({res['records_fold10']} records; {res.get('labelled_fold10', '?')} with a superclass label). The generator "
-         "and its linear prior were trained without any record of a fold-9/10 patient (every PTB-XL copy in any "
-         "archive mapped by ecg_id, `l2g.ptbxl.held_out_filter`) and selected on the non-PTB-XL validation "
-         "records.", ""]
+         f"({res['records_fold10']} records; {res.get('labelled_fold10', '?')} with a superclass label). " + protocol,
+         ""]
     # reconstruction
     md += ["## 1. Reconstruction on fold 10", "",
           "Per input subset: mean over records of the mean Pearson r / RMSE over the generated leads (for one input "
@@ -399,6 +407,7 @@ def write_report(res: dict, args) -> str:
           "Per generated chest lead: Pearson correlation over records between the real and the generated QRS "
           "peak-to-peak (median over beats, fiducials of the real lead II, `l2g.fidelity.beat_measures`) and the "
           "OLS slope of generated on real (1 = no shrinkage). Goals from lead I: correlation ≥ 0.5, slope ≥ 0.6.", ""]
+    chest_cols = [lead for lead in LEADS if lead.startswith("V")]
     rows = []
     for name, by_m in res["shrinkage"].items():
         for m, shr in by_m.items():
@@ -406,17 +415,16 @@ def write_report(res: dict, args) -> str:
                 continue
             corr = [v[0] for v in shr.values()]
             slope = [v[1] for v in shr.values()]
-            rows.append([name, m] + [f"{shr[lead][0]:.2f} / {shr[lead][1]:.2f}" for lead in shr]
+            cells = [f"{shr[c][0]:.2f} / {shr[c][1]:.2f}" if c in shr else "(input)" for c in chest_cols]
+            rows.append([name, m] + cells
                         + [f"**{np.nanmean(corr):.2f} / {np.nanmean(slope):.2f}**"])
-    chest_cols = [lead for lead in LEADS if lead.startswith("V")]
-    md += _table(["inputs", "method"] + [f"{c} corr / slope" for c in chest_cols] + ["mean"],
-                [r if len(r) == len(chest_cols) + 3 else r[:2] + ["—"] * (len(chest_cols) + 3 - len(r)) + r[2:]
-                 for r in rows])
+    md += _table(["inputs", "method"] + [f"{c} corr / slope" for c in chest_cols] + ["mean"], rows)
     if "shrinkage_heldout" in res:
         md += ["", res["shrinkage_heldout"]]
     # ST
     md += ["", "## 5. ST level at J + 60 ms (fold 10)", "",
-          "|ST_generated − ST_real| per generated lead (mV; J = QRS offset of the real lead II, isoelectric level "
+          "Absolute error of the generated ST level per generated lead (mV; J = QRS offset of the real lead II, "
+          "isoelectric level "
           "before QRS onset): median, 90th percentile, share ≤ 0.05 mV.", ""]
     for name, by_m in res["st"].items():
         leads_here = list(next(iter(by_m.values())).keys())
