@@ -708,7 +708,7 @@ def scan_cached(
     """
     import pandas as pd
 
-    from .dataset import DEFAULT_CACHE_DIR
+    from .paths import DEFAULT_CACHE_DIR
 
     root = Path(root)
     key = hashlib.sha256(json.dumps(

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .leads import CHEST_LEADS, EXPAND_8_TO_12, INDEPENDENT_LEADS, LEADS, PRESETS, complete_limb_leads, parse_lead_list
+from .paths import DEFAULT_CACHE_DIR  # where load_split_arrays caches the converted splits
 from .record import Record
 
 __all__ = [
@@ -43,8 +44,6 @@ __all__ = [
     "load_mixed_arrays",
 ]
 
-#: Where :func:`load_split_arrays` caches the converted splits.
-DEFAULT_CACHE_DIR = Path("~/.cache/l2g")
 # bump when the conversion changes, so old caches are not reused
 _CACHE_VERSION = 2
 # relative weight of k = 1..7 available leads in sample_available: extra weight on 1 and 2 leads,

@@ -6,6 +6,7 @@ folder         environment override        default
 weights        ``L2G_WEIGHTS_DIR``         ``weights/`` of the source checkout (editable install)
 reports        ``L2G_REPORTS_DIR``         ``reports/`` of the source checkout, else ``./reports``
 runs           ``L2G_RUNS_DIR``            ``runs/`` of the source checkout, else ``./runs``
+cache          ``cache_dir=`` arguments    ``~/.cache/l2g`` (:data:`DEFAULT_CACHE_DIR`)
 =============  ==========================  ===================================================
 
 The shipped weights (``l2g.pt``, ``linear.pt``, ``interval.json``, ``leadcheck.pt``, ``SHA256SUMS``,
@@ -41,11 +42,15 @@ __all__ = [
     "linear_file",
     "reports_dir",
     "runs_dir",
+    "DEFAULT_CACHE_DIR",
 ]
 
 WEIGHTS_ENV = "L2G_WEIGHTS_DIR"
 REPORTS_ENV = "L2G_REPORTS_DIR"
 RUNS_ENV = "L2G_RUNS_DIR"
+
+#: Where converted splits, catalogue scans and fitted baselines are cached (``cache_dir=`` overrides it).
+DEFAULT_CACHE_DIR = Path("~/.cache/l2g")
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
