@@ -9,7 +9,7 @@ reason.
 Electrode faults (limb-electrode reversals LA/RA, LA/LL, RA/LL; adjacent
 precordial swaps V1/V2 … V5/V6) are named by a small 1-D CNN,
 :mod:`l2g.leadnet` (``weights/leadcheck.pt``, 58 k parameters, 100 Hz, the
-first 10 s), trained on these faults simulated exactly (:func:`apply_fault`)
+first 10 s), trained on these faults simulated exactly (:func:`l2g.faults.apply_fault`)
 on the training records; it sees the recorded leads only (a mask for the
 others), so it works on the ticked subset as on the 12 leads, and a fault is
 only named when the leads it moves are recorded (a limb reversal: two limb
@@ -58,25 +58,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .faults import CHEST_SWAPS, LIMB_FAULTS, apply_fault
 from .leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
 from .record import RECORDED, Record
 
 __all__ = ["LIMB_FAULTS", "CHEST_SWAPS", "THRESHOLDS", "apply_fault", "check_leads", "lead_check_stats",
            "LeadCheckStats", "NotEnoughLeadsError", "Thresholds", "decide"]
-
-#: Limb-electrode reversals as signed permutations of the limb leads:
-#: new[lead] = sign * old[source] (each is its own inverse).
-LIMB_FAULTS: dict[str, dict[str, tuple[int, str]]] = {
-    "LA/RA": {"I": (-1, "I"), "II": (1, "III"), "III": (1, "II"), "aVR": (1, "aVL"), "aVL": (1, "aVR"),
-              "aVF": (1, "aVF")},
-    "LA/LL": {"I": (1, "II"), "II": (1, "I"), "III": (-1, "III"), "aVR": (1, "aVR"), "aVL": (1, "aVF"),
-              "aVF": (1, "aVL")},
-    "RA/LL": {"I": (-1, "III"), "II": (-1, "II"), "III": (-1, "I"), "aVR": (1, "aVF"), "aVL": (1, "aVL"),
-              "aVF": (1, "aVR")},
-}
-
-#: Adjacent precordial swaps.
-CHEST_SWAPS: tuple[tuple[str, str], ...] = tuple(zip(CHEST_LEADS[:-1], CHEST_LEADS[1:], strict=True))
 
 _LIMB_REASON = {
     "LA/RA": "I and aVR look inverted: left/right arm electrodes reversed?",
@@ -150,56 +137,6 @@ THRESHOLDS = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=5.53, hf_ratio
 
 class NotEnoughLeadsError(ValueError):
     """A lead check needs at least three recorded leads."""
-
-
-def apply_fault(record: Record, fault: str) -> Record:
-    """Simulate an electrode fault on a record (exact lead transformation; a swap undoes itself).
-
-    Parameters
-    ----------
-    record : Record
-        Must hold every lead the fault moves (all six limb leads for a limb
-        reversal, both chest leads for a swap).
-    fault : str
-        ``"LA/RA"``, ``"LA/LL"``, ``"RA/LL"`` or ``"V1/V2"`` … ``"V5/V6"``.
-
-    Returns
-    -------
-    Record
-
-    Raises
-    ------
-    ValueError
-        On an unknown fault or a missing lead.
-
-    Examples
-    --------
-    >>> from l2g.demo import demo_record
-    >>> rec = demo_record()
-    >>> bad = apply_fault(rec, "LA/RA")
-    >>> bool(np.allclose(bad.lead("I"), -rec.lead("I"))), bool(np.allclose(bad.lead("aVF"), rec.lead("aVF")))
-    (True, True)
-    >>> apply_fault(bad, "LA/RA") == rec
-    True
-    """
-    sig = record.signal.copy()
-    if fault in LIMB_FAULTS:
-        need = [lead for lead in LIMB_LEADS if lead not in record.leads]
-        if need:
-            raise ValueError(f"{record.name}: fault {fault} needs all six limb leads; missing {', '.join(need)}")
-        for lead, (sign, src) in LIMB_FAULTS[fault].items():
-            sig[record.leads.index(lead)] = sign * record.signal[record.leads.index(src)]
-    elif fault in {f"{a}/{b}" for a, b in CHEST_SWAPS}:
-        a, b = fault.split("/")
-        for lead in (a, b):
-            if lead not in record.leads:
-                raise ValueError(f"{record.name}: fault {fault} needs lead {lead}")
-        ia, ib = record.leads.index(a), record.leads.index(b)
-        sig[[ia, ib]] = record.signal[[ib, ia]]
-    else:
-        valid = [*LIMB_FAULTS, *(f"{a}/{b}" for a, b in CHEST_SWAPS)]
-        raise ValueError(f"unknown fault {fault!r}; valid: {', '.join(valid)}")
-    return record.replace(signal=sig)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ swap: both chest leads); :func:`fault_probabilities` gives the others no mass.
 The network is independent of the generator (``weights/l2g.pt``) and of the
 linear baseline: it learns the morphology a reversal betrays (an inverted P
 wave and QRS in lead I, an upright aVR, a broken R-wave progression) from
-faults simulated exactly (:func:`l2g.leadcheck.apply_fault`, as
+faults simulated exactly (:func:`l2g.faults.apply_fault`, as
 :func:`fault_matrix`) on training records. Training:
 ``python bench/leadcheck_train.py`` (weights/leadcheck.pt; see ``docs/MODEL.md``).
 
@@ -122,10 +122,10 @@ def held_out(record_id: str) -> bool:
 def fault_matrix(fault: str) -> np.ndarray:
     """The (8, 8) matrix a fault applies to the independent leads: ``x8_faulty = M @ x8``.
 
-    Worked out by :func:`l2g.leadcheck.apply_fault` on the 12 leads of the
+    Worked out by :func:`l2g.faults.apply_fault` on the 12 leads of the
     8 unit vectors, so it is that transformation exactly. ``"none"``: identity.
     """
-    from .leadcheck import apply_fault
+    from .faults import apply_fault
     from .record import Record
 
     if fault == "none":
