@@ -196,7 +196,7 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
     ValueError
         If ``root`` is not an existing folder.
     """
-    from .export import is_band_record
+    from .band import is_band_record
 
     root = Path(root)
     if not root.is_dir():

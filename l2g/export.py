@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .band import BAND_RECORD_SUFFIX, BAND_SUFFIXES, is_band_record
+from .io.wfdb import provenance_lines
 from .record import GENERATED, Record
 
 __all__ = [
@@ -203,20 +205,6 @@ def wfdb_zip_bytes(record: Record, name: str | None = None, *, deidentify: bool 
     return buf.getvalue()
 
 
-def provenance_lines(record: Record) -> list[str]:
-    """``L2G:`` lines saying which leads are generated and how (the WFDB header's, see :func:`l2g.io.write_wfdb`).
-
-    Empty when the record holds no generated lead.
-    """
-    from .io import header_comments
-
-    if not record.generated_leads:
-        return []
-    lines = [c for c in header_comments(record.standardize()) if c.startswith("L2G:")]
-    return lines + ["L2G: generated leads are estimates from the recorded ones, not recordings (L2G-ECG, "
-                    "research software, not a medical device)"]
-
-
 def csv_bytes(record: Record, *, deidentify: bool = False, band: bool = False) -> bytes:
     """The ``"csv"`` :func:`export_record` file: ``# L2G:`` provenance lines, ``time_s``, one column per lead (mV).
 
@@ -333,10 +321,6 @@ def figure_images(fig, formats: Sequence[str] = IMAGE_FORMATS, *, width: int = 1
         raise ImageExportUnavailable(f"PNG/PDF export failed ({type(exc).__name__}: {exc})") from exc
 
 
-#: Column / signal-name suffixes of the band's lower and upper edges (``V1_low``, ``V1_high``).
-BAND_SUFFIXES: tuple[str, str] = ("_low", "_high")
-
-
 def _band_rows(record: Record) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(lead, low, high)`` for every generated lead with a band, canonical order."""
     rec = record.standardize()
@@ -374,28 +358,6 @@ def band_columns(record: Record) -> dict[str, np.ndarray]:
     return out
 
 
-def is_band_record(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is the ``<name>_band.hea`` written by :func:`write_band_wfdb` beside a ``<name>.hea``.
-
-    Readers and folder scans skip such a header: the band is not a record of its own.
-
-    Examples
-    --------
-    >>> import l2g, tempfile
-    >>> from l2g.demo import demo_record
-    >>> full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], method="linear", interval=0.9)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     band = write_band_wfdb(full, tmp, "demo")
-    ...     alone = is_band_record(band)  # no demo.hea beside it yet
-    ...     _ = l2g.write_wfdb(full, tmp, "demo")
-    ...     alone, is_band_record(band), is_band_record(Path(tmp) / "demo.hea")
-    (False, True, False)
-    """
-    p = Path(path)
-    return (p.suffix.lower() == ".hea" and p.stem.endswith("_band")
-            and p.with_name(p.stem[: -len("_band")] + p.suffix).exists())
-
-
 def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str | None = None) -> Path:
     """Write the band as a companion WFDB record ``<name>_band`` beside the signal's.
 
@@ -428,7 +390,7 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
     rows = _band_rows(record)
     if not rows:
         raise ValueError(f"{record.name}: no generated lead with a band to write")
-    stem = safe_name(name if name is not None else record.name) + "_band"
+    stem = safe_name(name if name is not None else record.name) + BAND_RECORD_SUFFIX
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     names, data = [], []
@@ -436,7 +398,7 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
         names += [lead + BAND_SUFFIXES[0], lead + BAND_SUFFIXES[1]]
         data += [low, high]
     prov = record.meta.provenance
-    comments = [f"L2G: band of record {stem[: -len('_band')]}",
+    comments = [f"L2G: band of record {stem[: -len(BAND_RECORD_SUFFIX)]}",
                 "L2G: low and high edge per generated lead, mV; see l2g.uncertainty"]
     if prov is not None:
         comments.append(f"L2G: from {','.join(prov.available)} by {prov.method} {prov.model_version}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..band import is_band_record
 from ..record import Record
 from ._common import (
     _CSV_EXT,
@@ -177,8 +178,6 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
         kind = ("hea" if ext == ".hea" else "hdf5" if ext in _HDF5_EXT else "edf" if ext in _EDF_EXT
                 else "csv" if ext in _CSV_EXT else "mat" if ext in (".mat", ".dat") else "other")
         by_kind.setdefault(kind, []).append(p)
-    from ..export import is_band_record
-
     # a band record NAME_band.hea beside NAME.hea (l2g.export.wfdb_zip_bytes) is not a second record
     heas = [p for p in by_kind.pop("hea", []) if not is_band_record(p)]
     if heas:

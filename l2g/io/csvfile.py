@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..band import BAND_SUFFIXES
 from ..leads import normalize_lead_name
 from ..record import ABSENT, DEIDENTIFIED_NOTE, GENERATED, Record
 from ._common import (
@@ -163,8 +164,6 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
 
 def _is_band_column(column: str) -> bool:
     """Whether ``column`` is an edge of a generated lead's band (``V1_low``, ``V1_high``): never a lead."""
-    from ..export import BAND_SUFFIXES
-
     return any(column.endswith(sfx) and normalize_lead_name(column[: -len(sfx)]) is not None
                for sfx in BAND_SUFFIXES)
 

@@ -540,7 +540,7 @@ def write_dicom(record: Record, path: str | Path, *, deidentify: bool = False) -
       label ``"<lead> (GENERATED)"``, the group's WaveformOriginality is ``DERIVED``, and text
       annotations (``L2G: lead status ...``, ``L2G: generated leads ...``, ``L2G: generated from:
       <available> by <method> <version>`` and a not-a-recording warning, as in
-      :func:`l2g.export.provenance_lines`) name them, the model and the leads it was given.
+      :func:`l2g.io.wfdb.provenance_lines`) name them, the model and the leads it was given.
     * The cart's interpretation lines become text annotations, each prefixed with
       :data:`l2g.interpretation.CART_READING` when the record holds generated leads
       (:func:`l2g.interpretation.labelled`; :func:`read` strips the prefix); age (``PatientAge``), sex and
@@ -585,8 +585,8 @@ def write_dicom(record: Record, path: str | Path, *, deidentify: bool = False) -
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     from .. import __version__
-    from ..export import provenance_lines
     from ..interpretation import labelled
+    from .wfdb import provenance_lines
 
     rec = record.deidentified() if deidentify else record
     std = rec.standardize()

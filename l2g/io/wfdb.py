@@ -383,6 +383,19 @@ def _check_signal_files(hea: Path, header: _Header) -> list[str]:
     return larger
 
 
+def provenance_lines(record: Record) -> list[str]:
+    """``L2G:`` lines saying which leads are generated and how (those of :func:`header_comments`), and a warning.
+
+    Written by every export (:func:`l2g.export.write_export`: CSV ``# L2G:`` lines, DICOM annotations);
+    empty when the record holds no generated lead.
+    """
+    if not record.generated_leads:
+        return []
+    lines = [c for c in header_comments(record.standardize()) if c.startswith("L2G:")]
+    return lines + ["L2G: generated leads are estimates from the recorded ones, not recordings (L2G-ECG, "
+                    "research software, not a medical device)"]
+
+
 def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
     """``"v4"`` if wfdb can read ``mat`` as the header says, ``"loadmat"`` if scipy must, else raise."""
     head = _magic(mat, 128)
