@@ -22,6 +22,7 @@ from ._common import (
     SeveralRecords,
     _magic,
 )
+from ._dispatch import _read_path, sniff_format
 
 #: Largest total size of an upload or of a zip's uncompressed content (bytes).
 MAX_UPLOAD_BYTES: int = 200 * 1024 * 1024
@@ -196,8 +197,6 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     if "mat" in by_kind:
         raise ValueError(f"{what}: {by_kind['mat'][0].name} without its .hea header; "
                          "expected the .hea uploaded together with the .dat/.mat")
-    from . import sniff_format  # the package's content sniffing (imported here: it imports this module)
-
     claimed = [p for p in by_kind.get("other", []) if sniff_format(p) not in (None, "csvfile")]
     if len(claimed) == 1:
         return claimed[0]  # a cart export (.xml, .scp, .ecg...) recognised by its content
@@ -222,8 +221,6 @@ def load(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> 
 
     The record's main file is chosen by :func:`_pick_main` (by extension, else by content).
     """
-    from . import _read_path  # the package's dispatcher (imported here: it imports this module)
-
     with tempfile.TemporaryDirectory(prefix="l2g-zip-") as tmp:
         root = Path(tmp)
         os.chmod(root, 0o700)
