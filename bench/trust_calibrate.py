@@ -403,7 +403,7 @@ def fit_grade_a(pred_uv: np.ndarray, st_hw: np.ndarray, st_err: np.ndarray) -> d
 
 
 def graded(cal: IntervalCalibration, feats: dict[str, np.ndarray], st_hw: np.ndarray) -> pd.DataFrame:
-    """Per row: predicted RMSE, ST decision and grade exactly as :func:`l2g.uncertainty.trust_table` gives them."""
+    """Per row: predicted RMSE, ST decision and grade exactly as :func:`l2g.trust.trust_table` gives them."""
     pred = predicted_rmse(cal, feats) * 1000.0
     rule, _ = cal.rule_for(cal.model, "model")
     ok = st_decisions(pred, st_hw, np.zeros(len(pred), bool), rule)

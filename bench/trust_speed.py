@@ -11,7 +11,7 @@ machine), the median over ``--runs`` warm runs of:
 * ``band``                   - the band step alone (:func:`l2g.uncertainty.interval_for`, what
   ``interval=0.9`` adds to ``reconstruct``; timed directly, as the difference of the two
   columns above is within their run-to-run noise);
-* ``trust_table``            - :func:`l2g.uncertainty.trust_table` of the banded reconstruction;
+* ``trust_table``            - :func:`l2g.trust.trust_table` of the banded reconstruction;
 * ``st_halfwidth``           - :func:`l2g.uncertainty.st_halfwidth` (R peaks of Lead II);
 * ``check_leads``            - :func:`l2g.leadcheck.check_leads` of the 12 recorded leads.
 
@@ -42,7 +42,8 @@ from l2g.demo import demo_record  # noqa: E402
 from l2g.io import read_record  # noqa: E402
 from l2g.leadcheck import check_leads  # noqa: E402
 from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
-from l2g.uncertainty import interval_for, st_halfwidth, trust_table  # noqa: E402
+from l2g.trust import trust_table  # noqa: E402
+from l2g.uncertainty import interval_for, st_halfwidth  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: 10-s, 500-Hz, 12-lead records of the test split (splits/split.csv).

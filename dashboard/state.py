@@ -396,14 +396,14 @@ def reconstruction(record: Record, digest: str, available: tuple[str, ...], meth
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def trust(digest: str, available: tuple[str, ...], method: str, _output: Record) -> pd.DataFrame:
-    """:func:`l2g.uncertainty.trust_table` of a reconstruction, indexed by generated lead.
+    """:func:`l2g.trust.trust_table` of a reconstruction, indexed by generated lead.
 
     Columns ``predicted_rmse_uv``, ``grade``, ``meaning``, ``band_halfwidth_uv``, ``st_halfwidth_mv``,
     ``st_decisions``, ``exact``; ``attrs["grade_rule"]``. The grade and the page's ST warning both come
     from ``st_decisions``. The ST segment is timed on the Lead-II delineation the wave markers and the
     morphology table use (:func:`_lead_ii`), else on R peaks of Lead II.
     """
-    from l2g.uncertainty import trust_table
+    from l2g.trust import trust_table
 
     rc, _ = reconstructor(method)
     try:

@@ -33,7 +33,7 @@ _LAZY = {
     "load_reconstructor": "reconstruction",
     "compare": "metrics",
     "check_leads": "leadcheck",
-    "trust_table": "uncertainty",
+    "trust_table": "trust",
 }
 
 __all__ = [

@@ -405,9 +405,9 @@ def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], 
         One per generated lead not fixed exactly by the available leads:
         ``lead, coverage`` (fraction of samples whose real value lies in the
         band, both high-passed alike), ``halfwidth_uv`` (mean), ``rmse_uv``,
-        ``pred_rmse_uv`` and ``grade`` (:func:`l2g.uncertainty.trust_table`).
+        ``pred_rmse_uv`` and ``grade`` (:func:`l2g.trust.trust_table`).
     """
-    from .uncertainty import trust_table
+    from .trust import trust_table
 
     gen_hp = remove_baseline(generated, 0.5).signal
     low, high = generated.interval

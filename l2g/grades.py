@@ -4,7 +4,7 @@ Pure functions of numbers, below :mod:`l2g.uncertainty` (which fits nothing here
 pieces in ``interval.json`` and re-exports these names):
 
 * :func:`grade_design` - the design matrix of the grade regression (predicted RMSE) from record features
-  (:data:`GRADE_FEATURES`), shared by ``bench/trust_calibrate.py fit`` and :func:`l2g.uncertainty.trust_table`;
+  (:data:`GRADE_FEATURES`), shared by ``bench/trust_calibrate.py fit`` and :func:`l2g.trust.trust_table`;
 * :class:`GradeRule` and :func:`st_decisions` - whether ST-level decisions are possible for a generated
   lead: the bounds fitted on validation ST errors (issue #22 item 6); grade A exactly where it says yes
   (:func:`grade_of`), and the dashboard's ST warning names exactly the leads it says no to;
@@ -149,7 +149,7 @@ def grade_design(terms: Sequence[str], features: dict[str, Any]) -> np.ndarray:
     """Design matrix (rows, terms) of the grade regression from :data:`GRADE_FEATURES` arrays.
 
     ``"log_x"`` is ``log(max(x, 1 µV))``; ``"lead=V2"`` is 1 on rows of V2; ``"a*b"`` multiplies two terms.
-    The bench's fit and :func:`l2g.uncertainty.trust_table` both build their rows here.
+    The bench's fit and :func:`l2g.trust.trust_table` both build their rows here.
 
     Raises
     ------

@@ -280,7 +280,7 @@ def ecg_figure(
     band_name : str
         Legend entry of the band, e.g. ``"90 % confidence band"``.
     grades : mapping of str to str, optional
-        A trust grade per generated lead (:func:`l2g.uncertainty.trust_table`),
+        A trust grade per generated lead (:func:`l2g.trust.trust_table`),
         shown in its label: ``V1 (gen · B)``.
     notes : sequence of str
         Lines of text printed above the chart, under the title, as they are (wrapped at

@@ -20,7 +20,6 @@ The default files are ``l2g.pt`` and ``linear.pt`` in :func:`l2g.paths.weights_d
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import pickle
 import warnings
@@ -33,6 +32,7 @@ import torch
 
 from . import paths
 from .baseline import LinearBaseline
+from .digest import file_sha256, same_weights, verify_checksum, weights_version
 from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
 from .model import Generator, GeneratorConfig, expand12
 from .preprocess import remove_baseline, resample
@@ -71,81 +71,6 @@ def __getattr__(name: str) -> Path:
     if name in _DEFAULT_PATHS:
         return _DEFAULT_PATHS[name]()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def verify_checksum(path: str | Path) -> str | None:
-    """Check a weights file against the ``SHA256SUMS`` file beside it (``sha256sum`` format).
-
-    Returns
-    -------
-    str or None
-        The file's SHA-256, or None when no ``SHA256SUMS`` lists it (a
-        user-trained file).
-
-    Raises
-    ------
-    ValueError
-        When the file is listed and its checksum differs (corrupt or replaced).
-    """
-    p = Path(path)
-    sums = p.parent / "SHA256SUMS"
-    if not sums.exists():
-        return None
-    expected = None
-    for line in sums.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("*") == p.name:
-            expected = parts[0].lower()
-    if expected is None:
-        return None
-    actual = file_sha256(p)
-    if actual != expected:
-        raise ValueError(f"checksum mismatch: SHA-256 {actual[:12]}… but {sums.name} records {expected[:12]}…")
-    return actual
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def weights_version(path: str | Path) -> str:
-    """The name of a weights file wherever its outputs are described: ``<file name>@<SHA-256, 12 hex digits>``.
-
-    :attr:`Reconstructor.version`, the provenance of every reconstruction and every file fitted to a
-    generator (``interval.json``'s ``model``) use it; :func:`same_weights` compares two.
-
-    Parameters
-    ----------
-    path : path
-        A weights file (``l2g.pt``, ``linear.pt``).
-
-    Returns
-    -------
-    str
-        E.g. ``"l2g.pt@66d7d7843eb2"``.
-    """
-    p = Path(path)
-    return f"{p.name}@{file_sha256(p)[:12]}"
-
-
-def same_weights(a: str | None, b: str | None) -> bool:
-    """Whether two :func:`weights_version` strings name the same file content (the digests; names may differ).
-
-    Examples
-    --------
-    >>> same_weights("l2g.pt@66d7d7843eb2", "copy.pt@66d7d7843eb2"), same_weights("l2g.pt@66d7d7843eb2", None)
-    (True, False)
-    >>> same_weights("l2g.pt@66d7d7843eb2", "l2g.pt@e0485c1a6204")
-    False
-    """
-    if not a or not b or "@" not in a or "@" not in b:
-        return False
-    return a.rpartition("@")[2] == b.rpartition("@")[2]
 
 
 @dataclass

@@ -54,7 +54,7 @@ generator (:attr:`IntervalCalibration.model`, its
 :func:`l2g.reconstruction.weights_version`, e.g. ``l2g.pt@66d7d7843eb2``), and
 :func:`calibration_for` refuses it for any other (:class:`CalibrationMismatch`,
 naming both): :func:`l2g.reconstruct` then warns and returns no band,
-:func:`trust_table` raises, ``l2g reconstruct --interval`` exits with an
+:func:`l2g.trust.trust_table` raises, ``l2g reconstruct --interval`` exits with an
 error. A ``method="linear"`` reconstruction is not checked: its band and
 grade (the ``"linear"`` coefficients) are the documented approximation above,
 whichever generator the file was fitted for. Of the other fitted numbers,
@@ -137,7 +137,6 @@ __all__ = [
     "predicted_rmse",
     "exact_leads",
     "interval_for",
-    "trust_table",
     "grade_of",
     "grade_legend",
     "grade_design",
@@ -353,7 +352,7 @@ def load_calibration(path: str | Path | None = None) -> IntervalCalibration:
         When the file is missing, unreadable or malformed.
     """
     from . import paths
-    from .reconstruction import verify_checksum
+    from .digest import verify_checksum
 
     p = Path(path) if path is not None else paths.weights_file("interval.json")
     key = str(p)
@@ -403,7 +402,7 @@ def calibration_for(version: str, method: str = "model",
     l2g.uncertainty.CalibrationMismatch: the band calibration was fitted for l2g.pt@66d7d7843eb2, not for \
 l2g.pt@e0485c1a6204; refit it for this generator (bench/trust_calibrate.py cache, fit)
     """
-    from .reconstruction import same_weights
+    from .digest import same_weights
 
     cal = calibration if calibration is not None else load_calibration()
     if method != "model" or same_weights(cal.model, version):
@@ -616,92 +615,6 @@ def predicted_rmse(cal: IntervalCalibration, features: dict[str, Any], kind: str
     ``kind="linear"`` (a linear reconstruction, no generator-prior difference) uses the linear terms.
     """
     return np.exp(grade_design(cal.terms(kind), features) @ np.asarray(cal.grade_coef[kind], np.float64))
-
-
-def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | None = None,
-                delineation=None) -> pd.DataFrame:
-    """One row per generated lead of a reconstruction: predicted RMSE (µV), ST decision, grade, band width.
-
-    Parameters
-    ----------
-    full : Record
-        A reconstruction (``meta.provenance.available`` says from which leads).
-    model : l2g.reconstruction.Reconstructor, optional
-        Its linear baseline gives :func:`linear_sigma`; default: the shipped one.
-    calibration : IntervalCalibration, optional
-        Default :func:`load_calibration`; either must have been fitted for the
-        generator the provenance names (:func:`calibration_for`).
-    delineation : l2g.morphology.Delineation, optional
-        Of lead II of ``full``: times the ST segment (:func:`st_halfwidth`); None: R peaks of lead II.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``lead, predicted_rmse_uv, grade, meaning, band_halfwidth_uv``
-        (mean half-width of the 90 % band), ``st_halfwidth_mv`` (at the ST
-        segment), ``st_decisions`` (:func:`st_decisions`: grade A exactly where
-        True), ``exact`` (fixed by Einthoven/Goldberger). ``attrs["grade_rule"]``:
-        the grade-A rule in force or why there is none (:meth:`IntervalCalibration.rule_for`).
-
-    Raises
-    ------
-    ValueError
-        When the record has no provenance (not a reconstruction).
-    CalibrationMismatch
-        When the calibration was fitted for another generator than the one
-        that made ``full`` (a grade for another model's errors is no grade).
-
-    Examples
-    --------
-    >>> import l2g
-    >>> from l2g.demo import demo_record
-    >>> full = l2g.reconstruct(demo_record(), ["I"], method="linear")
-    >>> t = trust_table(full)
-    >>> list(t.columns)[:3], len(t), set(t["grade"]) <= {"B", "C"}  # no grade A for a linear reconstruction
-    (['lead', 'predicted_rmse_uv', 'grade'], 11, True)
-    """
-    import dataclasses
-
-    from .reconstruction import _default, reconstruct
-
-    prov = full.meta.provenance
-    if prov is None or not prov.available:
-        raise ValueError(f"{full.name}: no provenance; trust_table needs a record returned by l2g.reconstruct")
-    cal = calibration_for(prov.model_version, prov.method, calibration)
-    rc = model if model is not None else _default("model")
-    avail = tuple(prov.available)
-    full = full.standardize()
-    factor = cal.factor_for(avail)
-    act = input_activity(full.select(avail), cal.window_s)
-    s = band_scale(act, linear_sigma(rc.linear, avail) * factor, cal.beta)
-    gen = np.nan_to_num(full.signal)
-    feats = {"s": np.sqrt(np.mean(s**2, axis=1)), "gen": np.sqrt(np.mean(gen**2, axis=1)),
-             "sigma": linear_sigma(rc.linear, avail) * factor, "act": np.full(len(LEADS), np.sqrt(np.mean(act**2))),
-             "k": np.full(len(LEADS), len(avail)), "chest_only": np.full(len(LEADS), float(chest_only(avail))),
-             "lead": np.array(LEADS)}
-    if prov.method == "model":  # the generator vs its linear prior, lead by lead
-        prior = reconstruct(full, avail, model=dataclasses.replace(rc, generator=None)).signal
-        feats["dis"] = np.sqrt(np.mean((gen - np.nan_to_num(prior)) ** 2, axis=1))
-    pred_all = predicted_rmse(cal, feats, "model" if prov.method == "model" else "linear") * 1000.0
-    q90 = cal.quantile(0.9, len(avail))
-    hw_st = _st_level_of(q90[:, None] * s, full, delineation, "II")
-    rule, note = cal.rule_for(prov.model_version, prov.method)
-    exact = set(exact_leads(avail))
-    rows = []
-    for i, lead in enumerate(LEADS):
-        if full.status[i] != GENERATED:
-            continue
-        pred = 0.0 if lead in exact else float(pred_all[i])
-        hw = 0.0 if lead in exact else float(hw_st[i])
-        ok = bool(st_decisions(pred, hw, lead in exact, rule))
-        grade, meaning = grade_of(pred, ok)
-        rows.append({"lead": lead, "predicted_rmse_uv": pred, "grade": grade, "meaning": meaning,
-                     "band_halfwidth_uv": float(q90[i] * np.mean(s[i]) * 1000.0), "st_halfwidth_mv": hw,
-                     "st_decisions": ok, "exact": lead in exact})
-    table = pd.DataFrame(rows, columns=["lead", "predicted_rmse_uv", "grade", "meaning", "band_halfwidth_uv",
-                                        "st_halfwidth_mv", "st_decisions", "exact"])
-    table.attrs["grade_rule"] = note
-    return table
 
 
 def _st_segments(rec: Record, delineation, lead: str) -> np.ndarray:

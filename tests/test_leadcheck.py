@@ -102,7 +102,7 @@ def test_real_record_chest_swap_is_flagged(real_record):
 def test_check_leads_and_trust_table_are_public():
     import l2g
     from l2g.leadcheck import check_leads
-    from l2g.uncertainty import trust_table
+    from l2g.trust import trust_table
 
     assert l2g.check_leads is check_leads and l2g.trust_table is trust_table
     assert {"check_leads", "trust_table"} <= set(l2g.__all__)

@@ -11,6 +11,7 @@ import l2g
 from l2g.demo import demo_record
 from l2g.leads import LEADS
 from l2g.record import Record
+from l2g.trust import trust_table
 from l2g.uncertainty import (
     DEFAULT_GRADE_TERMS,
     ST_LIMIT_MV,
@@ -24,7 +25,6 @@ from l2g.uncertainty import (
     grade_of,
     load_calibration,
     st_halfwidth,
-    trust_table,
 )
 
 
