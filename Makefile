@@ -53,10 +53,10 @@ evaluate: install
 # the band, the trust-grade regression and the grade-A bounds for the shipped generator (weights/interval.json,
 # its SHA256SUMS line, reports/trust_calibration_test.md); run after replacing weights/l2g.pt
 trust: install
-	OMP_NUM_THREADS=1 $(PY) bench/trust_calibrate.py cache --split val --data ../shared/data
-	OMP_NUM_THREADS=1 $(PY) bench/trust_calibrate.py cache --split test --data ../shared/data
-	$(PY) bench/trust_calibrate.py fit
-	$(PY) bench/trust_calibrate.py report --split test
+	OMP_NUM_THREADS=1 $(PY) -m bench.trust_calibrate cache --split val --data ../shared/data
+	OMP_NUM_THREADS=1 $(PY) -m bench.trust_calibrate cache --split test --data ../shared/data
+	$(PY) -m bench.trust_calibrate fit
+	$(PY) -m bench.trust_calibrate report --split test
 
 # issue #22: does a generated lead keep the diagnosis? PTB-XL's patient-wise benchmark (folds 1-8 / 9 / 10).
 # Needs ../shared/ptbxl (metadata) and PTB-XL records100 under PTBXL (see docs/DATA.md); every stage resumes.

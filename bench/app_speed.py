@@ -1,6 +1,6 @@
 """Dashboard speed: lead-selection changes and time to the first chart.
 
-    .venv/bin/python bench/app_speed.py [--runs 20] [--weights weights/l2g.pt] [--no-browser]
+    .venv/bin/python -m bench.app_speed [--runs 20] [--weights weights/l2g.pt] [--no-browser]
 
 Prints, on this machine:
 
@@ -26,16 +26,14 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.concurrency import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
 
-from bench.concurrency import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: E402 - needs REPO on the path
+REPO = Path(__file__).resolve().parents[1]
 
 
 def untrained_checkpoint(directory: Path) -> Path:

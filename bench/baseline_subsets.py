@@ -16,7 +16,7 @@ limb leads fixed by Einthoven/Goldberger count with zero error).
 
 Reproduce (about a minute on 2 CPU cores)::
 
-    .venv/bin/python bench/baseline_subsets.py --data ../shared/data --split splits/split.csv \
+    .venv/bin/python -m bench.baseline_subsets --data ../shared/data --split splits/split.csv \
         --save weights/linear.pt
 """
 
@@ -25,19 +25,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT))
+from l2g.baseline import LinearBaseline, LinearConfig
+from l2g.dataset import load_split_arrays
+from l2g.leads import CHEST_LEADS, INDEPENDENT_LEADS, LEADS, expand_independent, limb_basis
 
-from l2g.baseline import LinearBaseline, LinearConfig  # noqa: E402
-from l2g.dataset import load_split_arrays  # noqa: E402
-from l2g.leads import CHEST_LEADS, INDEPENDENT_LEADS, LEADS, expand_independent, limb_basis  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # candidate lag sets (samples at 250 Hz: 1 sample = 4 ms)
 LAG_SETS: dict[str, tuple[int, ...]] = {

@@ -5,8 +5,8 @@ file cache is warm); the report gives the median and the minimum wall time, the 
 average before and after (the machine may be shared: a load near or above the number of
 cores inflates every number), and what importing each heavy library costs alone::
 
-    nice -n 10 .venv/bin/python bench/cli_startup.py            # 10 runs per command
-    nice -n 10 .venv/bin/python bench/cli_startup.py --runs 3 --no-write
+    nice -n 10 .venv/bin/python -m bench.cli_startup            # 10 runs per command
+    nice -n 10 .venv/bin/python -m bench.cli_startup --runs 3 --no-write
 
 The commands, from the repository root: ``python -m l2g --help`` and
 ``python -m l2g reconstruct l2g/data/demo/demo.hea --available I,II --out TMP`` (one 10-s

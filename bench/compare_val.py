@@ -1,6 +1,6 @@
 """Compare generator checkpoints on the same validation windows (the recipe choice of issue #12).
 
-    OMP_NUM_THREADS=2 .venv/bin/python bench/compare_val.py weights/l2g.pt runs/a.pt runs/b.pt \\
+    OMP_NUM_THREADS=2 .venv/bin/python -m bench.compare_val weights/l2g.pt runs/a.pt runs/b.pt \\
         [--data ../shared/data] [--all-val] [--out reports/recipe_val.md]
 
 Every checkpoint (as shipped: calibrated residual factors applied) and its own linear prior is scored on one
@@ -26,15 +26,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.baseline import LinearBaseline
+from l2g.catalog import ptbxl_ecg_id
+from l2g.dataset import load_split_arrays
+from l2g.markdown import md_table
+from l2g.model import Generator, GeneratorConfig
+from l2g.train import config_from_dict, evaluate_windows, validation_set
 
-from l2g.baseline import LinearBaseline  # noqa: E402
-from l2g.catalog import ptbxl_ecg_id  # noqa: E402
-from l2g.dataset import load_split_arrays  # noqa: E402
-from l2g.evaluate import _md_table  # noqa: E402
-from l2g.model import Generator, GeneratorConfig  # noqa: E402
-from l2g.train import config_from_dict, evaluate_windows, validation_set  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(path: Path) -> tuple[Generator, LinearBaseline, dict]:
@@ -82,7 +81,7 @@ def main() -> None:
     fmt = {"rel. MSE": ".4f", **{f"k{k} MSE": ".5f" for k in range(1, 8)}, **{f"k{k} r": ".4f" for k in range(1, 8)}}
     text = (f"Validation windows: {len(arrays)} records ({'all' if args.all_val else 'not PTB-XL-derived'}), "
             f"{len(val['x8'])} (window, subset) pairs; {time.time() - t0:.0f} s.\n\n"
-            + _md_table(df, fmt) + "\n")
+            + md_table(df, fmt) + "\n")
     print(text)
     if args.out is not None:
         args.out.write_text(f"$ python {' '.join(sys.argv)}\n\n{text}")

@@ -1,6 +1,6 @@
 """Several browser sessions at once on one dashboard server: isolation, one model load, memory, time.
 
-    .venv/bin/python bench/concurrency.py [--sessions 5] [--rounds 3] [--long-hours 24 | --no-long]
+    .venv/bin/python -m bench.concurrency [--sessions 5] [--rounds 3] [--long-hours 24 | --no-long]
 
 Starts ``streamlit run app.py`` on a free port (its own private ``TMPDIR``), then, per round, opens
 ``--sessions`` Chromium contexts at once (Playwright, /usr/bin/chromium, one browser). Each context
@@ -41,7 +41,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

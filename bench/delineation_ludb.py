@@ -33,8 +33,8 @@ interval MAE, then the highest mean F1.
 
 Reproduce (about a minute for all rows on one CPU core)::
 
-    .venv/bin/python bench/delineation_ludb.py --data ../shared/data
-    .venv/bin/python bench/delineation_ludb.py --methods l2g l2g+leads --limit 20 --no-write
+    .venv/bin/python -m bench.delineation_ludb --data ../shared/data
+    .venv/bin/python -m bench.delineation_ludb --methods l2g l2g+leads --limit 20 --no-write
 
 Writes reports/delineation_ludb.json and reports/delineation_ludb.md and prints the tables
 (per-method runtimes go to stderr).
@@ -51,12 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT))
-
-from l2g.io import read_record  # noqa: E402
-from l2g.morphology import (  # noqa: E402
+from l2g.io import read_record
+from l2g.morphology import (
     DEFAULT_METHOD,
     METHODS,
     POINTS,
@@ -64,6 +60,8 @@ from l2g.morphology import (  # noqa: E402
     delineate_record,
     intervals,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGETS_MS = {"pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 15.0}
 # "l2g+leads": the l2g method with the other leads as context (delineate_record(..., context=True))

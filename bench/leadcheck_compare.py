@@ -10,11 +10,11 @@ thresholds tuned on validation for the same candidate (run ``score --split val``
 (offsets 0, 0.5, 1 s), ``@win2`` two (0, 1 s), ``@pad2`` the 10 s plus the 10 s shifted by 1 s either way
 (zero-padded).
 
-    OMP_NUM_THREADS=1 python bench/leadcheck_eval.py stats --split heldout --limit 300 --tag 300
-    OMP_NUM_THREADS=1 python bench/leadcheck_compare.py inputs --split val
-    OMP_NUM_THREADS=1 python bench/leadcheck_compare.py inputs --split heldout --limit 300 --tag 300
-    OMP_NUM_THREADS=1 python bench/leadcheck_compare.py score --split val weights/leadcheck.pt other.pt@win3
-    OMP_NUM_THREADS=1 python bench/leadcheck_compare.py score --split heldout --tag 300 weights/leadcheck.pt
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_eval stats --split heldout --limit 300 --tag 300
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_compare inputs --split val
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_compare inputs --split heldout --limit 300 --tag 300
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_compare score --split val weights/leadcheck.pt other.pt@win3
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_compare score --split heldout --tag 300 weights/leadcheck.pt
 """
 
 from __future__ import annotations
@@ -22,21 +22,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench.leadcheck_eval import scenarios, split_records, table, tune
+from l2g.leadnet import CLASSES, is_testable, load_leadnet, net_input
+from l2g.leads import LEADS
+from l2g.markdown import md_table
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from leadcheck_eval import scenarios, split_records, table, tune  # noqa: E402
-
-from l2g.evaluate import _md_table  # noqa: E402
-from l2g.leadnet import CLASSES, _load, is_testable, net_input  # noqa: E402
-from l2g.leads import LEADS  # noqa: E402
 
 
 def _pad(x: np.ndarray, shift: int) -> np.ndarray:
@@ -58,7 +54,7 @@ VIEWS = {
 
 
 def cmd_inputs(args):
-    from l2g.leadcheck import _net_view, _prepare
+    from l2g.leadcheck import network_view
     from l2g.leadnet import LeadNetConfig
     from l2g.reconstruction import load_reconstructor
 
@@ -69,9 +65,8 @@ def cmd_inputs(args):
     for n, (_rid, _source, rec) in enumerate(records):
         rec = rec.crop(0.0, min(rec.duration, 10.0))
         for _fault, _lead, bad in scenarios(rec, np.random.default_rng(n), args.noise_mv):
-            for r in (bad, bad.mask(subset)):  # as l2g.leadcheck._net_probabilities
-                x, recorded = _prepare(r, 10.0, fs)
-                x, present = _net_view(x, fs, recorded, LeadNetConfig())
+            for r in (bad, bad.mask(subset)):  # as l2g.leadcheck.check_leads
+                x, present = network_view(r, fs, LeadNetConfig(), max_seconds=10.0)
                 out.append((x.astype(np.float32), present))
     path = Path(args.cache) / f"leadnet_inputs_{args.split}{args.tag}.pkl"
     path.write_bytes(pickle.dumps(out))
@@ -102,7 +97,7 @@ def cmd_score(args):
     tuned = pickle.loads(store.read_bytes()) if store.exists() else {}
     for cand in args.candidates:
         files, _, views = cand.partition("@")
-        p = probabilities([_load(f) for f in files.split("+")], inputs, VIEWS[views])
+        p = probabilities([load_leadnet(f) for f in files.split("+")], inputs, VIEWS[views])
         rr = [{**r, "stats": dataclasses.replace(r["stats"], net=dict(zip(CLASSES, map(float, q), strict=True)))}
               for r, q in zip(rows, p, strict=True)]
         if args.split == "val":
@@ -111,7 +106,7 @@ def cmd_score(args):
         t = table(rr, th)
         t["value"] = t["specificity"].fillna(t["sensitivity"])
         print(f"\n### {cand} ({args.split}{args.tag}; net_p {th.net_p:.3f})\n")
-        print(_md_table(t.pivot_table(index="fault", columns="leads", values="value", sort=False).reset_index()))
+        print(md_table(t.pivot_table(index="fault", columns="leads", values="value", sort=False).reset_index()))
     store.write_bytes(pickle.dumps(tuned))
 
 

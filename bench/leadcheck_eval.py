@@ -13,9 +13,9 @@ applies :data:`l2g.leadcheck.THRESHOLDS` (or ``--tune`` picks them from the unto
 :func:`tune`), prints the validation table and writes reports/leadcheck.md for the test split, each with the
 statistics-only check (the first version's thresholds, :data:`STATS_ONLY`) beside it.
 
-    OMP_NUM_THREADS=1 python bench/leadcheck_eval.py stats --split val
-    OMP_NUM_THREADS=1 python bench/leadcheck_eval.py stats --split test
-    python bench/leadcheck_eval.py report [--tune] [--val-only]
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_eval stats --split val
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_eval stats --split test
+    python -m bench.leadcheck_eval report [--tune] [--val-only]
 
 Re-tune after replacing weights/l2g.pt (its linear baseline feeds the z statistic): ``stats --split val``,
 then ``report --tune --val-only`` and copy the printed thresholds into l2g.leadcheck.THRESHOLDS.
@@ -26,18 +26,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import pickle
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from l2g.evaluate import _md_table, load_split_records  # noqa: E402
-from l2g.leadcheck import (  # noqa: E402
+from l2g.evaluate import load_split_records
+from l2g.leadcheck import (
     CHEST_SWAPS,
     LIMB_FAULTS,
     THRESHOLDS,
@@ -46,8 +42,11 @@ from l2g.leadcheck import (  # noqa: E402
     decide,
     lead_check_stats,
 )
-from l2g.leadnet import is_testable  # noqa: E402
-from l2g.leads import LEADS  # noqa: E402
+from l2g.leadnet import is_testable
+from l2g.leads import LEADS
+from l2g.markdown import md_table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The thresholds of the check before the network (statistics only; reports/leadcheck.md's "stats only").
 STATS_ONLY = Thresholds(limb_ratio=1.75, chest_ratio=1.35, lead_z=3.78, hf_ratio=5.11)
@@ -87,12 +86,12 @@ def split_records(args) -> list:
 def heldout_records(ptbxl: str, limit: int | None) -> list:
     """``(record_id, "ptbxl", Record)`` of the PTB-XL training records the network did not train on."""
     from l2g.catalog import load_split, record_path, scan_cached
-    from l2g.dataset import _extra_ids, to_independent
+    from l2g.dataset import extra_ids, to_independent
     from l2g.io import read_record
     from l2g.leadnet import held_out
 
     cat = scan_cached(Path(ptbxl), progress=False)
-    ids = [r for r in _extra_ids("ptbxl", cat, load_split(ROOT / "splits" / "split.csv"), "train", 0) if held_out(r)]
+    ids = [r for r in extra_ids("ptbxl", cat, load_split(ROOT / "splits" / "split.csv"), "train", 0) if held_out(r)]
     out = []
     for rid in ids[:limit]:
         rec = read_record(record_path(Path(ptbxl), rid.split("/", 1)[1]), name=rid)
@@ -202,7 +201,7 @@ def tune(rows, q_net: float = Q_NET, q_lead: float = Q_LEAD) -> Thresholds:
 def _load(cache: str, split: str):
     path = Path(cache) / f"leadcheck_{split}.pkl"
     if not path.exists():
-        raise SystemExit(f"{path} missing: run  python bench/leadcheck_eval.py stats --split {split}")
+        raise SystemExit(f"{path} missing: run  python -m bench.leadcheck_eval stats --split {split}")
     return pickle.loads(path.read_bytes())
 
 
@@ -220,7 +219,7 @@ def cmd_report(args):
     if args.tune:
         print("tuned on val:", th)
     print("\n## validation\n")
-    print(_md_table(table(val, th, STATS_ONLY)))
+    print(md_table(table(val, th, STATS_ONLY)))
     if args.val_only:
         return
     test = _load(args.cache, "test")
@@ -228,7 +227,7 @@ def cmd_report(args):
     md = [
         "# Lead check on simulated electrode faults (test split)",
         "",
-        "`python bench/leadcheck_eval.py report` (stats from `bench/leadcheck_eval.py stats --split val` and "
+        "`python -m bench.leadcheck_eval report` (stats from `bench/leadcheck_eval.py stats --split val` and "
         f"`--split test`). {t['n'].max()} test records with 12 recorded leads, first 10 s each; each checked "
         "untouched and with each simulated fault (exact lead transformations; `noisy lead`: white noise of "
         f"{args.noise_mv} mV RMS added to one lead drawn per record), as the 12-lead record and as the ticked "
@@ -240,7 +239,7 @@ def cmd_report(args):
         f"check had before it (limb ratio > {STATS_ONLY.limb_ratio:.2f}, chest ratio > {STATS_ONLY.chest_ratio:.2f}, "
         f"leave-one-out z > {STATS_ONLY.lead_z:.2f}, high-frequency ratio > {STATS_ONLY.hf_ratio:.2f}).",
         "",
-        _md_table(t),
+        md_table(t),
         "",
     ]
     out = ROOT / "reports" / "leadcheck.md"

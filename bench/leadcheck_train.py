@@ -12,8 +12,8 @@ jitter, baseline wander and time scaling, for records unlike the training source
 ``bench/leadcheck_eval.py`` measures the network with the statistics of l2g.leadcheck on the validation split
 and sets the thresholds.
 
-    OMP_NUM_THREADS=1 python bench/leadcheck_train.py              # ~40 min on one CPU thread
-    OMP_NUM_THREADS=1 python bench/leadcheck_train.py --steps 50   # smoke run (out: /tmp/leadcheck_smoke.pt)
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_train              # ~40 min on one CPU thread
+    OMP_NUM_THREADS=1 python -m bench.leadcheck_train --steps 50   # smoke run (out: /tmp/leadcheck_smoke.pt)
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.leadnet import CLASSES, LeadNet, LeadNetConfig, fault_matrix, held_out, is_testable, net_input
+from l2g.leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads
+from l2g.preprocess import resample_array
 
-from l2g.leadnet import CLASSES, LeadNet, LeadNetConfig, fault_matrix, held_out, is_testable, net_input  # noqa: E402
-from l2g.leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads  # noqa: E402
-from l2g.preprocess import resample_array  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FAULT_M = np.stack([fault_matrix(c) for c in CLASSES]).astype(np.float32)  # (C, 8, 8)
 
@@ -264,7 +263,7 @@ def main():
         "state_dict": best[2],
         "config": {"fs": cfg.fs, "seconds": cfg.seconds, "widths": list(cfg.widths), "kernels": list(cfg.kernels)},
         "classes": list(CLASSES),
-        "train": {"command": "python bench/leadcheck_train.py " + " ".join(sys.argv[1:]),
+        "train": {"command": "python -m bench.leadcheck_train " + " ".join(sys.argv[1:]),
                   "records": len(train), "shared_records": len(shared), "held_out": len(hold),
                   "record_ids_sha256": digest,
                   "best_step_of_last_stage": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),

@@ -1,6 +1,6 @@
 """Which linear prior for shared + PTB-XL training: every record alike, or the folders mixed by weight?
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/linear_mix.py --data ../shared/data \\
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.linear_mix --data ../shared/data \\
         --ptbxl ../scratch/ptbxl/Data/records100 [--out reports/linear_mix.md]
 
 Fits (or reads from the ``~/.cache/l2g`` cache of ``l2g.train.fit_linear``) the linear baseline on the
@@ -23,12 +23,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from l2g.baseline import LinearBaseline  # noqa: E402
-from l2g.evaluate import _md_table  # noqa: E402
-from l2g.train import _load_splits, evaluate_windows, fit_linear, load_config, validation_set  # noqa: E402
+from l2g.baseline import LinearBaseline
+from l2g.markdown import md_table
+from l2g.train import _load_splits, evaluate_windows, fit_linear, load_config, validation_set
 
 
 def main() -> None:
@@ -62,7 +59,7 @@ def main() -> None:
                      "MSE": res["mse"], "r": res["r"], **{f"k{k} r": res["r_k"][k] for k in (1, 2, 5, 7)}})
     text = (f"{len(val_arrays)} validation records not derived from PTB-XL, {len(val['x8'])} (window, subset) pairs; "
             f"{time.time() - t0:.0f} s.\n\n"
-            + _md_table(pd.DataFrame(rows), {"rel. MSE": ".4f", "MSE": ".5f", "r": ".4f",
+            + md_table(pd.DataFrame(rows), {"rel. MSE": ".4f", "MSE": ".5f", "r": ".4f",
                                              **{f"k{k} r": ".4f" for k in (1, 2, 5, 7)}}) + "\n")
     print(text)
     if args.out is not None:

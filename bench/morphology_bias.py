@@ -24,7 +24,7 @@ alike. This bench takes that path apart on the test split:
 
 Reproduce (about 2 minutes on one shared core)::
 
-    .venv/bin/python bench/morphology_bias.py --data ../shared/data
+    .venv/bin/python -m bench.morphology_bias --data ../shared/data
 
 Prints Markdown tables; ``--out`` also writes them there (e.g. ``reports/morphology_bias.md``).
 """
@@ -32,23 +32,20 @@ Prints Markdown tables; ``--out`` also writes them there (e.g. ``reports/morphol
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from l2g.evaluate import StudyConfig, load_split_records
+from l2g.leads import INDEPENDENT_LEADS
+from l2g.morphology import Delineation, delineate, intervals
+from l2g.preprocess import remove_baseline, resample
+from l2g.reconstruction import load_reconstructor, reconstruct
+from l2g.record import Record
 
-from l2g.evaluate import StudyConfig, load_split_records  # noqa: E402
-from l2g.leads import INDEPENDENT_LEADS  # noqa: E402
-from l2g.morphology import Delineation, delineate, intervals  # noqa: E402
-from l2g.preprocess import remove_baseline, resample  # noqa: E402
-from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
-from l2g.record import Record  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 POINTS = ("p_on", "p_peak", "p_off", "qrs_on", "qrs_off", "t_off")
 BEAT_PRE_S, BEAT_POST_S = 0.5, 0.1  # median-beat window around R for the P-wave gains
@@ -116,8 +113,7 @@ def ludb_p_onsets(path: Path, traces: dict[str, np.ndarray], fs: float,
 
     ``delineations[name]`` is ``delineate(traces[name], fs)``, computed once by the caller.
     """
-    sys.path.insert(0, str(ROOT / "bench"))
-    from delineation_ludb import read_annotation_waves
+    from bench.delineation_ludb import read_annotation_waves
 
     waves = read_annotation_waves(path, "ii")
     qrs = np.array(waves["qrs"], dtype=np.float64).reshape(-1, 3)

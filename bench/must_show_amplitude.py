@@ -1,7 +1,7 @@
 """Must-show of issue #12: `l2g reconstruct FOLDER --available I` on the shared LUDB test records, then the
 amplitude table from the written files.
 
-    .venv/bin/python bench/must_show_amplitude.py [--data ../shared/data] [--weights FILE] [--out FILE]
+    .venv/bin/python -m bench.must_show_amplitude [--data ../shared/data] [--weights FILE] [--out FILE]
 
 Links the LUDB records of the test split (``splits/split.csv``) into a temporary folder, runs the real CLI
 on that folder once per method (``--method model`` with ``--weights``, default the shipped file, and
@@ -25,15 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.catalog import load_split
+from l2g.evaluate import amplitude_summary, qrs_peak_to_peak
+from l2g.io import read_record
+from l2g.leads import LEADS
+from l2g.markdown import md_table
+from l2g.morphology import detect_r_peaks
+from l2g.preprocess import remove_baseline
 
-from l2g.catalog import load_split  # noqa: E402
-from l2g.evaluate import _amplitude_summary, _md_table, qrs_peak_to_peak  # noqa: E402
-from l2g.io import read_record  # noqa: E402
-from l2g.leads import LEADS  # noqa: E402
-from l2g.morphology import detect_r_peaks  # noqa: E402
-from l2g.preprocess import remove_baseline  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -80,7 +80,7 @@ def main() -> None:
                 rows += [{"method": method, "k": 1, "subset": args.available, "record_id": rid, "lead": lead,
                           "qrs_pp_real": float(a), "qrs_pp_gen": float(b)}
                          for lead, a, b in zip(gen_leads, pp_real, pp_gen, strict=True)]
-    amp = _amplitude_summary(pd.DataFrame(rows))
+    amp = amplitude_summary(pd.DataFrame(rows))
     per_lead = amp.pivot_table(index="lead", columns="method", values=["pp_corr", "spread_ratio"])
     per_lead = per_lead.reindex([lead for lead in LEADS if lead in per_lead.index])
     per_lead = per_lead[[(v, m) for m in ("model", "linear") for v in ("pp_corr", "spread_ratio")]]
@@ -88,7 +88,7 @@ def main() -> None:
     mean = amp.groupby("method")[["pp_corr", "spread_ratio"]].mean()
     lines += ["", f"QRS peak-to-peak amplitude of the generated leads from {args.available} alone, across "
               f"{amp['n'].max()} LUDB test records (correlation real vs generated; spread ratio SD gen / SD real):",
-              "", _md_table(per_lead.reset_index(), dict.fromkeys(per_lead.columns, ".3f")), "",
+              "", md_table(per_lead.reset_index(), dict.fromkeys(per_lead.columns, ".3f")), "",
               "Mean over generated leads: " + "; ".join(
                   f"{m}: correlation {row['pp_corr']:.3f}, spread ratio {row['spread_ratio']:.3f}"
                   for m, row in mean.iterrows())]

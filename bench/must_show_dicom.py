@@ -2,7 +2,7 @@
 
 Run from the repository root (needs ../shared/clinical):
 
-    python bench/must_show_dicom.py > reports/must_show_dicom_export.txt
+    python -m bench.must_show_dicom > reports/must_show_dicom_export.txt
 
 Reconstructs the shared DICOM file from I, II, V2 through the real command line (``--format dicom
 --deidentify``), then re-reads the written file with pydicom and with ``l2g.read_record``.

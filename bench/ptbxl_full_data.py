@@ -2,7 +2,7 @@
 
 Run from the repository root, one core, nothing else running:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/ptbxl_full_data.py --data ../shared/data \\
+    OMP_NUM_THREADS=1 python -m bench.ptbxl_full_data --data ../shared/data \\
         --ptbxl ../scratch/ptbxl/Data/records100
 
 Reads the train split of ``--data`` and every usable record of ``--ptbxl`` (by the exclusion rule of
@@ -33,7 +33,7 @@ def main() -> None:
     import torch
 
     from l2g.dataset import load_mixed_arrays
-    from l2g.train import TrainConfig, _check_config, fit_linear
+    from l2g.train import fit_linear, load_config
 
     torch.set_num_threads(1)
     t0 = time.time()
@@ -44,7 +44,7 @@ def main() -> None:
     rates: dict[str, int] = {}
     for _, _, rate in mixed:
         rates[f"{rate:g}"] = rates.get(f"{rate:g}", 0) + 1
-    cfg = _check_config(TrainConfig(data_dirs=(args.data, args.ptbxl), split_csv=args.split))
+    cfg = load_config(None, data_dirs=(args.data, args.ptbxl), split_csv=args.split)
     fit_linear(mixed, cfg)
     t2 = time.time()
     print(json.dumps({"train_records": len(mixed), "by_rate_hz": rates, "load_convert_s": round(t1 - t0, 1),

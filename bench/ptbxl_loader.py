@@ -1,6 +1,6 @@
 """Windows/s and RAM of the multi-folder training data (shared + PTB-XL records100); run from the repo root:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/ptbxl_loader.py
+    OMP_NUM_THREADS=1 python -m bench.ptbxl_loader
 """
 import resource
 import time

@@ -1,6 +1,6 @@
 """Issue check: `l2g reconstruct` on held-out records, model vs linear, generated chest leads.
 
-    .venv/bin/python bench/reconstruct_heldout.py [--data ../shared/data] [--available I,II,V2,V4] [--n 10]
+    .venv/bin/python -m bench.reconstruct_heldout [--data ../shared/data] [--available I,II,V2,V4] [--n 10]
 
 For the first N test-split records it runs the real CLI (`l2g reconstruct ... --method model|linear`),
 re-reads the written WFDB records, and prints the Pearson r (after a 0.5 Hz high-pass of both) of each
@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.catalog import load_split, record_path
+from l2g.io import read_record
+from l2g.leads import CHEST_LEADS, parse_lead_list
+from l2g.metrics import compare
 
-from l2g.catalog import load_split, record_path  # noqa: E402
-from l2g.io import read_record  # noqa: E402
-from l2g.leads import CHEST_LEADS, parse_lead_list  # noqa: E402
-from l2g.metrics import compare  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def disconnected(real) -> bool:

@@ -1,6 +1,6 @@
 """Inference speed and memory.
 
-    .venv/bin/python bench/reconstruct_speed.py [--weights weights/l2g.pt] [--runs 50] [--hours 24]
+    .venv/bin/python -m bench.reconstruct_speed [--weights weights/l2g.pt] [--runs 50] [--hours 24]
 
 Prints, on this machine:
 1. a 10-s, 12-lead, 500 Hz record (the demo) reconstructed from I, II, V2 (model and linear):
@@ -15,17 +15,14 @@ import argparse
 import os
 import resource
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from l2g.demo import demo_record  # noqa: E402
-from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
-from l2g.record import Record  # noqa: E402
+from l2g.demo import demo_record
+from l2g.reconstruction import load_reconstructor, reconstruct
+from l2g.record import Record
 
 
 def peak_rss_mb() -> float:

@@ -3,8 +3,8 @@
 A refactor of ``l2g.preprocess`` / ``l2g.morphology`` that should change no result is checked
 by saving the fingerprint before it and comparing after it::
 
-    nice -n 10 .venv/bin/python bench/same_numbers.py --save /tmp/before.json   # old code
-    nice -n 10 .venv/bin/python bench/same_numbers.py --check /tmp/before.json  # new code
+    nice -n 10 .venv/bin/python -m bench.same_numbers --save /tmp/before.json   # old code
+    nice -n 10 .venv/bin/python -m bench.same_numbers --check /tmp/before.json  # new code
 
 Per record (the first ``--limit`` LUDB records, 500 Hz), the SHA-256 of the bytes of:
 :func:`l2g.preprocess.preprocess`, ``resample`` to 360 and 1000 Hz, ``remove_baseline``,
@@ -19,19 +19,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT))
+from l2g.io import read_record
+from l2g.morphology import METHODS, POINTS, delineate_record
+from l2g.preprocess import bandlimit, notch, preprocess, remove_baseline, resample
 
-from l2g.io import read_record  # noqa: E402
-from l2g.morphology import METHODS, POINTS, delineate_record  # noqa: E402
-from l2g.preprocess import bandlimit, notch, preprocess, remove_baseline, resample  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _sha(*arrays: np.ndarray) -> str:

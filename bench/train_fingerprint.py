@@ -6,7 +6,7 @@ normalisation + relative selection), and prints the SHA-256 of everything the ru
 the final generator, averaged generator, critic and both optimiser states (``NAME.ckpt``),
 the shipped best weights (``NAME.pt``) and the per-epoch losses (timings left out)::
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/train_fingerprint.py
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m bench.train_fingerprint
 
 Run it before and after a change that should not alter training: the hashes must be equal.
 """
@@ -20,15 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from l2g.io import write_wfdb  # noqa: E402
-from l2g.train import config_from_dict, train  # noqa: E402
-from tests.ecg_factory import synthetic_record  # noqa: E402
+from l2g.io import write_wfdb
+from l2g.train import config_from_dict, train
+from tests.ecg_factory import synthetic_record
 
 TINY = {
     "epochs": 3, "windows_per_epoch": 32, "batch_size": 8, "adv_start_epoch": 1,

@@ -1,6 +1,6 @@
 """Training throughput (windows per second) and weight-file sizes.
 
-    .venv/bin/python bench/train_throughput.py [--steps 20] [--threads 2]
+    .venv/bin/python -m bench.train_throughput [--steps 20] [--threads 2]
 
 Times full generator + VTT discriminator steps (batch 32 x 1024 samples, the
 shipped configuration) and reconstruction-only steps, on random windows, and
@@ -10,17 +10,15 @@ prints the sizes of the files in weights/.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.model import Discriminator, Generator, expand12
 
-from l2g.model import Discriminator, Generator, expand12  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -26,10 +26,10 @@ The cache lives under ``--cache``/<generator version> (``cache_dir``), so new we
 
 After new weights (``make trust`` runs the same; about 5 min per cache split on a quiet 2-core CPU)::
 
-    OMP_NUM_THREADS=1 python bench/trust_calibrate.py cache --split val
-    OMP_NUM_THREADS=1 python bench/trust_calibrate.py cache --split test
-    python bench/trust_calibrate.py fit
-    python bench/trust_calibrate.py report --split test
+    OMP_NUM_THREADS=1 python -m bench.trust_calibrate cache --split val
+    OMP_NUM_THREADS=1 python -m bench.trust_calibrate cache --split test
+    python -m bench.trust_calibrate fit
+    python -m bench.trust_calibrate report --split test
 """
 
 from __future__ import annotations
@@ -37,22 +37,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from l2g.evaluate import _md_table, diagnosis_groups, load_split_records  # noqa: E402
-from l2g.fidelity import beat_measures  # noqa: E402
-from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list  # noqa: E402
-from l2g.preprocess import remove_baseline  # noqa: E402
-from l2g.record import GENERATED  # noqa: E402
-from l2g.uncertainty import (  # noqa: E402
+from l2g.evaluate import diagnosis_groups, load_split_records
+from l2g.fidelity import beat_measures
+from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list
+from l2g.markdown import md_table
+from l2g.preprocess import remove_baseline
+from l2g.record import GENERATED
+from l2g.uncertainty import (
     DEFAULT_GRADE_TERMS,
     GRADE_B_MAX_UV,
     GRADES,
@@ -61,17 +58,19 @@ from l2g.uncertainty import (  # noqa: E402
     ST_SHARE,
     GradeRule,
     IntervalCalibration,
-    _moving_rms,
     chest_only,
     conformal_quantile,
     exact_leads,
     grade_design,
     grade_of,
     linear_sigma,
+    moving_rms,
     predicted_rmse,
     st_decisions,
     st_segments,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WINDOWS = (0.05, 0.1, 0.2, 0.4)  # candidate moving-RMS windows (s)
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95, 0.99)
@@ -115,7 +114,7 @@ def cmd_cache(args: argparse.Namespace) -> None:
         real = remove_baseline(rec, 0.5).signal
         step = max(1, int(round(rec.fs / TARGET_HZ)))
         if not f_in.exists():  # local mean square of every real lead: the inputs' activity for any subset
-            ms = [_moving_rms(real, int(round(w * rec.fs)))[:, ::step] ** 2 for w in WINDOWS]
+            ms = [moving_rms(real, int(round(w * rec.fs)))[:, ::step] ** 2 for w in WINDOWS]
             np.savez_compressed(f_in, ms=np.array(ms, np.float32))
         if f.exists() and "st_gen" in np.load(f).files:
             continue
@@ -131,10 +130,10 @@ def cmd_cache(args: argparse.Namespace) -> None:
             rmse.append(np.sqrt(np.mean(e**2, axis=1)))
             st_gen.append(beat_measures(g, rec.fs, *fid)[1])
             gen_mask.append([st == GENERATED for st in full.status])
-            env = [_moving_rms(full.signal, int(round(w * rec.fs)))[:, ::step] for w in WINDOWS]
+            env = [moving_rms(full.signal, int(round(w * rec.fs)))[:, ::step] for w in WINDOWS]
             res.append(e[:, ::step])
             envs.append(np.stack(env))
-            dis.append(_moving_rms(full.signal - prior.signal, int(round(0.1 * rec.fs)))[:, ::step])
+            dis.append(moving_rms(full.signal - prior.signal, int(round(0.1 * rec.fs)))[:, ::step])
         np.savez_compressed(f, res=np.array(res, np.float16), env=np.array(envs, np.float16),
                             dis=np.array(dis, np.float16), rmse=np.array(rmse, np.float32),
                             gen=np.array(gen_mask), subsets=np.array([",".join(s) for s in subsets]),
@@ -479,7 +478,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         ev = pd.concat(parts)
         ev["limb_lead"] = ev["lead"].isin(LIMB_LEADS)
         print(f"2-fold validation coverage {name} the chest-only factor (limb_lead = generated lead is a limb lead):")
-        print(_md_table(ev.groupby(["limb_lead", "chest_only"]).agg(
+        print(md_table(ev.groupby(["limb_lead", "chest_only"]).agg(
             coverage=("coverage", "mean"), rows=("coverage", "size"), halfwidth_uv=("halfwidth_uv", "mean"))
             .reset_index()))
         per_kl = ev.groupby(["k", "lead"])["coverage"].mean()
@@ -490,7 +489,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     s = flat.with_factor(s, factor)
     q = fit_quantiles(flat, s, everything)
     meta = {"split": "val", "records": len(ids), "rows": int(len(flat.rows)), "method": _name(chosen),
-            "command": "python bench/trust_calibrate.py fit", "made": time.strftime("%Y-%m-%d")}
+            "command": "python -m bench.trust_calibrate fit", "made": time.strftime("%Y-%m-%d")}
     band = IntervalCalibration(beta=float(chosen["beta"]), window_s=float(chosen["window"]), levels=LEVELS,
                                quantiles=q, grade_coef={}, chest_only_factor=factor, meta=meta, model=rc.version)
     # trust grade: the regression's terms (2-fold over records), then its coefficients on all of validation
@@ -498,7 +497,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     rmse = flat.rows["rmse"].to_numpy()
     terms, tried = select_terms(feats, rmse, fold)
     print("grade terms, 2-fold validation Spearman(predicted, actual RMSE):")
-    print(_md_table(pd.DataFrame(tried, columns=["terms", "spearman_2fold", "kept"])))
+    print(md_table(pd.DataFrame(tried, columns=["terms", "spearman_2fold", "kept"])))
     grade_terms = {"model": terms, "linear": tuple(t for t in terms if "dis" not in t)}
     coef = fit_grade(feats, rmse, grade_terms)
     band = dataclasses.replace(band, grade_coef=coef, grade_terms=grade_terms)
@@ -515,7 +514,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
             checks.append({"chosen_on_half": 1 - f, **half_rule, "held_out_leads": int(sel.sum()),
                            "held_out_share": float(np.mean(st_err[sel] <= ST_ERROR_MV)) if sel.any() else np.nan})
     print("grade-A rule chosen on one half of the validation records, measured on the other:")
-    print(_md_table(pd.DataFrame(checks)))
+    print(md_table(pd.DataFrame(checks)))
     rule = None
     if found is not None:
         rule = GradeRule(found["max_predicted_rmse_uv"], found["max_st_halfwidth_mv"], {
@@ -530,7 +529,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     table.to_csv(cache_dir(args, rc.version) / "fit_table.csv", index=False)
     ev = flat.rows.assign(**graded(cal, feats, st_hw))
     ev.to_csv(cache_dir(args, rc.version) / "val_rows.csv.gz", index=False)
-    print(_md_table(table))
+    print(md_table(table))
     print("chosen:", _name(chosen), "grade terms", terms, "grade_coef", coef)
     print("grade A:", None if rule is None else rule.to_dict(), "for", rc.version)
 
@@ -594,7 +593,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     md = [
         f"# Band calibration on the `{args.split}` split",
         "",
-        f"`python bench/trust_calibrate.py report --split {args.split}` with weights/interval.json "
+        f"`python -m bench.trust_calibrate report --split {args.split}` with weights/interval.json "
         f"({cal.meta.get('method')}; fitted for {cal.model}). {ev['record_id'].nunique()} records, {len(ev)} "
         "(record, subset, lead) rows; subsets: every single lead, and per k = 2…7 the presets plus random subsets; "
         "leads fixed exactly by Einthoven/Goldberger are left out (zero-width band, always grade A). Residuals "
@@ -604,10 +603,10 @@ def cmd_report(args: argparse.Namespace) -> None:
         f"{int(((cov >= 0.85) & (cov <= 0.95)).sum().sum())} of {int(cov.notna().sum().sum())} "
         f"(min {np.nanmin(cov.values):.3f}, max {np.nanmax(cov.values):.3f}).",
         "",
-        "## Coverage per k × lead", "", _md_table(cov.round(3).reset_index()), "",
-        "## Mean half-width (µV) per k × lead", "", _md_table(wid.round(0).reset_index()), "",
-        "## By source", "", _md_table(src.round(3).reset_index()), "",
-        "## By diagnosis group (a record may be in several)", "", _md_table(grp.round(3).reset_index()), "",
+        "## Coverage per k × lead", "", md_table(cov.round(3).reset_index()), "",
+        "## Mean half-width (µV) per k × lead", "", md_table(wid.round(0).reset_index()), "",
+        "## By source", "", md_table(src.round(3).reset_index()), "",
+        "## By diagnosis group (a record may be in several)", "", md_table(grp.round(3).reset_index()), "",
         f"Band from one lead wider than from seven, same record and lead: {wider:.3f} of {int(both.sum())} "
         f"(record, lead) pairs; mean half-width k = 1: {wid.loc[1].mean():.0f} µV, k = 7: {wid.loc[7].mean():.0f} µV.",
         "",
@@ -626,12 +625,12 @@ def cmd_report(args: argparse.Namespace) -> None:
         f"{int(ev['st_err'].isna().sum())} of {len(ev)} leads have no measured ST level (lead II not delineated).",
         "",
         "Per grade (µV; st_within: share of the leads with a measured ST level within 0.05 mV):", "",
-        _md_table(gr.reset_index(), {"n": "d", **dict.fromkeys(gr.columns[1:-1], ".0f")}), "",
+        md_table(gr.reset_index(), {"n": "d", **dict.fromkeys(gr.columns[1:-1], ".0f")}), "",
         "Per k (a_st_within: share of the grade-A leads within 0.05 mV):", "",
-        _md_table(by_k, {"k": "d", "leads": "d", "graded_a": "d"}), "",
+        md_table(by_k, {"k": "d", "leads": "d", "graded_a": "d"}), "",
         "Per source, and PTB-XL copies apart (the shipped generator was fine-tuned on PTB-XL, fold 10 included):", "",
-        _md_table(by_src, {"records": "d", "leads": "d", "graded_a": "d"}), "",
-        _md_table(by_origin, {"records": "d", "leads": "d", "graded_a": "d"}), "",
+        md_table(by_src, {"records": "d", "leads": "d", "graded_a": "d"}), "",
+        md_table(by_origin, {"records": "d", "leads": "d", "graded_a": "d"}), "",
     ]
     out = ROOT / "reports" / f"trust_calibration_{args.split}.md"
     out.parent.mkdir(exist_ok=True)

@@ -1,6 +1,6 @@
 """What the confidence band, the trust grade and the lead check add to a 10-s record.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/trust_speed.py [--runs 30] [--app 20] [--out FILE.md]
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.trust_speed [--runs 30] [--app 20] [--out FILE.md]
 
 On the demo record and a few 10-s, 500-Hz test-split records of ../shared/data (skipped when
 absent), with the shipped generator and one torch thread (the dashboard's setting on a 2-CPU
@@ -36,14 +36,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from l2g.demo import demo_record  # noqa: E402
-from l2g.io import read_record  # noqa: E402
-from l2g.leadcheck import check_leads  # noqa: E402
-from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
-from l2g.trust import trust_table  # noqa: E402
-from l2g.uncertainty import interval_for, st_halfwidth  # noqa: E402
+from l2g.demo import demo_record
+from l2g.io import read_record
+from l2g.leadcheck import check_leads
+from l2g.reconstruction import load_reconstructor, reconstruct
+from l2g.trust import trust_table
+from l2g.uncertainty import interval_for, st_halfwidth
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: 10-s, 500-Hz, 12-lead records of the test split (splits/split.csv).

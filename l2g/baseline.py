@@ -69,7 +69,7 @@ import torch.nn.functional as F
 
 from .leads import CHEST_LEADS, EXPAND_8_TO_12, INDEPENDENT_LEADS, LEADS, LIMB_LEADS, limb_basis, parse_lead_list
 
-__all__ = ["LinearConfig", "LinearBaseline", "BASELINE_FORMAT", "BASELINE_VERSION"]
+__all__ = ["LinearConfig", "LinearBaseline", "CovarianceStats", "lagged_cov", "BASELINE_FORMAT", "BASELINE_VERSION"]
 
 BASELINE_FORMAT = "l2g-linear-baseline"
 BASELINE_VERSION = 1
@@ -86,7 +86,7 @@ class LinearConfig:
 
     The defaults were chosen on the validation split (306 train / 68 val
     records at 250 Hz, 30 random subsets per k = 1..7;
-    ``python bench/baseline_subsets.py``). Mean MSE (mV²) on the leads to
+    ``python -m bench.baseline_subsets``). Mean MSE (mV²) on the leads to
     generate, averaged over k: no lag 0.0362, +-2 samples 0.0364, log-spaced
     +-8 0.0348, dense +-8 0.0348, +-16 0.0348, **+-32 (+-128 ms) 0.0341**,
     +-64 0.0338 (under the 1 % gain asked of a longer filter). Pearson r: 0.741
@@ -125,7 +125,7 @@ class LinearConfig:
         return d
 
 
-def _lagged_cov(x8: np.ndarray, max_lag: int) -> tuple[np.ndarray, int]:
+def lagged_cov(x8: np.ndarray, max_lag: int) -> tuple[np.ndarray, int]:
     """Sum of outer products of the lagged 8-lead vectors of one record.
 
     Returns the (8K, 8K) float64 sum over ``t = M .. n - M - 1`` of
@@ -146,7 +146,12 @@ def _lagged_cov(x8: np.ndarray, max_lag: int) -> tuple[np.ndarray, int]:
 
 
 @dataclass
-class _Stats:
+class CovarianceStats:
+    """What :meth:`LinearBaseline.fit` accumulates: the lagged covariance of the 8 independent leads.
+
+    ``cov`` is the (8K, 8K) mean of :func:`lagged_cov` terms over the training records; the rest is bookkeeping.
+    """
+
     cov: np.ndarray  # (8K, 8K) float64, K = 2 * cov_max_lag + 1, index = lead * K + tap
     cov_max_lag: int
     n_records: int
@@ -164,11 +169,11 @@ class LinearBaseline:
     Parameters
     ----------
     config : LinearConfig
-    stats : _Stats
+    stats : CovarianceStats
         The fitted covariance and bookkeeping (use :meth:`fit`).
     """
 
-    def __init__(self, config: LinearConfig, stats: _Stats):
+    def __init__(self, config: LinearConfig, stats: CovarianceStats):
         if config.max_lag > stats.cov_max_lag:
             raise ValueError(
                 f"LinearBaseline: lags up to {config.max_lag} samples need a covariance fitted with "
@@ -226,7 +231,7 @@ class LinearBaseline:
                 raise ValueError(f"LinearBaseline.fit: record {i} holds non-finite samples")
             if x.shape[1] < k_taps:
                 continue
-            acc, m = _lagged_cov(x, cov_max_lag)
+            acc, m = lagged_cov(x, cov_max_lag)
             cov += acc / m  # equal weight per record
             n_records += 1
             n_samples += x.shape[1]
@@ -234,7 +239,7 @@ class LinearBaseline:
             raise ValueError(f"LinearBaseline.fit: no record with at least {k_taps} samples")
         cov /= n_records
         cov = (cov + cov.T) / 2
-        stats = _Stats(cov=cov, cov_max_lag=cov_max_lag, n_records=n_records, n_samples=n_samples)
+        stats = CovarianceStats(cov=cov, cov_max_lag=cov_max_lag, n_records=n_records, n_samples=n_samples)
         return cls(config, stats)
 
     @classmethod
@@ -278,7 +283,7 @@ class LinearBaseline:
             if lb.config != first.config or lb._stats.cov_max_lag != first._stats.cov_max_lag:
                 raise ValueError("LinearBaseline.mix: fits differ in config or lag range")
         cov = sum(wt * lb._stats.cov for (lb, _), wt in zip(parts, w / w.sum(), strict=True))
-        stats = _Stats(cov=cov, cov_max_lag=first._stats.cov_max_lag,
+        stats = CovarianceStats(cov=cov, cov_max_lag=first._stats.cov_max_lag,
                        n_records=sum(lb.n_records for lb, _ in parts), n_samples=sum(lb.n_samples for lb, _ in parts),
                        meta={"mixed": [{"n_records": lb.n_records, "weight": float(wt)} for (lb, _), wt in
                                        zip(parts, w, strict=True)]})
@@ -503,7 +508,7 @@ class LinearBaseline:
         stored = LinearConfig(**{**state["config"], "lags": tuple(state["config"]["lags"])})
         cov = state["cov"]
         cov = cov.numpy() if isinstance(cov, torch.Tensor) else np.asarray(cov)
-        stats = _Stats(
+        stats = CovarianceStats(
             cov=np.asarray(cov, np.float64),
             cov_max_lag=int(state["cov_max_lag"]),
             n_records=int(state["n_records"]),

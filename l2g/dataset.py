@@ -42,6 +42,7 @@ __all__ = [
     "BAND_FRACTION",
     "band_hz",
     "load_mixed_arrays",
+    "extra_ids",
 ]
 
 # bump when the conversion changes, so old caches are not reused
@@ -546,7 +547,7 @@ def band_hz(rate: float, fs: float) -> float:
     return float(fs) / 2 if rate >= fs else BAND_FRACTION * float(rate) / 2
 
 
-def _extra_ids(root_label: str, catalog, split_table, split: str, limit: int) -> list[str]:
+def extra_ids(root_label: str, catalog, split_table, split: str, limit: int) -> list[str]:
     """Ids of one extra folder that belong to ``split`` (see :func:`l2g.catalog.split_extra`)."""
     from .catalog import split_extra
 
@@ -630,7 +631,7 @@ def load_mixed_arrays(
         raise ValueError(f"{split_csv}: no split {split!r}; splits are {sorted(set(table['split']))}")
     for root in roots[1:]:
         catalog = scan_cached(root.path, cache_dir=cache_dir, progress=progress)
-        ids = _extra_ids(root.label, catalog, table, split, extra_limit)
+        ids = extra_ids(root.label, catalog, table, split, extra_limit)
         if ids:
             native = dict(zip(root.label + "/" + catalog["record_id"], catalog["fs"].astype(float), strict=True))
             out += _load_extra(root, ids, native, split, float(fs), highpass_hz, cache_dir, progress)

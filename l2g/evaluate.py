@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .leads import LEADS, PRESETS, parse_lead_list
+from .markdown import md_table
 from .preprocess import remove_baseline
 from .record import Record
 
@@ -43,6 +44,7 @@ __all__ = [
     "load_split_records",
     "diagnosis_groups",
     "qrs_peak_to_peak",
+    "amplitude_summary",
     "write_report",
 ]
 
@@ -467,7 +469,7 @@ def summarise_by_k(rows: pd.DataFrame, profiles: pd.DataFrame | None = None) -> 
     return agg
 
 
-def _amplitude_summary(amplitude: pd.DataFrame) -> pd.DataFrame:
+def amplitude_summary(amplitude: pd.DataFrame) -> pd.DataFrame:
     """Per (method, subset, lead): correlation of real vs generated QRS p-p across records, and SD ratio."""
     out = []
     for (method, k, subset, lead), g in amplitude.groupby(["method", "k", "subset", "lead"]):
@@ -493,25 +495,6 @@ def _morphology_summary(morph: pd.DataFrame) -> pd.DataFrame:
     measurable = morph.groupby(["method", "k", "subset", "feature"]).apply(
         lambda d: float(d[["real", "generated"]].notna().all(axis=1).mean()), include_groups=False)
     return agg.assign(measurable=measurable).reset_index()
-
-
-def _fmt(x: float, spec: str = ".3f") -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "–"
-    return format(int(round(x)), spec) if spec.endswith("d") else format(x, spec)  # counts held as floats
-
-
-def _md_table(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
-    formats = formats or {}
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in df.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            cells.append(_fmt(float(v), formats.get(c, ".3f")) if isinstance(v, (float, np.floating)) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def _figures(result: StudyResult, summary: pd.DataFrame, out: Path) -> list[str]:
@@ -617,7 +600,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
                           "rank_among_k5": f"{int(hit.index[0]) + 1} of {len(k5)}",
                           "k5_mean_mse": float(k5["mse"].mean()),
                           "k7_mean_mse": float(k7["mse"].iloc[0]) if len(k7) else float("nan")})
-    amp = _amplitude_summary(result.amplitude) if len(result.amplitude) else pd.DataFrame()
+    amp = amplitude_summary(result.amplitude) if len(result.amplitude) else pd.DataFrame()
     morph = _morphology_summary(result.morphology)
     figures = _figures(result, summary, out)
     versions = meta.get("versions", {})
@@ -671,12 +654,12 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
         "",
         "### Information-based metrics (mean over k = 1…7 subsets per k)",
         "",
-        _md_table(summary[["method", "k", "jsd", "nmi", "coherence"]],
+        md_table(summary[["method", "k", "jsd", "nmi", "coherence"]],
                   {"jsd": ".4f", "nmi": ".3f", "coherence": ".3f"}),
         "",
         "## Per generated lead (all k)",
         "",
-        _md_table(per_lead.pivot(index="lead", columns="method", values="r").reindex(list(LEADS))
+        md_table(per_lead.pivot(index="lead", columns="method", values="r").reindex(list(LEADS))
                   .reset_index().rename_axis(None, axis=1)),
         "",
         "(Pearson r per lead, mean over every subset where the lead was generated.)",
@@ -685,19 +668,19 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
         "",
         "## Per data source",
         "",
-        _md_table(per_source, {"records": "d", "mse": ".4f", "r": ".3f"}),
+        md_table(per_source, {"records": "d", "mse": ".4f", "r": ".3f"}),
         "",
         "## Per diagnosis group (≥ 5 records; a record may be in several groups)",
         "",
-        _md_table(per_group, {"records": "d", "mse": ".4f", "r": ".3f"}),
+        md_table(per_group, {"records": "d", "mse": ".4f", "r": ".3f"}),
         "",
         "## Best evaluated subset for each k (lowest MSE)",
         "",
-        _md_table(best, {"mse": ".4f", "r": ".3f", "ssim": ".3f"}),
+        md_table(best, {"mse": ".4f", "r": ".3f", "ssim": ".3f"}),
         "",
         "## \"Two limb + three chest leads suffice\" (I, II, V1, V3, V5)",
         "",
-        _md_table(pd.DataFrame(claim), {"mse": ".4f", "r": ".3f", "ssim": ".3f", "k5_mean_mse": ".4f",
+        md_table(pd.DataFrame(claim), {"mse": ".4f", "r": ".3f", "ssim": ".3f", "k5_mean_mse": ".4f",
                                          "k7_mean_mse": ".4f"}) if claim else "(preset not evaluated)",
         "",
     ]
@@ -711,11 +694,11 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
             "SD(generated) / SD(real). A model that outputs an average beat has spread ratio ≪ 1. "
             "Mean over generated leads:",
             "",
-            _md_table(amp_s, {"pp_corr": ".3f", "spread_ratio": ".3f"}),
+            md_table(amp_s, {"pp_corr": ".3f", "spread_ratio": ".3f"}),
             "",
             "Per lead:",
             "",
-            _md_table(amp.pivot_table(index=["k", "subset", "lead"], columns="method",
+            md_table(amp.pivot_table(index=["k", "subset", "lead"], columns="method",
                                       values=["pp_corr", "spread_ratio"]).round(3).reset_index()
                       .set_axis(["k", "subset", "lead"] + [f"{a} {b}" for a, b in
                                  amp.pivot_table(index=["k", "subset", "lead"], columns="method",
@@ -730,7 +713,7 @@ def write_report(result: StudyResult, out_dir: str | Path, config: StudyConfig, 
             "where both were measurable; `measurable` is that fraction. Delineator and formulas: "
             "`docs/DELINEATION.md`.",
             "",
-            _md_table(morph, {"n": "d", "mad": ".2f", "bias": ".2f", "sd": ".2f", "measurable": ".2f"}),
+            md_table(morph, {"n": "d", "mad": ".2f", "bias": ".2f", "sd": ".2f", "measurable": ".2f"}),
             "",
             "![Bland-Altman](bland_altman.png)",
             "",
@@ -803,12 +786,12 @@ def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[lis
                    "Copies of PTB-XL ECGs (Challenge `HRnnnnn`, `nnnnn_hr`). PTB-XL holds repeat ECGs of the "
                    "same patients and its 100-Hz copy carries no patient ids, so a model trained on PTB-XL may "
                    "have seen these patients: not a headline figure.", "",
-                   _md_table(k_table, fmt), ""]
+                   md_table(k_table, fmt), ""]
             continue
         md += [f"## Headline: k = 1…7 on the {n_rec} test records not derived from PTB-XL", "",
                f"Methods: {', '.join(f'`{m}`' for m in methods)}. Scored as everywhere in this report (generated "
                "leads only, the record's own rate). PTB-XL-derived test records are in their own table below.", "",
-               _md_table(k_table, fmt), ""]
+               md_table(k_table, fmt), ""]
         presets = [(name, ",".join(sub)) for name, sub in PRESETS.items() if len(sub) < len(LEADS)]
         pre = per_subset[per_subset["subset"].isin([key for _, key in presets])]
         pre_table = _method_cells(pre, methods, ["subset"])
@@ -817,7 +800,7 @@ def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[lis
         pre_table = pre_table.sort_values("subset", key=lambda col: col.map(order)).reset_index(drop=True)
         pre_table.insert(0, "preset", pre_table["subset"].map(names))
         pre_table = pre_table.drop(columns="subset")
-        md += ["Clinical presets:", "", _md_table(pre_table, fmt), ""]
+        md += ["Clinical presets:", "", md_table(pre_table, fmt), ""]
         payload[part]["presets"] = pre_table.to_dict(orient="records")
         if base is not None and main != base:
             lines = []
@@ -835,11 +818,11 @@ def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[lis
         amp_m = pd.DataFrame(columns=["method", "k", "subset", "pp_corr", "spread_ratio"])
         amp = result.amplitude
         if len(amp):
-            amp_s = _amplitude_summary(amp[~amp["record_id"].isin(derived)])
+            amp_s = amplitude_summary(amp[~amp["record_id"].isin(derived)])
             if len(amp_s):
                 amp_m = amp_s.groupby(["method", "k", "subset"], as_index=False)[["pp_corr", "spread_ratio"]].mean()
                 md += ["Amplitude tracking on these records (QRS peak-to-peak, mean over generated leads; "
-                       "definitions below):", "", _md_table(amp_m, {"pp_corr": ".3f", "spread_ratio": ".3f"}), ""]
+                       "definitions below):", "", md_table(amp_m, {"pp_corr": ".3f", "spread_ratio": ".3f"}), ""]
                 payload[part]["amplitude"] = amp_m.to_dict(orient="records")
         mine = per_subset[per_subset["method"] == main].set_index("subset")
         a1 = amp_m[(amp_m["method"] == main) & (amp_m["subset"] == "I")]
@@ -853,7 +836,7 @@ def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[lis
                 target_rows.append({"target": what, "goal": f"≥ {goal:g}", main: v,
                                     "met": "yes" if v >= goal else f"no (short by {goal - v:.3f})"})
         if target_rows:
-            md += ["Targets (issue #12):", "", _md_table(pd.DataFrame(target_rows), {main: ".3f"}), ""]
+            md += ["Targets (issue #12):", "", md_table(pd.DataFrame(target_rows), {main: ".3f"}), ""]
             payload[part]["targets"] = target_rows
         claim = result.claim
         if len(claim):
@@ -868,7 +851,7 @@ def _headline_sections(result: StudyResult, methods: Sequence[str]) -> tuple[lis
                    f"All {len(top)} subsets I, II + 3 of V1–V6 on these records, `{main}`, ranked by MSE; "
                    "`mse_vs_k7` = MSE / the mean MSE of the k = 7 subsets (1 = as good as seven leads). "
                    + (f"The paper's I, II, V1, V3, V5 ranks {int(rank[0]) + 1} of {len(top)}." if len(rank) else ""),
-                   "", _md_table(top.drop(columns=["method", "k"]), {"mse": ".4f", "r": ".3f", "mse_vs_k7": ".2f",
+                   "", md_table(top.drop(columns=["method", "k"]), {"mse": ".4f", "r": ".3f", "mse_vs_k7": ".2f",
                                                                      "records": "d"}), ""]
             payload[part]["five_lead_claim"] = c.to_dict(orient="records")
     return md, payload
@@ -910,23 +893,23 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
             "",
             "Coverage per k × lead:",
             "",
-            _md_table(by_kl.reset_index().rename_axis(None, axis=1), {"k": "d"}),
+            md_table(by_kl.reset_index().rename_axis(None, axis=1), {"k": "d"}),
             "",
             "Mean half-width (µV) per k × lead:",
             "",
-            _md_table(width.reset_index().rename_axis(None, axis=1), {"k": "d", **dict.fromkeys(width.columns, ".0f")}),
+            md_table(width.reset_index().rename_axis(None, axis=1), {"k": "d", **dict.fromkeys(width.columns, ".0f")}),
             "",
             "By source and by diagnosis group (a record may be in several groups):",
             "",
-            _md_table(src, {"records": "d", "halfwidth_uv": ".0f"}),
+            md_table(src, {"records": "d", "halfwidth_uv": ".0f"}),
             "",
-            _md_table(grp, {"records": "d", "halfwidth_uv": ".0f"}),
+            md_table(grp, {"records": "d", "halfwidth_uv": ".0f"}),
             "",
             f"Trust grade: Spearman ρ of predicted vs actual RMSE over record × subset × lead = **{rho:.3f}**. "
             "Grades: " + grade_legend().replace("**", "") + " (grade A: `l2g.uncertainty.st_decisions`, bounds "
             "validated on ST errors by bench/trust_calibrate.py).",
             "",
-            _md_table(grades.reset_index(), {"n": "d", "actual_rmse_uv_median": ".0f", "actual_rmse_uv_p90": ".0f"}),
+            md_table(grades.reset_index(), {"n": "d", "actual_rmse_uv_median": ".0f", "actual_rmse_uv_p90": ".0f"}),
             "",
         ]
         payload["band_coverage"] = {"by_k_lead": by_kl.round(4).reset_index().to_dict(orient="records"),
@@ -951,9 +934,9 @@ def _trust_sections(result: StudyResult) -> tuple[list[str], dict]:
             "`l2g.check_leads` on every record's 12 leads (first 10 s), untouched and with each simulated fault "
             "(exact lead transformations, `l2g.leadcheck.apply_fault`). Sensitivity: the fault itself named; "
             "specificity: nothing flagged on the untouched record. Subset and noisy-lead results: "
-            "`reports/leadcheck.md` (`python bench/leadcheck_eval.py`).",
+            "`reports/leadcheck.md` (`python -m bench.leadcheck_eval`).",
             "",
-            _md_table(table, {"n": "d"}),
+            md_table(table, {"n": "d"}),
             "",
         ]
         payload["leadcheck"] = table.to_dict(orient="records")

@@ -36,7 +36,7 @@ and returned by :func:`lead_check_stats` either way.
 
 The thresholds (:data:`THRESHOLDS`) were set on simulated faults applied to
 the validation split so that untouched records are flagged rarely
-(``python bench/leadcheck_eval.py report --tune``; the leave-one-out z
+(``python -m bench.leadcheck_eval report --tune``; the leave-one-out z
 depends on the linear baseline stored in the generator checkpoint, so re-tune
 after replacing that baseline: ``docs/MODEL.md``); sensitivity and
 specificity on the test split are in ``reports/leadcheck.md``.
@@ -63,7 +63,7 @@ from .leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb
 from .record import RECORDED, Record
 
 __all__ = ["LIMB_FAULTS", "CHEST_SWAPS", "THRESHOLDS", "apply_fault", "check_leads", "lead_check_stats",
-           "LeadCheckStats", "NotEnoughLeadsError", "Thresholds", "decide"]
+           "LeadCheckStats", "NotEnoughLeadsError", "Thresholds", "decide", "network_view"]
 
 _LIMB_REASON = {
     "LA/RA": "I and aVR look inverted: left/right arm electrodes reversed?",
@@ -125,7 +125,7 @@ class Thresholds:
         return dict(self.net_p_fault).get(fault, self.net_p)
 
 
-#: Thresholds set on the validation split (``python bench/leadcheck_eval.py report --tune``): over the
+#: Thresholds set on the validation split (``python -m bench.leadcheck_eval report --tune``): over the
 #: untouched validation checks (12 leads and the ticked subset pooled), ``net_p`` is the 98 % quantile of the
 #: network's largest fault probability, ``lead_z`` and ``hf_ratio`` the 99.5 % quantiles of the bad-lead
 #: statistics; ``limb_ratio`` and ``chest_ratio`` (used only without the network) the 98.5 % quantiles;
@@ -380,6 +380,29 @@ def _net_view(x: np.ndarray, fs: float, recorded: Sequence[str], config) -> tupl
         x = resample_array(x, fs, config.fs)
     present = [lead for lead in LEADS if lead in recorded or (lead in LIMB_LEADS and limb_basis(recorded))]
     return x, present
+
+
+def network_view(record: Record, fs: float, config, *, max_seconds: float = 10.0) -> tuple[np.ndarray, list[str]]:
+    """The recorded leads of ``record`` as :func:`check_leads` hands them to the lead-check network.
+
+    Parameters
+    ----------
+    record : Record
+    fs : float
+        The rate the statistics work at (the linear baseline's, ``Reconstructor.linear.config.fs``).
+    config : l2g.leadnet.LeadNetConfig
+        The network's rate and seconds.
+    max_seconds : float
+        The first seconds of the record that are checked.
+
+    Returns
+    -------
+    ndarray, list of str
+        (12, samples) at ``config.fs`` (zeros for leads not recorded, limb leads completed when two fix
+        them), and the leads the network counts as present; :func:`l2g.leadnet.net_input` takes both.
+    """
+    x, recorded = _prepare(record, max_seconds, fs)
+    return _net_view(x, fs, recorded, config)
 
 
 def decide(stats: LeadCheckStats, thresholds: Thresholds = THRESHOLDS) -> list[str]:

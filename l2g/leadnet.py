@@ -16,7 +16,7 @@ linear baseline: it learns the morphology a reversal betrays (an inverted P
 wave and QRS in lead I, an upright aVR, a broken R-wave progression) from
 faults simulated exactly (:func:`l2g.faults.apply_fault`, as
 :func:`fault_matrix`) on training records. Training:
-``python bench/leadcheck_train.py`` (weights/leadcheck.pt; see ``docs/MODEL.md``).
+``python -m bench.leadcheck_train`` (weights/leadcheck.pt; see ``docs/MODEL.md``).
 
 The checkpoint is a plain dict: ``state_dict``, ``config`` (the
 :class:`LeadNetConfig` fields), ``classes``, ``train`` (what it was trained on
@@ -237,5 +237,5 @@ def load_leadnet(path: str | Path | None = None) -> LeadNet:
     if path is None and not p.exists() and shipped is not None:  # a folder with only a generator: the shipped one
         p = shipped / LEADNET_FILE
     if not p.is_file():
-        raise FileNotFoundError(f"lead-check network {p} not found (train it: python bench/leadcheck_train.py)")
+        raise FileNotFoundError(f"lead-check network {p} not found (train it: python -m bench.leadcheck_train)")
     return _cached(str(p.resolve()), p.stat().st_mtime)

@@ -24,7 +24,7 @@ from .dataset import DEFAULT_CACHE_DIR, to_independent
 from .leads import INDEPENDENT_LEADS
 from .record import Record
 
-__all__ = ["deepfake_available", "synthetic_arrays"]
+__all__ = ["deepfake_available", "load_deepfake_generator", "synthetic_arrays"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,14 @@ def deepfake_available() -> bool:
     return True
 
 
-def _load_generator() -> torch.nn.Module:
+def load_deepfake_generator() -> torch.nn.Module:
+    """deepfake-ecg's pretrained generator (the weights inside its wheel), in eval mode.
+
+    Raises
+    ------
+    ValueError
+        When the ``deepfake-ecg`` package is not installed.
+    """
     try:
         import deepfakeecg
         from deepfakeecg import Generator
@@ -94,7 +101,7 @@ def synthetic_arrays(
         return list(arr)
     from tqdm import tqdm
 
-    g = _load_generator()
+    g = load_deepfake_generator()
     gen = torch.Generator().manual_seed(seed)
     out: list[np.ndarray] = []
     with torch.no_grad():

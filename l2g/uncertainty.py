@@ -134,6 +134,7 @@ __all__ = [
     "linear_sigma",
     "band_scale",
     "input_activity",
+    "moving_rms",
     "predicted_rmse",
     "exact_leads",
     "interval_for",
@@ -511,7 +512,7 @@ def exact_leads(available: Sequence[str]) -> tuple[str, ...]:
     return tuple(lead for lead in LEADS if lead in key)
 
 
-def _moving_rms(x: np.ndarray, n: int) -> np.ndarray:
+def moving_rms(x: np.ndarray, n: int) -> np.ndarray:
     """Centred moving RMS over ``n`` samples along the last axis (edges: shorter windows)."""
     from scipy.ndimage import uniform_filter1d
 
@@ -540,7 +541,7 @@ def input_activity(available: Record, window_s: float) -> np.ndarray:
     from .preprocess import remove_baseline
 
     x = remove_baseline(available, 0.5).signal
-    ms = _moving_rms(x, int(round(window_s * available.fs))) ** 2
+    ms = moving_rms(x, int(round(window_s * available.fs))) ** 2
     return np.sqrt(ms.mean(axis=0))
 
 

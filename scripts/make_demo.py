@@ -5,28 +5,25 @@ licence): its 8 independent leads (I, II, V1-V6), the other four limb leads
 derived by Einthoven/Goldberger. It is not a patient's ECG; it lets the app
 and the benchmarks run without any data folder.
 
-    .venv/bin/python scripts/make_demo.py
+    .venv/bin/python -m scripts.make_demo
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from l2g.io import write_wfdb  # noqa: E402
-from l2g.leads import LEADS, expand_independent  # noqa: E402
-from l2g.record import Metadata, Record  # noqa: E402
-from l2g.synthetic import _load_generator  # noqa: E402
+from l2g.io import write_wfdb
+from l2g.leads import LEADS, expand_independent
+from l2g.record import Metadata, Record
+from l2g.synthetic import load_deepfake_generator
 
 
 def main() -> None:
     import torch
 
-    g = _load_generator()
+    g = load_deepfake_generator()
     gen = torch.Generator().manual_seed(20251125)
     with torch.no_grad():
         x8 = (g(torch.rand(8, 8, 5000, generator=gen) * 2 - 1) * 6.0).numpy()

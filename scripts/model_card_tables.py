@@ -1,6 +1,6 @@
 """Print the model card's tables from the evaluation reports (numbers are copied, never typed).
 
-    .venv/bin/python scripts/model_card_tables.py
+    .venv/bin/python -m scripts.model_card_tables
 reads reports/evaluation.json, reports/ablation_adversarial/evaluation.json and runs/eval/bench_reconstruct.txt.
 """
 

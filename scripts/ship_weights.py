@@ -1,6 +1,6 @@
 """Ship a trained generator checkpoint as the product's weights, keeping the one it replaces.
 
-    .venv/bin/python scripts/ship_weights.py runs/ft_ptbxl.pt [--linear runs/other.pt]
+    .venv/bin/python -m scripts.ship_weights runs/ft_ptbxl.pt [--linear runs/other.pt]
 
 1. The current ``weights/l2g.pt`` moves to ``weights/previous/l2g.pt`` (with its own ``SHA256SUMS``), so that
    ``make evaluate`` scores it beside the new one (``--previous``).
@@ -21,15 +21,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from l2g.baseline import LinearBaseline
 
-from l2g.baseline import LinearBaseline  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def sha256(path: Path) -> str:

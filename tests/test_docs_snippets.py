@@ -79,9 +79,9 @@ SKIP = {
     "torchrun --nproc_per_node 2 -m l2g train --data ../shared/data --out runs/x.pt":
         "full DistributedDataParallel training; two-process torchrun runs with a tiny config in "
         "tests/test_train.py::test_ddp_two_cpu_processes_end_identical",
-    ".venv/bin/python bench/delineation_ludb.py --data ../shared/data":
+    ".venv/bin/python -m bench.delineation_ludb --data ../shared/data":
         "the full LUDB benchmark needs the real LUDB annotations and rewrites reports/delineation_ludb.*",
-    "nice -n 10 .venv/bin/python bench/morphology_bias.py --data ../shared/data":
+    "nice -n 10 .venv/bin/python -m bench.morphology_bias --data ../shared/data":
         "needs the real test split and the shipped generator for a few minutes "
         "(its report: reports/morphology_bias.md)",
     ".venv/bin/python -m pytest tests/test_morphology.py":
@@ -94,9 +94,9 @@ SKIP = {
         "runs test files of this suite (collected by pytest itself)",
     ".venv/bin/python -m pytest tests/test_concurrency.py -s":
         "runs a test file of this suite (collected by pytest itself; needs Chromium)",
-    ".venv/bin/python bench/concurrency.py": "drives five Chromium sessions and a 24-h record for ~5 min "
+    ".venv/bin/python -m bench.concurrency": "drives five Chromium sessions and a 24-h record for ~5 min "
                                              "(needs Chromium and Playwright); tests/test_concurrency.py covers it",
-    ".venv/bin/python bench/concurrency.py --rounds 1 --no-long":
+    ".venv/bin/python -m bench.concurrency --rounds 1 --no-long":
         "drives five Chromium sessions (needs Chromium and Playwright); tests/test_concurrency.py covers it",
 }
 
@@ -104,8 +104,8 @@ SKIP = {
 #: Lines that need the real data (LUDB's expert annotations): run from the repository root on
 #: ``../shared/data`` itself when it is there (``test_real_data_line``; skipped with a reason when absent).
 REAL_DATA = {
-    "nice -n 10 .venv/bin/python bench/delineation_ludb.py --methods l2g+leads --no-write",
-    ".venv/bin/python bench/delineation_ludb.py --methods l2g l2g+leads --limit 20 --no-write",
+    "nice -n 10 .venv/bin/python -m bench.delineation_ludb --methods l2g+leads --no-write",
+    ".venv/bin/python -m bench.delineation_ludb --methods l2g l2g+leads --limit 20 --no-write",
 }
 
 

@@ -83,15 +83,15 @@ def test_statistics_only_without_the_network():
 
 @pytest.mark.slow
 def test_training_entry_point_smoke(tmp_path):
-    """``bench/leadcheck_train.py`` writes a checkpoint that loads (shared train + 40 PTB-XL records, 4 + 2 steps)."""
+    """``python -m bench.leadcheck_train`` writes a loadable checkpoint (shared + 40 PTB-XL records, 4 + 2 steps)."""
     data = ROOT.parent / "shared" / "data"
     ptbxl = Path(os.environ.get("L2G_PTBXL_DIR", ROOT.parent / "scratch" / "ptbxl" / "Data" / "records100"))
     if not data.is_dir() or not ptbxl.is_dir():
         pytest.skip("needs ../shared/data and PTB-XL")
     out = tmp_path / "lc.pt"
-    subprocess.run([sys.executable, str(ROOT / "bench" / "leadcheck_train.py"), "--steps", "4", "--finetune-steps", "2",
+    subprocess.run([sys.executable, "-m", "bench.leadcheck_train", "--steps", "4", "--finetune-steps", "2",
                     "--batch", "8", "--limit", "40", "--eval-every", "2", "--cache", str(tmp_path), "--out", str(out),
-                    "--ptbxl", str(ptbxl)], check=True)
+                    "--ptbxl", str(ptbxl)], check=True, cwd=ROOT)
     assert isinstance(load_leadnet(out), LeadNet)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 HOW = {"linear.pt": "bench/baseline_subsets.py --save", "l2g.pt": "l2g train (see docs/MODEL.md)",
-       "leadcheck.pt": "python bench/leadcheck_train.py"}
+       "leadcheck.pt": "python -m bench.leadcheck_train"}
 
 
 def shipped(name: str = "linear.pt") -> Path:

@@ -4,9 +4,9 @@ Not part of the product. Each sub-command scores one idea on the **validation** 
 test split, so the test table stays an honest hold-out) against the global linear baseline and
 prints, per number of available leads k, the pooled MSE ratio idea / linear (< 1 = better).
 
-    python bench/experiments/high_k_attempts.py stack-tta  [--weights weights/l2g.pt]
-    python bench/experiments/high_k_attempts.py local-cov  [--betas 0.3,0.6,1 --taus 0.3,1,3]
-    python bench/experiments/high_k_attempts.py loo        [--weights weights/l2g.pt]
+    python -m bench.experiments.high_k_attempts stack-tta  [--weights weights/l2g.pt]
+    python -m bench.experiments.high_k_attempts local-cov  [--betas 0.3,0.6,1 --taus 0.3,1,3]
+    python -m bench.experiments.high_k_attempts loo        [--weights weights/l2g.pt]
 
 ``stack-tta``: the fixed validation windows of training (``l2g.train.validation_set``); test-time
 augmentation (inputs scaled by 0.8 / 1.25 and sign-flipped, outputs scaled back, averaged) and a
@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from l2g.baseline import LinearBaseline, LinearConfig, _lagged_cov, _Stats
+from l2g.baseline import CovarianceStats, LinearBaseline, LinearConfig, lagged_cov
 from l2g.dataset import load_split_arrays
 from l2g.leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS
 from l2g.model import expand12
@@ -101,12 +101,12 @@ def stack_tta(weights: str) -> None:
 def local_cov(betas: list[float], taus: list[float]) -> None:
     cfg = LinearConfig(fs=250)
     m = cfg.max_lag
-    covs = np.stack([acc / n for acc, n in (_lagged_cov(x, m) for _, x in _split("train"))])
+    covs = np.stack([acc / n for acc, n in (lagged_cov(x, m) for _, x in _split("train"))])
     glob = covs.mean(0)
     taps = 2 * m + 1
     zero = np.arange(8) * taps + m
     c0 = covs[:, zero][:, :, zero]
-    global_lin = LinearBaseline(cfg, _Stats(cov=glob, cov_max_lag=m, n_records=len(covs), n_samples=0))
+    global_lin = LinearBaseline(cfg, CovarianceStats(cov=glob, cov_max_lag=m, n_records=len(covs), n_samples=0))
     rng = np.random.default_rng(5)
     res: dict[tuple[float, float, int], list[tuple[float, float]]] = {}
     for _, x8 in _split("val"):
@@ -123,7 +123,7 @@ def local_cov(betas: list[float], taus: list[float]) -> None:
                 w = np.exp((ll - ll.max()) / tau)
                 local = np.einsum("n,nab->ab", w / w.sum(), covs)
                 for beta in betas:
-                    st = _Stats(cov=beta * local + (1 - beta) * glob, cov_max_lag=m, n_records=1, n_samples=0)
+                    st = CovarianceStats(cov=beta * local + (1 - beta) * glob, cov_max_lag=m, n_records=1, n_samples=0)
                     p = E @ LinearBaseline(cfg, st).predict(x12, av)
                     res.setdefault((tau, beta, k), []).append((float(((p[miss] - x12[miss]) ** 2).mean()), eg))
     for (tau, beta, k), v in sorted(res.items()):

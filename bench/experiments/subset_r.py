@@ -1,6 +1,6 @@
 """Experiment: mean r of the generated chest leads for one lead subset, per split, several weights.
 
-    .venv/bin/python bench/experiments/subset_r.py --split val --available I,II,V2,V4 weights/l2g.pt runs/x.pt
+    .venv/bin/python -m bench.experiments.subset_r --split val --available I,II,V2,V4 weights/l2g.pt runs/x.pt
 
 The same measure as ``bench/reconstruct_heldout.py`` (per record: mean over the generated chest leads of
 Pearson r after a 0.5 Hz high-pass; then the mean over records), but in-process through
@@ -11,21 +11,17 @@ Records with a disconnected chest electrode (peak-to-peak < 0.02 mV) are skipped
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from bench.reconstruct_heldout import disconnected, mean_chest_r
+from l2g.catalog import load_split, record_path
+from l2g.io import read_record
+from l2g.leads import CHEST_LEADS, parse_lead_list
+from l2g.reconstruction import load_reconstructor, reconstruct
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from reconstruct_heldout import disconnected, mean_chest_r  # noqa: E402
-
-from l2g.catalog import load_split, record_path  # noqa: E402
-from l2g.io import read_record  # noqa: E402
-from l2g.leads import CHEST_LEADS, parse_lead_list  # noqa: E402
-from l2g.reconstruction import load_reconstructor, reconstruct  # noqa: E402
 
 
 def main() -> None:

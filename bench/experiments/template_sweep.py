@@ -1,9 +1,9 @@
 """Experiment: sweep delineator settings (``l2g.morphology.TemplateConfig``) on LUDB, odd / even / all.
 
-    .venv/bin/python bench/experiments/template_sweep.py --fields qrs_valley_frac_on --values 0 0.1 0.2 0.3
-    .venv/bin/python bench/experiments/template_sweep.py --fields qrs_valley_frac_on qrs_valley_frac_off \\
+    .venv/bin/python -m bench.experiments.template_sweep --fields qrs_valley_frac_on --values 0 0.1 0.2 0.3
+    .venv/bin/python -m bench.experiments.template_sweep --fields qrs_valley_frac_on qrs_valley_frac_off \\
         --values 0.1 0.2 0.3
-    .venv/bin/python bench/experiments/template_sweep.py --fields qrs_multi_weight --values 0.3 0.4 0.5 0.6 0.7
+    .venv/bin/python -m bench.experiments.template_sweep --fields qrs_multi_weight --values 0.3 0.4 0.5 0.6 0.7
 
 For each value, every field named in ``--fields`` is set to it, the bench's ``l2g+leads`` row
 (lead II, the other leads as context; ``bench/delineation_ludb.py``) is re-run, and the
@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
+import l2g.morphology as morph
+from bench import delineation_ludb as ludb_bench
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import delineation_ludb as bench  # noqa: E402
-
-import l2g.morphology as morph  # noqa: E402
 
 
 def _errors(row: dict) -> tuple[float, float]:
-    """QRS and QT error (detected - annotated, ms) of one per-record row of ``bench.run_method``."""
+    """QRS and QT error (detected - annotated, ms) of one per-record row of ``ludb_bench.run_method``."""
     return tuple(row["det"][k] - row["ref"][k] for k in ("qrs_ms", "qt_ms"))
 
 
@@ -47,17 +43,17 @@ def main() -> None:
         raise SystemExit(f"unknown TemplateConfig field(s) {bad}; valid: {sorted(known)}")
     ludb = args.data / "ludb" / "data"
     records = sorted((p.with_suffix("") for p in ludb.glob("*.hea")), key=lambda p: int(p.name))
-    subsets = bench.record_subsets(ludb, [p.name for p in records])
+    subsets = ludb_bench.record_subsets(ludb, [p.name for p in records])
     base = morph._DEFAULT_CONFIG
     print(f"default: {', '.join(f'{f}={getattr(base, f)}' for f in args.fields)}; PR / QRS / QT MAE (ms)")
-    default = bench.run_method("l2g+leads", records, 150.0, 0.0)["per_record"] if args.per_record else []
+    default = ludb_bench.run_method("l2g+leads", records, 150.0, 0.0)["per_record"] if args.per_record else []
     try:
         for value in args.values:
             morph._DEFAULT_CONFIG = dataclasses.replace(base, **dict.fromkeys(args.fields, value))
-            res = bench.run_method("l2g+leads", records, 150.0, 0.0)
+            res = ludb_bench.run_method("l2g+leads", records, 150.0, 0.0)
             cells = []
             for name, keep in (("odd", subsets["odd"]), ("even", subsets["even"]), ("all", None)):
-                iv = bench.interval_errors(res["per_record"], keep)
+                iv = ludb_bench.interval_errors(res["per_record"], keep)
                 cells.append(f"{name} " + " / ".join(f"{iv[k]['mae']:.1f}" for k in ("pr_ms", "qrs_ms", "qt_ms")))
             print(f"{'+'.join(args.fields)} = {value:g}: " + " | ".join(cells), flush=True)
             for old, new in zip(default, res["per_record"], strict=True):

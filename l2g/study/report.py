@@ -151,7 +151,7 @@ class StudyReport:
 
     def to_markdown(self) -> str:
         """The report as Markdown: one table per section."""
-        from ..evaluate import _md_table
+        from ..markdown import md_table
 
         titles = {"by_kind": "Accuracy per trial type", "by_reader": "Accuracy per reader",
                   "by_lead": "Accuracy per lead", "by_k": "Accuracy per number of available leads (k)",
@@ -163,7 +163,7 @@ class StudyReport:
                  "decisions (chance 1/2), Wilson 95 % interval, exact two-sided binomial test against chance.", ""]
         for name in self.TABLES:
             df = getattr(self, name)
-            parts += [f"## {titles[name]}", "", _md_table(df) if not df.empty else "(no answers)", ""]
+            parts += [f"## {titles[name]}", "", md_table(df) if not df.empty else "(no answers)", ""]
         return "\n".join(parts)
 
     def write(self, out: str | Path) -> list[Path]:

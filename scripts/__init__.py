@@ -1,0 +1,1 @@
+"""Maintenance scripts (demo record, shipped weights, model-card tables): ``python -m scripts.NAME`` from the root."""
