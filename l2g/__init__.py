@@ -7,7 +7,9 @@ The public API is flat::
     full = l2g.reconstruct(rec, available=["I", "II", "V2"])
     scores = l2g.compare(rec, full, available=["I", "II", "V2"])   # one row per generated lead
 
-Heavy modules (torch) are imported only when their functions are first used.
+Errors are typed and exported here (``l2g.MissingSamples``, ``l2g.CalibrationMismatch``, ...): catch them by
+class, never by the text of their message. Heavy modules (torch) are imported only when their functions are
+first used.
 """
 
 from __future__ import annotations
@@ -34,6 +36,23 @@ _LAZY = {
     "compare": "metrics",
     "check_leads": "leadcheck",
     "trust_table": "trust",
+    # typed errors and warnings (every one a ValueError, RuntimeError or UserWarning subclass): catch by type
+    "FormatError": "io",
+    "UnknownFormat": "io",
+    "SeveralRecords": "io",
+    "RecordTooLong": "io",
+    "MissingSampleRate": "io",
+    "InvalidSampleRate": "io",
+    "MissingSamples": "io",
+    "RecordTooShort": "reconstruction",
+    "WeightsNotFoundError": "paths",
+    "NotEnoughLeadsError": "leadcheck",
+    "CalibrationError": "uncertainty",
+    "CalibrationMismatch": "uncertainty",
+    "ModelMismatchWarning": "uncertainty",
+    "GradeError": "grades",
+    "ImageExportUnavailable": "export",
+    "StudyError": "study.store",
 }
 
 __all__ = [

@@ -36,10 +36,10 @@ Sampling rate
 Missing samples (``nan_policy``)
     WFDB "invalid" samples (-32768 in format 16) and empty CSV cells are NaN.
     A lead that is NaN everywhere is simply absent. A lead with *some* NaN:
-    ``"raise"`` (default) raises a ValueError naming the lead, the number of
-    missing samples and the first time; ``"absent"`` drops the lead (a note);
+    ``"raise"`` (default) raises :class:`MissingSamples` (a ValueError) naming the lead, the
+    number of missing samples and the first time; ``"absent"`` drops the lead (a note);
     ``"interpolate"`` fills each gap shorter than 0.2 s linearly (gaps at the
-    start or end hold the nearest value) and raises on longer gaps.
+    start or end hold the nearest value) and raises :class:`MissingSamples` on longer gaps.
 EDF
     EDF stores whole data records, so the record length is a multiple of the
     data-record duration (a writer's padding of the last record cannot be told
@@ -89,6 +89,7 @@ from ._common import (
     SATURATED_FRACTION,
     InvalidSampleRate,
     MissingSampleRate,
+    MissingSamples,
     RecordTooLong,
     SeveralRecords,
     UnknownFormat,
@@ -114,6 +115,7 @@ __all__ = [
     "read_record",
     "RecordTooLong",
     "MissingSampleRate",
+    "MissingSamples",
     "InvalidSampleRate",
     "check_rate",
     "FS_RANGE",

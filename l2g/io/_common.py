@@ -94,6 +94,11 @@ class SeveralRecords(ValueError):
     """Files read together (an upload, a zip) that hold more than one record; the message names them."""
 
 
+class MissingSamples(ValueError):
+    """A lead partly missing (NaN samples) that ``nan_policy`` does not accept: any under ``"raise"``, a gap
+    of :data:`MAX_GAP_S` or more under ``"interpolate"``; the message names the lead, the count and the time."""
+
+
 def to_mv_factor(unit: str) -> float | None:
     """Factor converting a value in ``unit`` to mV, or None for an unknown unit.
 
@@ -352,7 +357,7 @@ def _apply_nan_policy(
     first = int(np.flatnonzero(bad)[0])
     count = int(bad.sum())
     if nan_policy == "raise":
-        raise ValueError(
+        raise MissingSamples(
             f"{file}: lead {lead} has {count} missing (NaN) samples, the first at t={first / fs:.3f} s; "
             "expected finite samples (or pass nan_policy='absent' or 'interpolate')"
         )
@@ -366,7 +371,7 @@ def _apply_nan_policy(
     lengths = stops - starts
     worst = int(np.argmax(lengths))
     if lengths[worst] / fs >= MAX_GAP_S:
-        raise ValueError(
+        raise MissingSamples(
             f"{file}: lead {lead} has a gap of {lengths[worst]} missing samples "
             f"({lengths[worst] / fs:.3f} s) at t={starts[worst] / fs:.3f} s; expected gaps shorter than "
             f"{MAX_GAP_S} s for nan_policy='interpolate' (use nan_policy='absent' to drop the lead)"

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..record import ABSENT, Diagnosis, Record
 from ._common import (
+    MissingSamples,
     _assemble,
     _check_fs,
     _check_length,
@@ -490,11 +491,11 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
     try:
         return _assemble(signal, names, fs, file=str(hea), name=rec_name,
                          nan_policy=nan_policy, source_format=source_format, units=units, info=info)
-    except ValueError as exc:
-        if larger and "missing (NaN) samples" in str(exc):
+    except MissingSamples as exc:
+        if larger:
             # invalid-sample codes in data decoded with the wrong format: say so, not just "missing samples"
-            raise ValueError(f"{exc}; {', '.join(larger)} is larger than {hea.name} declares, so the format "
-                             f"code in {hea.name} is probably wrong") from None
+            raise MissingSamples(f"{exc}; {', '.join(larger)} is larger than {hea.name} declares, so the format "
+                                 f"code in {hea.name} is probably wrong") from None
         raise
 
 
