@@ -66,6 +66,8 @@ _ALIASES: dict[str, str] = {
     "ECGAVR": "aVR", "ECGAVL": "aVL", "ECGAVF": "aVF",
 }
 _ALIASES.update({f"C{_i}": f"V{_i}" for _i in range(1, 7)})  # European chest naming
+# a minus sign (hyphen, U+2212, en dash) before the lead name, after an optional "ECG " / "Lead ": an inverted lead
+_INVERTED = re.compile(r"\s*(?:(?:ECG|LEAD)\s+)?[-\u2212\u2013]", re.IGNORECASE)
 
 #: Named sets of available leads, in the order clinicians meet them.
 PRESETS: dict[str, tuple[str, ...]] = {
@@ -107,7 +109,15 @@ def normalize_lead_name(name: str) -> str | None:
     ('aVF', 'V2')
     >>> normalize_lead_name("Pleth") is None
     True
+
+    A minus sign in front of the lead (``"-aVR"``, ``"Lead -aVR"``, ``"\u2212aVR"``) names the inverted lead
+    (Cabrera's -aVR), which is not a standard lead: readers leave it out as another channel.
+
+    >>> normalize_lead_name("-aVR") is None, normalize_lead_name("ECG-II")
+    (True, 'II')
     """
+    if _INVERTED.match(str(name)):
+        return None
     key = re.sub(r"[\s_\-.:]+", "", str(name)).upper()
     if key.startswith("MDCECGLEAD"):  # MDC_ECG_LEAD_I ... MDC_ECG_LEAD_V6 (ISO/IEEE 11073-10101)
         key = key[len("MDCECGLEAD"):]

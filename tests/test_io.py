@@ -17,7 +17,7 @@ import wfdb
 
 from l2g import io as l2gio
 from l2g.io import read_record, write_csv, write_wfdb
-from l2g.leads import LEADS
+from l2g.leads import LEADS, normalize_lead_name
 from l2g.record import Diagnosis, Metadata, Provenance, Record
 from l2g.snomed import SNOMED_CT, snomed_abbreviation, snomed_name
 
@@ -848,3 +848,23 @@ def test_wrong_format_code_is_named_as_the_likely_cause(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"missing \(NaN\) samples.*f\.dat is larger than f\.hea declares, "
                                          r"so the format code in f\.hea is probably wrong"):
         read_record(hea)
+
+
+def test_an_inverted_lead_minus_avr_is_another_channel_not_avr(tmp_path: Path) -> None:
+    """``-aVR`` (Cabrera display) is aVR with the opposite sign: never read as aVR (it was, with the wrong sign)."""
+    t = np.arange(1000) / 500.0
+    i, ii = np.sin(2 * np.pi * t), 0.5 * np.cos(2 * np.pi * t)
+    minus_avr = (i + ii) / 2  # -aVR = (I + II) / 2
+    csv = tmp_path / "cabrera.csv"
+    csv.write_text("time,I,II,-aVR\n" + "".join(f"{a:.4f},{b:.6f},{c:.6f},{d:.6f}\n"
+                                               for a, b, c, d in zip(t, i, ii, minus_avr, strict=True)))
+    wfdb.wrsamp("cabrera", fs=500, units=["mV"] * 3, sig_name=["I", "II", "-aVR"],
+                p_signal=np.stack([i, ii, minus_avr], axis=1), fmt=["16"] * 3, adc_gain=[1000.0] * 3,
+                baseline=[0] * 3, write_dir=str(tmp_path))
+    for path in (csv, tmp_path / "cabrera.hea"):
+        rec = read_record(path)
+        assert rec.present_leads == ("I", "II"), path.name
+        assert rec.meta.other_channels == ("-aVR",), path.name
+    for label in ("-aVR", " -aVR", "\u2212aVR", "Lead -aVR", "ECG -aVR"):
+        assert normalize_lead_name(label) is None, label
+    assert normalize_lead_name("ECG-II") == "II" and normalize_lead_name("V-1") == "V1"

@@ -184,11 +184,8 @@ def _lead_number(value: str, scheme: str) -> int | None:
 
 
 def _named_lead(text: str) -> str | None:
-    """The canonical lead a free text names; never for an inverted lead (``-aVR``)."""
-    text = text.strip()
-    if not text or text[0] in "-\u2212":
-        return None
-    return normalize_lead_name(text)
+    """The canonical lead a free text names; never for an inverted lead (``-aVR``: :func:`normalize_lead_name`)."""
+    return normalize_lead_name(text) if text.strip() else None
 
 
 def _channel(ch, index: int) -> _Channel:
