@@ -26,6 +26,7 @@ def page(name: str) -> AppTest:
     return app
 
 
+@pytest.mark.slow
 def test_setup_creates_study_and_reader(env, downloads):
     db, data = env
     app = page("study_setup")

@@ -26,7 +26,7 @@ from l2g.io import read_record, write_wfdb
 from tests.conftest import shared_data_dir
 from tests.ecg_factory import synthetic_record
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and Chromium per test
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"

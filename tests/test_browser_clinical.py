@@ -29,7 +29,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
     server,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and Chromium per test
 
 CLINICAL = REPO.parent / "shared" / "clinical"
 # file, lead ticks to remove, what the summary must show

@@ -22,7 +22,7 @@ import pytest
 from l2g.study.store import add_reader, answers_frame, get_study, open_db
 from tests.test_study import make_data, make_study
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and Chromium per test
 
 REPO = Path(__file__).resolve().parents[1]
 IMG = REPO / "docs" / "img" if os.environ.get("L2G_WRITE_DOC_IMAGES") == "1" else REPO / "artifacts" / "browser"

@@ -34,7 +34,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
     server,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and Chromium per test
 
 #: A 10-s, 500-Hz record of the test split (splits/split.csv) whose LA/RA reversal check_leads flags.
 REAL_RECORD = "ptbxl_cinc2024/02132_hr"

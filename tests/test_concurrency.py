@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and Chromium per test
 
 SESSIONS = 5
 PEAK_LIMIT_MB = 2048  # the server's peak resident memory with five 10-s records (measured ~0.5-0.6 GiB)

@@ -74,6 +74,7 @@ def test_end_to_end_report(tmp_path):
     assert by_k[7]["r"] > by_k[1]["r"] and by_k[7]["mse"] < by_k[1]["mse"]
 
 
+@pytest.mark.slow
 def test_cli_evaluate_on_a_tiny_split(tmp_path):
     import subprocess
     import sys
@@ -94,6 +95,7 @@ def test_cli_evaluate_on_a_tiny_split(tmp_path):
     assert (tmp_path / "rep" / "evaluation.md").exists()
 
 
+@pytest.mark.slow
 def test_report_headlines_records_not_derived_from_ptbxl(tmp_path):
     shipped("linear.pt")
     linear = load_reconstructor(method="linear")

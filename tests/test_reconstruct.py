@@ -134,6 +134,7 @@ def _cli(*args, cwd=ROOT):
                           timeout=300, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_cli_reconstruct_file_and_folder(tmp_path, tiny_model_path):
     src = tmp_path / "in"
     for i in range(3):

@@ -299,6 +299,7 @@ def postgres_url(tmp_path_factory):
         subprocess.run([*as_user, str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
 
 
+@pytest.mark.slow
 def test_postgres_gives_the_same_report(tmp_path, data, postgres_url):
     """The same study on SQLite and PostgreSQL: same answers, same report tables."""
     engine = open_db(postgres_url)

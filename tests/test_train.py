@@ -227,6 +227,7 @@ def test_bad_residual_scale_is_rejected(bad):
         GeneratorConfig(residual_scale=(0.5,) * 7, linear_prior=False)
 
 
+@pytest.mark.slow
 def test_calibrate_cli_writes_factors_that_reconstruct_uses(tiny_data, tmp_path):
     from l2g.reconstruction import load_reconstructor
 
