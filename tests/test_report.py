@@ -298,3 +298,21 @@ def test_a_record_with_generated_leads_in_the_file_is_printed_as_such(tmp_path: 
     back = l2g.read_record(tmp_path / "back.hea")
     assert back.status_of("V1") == GENERATED
     assert "V1 generated" in " ".join(_page(back).texts)
+
+
+# ------------------------------------------------------------------ the picture in docs/DASHBOARD.md
+def test_report_page_image() -> None:
+    """The demo's report (I, II, V2 given; the shipped generator; band on) as a PNG at 150 dpi: docs/img/ with
+    ``L2G_WRITE_DOC_IMAGES=1``, else artifacts/report/ (git-ignored). It is the report's figure drawn by
+    matplotlib's Agg, the renderer beside the PDF one, not a rasterised PDF."""
+    import os
+
+    repo = Path(__file__).resolve().parents[1]
+    folder = repo / ("docs/img" if os.environ.get("L2G_WRITE_DOC_IMAGES") == "1" else "artifacts/report")
+    folder.mkdir(parents=True, exist_ok=True)
+    full = l2g.reconstruct(demo_record(), ["I", "II", "V2"], interval=0.9)
+    report_figure(full, band=True).savefig(folder / "report_a4.png", dpi=150)
+    from PIL import Image
+
+    with Image.open(folder / "report_a4.png") as image:
+        assert image.size == pytest.approx((297 / 25.4 * 150, 210 / 25.4 * 150), abs=1.0)  # 1 px = 0.17 mm
