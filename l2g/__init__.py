@@ -34,6 +34,7 @@ _LAZY = {
     "compare": "metrics",
     "check_leads": "leadcheck",
     "trust_table": "uncertainty",
+    "write_report_pdf": "report",
 }
 
 __all__ = [
