@@ -36,6 +36,7 @@ _LAZY = {
     "compare": "metrics",
     "check_leads": "leadcheck",
     "trust_table": "trust",
+    "write_report_pdf": "report",
     # typed errors and warnings (every one a ValueError, RuntimeError or UserWarning subclass): catch by type
     "FormatError": "io",
     "UnknownFormat": "io",

@@ -3,6 +3,7 @@
 Usage::
 
     l2g catalog DIR [--out catalog.csv] [--split-out splits/split.csv] [--seed l2g-v1]
+    l2g report REC --available I,II,V2 --out report.pdf [--paper Letter] [--speed 50] [--gain 20]
     python -m l2g catalog ../shared/data
 
 Each subcommand is one function that adds its parser, registered with
@@ -489,6 +490,69 @@ def _safe(func, *args):
         return True, func(*args)
     except (ValueError, OSError) as exc:
         return False, _describe(exc)
+
+
+# ------------------------------------------------------------------ report
+@command("report")
+def _report_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="print a reconstructed record as a one-page 12-lead PDF at true paper scale",
+        description="Reconstruct the record from the available leads and write the printable report "
+        "(l2g.report.write_report_pdf, the viewer's report download too): A4 or Letter landscape, 25 or 50 mm/s, "
+        "5/10/20 mm/mV, 3x4 + Lead-II rhythm strip with calibration pulses, the cart's measurements and "
+        "statements, our Lead-II measurements, generated leads dashed and labelled with their trust grade. "
+        "Print it at 100 %% (actual size).",
+    )
+    p.add_argument("record", type=Path, help="one record (.hea, .xml, .dcm, .edf, .csv, .h5, .zip ...)")
+    p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
+    p.add_argument("--out", required=True, type=Path, help="the PDF to write, e.g. report.pdf")
+    p.add_argument("--paper", default="A4", help="A4 (default) or Letter, landscape")
+    p.add_argument("--speed", type=float, default=25.0, help="paper speed in mm/s: 25 (default) or 50")
+    p.add_argument("--gain", type=float, default=10.0, help="gain in mm/mV: 5, 10 (default) or 20")
+    p.add_argument("--start", type=float, default=0.0, metavar="S",
+                   help="first second shown (a page shows 10 s at 25 mm/s, 5 s at 50 mm/s); default 0")
+    p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                   help="also draw the calibrated confidence band of coverage LEVEL (e.g. 0.9) around the generated "
+                        "leads; refused when the calibration was fitted for another generator than --weights")
+    p.add_argument("--deidentify", action="store_true",
+                   help="no record name, patient name, identifiers or dates in the PDF (age and sex kept)")
+    p.add_argument("--method", choices=("model", "linear"), default="model")
+    p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
+    p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV files without a time column")
+    p.set_defaults(func=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .leads import parse_lead_list
+    from .report import page_geometry
+
+    available = parse_lead_list(args.available)
+    if not available:
+        raise ValueError(f"--available {args.available!r}: give at least one lead, e.g. I,II,V2")
+    if args.out.suffix.lower() != ".pdf":
+        raise ValueError(f"--out {args.out}: the report is a PDF; give a file name ending in .pdf")
+    page_geometry(args.paper, args.speed, args.gain)  # a paper, speed or gain not offered fails before any work
+    if args.record.is_dir():
+        raise ValueError(f"{args.record}: a folder; l2g report prints one record (l2g reconstruct takes folders)")
+    if not args.record.exists():
+        raise ValueError(f"{args.record}: no such file")
+    from .reconstruction import reconstruct
+    from .report import write_report_pdf
+
+    rec, read_notes = _read_noted(args.record, args.fs)
+    model, notes = _load_model(args.weights, args.method)
+    _check_band(model, args.interval)
+    full = reconstruct(rec, available, model=model, interval=args.interval)
+    write_report_pdf(full, args.out, paper=args.paper, speed=args.speed, gain=args.gain, start_s=args.start,
+                     band=args.interval is not None, deidentify=args.deidentify, model=model)
+    for note in notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)
+    for note in read_notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    print(f"{args.record} -> {args.out} ({args.paper}, {args.speed:g} mm/s, {args.gain:g} mm/mV; "
+          f"{model.method}: {model.version})")
+    return 0
 
 
 # --------------------------------------------------------------- evaluate

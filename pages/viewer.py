@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import loading, state
 from dashboard.cart import GENERATED_NOTE, interpretation_panel
+from dashboard.report import report_download
 from dashboard.text import literal
 from l2g.demo import demo_record
 from l2g.export import ImageExportUnavailable, browser_path, figure_images, safe_name
@@ -22,6 +23,7 @@ from l2g.metrics import scored_leads
 from l2g.morphology import cart_intervals
 from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
 from l2g.record import ABSENT, GENERATED, RECORDED, Metadata
+from l2g.report import cart_measurement_items
 from l2g.uncertainty import CalibrationError, grade_legend
 
 VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": "single"}
@@ -75,17 +77,7 @@ def _cart_lines(meta: Metadata) -> list[str]:
     if meta.device or when:
         lines.append(" · ".join(part for part in (f"Device **{literal(meta.device)}**" if meta.device else "",
                                                  f"acquired **{literal(when)}**" if when else "") if part))
-    m, cart = meta.measurements, cart_intervals(meta)
-    shown = []
-    if "heart_rate_bpm" in cart:
-        shown.append(f"HR {cart['heart_rate_bpm']:.0f} bpm")
-    shown += [f"{name} {m[f'{name}_ms']:.0f} ms" for name in ("PR", "QRS") if f"{name}_ms" in m]
-    qt = {name: m[f"{name}_ms"] for name in ("QT", "QTc") if f"{name}_ms" in m}
-    if qt:
-        shown.append("/".join(qt) + " " + "/".join(f"{v:.0f}" for v in qt.values()) + " ms")
-    axes = [(name, m.get(f"{name}_axis_deg")) for name in ("P", "QRS", "T")]
-    if any(v is not None for _, v in axes):
-        shown.append("axes P/QRS/T " + "/".join("—" if v is None else f"{v:.0f}" for _, v in axes) + "°")
+    shown = cart_measurement_items(meta)  # the items the printable report's header shows too
     if shown:
         lines.append("**Cart measurements:** " + " · ".join(shown))
     if meta.derived:
@@ -358,8 +350,8 @@ if isinstance(files["dicom"], bytes):
 else:  # e.g. a rate outside DICOM's 200-1000 Hz
     ex[2].caption(f"No DICOM export: {files['dicom']}.")
 band_in_images = ex[4].checkbox("Band in PNG/PDF", value=False, key="band_in_images",
-                                help=f"Draw the {BAND_NAME} in the exported chart images too (off by default: "
-                                     "a printed chart is read without the toggle beside it).")
+                                help=f"Draw the {BAND_NAME} in the exported chart images and the printable report "
+                                     "too (off by default: a printed chart is read without the toggle beside it).")
 image_key = (part_digest, available, filter_name, compare_linear, start, band_in_images)
 images = ss.get("images")
 if browser_path() is None:
@@ -383,6 +375,8 @@ elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:"
     st.rerun()
 if images is not None and images[0] == image_key and isinstance(images[1], str):
     st.info(images[1])
+report_download(output, file_name=f"{stem}_report.pdf", start_s=start, band=band_in_images, deidentify=deidentify,
+                display_filter=filter_name, trust=trust, model=rc)
 st.caption("Exports hold the reconstructed 12-lead record" + (" (this segment)" if n_segments > 1 else "")
            + ": generated leads are marked in the WFDB header (`L2G: lead status`, `L2G: generated from`), "
            "in the CSV (`# L2G:` lines, columns named `<lead>_generated`) and in the DICOM channel labels "

@@ -134,3 +134,18 @@ def test_la_ra_reversal_is_flagged_on_open(page, server, tmp_path) -> None:  # n
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     assert alert.first.bounding_box()["y"] < chart.bounding_box()["y"]  # above the chart
     _page_shot(page, "trust_lara_reversed.png")
+
+
+def test_trust_panel_from_lead_one(page, server) -> None:  # noqa: F811 - fixtures
+    """Issue #22 item 7: from lead I alone the page says what the diagnostic evaluation found for that lead set
+    (or that none applies to this generator), next to the chart; the screenshot is the issue's must-show when made
+    with the evaluated generator (``L2G_WEIGHTS_DIR``) and ``L2G_WRITE_DOC_IMAGES=1``."""
+    url, _, _ = server
+    _first_page(page, url)
+    for lead in ("II", "V1", "V3", "V5"):  # the default preset is I, II, V1, V3, V5
+        _untick(page, lead)
+    panel = page.locator('[data-testid="stAlert"]').filter(has_text="What the evaluation found for these leads")
+    panel.first.wait_for()
+    text = panel.first.inner_text()
+    assert ("macro-AUC" in text) or ("No diagnostic evaluation" in text) or ("another generator" in text), text
+    _page_shot(page, "trust_panel_lead_I.png")
