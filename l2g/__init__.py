@@ -35,6 +35,7 @@ _LAZY = {
     "check_leads": "leadcheck",
     "trust_table": "uncertainty",
     "write_report_pdf": "report",
+    "ecg_measurements": "measurements",
 }
 
 __all__ = [
