@@ -37,6 +37,7 @@ _LAZY = {
     "check_leads": "leadcheck",
     "trust_table": "trust",
     "write_report_pdf": "report",
+    "ecg_measurements": "measurements",
     # typed errors and warnings (every one a ValueError, RuntimeError or UserWarning subclass): catch by type
     "FormatError": "io",
     "UnknownFormat": "io",

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .leads import LEADS
+from .measurements import beat_measures  # noqa: F401  (its home; re-exported for bench/)
 from .ptbxl import SUPERCLASSES
 
 __all__ = ["ClassifierConfig", "ResNet1d", "train_classifier", "load_classifier", "predict_proba",
@@ -345,61 +346,6 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
     state = torch.load(out, map_location="cpu", weights_only=True)
     _save({**state, "summary": summary}, out)
     return summary
-
-
-def beat_measures(x: np.ndarray, fs: float, r_peaks: np.ndarray, qrs_on: np.ndarray, qrs_off: np.ndarray,
-                  st_after_j_s: float = 0.06) -> tuple[np.ndarray, np.ndarray]:
-    """QRS peak-to-peak and ST level at J + 60 ms per lead, median over beats, on given fiducials.
-
-    The same fiducials (from the real record) time the real and the generated
-    leads, so the two are measured at the same instants. Per beat: the QRS
-    peak-to-peak between ``qrs_on`` and ``qrs_off`` (or R ± 60 ms where they
-    are missing); the ST level is the value at ``qrs_off + st_after_j_s`` minus
-    the isoelectric level (mean of the 30 ms before ``qrs_on`` − 10 ms).
-
-    Parameters
-    ----------
-    x : ndarray, shape (leads, samples)
-        mV at ``fs``.
-    fs : float
-        Hz.
-    r_peaks, qrs_on, qrs_off : ndarray, shape (beats,)
-        Sample indices (float, NaN where unknown).
-    st_after_j_s : float
-        Seconds after the J point (QRS offset).
-
-    Returns
-    -------
-    qrs_ptp, st_level : ndarray, shape (leads,)
-        mV; NaN where no beat could be measured.
-
-    Examples
-    --------
-    >>> x = np.zeros((1, 400)); x[0, 104] = 1.0; x[0, 110:160] = 0.1
-    >>> ptp, st = beat_measures(x, 100.0, np.array([105.]), np.array([100.]), np.array([109.]))
-    >>> float(ptp[0]), round(float(st[0]), 3)
-    (1.0, 0.1)
-    """
-    x = np.asarray(x, np.float64)
-    n = x.shape[-1]
-    ptp_b, st_b = [], []
-    for r, on, off in zip(r_peaks, qrs_on, qrs_off, strict=True):
-        if not np.isfinite(r):
-            continue
-        a = int(round(on)) if np.isfinite(on) else int(round(r - 0.06 * fs))
-        b = int(round(off)) if np.isfinite(off) else int(round(r + 0.06 * fs))
-        if a < 0 or b >= n or b <= a:
-            continue
-        seg = x[:, a : b + 1]
-        ptp_b.append(seg.max(axis=1) - seg.min(axis=1))
-        j = int(round(b + st_after_j_s * fs))
-        i0, i1 = int(round(a - 0.04 * fs)), int(round(a - 0.01 * fs))
-        if np.isfinite(off) and np.isfinite(on) and i0 >= 0 and j < n and i1 > i0:
-            st_b.append(x[:, j] - x[:, i0:i1].mean(axis=1))
-    nan = np.full(x.shape[0], np.nan)
-    ptp = np.median(ptp_b, axis=0) if ptp_b else nan
-    st = np.median(st_b, axis=0) if st_b else nan
-    return ptp, st
 
 
 #: Where ``bench/diagnostic.py score`` writes the findings the viewer's trust panel reads.

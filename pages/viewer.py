@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import loading, state
 from dashboard.cart import GENERATED_NOTE, interpretation_panel
+from dashboard.measurements import measurements_panel
 from dashboard.report import report_download
 from dashboard.text import literal
 from l2g.demo import demo_record
@@ -329,6 +330,9 @@ with right:
                 st.caption("real: the recorded Lead II (medians over beats)." + cart_note)
         st.caption("Lead II is given to the generator, so its features are the real ones. "
                    "Untick II to compare real and generated Lead-II intervals.")
+
+# whole-ECG measurements from the recorded leads, beside the cart's own
+measurements_panel(output, rec.meta, part_digest, tuple(available), "model")
 
 # export
 st.subheader("Export")
