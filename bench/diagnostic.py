@@ -8,7 +8,8 @@ Stages (each resumable; run from the repository root, ``make diagnostic`` runs t
     .venv/bin/python bench/diagnostic.py score         # reports/diagnostic.md + .json
 
 Paths: ``--ptbxl`` (records100's parent, default ../scratch/ptbxl/Data), ``--meta``
-(ptbxl_database.csv), ``--work`` (arrays, classifiers and reconstructions; default runs/diagnostic).
+(ptbxl_database.csv), ``--classifiers`` (the instruments, default weights/fidelity: committed, so a fresh
+machine skips their training), ``--work`` (arrays and reconstructions; default runs/diagnostic).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def subset_name(leads) -> str:
 def _paths(args) -> dict[str, Path]:
     work = Path(args.work)
     return {"work": work, "x": work / "ptbxl100_hp.npy", "ids": work / "ptbxl100_ids.npy",
-            "clf": work / "classifiers", "rec": work / "recon"}
+            "clf": Path(args.classifiers), "rec": work / "recon"}
 
 
 def prepare(args) -> None:
@@ -553,6 +554,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="classifier names to train")
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--weights", default="weights/l2g.pt")
+    ap.add_argument("--classifiers", default="weights/fidelity",
+                    help="reference and input-only classifiers (trained here when missing)")
     ap.add_argument("--out", default="reports")
     ap.add_argument("--limit", type=int, default=0, help="first N fold-10 records only (a smoke run)")
     ap.add_argument("--sample", type=int, default=0, help="N fold-10 records at random (0 = all 2,198)")

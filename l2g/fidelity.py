@@ -388,7 +388,8 @@ def findings_for(available: Sequence[str], findings: dict | None, model_version:
     findings : dict or None
         :func:`load_findings`.
     model_version : str
-        The loaded generator's digest (``l2g.pt@…``); findings made for another one are not shown as its own.
+        The loaded generator's digest (``l2g.pt@…``); findings made for another one (another digest,
+        :func:`l2g.digest.same_weights`) are not shown as its own.
 
     Returns
     -------
@@ -397,22 +398,24 @@ def findings_for(available: Sequence[str], findings: dict | None, model_version:
 
     Examples
     --------
-    >>> f = {"model": "m@1", "subsets": {"I": {"real": .93, "input_only": .83, "model": .80, "linear": .79,
+    >>> f = {"model": "m.pt@1", "subsets": {"I": {"real": .93, "input_only": .83, "model": .80, "linear": .79,
     ...      "zero": .5}}, "per_class": {"I": {"real": {"MI": .92}, "model": {"MI": .69}}}, "reconstruction": {}}
-    >>> lines = findings_for(["I"], f, "m@1")
+    >>> lines = findings_for(["I"], f, "l2g.pt@1")  # a renamed copy of the same file: its findings
     >>> "macro-AUC **0.80** from the generated 12-lead, 0.93 from twelve recorded leads" in lines[0]
     True
     >>> lines[1]
     'Myocardial infarction: AUC 0.69 generated vs 0.92 recorded — generated leads **cannot rule out an infarct**.'
     >>> lines[2].startswith("The reconstruction carries **less**")
     True
-    >>> findings_for(["I"], f, "other@2")[0].startswith("The diagnostic evaluation was made for another")
+    >>> findings_for(["I"], f, "m.pt@2")[0].startswith("The diagnostic evaluation was made for another")
     True
     """
     if not findings:
         return ["No diagnostic evaluation is available for this model (run `make diagnostic`): whether the "
                 "generated leads keep the diagnosis has not been measured."]
-    if findings.get("model") != model_version:
+    from .digest import same_weights
+
+    if not same_weights(findings.get("model"), model_version):
         return [f"The diagnostic evaluation was made for another generator (`{findings.get('model')}`, this one is "
                 f"`{model_version}`); its findings do not apply."]
     key = _subset_key(available)
