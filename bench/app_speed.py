@@ -47,7 +47,7 @@ def untrained_checkpoint(directory: Path) -> Path:
     data = DataConfig()
     path = directory / "untrained.pt"
     save(generator_checkpoint(Generator(GeneratorConfig()), LinearBaseline.load(DEFAULT_LINEAR), fs=data.fs,
-                              window=data.window, highpass_hz=data.highpass_hz or 0.5), path)
+                              window=data.window, highpass_hz=data.highpass_hz), path)
     return path
 
 

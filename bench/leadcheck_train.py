@@ -29,7 +29,7 @@ import torch
 
 from l2g.leadnet import CLASSES, LeadNet, LeadNetConfig, fault_matrix, held_out, is_testable, net_input
 from l2g.leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads
-from l2g.preprocess import resample_array
+from l2g.preprocess import HIGHPASS_HZ, resample_array
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def load_arrays(args) -> tuple[list[np.ndarray], list[str]]:
         xs = np.split(flat, np.cumsum(lengths)[:-1], axis=1)
         return xs, list(z["ids"])
     recs = load_mixed_arrays([args.data, f"ptbxl={args.ptbxl}"], ROOT / "splits" / "split.csv", "train",
-                             fs=250.0, highpass_hz=0.5, progress=False, extra_limit=args.limit)
+                             fs=250.0, highpass_hz=HIGHPASS_HZ, progress=False, extra_limit=args.limit)
     ids, xs = [], []
     for rid, x, _rate in recs:
         ids.append(rid)

@@ -35,7 +35,7 @@ from .checkpoint import CheckpointError, load_generator, load_linear
 from .digest import file_sha256, same_weights, verify_checksum, weights_version
 from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
 from .model import Generator, expand12
-from .preprocess import remove_baseline, resample
+from .preprocess import HIGHPASS_HZ, remove_baseline, resample
 from .record import GENERATED, RECORDED, Provenance, Record
 
 __all__ = [
@@ -235,7 +235,7 @@ def load_reconstructor(
             g, lin, ckpt = load_generator(wpath)
             return Reconstructor(
                 linear=lin, generator=g.to(dev), fs=float(ckpt["fs"]), window=int(ckpt["window"]),
-                highpass_hz=float(ckpt.get("highpass_hz", 0.5)),
+                highpass_hz=float(ckpt.get("highpass_hz", HIGHPASS_HZ)),
                 version=weights_version(wpath), device=dev,
             )
         except _LOAD_ERRORS as exc:
@@ -257,7 +257,7 @@ def load_reconstructor(
         why = exc.reason if isinstance(exc, CheckpointError) else _why(exc)
         raise ValueError(f"{lpath}: cannot load the linear baseline ({why}); train one with `l2g train`") from exc
     return Reconstructor(
-        linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=0.5,
+        linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=HIGHPASS_HZ,
         version=weights_version(lpath), device=dev,
     )
 
