@@ -38,21 +38,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 def untrained_checkpoint(directory: Path) -> Path:
     """A generator checkpoint of the default architecture with random weights (timing only)."""
-    import torch
-
     from l2g.baseline import LinearBaseline
+    from l2g.checkpoint import generator_checkpoint, save
     from l2g.dataset import DataConfig
-    from l2g.model import Generator, GeneratorConfig, model_args
+    from l2g.model import Generator, GeneratorConfig
     from l2g.reconstruction import DEFAULT_LINEAR
 
-    g = Generator(GeneratorConfig())
     data = DataConfig()
-    ckpt = {"state_dict": g.state_dict(), "model_args": model_args(g.config),
-            "linear": LinearBaseline.load(DEFAULT_LINEAR).state_dict(), "fs": float(data.fs),
-            "window": int(data.window),
-            "highpass_hz": float(data.highpass_hz or 0.5)}
     path = directory / "untrained.pt"
-    torch.save(ckpt, path)
+    save(generator_checkpoint(Generator(GeneratorConfig()), LinearBaseline.load(DEFAULT_LINEAR), fs=data.fs,
+                              window=data.window, highpass_hz=data.highpass_hz), path)
     return path
 
 

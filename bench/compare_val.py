@@ -28,19 +28,17 @@ import torch
 
 from l2g.baseline import LinearBaseline
 from l2g.catalog import ptbxl_ecg_id
+from l2g.checkpoint import load_generator, load_generator_checkpoint
 from l2g.dataset import load_split_arrays
 from l2g.markdown import md_table
-from l2g.model import Generator, GeneratorConfig
+from l2g.model import Generator
 from l2g.train import config_from_dict, evaluate_windows, validation_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(path: Path) -> tuple[Generator, LinearBaseline, dict]:
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    g = Generator(GeneratorConfig(**ckpt["model_args"]))
-    g.load_state_dict(ckpt["state_dict"])
-    return g.eval(), LinearBaseline.from_state_dict(ckpt["linear"]), ckpt
+    return load_generator(path, verify=False)
 
 
 def main() -> None:
@@ -54,7 +52,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     t0 = time.time()
-    first = torch.load(args.weights[0], map_location="cpu", weights_only=True)
+    first = load_generator_checkpoint(args.weights[0], verify=False)
     cfg = config_from_dict({**first["train_config"], "init": "", "data_dirs": [], "folder_weights": []})
     cfg = replace(cfg, data_dir=str(args.data), val_windows_per_record=args.windows, val_masks_per_k=args.masks)
     arrays = load_split_arrays(cfg.data_dir, ROOT / "splits" / "split.csv", "val", fs=cfg.data.fs,

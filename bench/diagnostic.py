@@ -312,9 +312,9 @@ def score(args) -> None:
     test = np.load(rec_dir / "index.npy")
     model_version = (rec_dir / "model.txt").read_text().split()[-1]
     real = np.asarray(x[test], np.float32)
-    import torch
+    from l2g.checkpoint import load_generator_checkpoint
 
-    tc = torch.load(args.weights, map_location="cpu", weights_only=True).get("train_config", {})
+    tc = load_generator_checkpoint(args.weights).get("train_config", {})
     patientwise = bool(tc.get("ptbxl_meta")) and set(tc.get("ptbxl_train_folds", ())) <= set(TRAIN_FOLDS)
     result: dict = {"model": model_version, "patientwise": patientwise, "records_fold10": int(len(test)),
                     "sampled": bool(args.sample or args.limit),

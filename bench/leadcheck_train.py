@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from l2g.checkpoint import save
 from l2g.leadnet import CLASSES, LeadNet, LeadNetConfig, fault_matrix, held_out, is_testable, net_input
 from l2g.leads import EXPAND_8_TO_12, LEADS, LIMB_LEADS, complete_limb_leads
-from l2g.preprocess import resample_array
+from l2g.preprocess import HIGHPASS_HZ, resample_array
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def load_arrays(args) -> tuple[list[np.ndarray], list[str]]:
         xs = np.split(flat, np.cumsum(lengths)[:-1], axis=1)
         return xs, list(z["ids"])
     recs = load_mixed_arrays([args.data, f"ptbxl={args.ptbxl}"], ROOT / "splits" / "split.csv", "train",
-                             fs=250.0, highpass_hz=0.5, progress=False, extra_limit=args.limit)
+                             fs=250.0, highpass_hz=HIGHPASS_HZ, progress=False, extra_limit=args.limit)
     ids, xs = [], []
     for rid, x, _rate in recs:
         ids.append(rid)
@@ -271,8 +272,7 @@ def main():
         "log": log,
         "version": 1,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, out)
+    save(ckpt, out)  # atomic (l2g.checkpoint); the lead-check network keeps its own format (l2g.leadnet)
     if out.parent == ROOT / "weights":
         sums = out.parent / "SHA256SUMS"
         lines = [ln for ln in sums.read_text().splitlines() if ln.strip() and not ln.endswith("  " + out.name)]

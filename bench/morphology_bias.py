@@ -41,7 +41,7 @@ import numpy as np
 from l2g.evaluate import StudyConfig, load_split_records
 from l2g.leads import INDEPENDENT_LEADS
 from l2g.morphology import Delineation, delineate, intervals
-from l2g.preprocess import remove_baseline, resample
+from l2g.preprocess import HIGHPASS_HZ, remove_baseline, resample
 from l2g.reconstruction import load_reconstructor, reconstruct
 from l2g.record import Record
 
@@ -60,7 +60,7 @@ class PerfectReconstructor:
 
     method, version = "perfect", "perfect"
 
-    def __init__(self, record: Record, fs: float = 250.0, highpass_hz: float = 0.5) -> None:
+    def __init__(self, record: Record, fs: float = 250.0, highpass_hz: float = HIGHPASS_HZ) -> None:
         self.fs, self.highpass_hz = fs, highpass_hz
         x = remove_baseline(resample(record, fs), highpass_hz)
         self.x8 = np.stack([x.lead(lead) for lead in INDEPENDENT_LEADS]).astype(np.float32)

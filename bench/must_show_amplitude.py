@@ -31,7 +31,7 @@ from l2g.io import read_record
 from l2g.leads import LEADS
 from l2g.markdown import md_table
 from l2g.morphology import detect_r_peaks
-from l2g.preprocess import remove_baseline
+from l2g.preprocess import HIGHPASS_HZ, remove_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,11 +67,11 @@ def main() -> None:
             lines.append(f"$ {shlex.join(cmd)}  -> {len(list(out.glob('*.hea')))} .hea files")
             for rid in ids:
                 name = rid.rsplit("/", 1)[1]
-                real = remove_baseline(read_record(args.data / f"{rid}.hea"), 0.5).standardize()
+                real = remove_baseline(read_record(args.data / f"{rid}.hea"), HIGHPASS_HZ).standardize()
                 gen = read_record(out / f"{name}.hea")
                 if method == "model" and not gen.generated_leads:
                     raise SystemExit(f"{out / name}: no generated leads")
-                gen = remove_baseline(gen, 0.5).standardize()
+                gen = remove_baseline(gen, HIGHPASS_HZ).standardize()
                 r_ref = detect_r_peaks(real.lead("II"), real.fs)
                 gen_leads = [lead for lead in LEADS if lead in gen.generated_leads]
                 idx = [LEADS.index(lead) for lead in gen_leads]

@@ -33,12 +33,13 @@ def main() -> None:
     import torch
 
     from l2g.dataset import load_mixed_arrays
+    from l2g.preprocess import HIGHPASS_HZ
     from l2g.train import fit_linear, load_config
 
     torch.set_num_threads(1)
     t0 = time.time()
     mixed = load_mixed_arrays([args.data, args.ptbxl], args.split, "train", fs=args.fs, progress=False,
-                              highpass_hz=0.5)
+                              highpass_hz=HIGHPASS_HZ)
     t1 = time.time()
     rss_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rates: dict[str, int] = {}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from l2g.checkpoint import load_generator_checkpoint, load_training_state
 from l2g.io import write_wfdb
 from l2g.train import config_from_dict, train
 from tests.ecg_factory import synthetic_record
@@ -70,8 +71,8 @@ def run(variant: str, root: Path) -> dict[str, str]:
                             "split_csv": str(root / "split.csv")})
     out = root / variant / "m.pt"
     train(cfg, out, progress=False)
-    state = torch.load(out.with_suffix(".ckpt"), map_location="cpu", weights_only=True)
-    best = torch.load(out, map_location="cpu", weights_only=True)
+    state = load_training_state(out.with_suffix(".ckpt"))
+    best = load_generator_checkpoint(out)
     return {
         "final_state": fingerprint({k: state[k] for k in ("g", "g_avg", "d", "opt_g", "opt_d")}),
         "best_weights": fingerprint(best["state_dict"]),

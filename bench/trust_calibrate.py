@@ -47,7 +47,7 @@ from l2g.evaluate import diagnosis_groups, load_split_records
 from l2g.fidelity import beat_measures
 from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list
 from l2g.markdown import md_table
-from l2g.preprocess import remove_baseline
+from l2g.preprocess import HIGHPASS_HZ, remove_baseline
 from l2g.record import GENERATED
 from l2g.uncertainty import (
     DEFAULT_GRADE_TERMS,
@@ -111,7 +111,7 @@ def cmd_cache(args: argparse.Namespace) -> None:
         meta.append({"record_id": rid, "source": source, "groups": "; ".join(diagnosis_groups(rec))})
         f = out / (rid.replace("/", "__") + ".npz")
         f_in = out / (rid.replace("/", "__") + ".inputs.npz")
-        real = remove_baseline(rec, 0.5).signal
+        real = remove_baseline(rec, HIGHPASS_HZ).signal
         step = max(1, int(round(rec.fs / TARGET_HZ)))
         if not f_in.exists():  # local mean square of every real lead: the inputs' activity for any subset
             ms = [moving_rms(real, int(round(w * rec.fs)))[:, ::step] ** 2 for w in WINDOWS]
@@ -125,7 +125,7 @@ def cmd_cache(args: argparse.Namespace) -> None:
         for s in subsets:
             full = reconstruct(rec, s, model=model)
             prior = reconstruct(rec, s, model=linear)
-            g = remove_baseline(full, 0.5).signal
+            g = remove_baseline(full, HIGHPASS_HZ).signal
             e = real - g
             rmse.append(np.sqrt(np.mean(e**2, axis=1)))
             st_gen.append(beat_measures(g, rec.fs, *fid)[1])

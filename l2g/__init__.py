@@ -55,6 +55,7 @@ _LAZY = {
     "GradeError": "grades",
     "ImageExportUnavailable": "export",
     "StudyError": "study.store",
+    "CheckpointError": "checkpoint",
 }
 
 __all__ = [

@@ -28,6 +28,7 @@ import torch
 
 from .leads import CHEST_LEADS, EXPAND_8_TO_12, INDEPENDENT_LEADS, LEADS, PRESETS, complete_limb_leads, parse_lead_list
 from .paths import DEFAULT_CACHE_DIR  # where load_split_arrays caches the converted splits
+from .preprocess import HIGHPASS_HZ
 from .record import Record
 
 __all__ = [
@@ -63,7 +64,7 @@ class DataConfig:
     # diagnostic ECG band (<= 100 Hz, below the 125 Hz Nyquist frequency)
     fs: float = 250.0
     # baseline-wander high-pass cut-off in Hz (zero-phase Butterworth); None = no filter
-    highpass_hz: float | None = 0.5
+    highpass_hz: float | None = HIGHPASS_HZ
     # window length in samples at fs (4.1 s at 250 Hz: 3-6 beats); a multiple of 16 for the U-Net
     window: int = 1024
     # probability that a window's available leads are one of the clinical PRESETS (1-7 leads)
@@ -108,7 +109,7 @@ class DataConfig:
 
 # ---------------------------------------------------------------- records
 def to_independent(
-    record: Record, fs: float = 250.0, highpass_hz: float | None = 0.5, *, flat_mv: float = 0.02
+    record: Record, fs: float = 250.0, highpass_hz: float | None = HIGHPASS_HZ, *, flat_mv: float = 0.02
 ) -> np.ndarray:
     """The 8 independent leads of a record at the model rate.
 
@@ -217,7 +218,7 @@ def load_split_arrays(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     *,
-    highpass_hz: float | None = 0.5,
+    highpass_hz: float | None = HIGHPASS_HZ,
     use_cache: bool = True,
 ) -> list[tuple[str, np.ndarray]]:
     """Read and convert every record of one split.
@@ -575,7 +576,7 @@ def load_mixed_arrays(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     *,
-    highpass_hz: float | None = 0.5,
+    highpass_hz: float | None = HIGHPASS_HZ,
     extra_limit: int = 0,
 ) -> list[tuple[str, np.ndarray, float]]:
     """Read one split from several data folders; each array carries its record's source rate.

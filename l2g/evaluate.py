@@ -30,7 +30,7 @@ import pandas as pd
 
 from .leads import LEADS, PRESETS, parse_lead_list
 from .markdown import md_table
-from .preprocess import remove_baseline
+from .preprocess import HIGHPASS_HZ, remove_baseline
 from .record import Record
 
 __all__ = [
@@ -74,7 +74,7 @@ class StudyConfig:
     subsets_per_k: int = 12  # random subsets per k >= 2, on top of the presets of that size
     include_presets: bool = True  # add the clinical presets of size k
     seed: int = 0  # subset-sampling seed
-    highpass_hz: float = 0.5  # applied to real and generated before scoring
+    highpass_hz: float = HIGHPASS_HZ  # applied to real and generated before scoring
     max_seconds: float = 60.0  # longer records (PTB: up to 115 s) are scored on their first 60 s
     # subsets for the amplitude-tracking check (regression to the mean), per k
     amplitude_subsets: tuple[tuple[str, ...], ...] = (("I",), ("I", "II"), ("I", "II", "V1", "V3", "V5"))
@@ -361,7 +361,8 @@ def run_study(
                         claim_rows.extend({**base, **row} for row in lead_scores)
                 if banded:
                     cov_rows.extend({"method": name, "record_id": rid, "source": source, "k": k, "subset": key,
-                                     **row} for row in band_coverage(real, generated, subset, model))
+                                     **row} for row in band_coverage(real, generated, subset, model,
+                                                                     highpass_hz=config.highpass_hz))
                 if subset not in config.amplitude_subsets and subset not in config.morphology_subsets:
                     bar.update(1)
                     continue
@@ -389,7 +390,8 @@ def run_study(
                        pd.DataFrame(lc_rows), pd.DataFrame(claim_rows))
 
 
-def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], model) -> list[dict]:
+def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], model, *,
+                  highpass_hz: float = HIGHPASS_HZ) -> list[dict]:
     """Coverage and width of the band of ``generated`` against the real (high-passed) record.
 
     Parameters
@@ -400,6 +402,8 @@ def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], 
         A reconstruction with ``interval`` set.
     available : sequence of str
     model : l2g.reconstruction.Reconstructor
+    highpass_hz : float
+        The high-pass ``real_hp`` had (:attr:`StudyConfig.highpass_hz`); ``generated`` gets the same.
 
     Returns
     -------
@@ -411,7 +415,7 @@ def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], 
     """
     from .trust import trust_table
 
-    gen_hp = remove_baseline(generated, 0.5).signal
+    gen_hp = remove_baseline(generated, highpass_hz).signal
     low, high = generated.interval
     table = trust_table(generated, model=model).set_index("lead")
     out = []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checkpoint import save  # atomic: tmp file, then os.replace
 from .leads import LEADS
 from .measurements import beat_measures  # noqa: F401  (its home; re-exported for bench/)
 from .ptbxl import SUPERCLASSES
@@ -199,12 +199,6 @@ def _state(net: ResNet1d, cfg: ClassifierConfig, extra: dict) -> dict:
             "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, **extra}
 
 
-def _save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _config_from(raw: dict) -> ClassifierConfig:
     return ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
@@ -334,17 +328,17 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
         improved = val_auc > best
         if improved:
             best, bad = val_auc, 0
-            _save(_state(net, cfg, {"summary": {"best_epoch": epoch, "val_macro_auc": val_auc}}), out)
+            save(_state(net, cfg, {"summary": {"best_epoch": epoch, "val_macro_auc": val_auc}}), out)
         else:
             bad += 1
         log.info("%s epoch %d: loss %.4f, fold-9 macro-AUC %.4f%s (%.0f s)", out.name, epoch, total / steps_per_epoch,
                  val_auc, " *" if improved else "", seconds)
-        _save({"state_dict": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+        save({"state_dict": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                "history": hist, "best": best, "bad": bad, "epoch": epoch, "seconds": seconds}, ckpt)
     summary = {"best_epoch": max(hist, key=lambda h: h["val_macro_auc"])["epoch"] if hist else None,
                "val_macro_auc": best, "history": hist, "seconds": seconds, "config": asdict(cfg)}
     state = torch.load(out, map_location="cpu", weights_only=True)
-    _save({**state, "summary": summary}, out)
+    save({**state, "summary": summary}, out)
     return summary
 
 

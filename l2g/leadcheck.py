@@ -175,7 +175,7 @@ class LeadCheckStats:
 
 def _prepare(record: Record, max_seconds: float, fs: float) -> tuple[np.ndarray, tuple[str, ...]]:
     """The recorded leads at ``fs`` Hz, high-passed: (12, T) with zeros elsewhere, limb leads completed."""
-    from .preprocess import remove_baseline, resample
+    from .preprocess import HIGHPASS_HZ, remove_baseline, resample
 
     rec = record.standardize()
     recorded = tuple(lead for lead in LEADS if rec.status_of(lead) == RECORDED)
@@ -184,7 +184,7 @@ def _prepare(record: Record, max_seconds: float, fs: float) -> tuple[np.ndarray,
         rec = rec.crop(0.0, max_seconds)
     if rec.fs != fs:
         rec = resample(rec, fs)
-    rec = remove_baseline(rec, 0.5)
+    rec = remove_baseline(rec, HIGHPASS_HZ)
     x = np.zeros((12, rec.n_samples))
     for lead, row in zip(rec.leads, rec.signal, strict=True):
         x[LEADS.index(lead)] = row

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .leads import LEADS
+from .preprocess import HIGHPASS_HZ  # the high-pass applied to real and generated before scoring
 from .record import ABSENT, RECORDED, Record
 
 __all__ = [
@@ -37,8 +38,6 @@ __all__ = [
 
 #: SSIM window (seconds): 100 ms covers a QRS complex.
 SSIM_WINDOW_S = 0.1
-#: High-pass (Hz) applied to the real and the generated record before scoring (as for training).
-HIGHPASS_HZ = 0.5
 _K1, _K2 = 0.01, 0.03  # SSIM constants as in Wang et al. (2004)
 
 

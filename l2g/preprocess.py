@@ -52,7 +52,13 @@ import numpy as np
 
 from .record import ABSENT, Record
 
+#: The baseline high-pass (Hz): the model's inputs in training and inference, and the real and generated
+#: records before scoring (:func:`l2g.metrics.compare`, :mod:`l2g.evaluate`, the band). Pass it on; never
+#: re-type its value.
+HIGHPASS_HZ = 0.5
+
 __all__ = [
+    "HIGHPASS_HZ",
     "PreprocessConfig",
     "resample_array",
     "bandpass_array",
@@ -115,7 +121,7 @@ class PreprocessConfig:
     """
 
     fs: float | None = 500.0
-    highpass_hz: float | None = 0.5
+    highpass_hz: float | None = HIGHPASS_HZ
     lowpass_hz: float | None = 100.0
     notch_hz: float | None = 50.0
     notch_quality: float = 30.0
@@ -576,7 +582,7 @@ def bandlimit(
     return _apply_rows(record, lambda x: bandpass_array(x, record.fs, low_hz, high_hz, order=order))
 
 
-def remove_baseline(record: Record, cutoff_hz: float = 0.5, *, order: int = _BUTTER_ORDER) -> Record:
+def remove_baseline(record: Record, cutoff_hz: float = HIGHPASS_HZ, *, order: int = _BUTTER_ORDER) -> Record:
     """Remove baseline wander with a zero-phase Butterworth high-pass.
 
     This is ``bandlimit(record, low_hz=cutoff_hz, high_hz=None)``. A

@@ -7,8 +7,8 @@ back to the record's own rate). Recorded leads are returned untouched; with two
 or more limb leads available, the other limb leads are derived exactly from
 them at the record's own rate (Einthoven/Goldberger).
 
-The generator checkpoint is a plain dict (see :mod:`l2g.train`) and is read
-with ``torch.load(..., weights_only=True)``: no pickled code is executed.
+The generator checkpoint is a plain dict read by :mod:`l2g.checkpoint`
+(``weights_only=True``: no pickled code is executed).
 When no usable checkpoint is found, :func:`load_reconstructor` falls back to
 the linear baseline stored beside it (``method == "linear"``).
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import pickle
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,10 +31,11 @@ import torch
 
 from . import paths
 from .baseline import LinearBaseline
+from .checkpoint import CheckpointError, load_generator, load_linear
 from .digest import file_sha256, same_weights, verify_checksum, weights_version
 from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
-from .model import Generator, GeneratorConfig, expand12
-from .preprocess import remove_baseline, resample
+from .model import Generator, expand12
+from .preprocess import HIGHPASS_HZ, remove_baseline, resample
 from .record import GENERATED, RECORDED, Provenance, Record
 
 __all__ = [
@@ -55,9 +55,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# what torch.load and load_state_dict raise for a missing, truncated, foreign or corrupt file
-_LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError, IndexError, AttributeError,
-                pickle.UnpicklingError)
+# what reading a checkpoint raises (CheckpointError, a ValueError, for what l2g.checkpoint checks) and what
+# moving a model to its device can raise
+_LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError)
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 _DEFAULT_PATHS = {  # module attributes resolved at access time, so L2G_WEIGHTS_DIR applies
     "WEIGHTS_DIR": paths.weights_dir,
@@ -228,21 +232,14 @@ def load_reconstructor(
     wpath = Path(weights) if weights is not None else paths.weights_file("l2g.pt")
     if method == "model":
         try:
-            verify_checksum(wpath)
-            ckpt = torch.load(wpath, map_location="cpu", weights_only=True)
-            if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_args" not in ckpt:
-                raise ValueError("not an L2G generator checkpoint (no state_dict / model_args)")
-            g = Generator(GeneratorConfig(**ckpt["model_args"]))
-            g.load_state_dict(ckpt["state_dict"])
-            g.to(dev).eval()
-            lin = LinearBaseline.from_state_dict(ckpt["linear"])
+            g, lin, ckpt = load_generator(wpath)
             return Reconstructor(
-                linear=lin, generator=g, fs=float(ckpt["fs"]), window=int(ckpt["window"]),
-                highpass_hz=float(ckpt.get("highpass_hz", 0.5)),
+                linear=lin, generator=g.to(dev), fs=float(ckpt["fs"]), window=int(ckpt["window"]),
+                highpass_hz=float(ckpt.get("highpass_hz", HIGHPASS_HZ)),
                 version=weights_version(wpath), device=dev,
             )
         except _LOAD_ERRORS as exc:
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            why = exc.reason if isinstance(exc, CheckpointError) else _why(exc)
             warnings.warn(
                 f"{wpath}: generator weights unusable ({why}); "
                 "falling back to the linear baseline",
@@ -255,12 +252,12 @@ def load_reconstructor(
     else:
         lpath = paths.linear_file()
     try:
-        verify_checksum(lpath)
-        lin = LinearBaseline.load(lpath)
+        lin = load_linear(lpath)
     except _LOAD_ERRORS as exc:
-        raise ValueError(f"{lpath}: cannot load the linear baseline ({exc}); train one with `l2g train`") from exc
+        why = exc.reason if isinstance(exc, CheckpointError) else _why(exc)
+        raise ValueError(f"{lpath}: cannot load the linear baseline ({why}); train one with `l2g train`") from exc
     return Reconstructor(
-        linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=0.5,
+        linear=lin, generator=None, fs=float(lin.config.fs), window=1024, highpass_hz=HIGHPASS_HZ,
         version=weights_version(lpath), device=dev,
     )
 

@@ -22,6 +22,7 @@ import torch
 
 from .dataset import DEFAULT_CACHE_DIR, to_independent
 from .leads import INDEPENDENT_LEADS
+from .preprocess import HIGHPASS_HZ
 from .record import Record
 
 __all__ = ["deepfake_available", "load_deepfake_generator", "synthetic_arrays"]
@@ -64,7 +65,7 @@ def load_deepfake_generator() -> torch.nn.Module:
 def synthetic_arrays(
     n: int,
     fs: float = 250.0,
-    highpass_hz: float | None = 0.5,
+    highpass_hz: float | None = HIGHPASS_HZ,
     *,
     seed: int = 0,
     batch: int = 64,

@@ -11,7 +11,7 @@ Distributed (DistributedDataParallel; gloo on CPU, nccl on GPU)::
 A run writes, beside ``--out``: ``NAME.ckpt`` (latest state, for ``--resume``),
 ``NAME.metrics.csv`` (one row per epoch) and ``NAME.metrics.json``. ``--out``
 itself receives the best generator (lowest validation MSE on the generated
-leads) as a plain dict loadable with ``torch.load(..., weights_only=True)``.
+leads) as a plain dict (:mod:`l2g.checkpoint`: written atomically, read with ``weights_only=True``).
 
 :func:`train` reads top to bottom; each step is a small function below it:
 ``_start_process`` (process group, device, seeds), ``_load_splits``, the linear
@@ -41,8 +41,16 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from . import __version__
 from .baseline import LinearBaseline, LinearConfig
+from .checkpoint import (
+    CheckpointError,
+    build_generator,
+    generator_checkpoint,
+    load_generator_checkpoint,
+    load_training_state,
+    save,
+    save_linear,
+)
 from .dataset import DataConfig, WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
 from .losses import band_limit
@@ -337,9 +345,9 @@ def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: s
         The updated training summary.
     """
     weights = Path(weights)
-    ckpt = torch.load(weights, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or "train_config" not in ckpt or "model_args" not in ckpt:
-        raise ValueError(f"{weights}: not a checkpoint written by l2g train (no train_config / model_args)")
+    ckpt = load_generator_checkpoint(weights)
+    if not ckpt.get("train_config"):
+        raise CheckpointError(weights, "not a checkpoint written by l2g train (no train_config)")
     # the run's init file (fine-tuning) is history here, not needed
     cfg = config_from_dict({**ckpt["train_config"], "init": ""}, where=str(weights))
     if data_dir is not None:
@@ -349,9 +357,7 @@ def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: s
     if not val_arrays:
         raise ValueError(f"{cfg.split_csv}: no validation records under {cfg.data_dir}")
     linear = LinearBaseline.from_state_dict(ckpt["linear"])
-    g = Generator(replace(GeneratorConfig(**ckpt["model_args"]), residual_scale=()))
-    g.load_state_dict(ckpt["state_dict"])
-    g.eval()
+    g = build_generator(ckpt, path=weights, residual_scale=False).eval()
     fit_cfg = replace(cfg, seed=cfg.seed + 1000, val_windows_per_record=windows_per_record,
                       val_masks_per_k=masks_per_k)
     scale = calibrate_residual(g, linear, validation_set(val_arrays, fit_cfg))
@@ -369,7 +375,7 @@ def calibrate(weights: str | Path, out: str | Path | None = None, *, data_dir: s
         "val_mse_k_after": after["mse_k"], "val_r_k_after": after["r_k"],
     }
     ckpt = {**ckpt, "model_args": model_args(g_cal.config), "summary": summary}
-    _save(ckpt, Path(out) if out is not None else weights)
+    save(ckpt, Path(out) if out is not None else weights)
     log.info("calibrated %s: residual scale k=1..7 %s; val mse/linear over k %.4f -> %.4f", weights,
              ", ".join(f"{v:.2f}" for v in scale), summary["calibration"]["val_rel_before"],
              summary["calibration"]["val_rel_after"])
@@ -490,37 +496,16 @@ def _fit_linear_cached(train_mixed: list[tuple[str, np.ndarray, float]], cfg: Tr
     if path.is_file():
         return LinearBaseline.load(path, lin_cfg)
     linear = LinearBaseline.fit((x for _, x, _ in train_mixed), lin_cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    linear.save(tmp)
-    os.replace(tmp, path)
+    save_linear(linear, path)
     return linear
 
 
-def _save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _checkpoint(g: Generator, linear: LinearBaseline, cfg: TrainConfig, summary: dict) -> dict:
-    return {
-        "format": "l2g-generator/1",
-        "version": __version__,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in g.state_dict().items()},
-        "model_args": model_args(g.config),
-        "linear": linear.state_dict(),
-        "leads_in": list(LEADS),
-        "leads_out": ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"],
-        "fs": float(cfg.data.fs),
-        "window": int(cfg.data.window),
-        "highpass_hz": float(cfg.data.highpass_hz),
-        "train_config": _config_dict(cfg),
-        "summary": summary,
-    }
+    """The shipped generator checkpoint of ``g`` (:func:`l2g.checkpoint.generator_checkpoint`)."""
+    return generator_checkpoint(g, linear, fs=cfg.data.fs, window=cfg.data.window, highpass_hz=cfg.data.highpass_hz,
+                                train_config=_config_dict(cfg), summary=summary)
 
 
-# ------------------------------------------------------------ training steps
 @dataclass
 class _Nets:
     """The networks and optimisers of a run; ``g_ddp`` / ``d_ddp`` are the DDP wrappers (or the nets)."""
@@ -600,9 +585,9 @@ def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
 
 def _init_generator(g: Generator, cfg: TrainConfig) -> None:
     """Load ``cfg.init``'s weights into ``g`` (fine-tuning); its architecture must match."""
-    init_state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+    init_state = load_generator_checkpoint(cfg.init, verify=False)
     # a calibrated checkpoint's residual factors do not carry over: training starts unscaled
-    init_args = model_args(replace(GeneratorConfig(**init_state.get("model_args", {})), residual_scale=()))
+    init_args = model_args(replace(GeneratorConfig(**init_state["model_args"]), residual_scale=()))
     if init_args != model_args(cfg.generator):
         raise ValueError(f"init={cfg.init!r}: its model_args {init_args} differ from "
                          f"this run's generator config {model_args(cfg.generator)}")
@@ -625,7 +610,7 @@ def _build_nets(cfg: TrainConfig, device: torch.device) -> _Nets:
 
 def _resume(nets: _Nets, cfg: TrainConfig, ckpt_path: Path) -> _Progress:
     """Restore the nets, optimisers and history from ``ckpt_path``."""
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = load_training_state(ckpt_path)
     nets.g.load_state_dict(state["g"])
     if cfg.ema_decay > 0:
         nets.g_avg.load_state_dict(state["g_avg"])
@@ -766,8 +751,8 @@ def _save_epoch(nets: _Nets, linear: LinearBaseline, cfg: TrainConfig, prog: _Pr
                      improved: bool, summary: dict, out: Path) -> None:
     """Rank 0: the shipped weights when improved, the resumable state and the metrics files."""
     if improved:
-        _save(_checkpoint(nets.g_avg, linear, cfg, summary), out)
-    _save({"g": nets.g.state_dict(), "g_avg": nets.g_avg.state_dict(), "d": nets.d.state_dict(),
+        save(_checkpoint(nets.g_avg, linear, cfg, summary), out)
+    save({"g": nets.g.state_dict(), "g_avg": nets.g_avg.state_dict(), "d": nets.d.state_dict(),
            "opt_g": nets.opt_g.state_dict(), "opt_d": nets.opt_d.state_dict(), "epoch": epoch, "best": prog.best,
            "bad_epochs": prog.bad_epochs, "history": prog.history, "train_seconds": prog.train_seconds,
            "config": _config_dict(cfg)}, out.with_suffix(".ckpt"))

@@ -538,9 +538,9 @@ def input_activity(available: Record, window_s: float) -> np.ndarray:
     >>> round(float(np.median(input_activity(rec, 0.2))), 2)  # sqrt((0.5 + 0) / 2)
     0.5
     """
-    from .preprocess import remove_baseline
+    from .preprocess import HIGHPASS_HZ, remove_baseline
 
-    x = remove_baseline(available, 0.5).signal
+    x = remove_baseline(available, HIGHPASS_HZ).signal
     ms = moving_rms(x, int(round(window_s * available.fs))) ** 2
     return np.sqrt(ms.mean(axis=0))
 

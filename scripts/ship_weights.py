@@ -23,9 +23,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import torch
-
 from l2g.baseline import LinearBaseline
+from l2g.checkpoint import CheckpointError, load_generator_checkpoint, save_linear
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,9 +43,12 @@ def write_sums(folder: Path, names: list[str]) -> None:
 
 
 def _checkpoint(path: Path) -> dict:
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "linear" not in ckpt:
-        raise SystemExit(f"{path}: not an l2g generator checkpoint")
+    try:
+        ckpt = load_generator_checkpoint(path, verify=False)
+    except CheckpointError as exc:
+        raise SystemExit(str(exc)) from exc
+    if "linear" not in ckpt:
+        raise SystemExit(f"{path}: not an l2g generator checkpoint (no linear prior)")
     return ckpt
 
 
@@ -71,7 +73,7 @@ def main() -> None:
         metrics = src.with_suffix(f".metrics.{ext}")
         if metrics.is_file():
             shutil.copy2(metrics, weights / f"l2g.metrics.{ext}")
-    LinearBaseline.from_state_dict(linear_state).save(weights / "linear.pt")
+    save_linear(LinearBaseline.from_state_dict(linear_state), weights / "linear.pt")
     write_sums(weights, ["linear.pt", "l2g.pt"])
     print((weights / "SHA256SUMS").read_text() + (prev / "SHA256SUMS").read_text(), end="")
 

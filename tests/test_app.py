@@ -592,16 +592,14 @@ def test_csv_without_a_time_column_is_read_at_the_sidebar_rate(at: AppTest) -> N
 @pytest.fixture
 def with_generator(monkeypatch, tmp_path: Path):
     """A generator checkpoint of the shipped architecture (random weights) as weights/l2g.pt."""
-    import torch
-
+    from l2g.baseline import LinearBaseline
+    from l2g.checkpoint import generator_checkpoint, save
     from l2g.dataset import DataConfig
-    from l2g.model import Generator, GeneratorConfig, model_args
+    from l2g.model import Generator, GeneratorConfig
 
-    g = Generator(GeneratorConfig())
     data = DataConfig()
-    linear = torch.load(shipped("linear.pt"), map_location="cpu", weights_only=True)
-    torch.save({"state_dict": g.state_dict(), "model_args": model_args(g.config), "linear": linear,
-                "fs": float(data.fs), "window": int(data.window), "highpass_hz": 0.5}, tmp_path / "l2g.pt")
+    save(generator_checkpoint(Generator(GeneratorConfig()), LinearBaseline.load(shipped("linear.pt")), fs=data.fs,
+                              window=data.window, highpass_hz=0.5), tmp_path / "l2g.pt")
     monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
     state.reset_models()
     yield

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -337,3 +340,44 @@ def test_resample_array_approximate_ratio_only_when_asked() -> None:
     # morphology's historical behaviour: the best fraction (1/4) whatever its error
     assert np.array_equal(resample_array(x, 1999, 500, padtype="constant", max_ratio_error=None),
                           resample_poly(x, 1, 4))
+
+
+# ------------------------------------------------------------------ one constant for the baseline high-pass
+def test_one_highpass_constant_is_every_default() -> None:
+    import inspect
+
+    from l2g import dataset, evaluate, metrics, preprocess, synthetic
+
+    assert preprocess.HIGHPASS_HZ == 0.5 and metrics.HIGHPASS_HZ is preprocess.HIGHPASS_HZ
+    defaults = [dataset.DataConfig().highpass_hz, evaluate.StudyConfig().highpass_hz,
+                preprocess.PreprocessConfig().highpass_hz,
+                inspect.signature(preprocess.remove_baseline).parameters["cutoff_hz"].default,
+                inspect.signature(metrics.compare).parameters["highpass_hz"].default,
+                inspect.signature(evaluate.band_coverage).parameters["highpass_hz"].default,
+                inspect.signature(synthetic.synthetic_arrays).parameters["highpass_hz"].default]
+    assert defaults == [preprocess.HIGHPASS_HZ] * len(defaults)
+    # nowhere re-typed: a high-pass of 0.5 is HIGHPASS_HZ (morphology's order-2 amplitude trace is its own filter)
+    typed = re.compile(r"(highpass_hz\s*[:=][^,)]*\b0\.5\b|remove_baseline\([^)]*\b0\.5\b|cutoff_hz[^,)]*=\s*0\.5\b)")
+    root = Path(preprocess.__file__).parent
+    found = [f"{p.relative_to(root)}:{n}" for p in sorted(root.rglob("*.py"))
+             for n, line in enumerate(p.read_text().splitlines(), 1)
+             if typed.search(line) and ">>>" not in line]
+    assert found == []
+
+
+def test_band_coverage_high_passes_the_generated_record_as_the_study_config_says(monkeypatch) -> None:
+    from l2g import evaluate
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def spy(record, cutoff_hz):
+        seen.append(cutoff_hz)
+        raise Stop
+
+    monkeypatch.setattr(evaluate, "remove_baseline", spy)
+    with pytest.raises(Stop):
+        evaluate.band_coverage(None, None, ["I"], None, highpass_hz=0.67)
+    assert seen == [0.67]

@@ -11,9 +11,10 @@ import torch
 import wfdb
 
 from l2g.baseline import LinearBaseline
+from l2g.checkpoint import generator_checkpoint, save
 from l2g.io import read_record, write_wfdb
 from l2g.leads import LEADS, LIMB_LEADS
-from l2g.model import Generator, GeneratorConfig, model_args
+from l2g.model import Generator, GeneratorConfig
 from l2g.reconstruction import DEFAULT_LINEAR, load_reconstructor, reconstruct
 from l2g.record import GENERATED, RECORDED
 
@@ -38,8 +39,7 @@ def tiny_model_path(tmp_path_factory):
     torch.nn.init.normal_(g.head.weight, std=0.01)
     lin = LinearBaseline.load(shipped("linear.pt"))
     path = tmp_path_factory.mktemp("w") / "tiny.pt"
-    torch.save({"state_dict": g.state_dict(), "model_args": model_args(cfg), "linear": lin.state_dict(),
-                "fs": 250.0, "window": 256, "highpass_hz": 0.5, "version": "test"}, path)
+    save(generator_checkpoint(g, lin, fs=250.0, window=256, highpass_hz=0.5), path)
     return path
 
 

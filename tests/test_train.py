@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from l2g import checkpoint
 from l2g.io import write_wfdb
 from l2g.train import load_config, train
 
@@ -47,7 +48,7 @@ def test_train_writes_checkpoint_metrics_and_resumes(tiny_data, tmp_path):
     out = tmp_path / "w" / "m.pt"
     summary = train(cfg, out, progress=False)
     assert summary["epochs_run"] == 2 and out.exists() and out.with_suffix(".ckpt").exists()
-    ckpt = torch.load(out, weights_only=True)  # plain dict, no pickled code
+    ckpt = torch.load(out, weights_only=True)  # the format's promise: a plain dict, no pickled code
     assert {"state_dict", "model_args", "linear", "fs", "leads_in", "leads_out", "summary", "version"} <= set(ckpt)
     assert ckpt["leads_out"] == ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
     rows = (out.with_suffix(".metrics.csv")).read_text().splitlines()
@@ -86,7 +87,7 @@ def test_ddp_two_cpu_processes_end_identical(tiny_data, tmp_path):
     rep = json.loads(out.with_suffix(".replicas.json").read_text())
     assert rep["world_size"] == 2
     assert rep["replica_max_abs_diff"] == 0.0
-    ckpt = torch.load(out, weights_only=True)
+    ckpt = checkpoint.load_generator_checkpoint(out)
     assert ckpt["summary"]["world_size"] == 2
 
 
@@ -106,8 +107,8 @@ def test_relative_loss_ema_init_and_relative_selection(tiny_data, tmp_path):
     ratios = [best[f"val_mse_k{k}"] / best[f"linear_val_mse_k{k}"] for k in range(1, 8)]
     assert best["val_rel"] == pytest.approx(sum(ratios) / 7)
     # the shipped weights are the moving average, not the last optimiser state
-    ckpt = torch.load(out, weights_only=True)
-    raw = torch.load(out.with_suffix(".ckpt"), weights_only=True)
+    ckpt = checkpoint.load_generator_checkpoint(out)
+    raw = checkpoint.load_training_state(out.with_suffix(".ckpt"))
     assert any(not torch.equal(raw["g"][k], raw["g_avg"][k]) for k in raw["g"])
     if summary["best_epoch"] == hist[-1]["epoch"]:
         assert all(torch.equal(ckpt["state_dict"][k], raw["g_avg"][k]) for k in raw["g_avg"])
@@ -239,15 +240,15 @@ def test_calibrate_cli_writes_factors_that_reconstruct_uses(tiny_data, tmp_path)
                           capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "residual scale k=1..7" in proc.stdout
-    ckpt = torch.load(cal, weights_only=True)
+    ckpt = checkpoint.load_generator_checkpoint(cal)
     scale = ckpt["model_args"]["residual_scale"]
     assert len(scale) == 7 and ckpt["summary"]["calibration"]["residual_scale"] == scale
-    assert torch.load(out, weights_only=True)["model_args"]["residual_scale"] == []  # --out: input untouched
+    assert checkpoint.load_generator_checkpoint(out)["model_args"]["residual_scale"] == []  # --out: input untouched
     assert load_reconstructor(cal).generator.config.residual_scale == tuple(scale)
     # training with "calibrate": true ends with the same step, in place
     out2 = tmp_path / "m2.pt"
     summary = train(load_config(cfg_path, adv_weight=0.0, calibrate=True), out2, progress=False)
-    assert torch.load(out2, weights_only=True)["model_args"]["residual_scale"] == summary["calibration"][
+    assert checkpoint.load_generator_checkpoint(out2)["model_args"]["residual_scale"] == summary["calibration"][
         "residual_scale"]
     bad = subprocess.run([sys.executable, "-m", "l2g", "calibrate", str(tmp_path / "none.pt")],
                          capture_output=True, text=True, cwd=Path(__file__).parents[1])

@@ -32,6 +32,7 @@ from l2g.baseline import CovarianceStats, LinearBaseline, LinearConfig, lagged_c
 from l2g.dataset import load_split_arrays
 from l2g.leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS
 from l2g.model import expand12
+from l2g.preprocess import HIGHPASS_HZ
 from l2g.reconstruction import load_reconstructor
 from l2g.train import load_config, validation_set
 
@@ -39,7 +40,8 @@ E = np.asarray(EXPAND_8_TO_12, np.float64)
 
 
 def _split(name: str) -> list[tuple[str, np.ndarray]]:
-    return load_split_arrays("../shared/data", "splits/split.csv", name, fs=250, highpass_hz=0.5, progress=False)
+    return load_split_arrays("../shared/data", "splits/split.csv", name, fs=250, highpass_hz=HIGHPASS_HZ,
+                             progress=False)
 
 
 def _random_subsets(rng: np.random.Generator, ks: range, per_k: int = 2):
