@@ -66,6 +66,9 @@ SKIP = {
     "make run": "installs requirements into .venv, then serves until stopped; the server it starts "
                 "(streamlit run app.py) is started by the DASHBOARD.md lines",
     "make test": "runs ruff and this whole test suite (this test included)",
+    "make diagnostic": "PTB-XL's diagnostic benchmark: needs the 537 MB records100 copy and ../shared/ptbxl, about "
+                       "30 min on this CPU with the committed classifiers (reports/diagnostic.md); its stages are "
+                       "tested in tests/test_ptbxl_protocol.py",
     "wget -r -N -c -np https://physionet.org/files/challenge-2021/1.0.3/": "downloads several GB from PhysioNet "
                                                                            "(no network here)",
     "wget -r -N -c -np https://physionet.org/files/ptb-xl/1.0.3/": "downloads 1.7 GB from PhysioNet (no network here)",
