@@ -249,6 +249,22 @@ def _shrinkage(real_m: np.ndarray, gen_m: np.ndarray) -> tuple[float, float, int
     return float(np.corrcoef(a, b)[0, 1]), float(np.polyfit(a, b, 1)[0]), int(ok.sum())
 
 
+def _amplitude_and_st(real_m: np.ndarray, gen_m: np.ndarray, leads) -> tuple[dict, dict]:
+    """Per generated lead, from (records, 2, 12) beat measures (QRS peak-to-peak, ST at J+60 ms; mV):
+    chest leads' (correlation, slope, n) of the amplitudes, and every lead's ST error (median, 90th percentile,
+    share <= 0.05 mV, n)."""
+    shr, st = {}, {}
+    for r, lead in enumerate(LEADS):
+        if lead in leads:
+            continue
+        if lead.startswith("V"):
+            shr[lead] = _shrinkage(real_m[:, 0, r], gen_m[:, 0, r])
+        err = np.abs(gen_m[:, 1, r] - real_m[:, 1, r])
+        err = err[np.isfinite(err)]
+        st[lead] = (float(np.median(err)), float(np.percentile(err, 90)), float(np.mean(err <= 0.05)), int(err.size))
+    return shr, st
+
+
 def heldout_measures(args) -> dict:
     """Regression to the mean and ST error on the shared test records not derived from PTB-XL (native rates).
 
@@ -288,17 +304,7 @@ def heldout_measures(args) -> dict:
                 rec = remove_baseline(rec.crop(0.0, min(rec.duration, 10.0)).standardize(), hp)
                 full = remove_baseline(l2g.reconstruct(rec, leads, model=model), hp)
                 gen_m.append(beat_measures(full.signal, rec.fs, *f))
-            gen_m = np.array(gen_m)
-            shr, st = {}, {}
-            for r, lead in enumerate(LEADS):
-                if lead in leads:
-                    continue
-                if lead.startswith("V"):
-                    shr[lead] = _shrinkage(real_m[:, 0, r], gen_m[:, 0, r])
-                err = np.abs(gen_m[:, 1, r] - real_m[:, 1, r])
-                err = err[np.isfinite(err)]
-                st[lead] = (float(np.median(err)), float(np.percentile(err, 90)), float(np.mean(err <= 0.05)),
-                            int(err.size))
+            shr, st = _amplitude_and_st(real_m, np.array(gen_m), leads)
             out["subsets"][name][m] = {"shrinkage": shr, "st": st}
         log.info("held-out shrinkage %s done", name)
     return out
@@ -384,17 +390,7 @@ def score(args) -> None:
         for m in ("model", "linear"):
             gen = np.load(rec_dir / f"{m}_{'_'.join(leads)}.npy").astype(np.float32)
             meas = np.array([beat_measures(gen[j], 100.0, *fid[j]) for j in range(len(test))])
-            shr, st = {}, {}
-            for r, lead in enumerate(LEADS):
-                if lead in leads:
-                    continue
-                if lead.startswith("V"):
-                    shr[lead] = _shrinkage(meas_real[:, 0, r], meas[:, 0, r])
-                err = np.abs(meas[:, 1, r] - meas_real[:, 1, r])
-                err = err[np.isfinite(err)]
-                st[lead] = (float(np.median(err)), float(np.percentile(err, 90)), float(np.mean(err <= 0.05)),
-                            int(err.size))
-            result["shrinkage"][name][m], result["st"][name][m] = shr, st
+            result["shrinkage"][name][m], result["st"][name][m] = _amplitude_and_st(meas_real, meas, leads)
     result["heldout"] = heldout_measures(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
