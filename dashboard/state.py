@@ -538,10 +538,10 @@ def export_files(digest: str, available: tuple[str, ...], method: str, deidentif
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def _findings(mtime: float) -> dict | None:
+def _findings(path: str, mtime: float) -> dict | None:
     from l2g.fidelity import load_findings
 
-    return load_findings()
+    return load_findings(path)
 
 
 def diagnostic_findings(available: tuple[str, ...], model_version: str) -> list[str]:
@@ -550,7 +550,7 @@ def diagnostic_findings(available: tuple[str, ...], model_version: str) -> list[
     from l2g.fidelity import FINDINGS_FILE, findings_for
 
     try:
-        data = _findings(FINDINGS_FILE.stat().st_mtime if FINDINGS_FILE.is_file() else 0.0)
+        data = _findings(str(FINDINGS_FILE), FINDINGS_FILE.stat().st_mtime if FINDINGS_FILE.is_file() else 0.0)
     except ValueError as exc:
         return [f"The diagnostic evaluation could not be read ({exc})."]
     return findings_for(available, data, model_version)

@@ -403,18 +403,26 @@ def findings_for(available: Sequence[str], findings: dict | None, model_version:
     True
     >>> findings_for(["I"], f, "m.pt@2")[0].startswith("The diagnostic evaluation was made for another")
     True
+    >>> findings_for(["I"], {**f, "patientwise": True}, "m.pt@2")[0].startswith("Not measured on this generator")
+    True
     """
     if not findings:
         return ["No diagnostic evaluation is available for this model (run `make diagnostic`): whether the "
                 "generated leads keep the diagnosis has not been measured."]
     from .digest import same_weights
 
+    out: list[str] = []
     if not same_weights(findings.get("model"), model_version):
-        return [f"The diagnostic evaluation was made for another generator (`{findings.get('model')}`, this one is "
-                f"`{model_version}`); its findings do not apply."]
+        if not findings.get("patientwise"):
+            return [f"The diagnostic evaluation was made for another generator (`{findings.get('model')}`, this one "
+                    f"is `{model_version}`); its findings do not apply."]
+        # a patient-wise retraining is the only generator PTB-XL's test patients can score; its findings are
+        # shown as what they are: measured on that generator, not on the loaded one
+        out.append(f"Not measured on this generator (`{model_version}`): these figures are of `{findings['model']}`, "
+                   "the same architecture retrained without PTB-XL's test patients (a generator that saw them "
+                   "cannot be scored on them).")
     key = _subset_key(available)
     subsets = findings["subsets"]
-    out: list[str] = []
     if key in subsets:
         v = subsets[key]
         pc = findings.get("per_class", {}).get(key, {})

@@ -180,6 +180,13 @@ def test_trust_panel_says_what_the_diagnostic_evaluation_found(at: AppTest, tmp_
     tick_only(at, ["I"])
     panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
     assert "made for another generator" in panel and "cannot rule out" not in panel
+    table["patientwise"] = True  # a patient-wise retraining's findings: shown, saying whose they are
+    path.write_text(json.dumps(table))
+    tick_only(at, ["II"])
+    tick_only(at, ["I"])
+    panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
+    assert "Not measured on this generator" in panel and "l2g.pt@000000000000" in panel
+    assert "cannot rule out an infarct" in panel
     path.unlink()
     tick_only(at, ["II"])
     panel = [i.value for i in at.info if "What the evaluation found" in i.value][0]
