@@ -129,3 +129,29 @@ def test_ptbxl_meta_is_frozen():
     meta = PtbxlMeta(pd.DataFrame({"strat_fold": [1]}, index=[5]), "x")
     with pytest.raises(AttributeError):
         meta.source = "y"  # type: ignore[misc]
+
+
+def test_diagnostic_report_names_model_protocol_and_goals():
+    """bench/diagnostic.py's report: the generator's digest, whether it followed the protocol, and each goal's
+    check, from a result of the shape ``score`` writes."""
+    import argparse
+
+    from bench.diagnostic import FIDELITY_SUBSETS, recon_subsets, subset_name, write_report
+
+    auc = {"real": 0.93, "input_only": 0.84, "model": 0.80, "linear": 0.74, "zero": 0.46}
+    ci = {m: {"macro": (v - 0.01, v + 0.01), **{c: (0.5, 0.9) for c in ("NORM", "MI", "STTC", "CD", "HYP")}}
+          for m, v in auc.items()}
+    per = {m: dict(zip(("NORM", "MI", "STTC", "CD", "HYP"), [v] * 5, strict=True)) for m, v in auc.items()}
+    rows = {"r": 0.7, "rmse_uv": 120.0, "r_chest": 0.75, "rmse_chest_uv": 110.0, "n_generated": 11, "records": 9}
+    names = [subset_name(s) for s in FIDELITY_SUBSETS]
+    res = {"model": "pw.pt@730a8173235d", "patientwise": True, "records_fold10": 10, "labelled_fold10": 9,
+           "sampled": False, "classifiers": {"reference_12": {"val_macro_auc": 0.931, "best_epoch": 15}},
+           "reconstruction": {subset_name(s): {"model": rows, "linear": rows} for s in recon_subsets()},
+           "subsets": {n: auc for n in names}, "per_class": {n: per for n in names}, "ci": {n: ci for n in names},
+           "shrinkage": {n: {"model": {"V1": (0.2, 0.1, 9)}} for n in names},
+           "st": {n: {"model": {"V1": (0.03, 0.09, 0.7, 9)}} for n in names}}
+    md = write_report(res, argparse.Namespace(weights="runs/pw.pt", boot=10))
+    assert "`pw.pt@730a8173235d`" in md and "trained without any record of a fold-9/10 patient" in md
+    assert "- I: (c) − (b) = -0.040" in md and "short 0.100" in md
+    flattered = write_report({**res, "patientwise": False}, argparse.Namespace(weights="x.pt", boot=10))
+    assert "saw fold-10 records in training" in flattered
