@@ -191,7 +191,8 @@ def fault_probabilities(net: LeadNet, x12: np.ndarray, present: Sequence[str]) -
 
 
 def _load(path: str) -> LeadNet:
-    from .reconstruction import _LOAD_ERRORS, verify_checksum
+    from .checkpoint import _READ_ERRORS
+    from .digest import verify_checksum
 
     verify_checksum(path)
     try:
@@ -205,7 +206,7 @@ def _load(path: str) -> LeadNet:
         names = {f.name for f in dataclasses.fields(LeadNetConfig)}
         net = LeadNet(LeadNetConfig(**{k: v for k, v in cfg.items() if k in names}))
         net.load_state_dict(ckpt["state_dict"])
-    except _LOAD_ERRORS as exc:
+    except _READ_ERRORS as exc:  # what reading any checkpoint can raise, garbage bytes (UnpicklingError) included
         raise ValueError(f"{path}: not a lead-check network checkpoint ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     return net.eval()
