@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint catalog evaluate trust chromium postgres clean-venv
+.PHONY: run test install lint catalog evaluate trust diagnostic chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
