@@ -5,6 +5,8 @@ The ``at`` and ``downloads`` fixtures built on these live in ``conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -50,3 +52,23 @@ def load_errors(app: AppTest) -> list[str]:
     """The page's error messages, without the lead-check panel's verdict (it judges the open record's
     electrodes, not whether a file could be read)."""
     return [e.value for e in app.error if not e.value.startswith("**Lead check")]
+
+
+@contextlib.contextmanager
+def app_with_weights(monkeypatch, folder: Path) -> Iterator[AppTest]:
+    """The app on its default page with ``L2G_WEIGHTS_DIR=folder`` and no data folder, after one clean run.
+
+    The dashboard's loaded models are dropped before and after, so this folder's files are the ones read and
+    the next tests load the shipped ones again.
+    """
+    from dashboard import state
+
+    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(folder))
+    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
+    state.reset_models()
+    try:
+        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        assert not app.exception, app.exception
+        yield app
+    finally:
+        state.reset_models()

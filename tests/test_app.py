@@ -27,7 +27,7 @@ from l2g.reconstruction import file_sha256
 from l2g.record import Diagnosis, Record
 from tests.ecg_factory import synthetic_record
 
-from .app_helpers import APP, TIMEOUT, add_upload, load_errors, upload, wfdb_files
+from .app_helpers import APP, TIMEOUT, add_upload, app_with_weights, load_errors, upload, wfdb_files
 from .weights import shipped
 
 
@@ -104,20 +104,13 @@ def test_banner_and_linear_fallback_when_the_model_weights_are_missing(monkeypat
     shipped("linear.pt")
     if content is not None:
         (tmp_path / "l2g.pt").write_bytes(content)
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    state.reset_models()
-    try:
-        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        assert not app.exception, app.exception
+    with app_with_weights(monkeypatch, tmp_path) as app:
         banner = [w.value for w in app.warning if "linear baseline" in w.value]
         assert len(banner) == 1 and "Model weights not available" in banner[0]
         assert str(tmp_path / "l2g.pt") in banner[0] and "linear.pt@" in banner[0]
         assert "generated (linear)" in trace_names(app) and "generated (model)" not in trace_names(app)
         assert list(app.dataframe[0].value.columns)[-3:] == ["r", "RMSE (µV)", "SSIM"]  # still scored
         assert not app.error
-    finally:
-        state.reset_models()
 
 
 def test_chart_has_a_true_ecg_grid_and_hover_in_mV(at: AppTest) -> None:
@@ -624,16 +617,9 @@ def test_generator_in_use_with_the_linear_baseline_overlay(with_generator, tmp_p
 def test_no_model_at_all_shows_the_recording_without_a_traceback(monkeypatch, tmp_path: Path) -> None:
     (tmp_path / "l2g.pt").write_bytes(b"not a checkpoint")
     (tmp_path / "linear.pt").write_bytes(b"not a baseline either")
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    state.reset_models()
-    try:
-        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        assert not app.exception
+    with app_with_weights(monkeypatch, tmp_path) as app:
         assert len(app.error) == 1 and "No generator available" in app.error[0].value
         names = trace_names(app)
         assert "recorded (input)" in names and not any(n.startswith("generated") for n in names)
         app.switch_page("pages/model.py").run()
         assert not app.exception and "No generator available" in app.error[0].value
-    finally:
-        state.reset_models()

@@ -16,7 +16,7 @@ from l2g.io import read_record
 from l2g.leadcheck import apply_fault, check_leads
 from l2g.leads import LEADS, PRESETS
 
-from .app_helpers import upload, wfdb_files
+from .app_helpers import app_with_weights, upload, wfdb_files
 
 BAND = "90 % confidence band"
 
@@ -130,27 +130,17 @@ def test_a_weights_folder_whose_band_was_fitted_for_another_generator(monkeypatc
     generators (issue #24: the band was drawn without a word)."""
     import shutil
 
-    from dashboard import state
-
-    from .app_helpers import APP, TIMEOUT
     from .weights import WEIGHTS
 
     for name in ("linear.pt", "leadcheck.pt", "interval.json"):
         shutil.copy(WEIGHTS / name, tmp_path / name)
     shutil.copy(WEIGHTS / "previous" / "l2g.pt", tmp_path / "l2g.pt")
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    state.reset_models()
-    try:
-        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        assert not app.exception, app.exception
+    with app_with_weights(monkeypatch, tmp_path) as app:
         notes = [i.value for i in app.info if "No confidence band or trust grade" in i.value]
         assert len(notes) == 1, [i.value for i in app.info]
         assert "fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204" in notes[0]
         assert not fills(app) and any(t.get("name") == "generated (model)" for t in chart(app)["data"])
         assert "Grade" not in app.dataframe[0].value.columns
-    finally:
-        state.reset_models()
 
 
 def test_trust_panel_says_what_the_diagnostic_evaluation_found(at: AppTest, tmp_path, monkeypatch) -> None:

@@ -35,7 +35,7 @@ from l2g.reconstruction import file_sha256, load_reconstructor
 from l2g.record import Diagnosis
 from tests.ecg_factory import synthetic_record
 
-from .app_helpers import APP, TIMEOUT, wfdb_files
+from .app_helpers import app_with_weights, wfdb_files
 from .weights import shipped
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,12 +151,7 @@ def test_weights_are_never_unpickled_with_code(tmp_path: Path) -> None:
 def test_unusable_weights_give_a_banner_and_the_linear_baseline(monkeypatch, tmp_path: Path, case: str,
                                                                  why: str) -> None:
     folder = weights_folder(tmp_path, case)
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(folder))
-    monkeypatch.delenv("L2G_DATA_DIR", raising=False)
-    state.reset_models()
-    try:
-        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        assert not app.exception, app.exception
+    with app_with_weights(monkeypatch, folder) as app:
         banners = [w.value for w in app.warning if "Model weights not available" in w.value]
         assert len(banners) == 1 and "linear baseline" in banners[0] and why in banners[0]
         assert "linear.pt@" in banners[0]
@@ -167,8 +162,6 @@ def test_unusable_weights_give_a_banner_and_the_linear_baseline(monkeypatch, tmp
         assert not app.exception
         assert any("linear baseline" in w.value and why in w.value for w in app.warning)
         assert not (tmp_path / "pwned").exists()
-    finally:
-        state.reset_models()
 
 
 # ------------------------------------------------------------------ uploads and logs
