@@ -23,10 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from l2g.dataset import DataConfig
 from l2g.fidelity import (
     ClassifierConfig,
-    beat_measures,
     bootstrap_auc,
     lead_rows,
     load_classifier,
@@ -35,7 +33,8 @@ from l2g.fidelity import (
     train_classifier,
 )
 from l2g.leads import LEADS, normalize_lead_name
-from l2g.preprocess import highpass_array
+from l2g.measurements import beat_measures
+from l2g.preprocess import HIGHPASS_HZ, highpass_array
 from l2g.ptbxl import SUPERCLASSES, TEST_FOLDS, TRAIN_FOLDS, VAL_FOLDS, load_meta
 
 log = logging.getLogger("diagnostic")
@@ -70,7 +69,7 @@ def prepare(args) -> None:
     meta = load_meta(args.meta)
     ids = np.array(sorted(meta.table.index), np.int64)
     x = np.lib.format.open_memmap(p["x"].with_suffix(".tmp.npy"), "w+", np.float32, (len(ids), 12, 1000))
-    hp = DataConfig().highpass_hz
+    hp = HIGHPASS_HZ
     t0 = time.time()
     for i, ecg in enumerate(ids):
         sig, fields = wfdb.rdsamp(str(Path(args.ptbxl) / meta.table.at[int(ecg), "filename_lr"]))
@@ -159,7 +158,7 @@ def reconstruct(args) -> None:
     import dataclasses
 
     rc_lin = dataclasses.replace(rc_model, generator=None)
-    hp = DataConfig().highpass_hz
+    hp = HIGHPASS_HZ
     out_dir = _recon_dir(args)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.txt").write_text(f"{args.weights} {rc_model.version}\n")
@@ -270,7 +269,7 @@ def heldout_measures(args) -> dict:
 
     Each record is reconstructed with :func:`l2g.reconstruct` (model and its linear prior) from the fidelity
     subsets; both real and generated leads are high-passed at 0.5 Hz and measured with
-    :func:`l2g.fidelity.beat_measures` on the fiducials of the real lead II.
+    :func:`l2g.measurements.beat_measures` on the fiducials of the real lead II.
     """
     import dataclasses
 
@@ -286,10 +285,11 @@ def heldout_measures(args) -> dict:
             if ptbxl_ecg_id(rid) is None]
     rc = l2g.load_reconstructor(args.weights)
     methods = {"model": rc, "linear": dataclasses.replace(rc, generator=None)}
-    hp = DataConfig().highpass_hz
+    hp = HIGHPASS_HZ
+    # the first 10 s of each record, high-passed once: measured here and reconstructed for every subset below
+    recs = [(rid, remove_baseline(rec.crop(0.0, min(rec.duration, 10.0)).standardize(), hp)) for rid, rec in recs]
     real_m, fid = [], []
     for _, rec in recs:
-        rec = remove_baseline(rec.crop(0.0, min(rec.duration, 10.0)).standardize(), hp)
         d = delineate(np.asarray(rec.lead("II"), np.float64), rec.fs)
         fid.append((d.r_peaks, d.qrs_on, d.qrs_off))
         real_m.append(beat_measures(rec.signal, rec.fs, *fid[-1]))
@@ -301,7 +301,6 @@ def heldout_measures(args) -> dict:
         for m, model in methods.items():
             gen_m = []
             for (_, rec), f in zip(recs, fid, strict=True):
-                rec = remove_baseline(rec.crop(0.0, min(rec.duration, 10.0)).standardize(), hp)
                 full = remove_baseline(l2g.reconstruct(rec, leads, model=model), hp)
                 gen_m.append(beat_measures(full.signal, rec.fs, *f))
             shr, st = _amplitude_and_st(real_m, np.array(gen_m), leads)
@@ -497,7 +496,7 @@ def write_report(res: dict, args) -> str:
     # shrinkage
     md += ["", "## 4. Regression to the mean (fold 10)", "",
           "Per generated chest lead: Pearson correlation over records between the real and the generated QRS "
-          "peak-to-peak (median over beats, fiducials of the real lead II, `l2g.fidelity.beat_measures`) and the "
+          "peak-to-peak (median over beats, fiducials of the real lead II, `l2g.measurements.beat_measures`) and the "
           "OLS slope of generated on real (1 = no shrinkage). Goals from lead I: correlation ≥ 0.5, slope ≥ 0.6.", ""]
     chest_cols = [lead for lead in LEADS if lead.startswith("V")]
     rows = []

@@ -7,7 +7,7 @@ so new weights never reuse an old cache:
            k = 2…7: the clinical presets of size k plus ``--random`` random subsets drawn per record) with the
            shipped model and the linear prior; store, per (record, subset), the high-passed residuals
            ``y - generated``, the candidate scale pieces (decimated to ~125 Hz), the per-lead RMSE and the ST
-           level at J + 60 ms of every generated lead (``l2g.fidelity.beat_measures``, timed by fiducials of the
+           level at J + 60 ms of every generated lead (``l2g.measurements.beat_measures``, timed by fiducials of the
            REAL lead II, ``l2g.morphology.delineate``; the same fiducials for the real leads, so ``|ST_gen -
            ST_real|`` is the ST error); per record, the local mean square of every real lead (``*.inputs.npz``:
            the available leads' activity) and the fiducials.
@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from l2g.evaluate import diagnosis_groups, load_split_records
-from l2g.fidelity import beat_measures
 from l2g.leads import LEADS, LIMB_LEADS, PRESETS, parse_lead_list
 from l2g.markdown import md_table
+from l2g.measurements import beat_measures
 from l2g.preprocess import HIGHPASS_HZ, remove_baseline
 from l2g.record import GENERATED
 from l2g.uncertainty import (
@@ -147,7 +147,7 @@ def st_fiducials(lead_ii: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray
     """R peaks, QRS onsets and offsets (samples, NaN where unknown) of the REAL lead II, high-passed.
 
     The same fiducials time the ST level of the real and of every generated lead of the record
-    (:func:`l2g.fidelity.beat_measures`), and the ST segment of the band (:func:`st_band_rows`).
+    (:func:`l2g.measurements.beat_measures`), and the ST segment of the band (:func:`st_band_rows`).
     """
     from l2g.morphology import delineate
 
@@ -618,7 +618,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         + ", ".join(f"`{t}`" for t in cal.terms("model")) + ".",
         "",
         "Grade A (`l2g.uncertainty.st_decisions`): " + rule_note
-        + ". ST level at J + 60 ms of every lead (`l2g.fidelity.beat_measures`; real and generated high-passed "
+        + ". ST level at J + 60 ms of every lead (`l2g.measurements.beat_measures`; real and generated high-passed "
         "at 0.5 Hz and timed by the same fiducials of the real lead II, `l2g.morphology.delineate`); ST error = "
         f"|generated − real|. On this split **{a['within'].mean():.3f}** of {len(a)} grade-A leads with a "
         f"measured ST level are within {ST_ERROR_MV:g} mV (target ≥ {ST_SHARE:g}); "

@@ -31,7 +31,6 @@ from torch import nn
 
 from .checkpoint import save  # atomic: tmp file, then os.replace
 from .leads import LEADS
-from .measurements import beat_measures  # noqa: F401  (its home; re-exported for bench/)
 from .ptbxl import SUPERCLASSES
 
 __all__ = ["ClassifierConfig", "ResNet1d", "train_classifier", "load_classifier", "predict_proba",
