@@ -203,6 +203,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--ptbxl", default=str(ROOT.parent / "scratch" / "ptbxl" / "Data" / "records100"))
+    p.add_argument("--ptbxl-meta", default=str(ROOT.parent / "shared" / "ptbxl" / "ptbxl_database.csv"),
+                   help="PTB-XL's ptbxl_database.csv: train only on ECGs of folds 1-8 (l2g.ptbxl.held_out_filter); "
+                        "'' to use every PTB-XL record")
     p.add_argument("--cache", default="/tmp/l2g_leadnet")
     p.add_argument("--out", default=None, help="default weights/leadcheck.pt (/tmp/leadcheck_smoke.pt under 200 steps)")
     p.add_argument("--steps", type=int, default=16000)
@@ -238,6 +241,14 @@ def main():
                                            else Path("/tmp/leadcheck_smoke.pt"))
     t0 = time.time()
     xs, ids = load_arrays(args)
+    patientwise = None
+    if args.ptbxl_meta:  # PTB-XL's patient-wise protocol: no ECG of a fold-9/10 patient in training or selection
+        from l2g.ptbxl import TRAIN_FOLDS, held_out_filter, load_meta
+
+        keep_ids, patientwise = held_out_filter(load_meta(args.ptbxl_meta), ids, TRAIN_FOLDS)
+        xs = [x for x, k in zip(xs, keep_ids, strict=True) if k]
+        ids = [rid for rid, k in zip(ids, keep_ids, strict=True) if k]
+        print(f"patient-wise protocol: {patientwise}", flush=True)
     cfg = LeadNetConfig()
     n = int(cfg.fs * cfg.seconds)
     keep = [i for i, (rid, x) in enumerate(zip(ids, xs, strict=True)) if x.shape[1] >= cfg.fs * 5]
@@ -267,8 +278,9 @@ def main():
         "train": {"command": "python -m bench.leadcheck_train " + " ".join(sys.argv[1:]),
                   "records": len(train), "shared_records": len(shared), "held_out": len(hold),
                   "record_ids_sha256": digest,
+                  "patientwise": patientwise,
                   "best_step_of_last_stage": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),
-                  **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "cache", "out", "init")}},
+                  **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "ptbxl_meta", "cache", "out", "init")}},
         "log": log,
         "version": 1,
     }

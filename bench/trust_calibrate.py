@@ -95,6 +95,32 @@ def plan_for(seed: int, n_random: int) -> list[tuple[str, ...]]:
     return out
 
 
+def ptbxl_fold_records(args: argparse.Namespace) -> list:
+    """``--split ptbxlN``: PTB-XL records of fold N (records100, 100 Hz), one ECG per patient.
+
+    ``--limit`` patients drawn with a fixed seed (all when None). Each item is ``(record id, (source,
+    superclass labels), Record)``: the groups of the report are PTB-XL's diagnostic superclasses
+    (``l2g.ptbxl``), "unlabelled" where an ECG has none.
+    """
+    from l2g.io import read_record
+    from l2g.ptbxl import load_meta
+
+    fold = int(args.split.removeprefix("ptbxl"))
+    meta = load_meta(args.meta)
+    t = meta.table[meta.table["strat_fold"] == fold]
+    first = t.reset_index().groupby("patient_id")["ecg_id"].min().sort_values().to_numpy()
+    rng = np.random.default_rng(fold)
+    if args.limit is not None and args.limit < len(first):
+        first = np.sort(rng.choice(first, size=args.limit, replace=False))
+    out = []
+    for ecg in first:
+        rel = meta.table.at[int(ecg), "filename_lr"]
+        rec = read_record(Path(args.ptbxl).parent / f"{rel}.hea")  # filename_lr starts with records100/
+        labels = list(meta.table.at[int(ecg), "labels"]) or ["unlabelled"]
+        out.append((f"ptbxl/{rel.removeprefix('records100/')}", (f"PTB-XL fold {fold}", labels), rec))
+    return out
+
+
 def cmd_cache(args: argparse.Namespace) -> None:
     from l2g.reconstruction import load_reconstructor, reconstruct
 
@@ -103,12 +129,15 @@ def cmd_cache(args: argparse.Namespace) -> None:
     out = cache_dir(args, model.version) / args.split
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.txt").write_text(model.version + "\n")
-    records = load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]
+    records = (ptbxl_fold_records(args) if args.split.startswith("ptbxl")
+               else load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit])
     meta = []
     t0 = time.time()
     for n, (rid, source, rec) in enumerate(records):
         rec = rec.crop(0.0, min(rec.duration, args.seconds))
-        meta.append({"record_id": rid, "source": source, "groups": "; ".join(diagnosis_groups(rec))})
+        groups = source[1] if isinstance(source, tuple) else diagnosis_groups(rec)
+        source = source[0] if isinstance(source, tuple) else source
+        meta.append({"record_id": rid, "source": source, "groups": "; ".join(groups)})
         f = out / (rid.replace("/", "__") + ".npz")
         f_in = out / (rid.replace("/", "__") + ".inputs.npz")
         real = remove_baseline(rec, HIGHPASS_HZ).signal
@@ -641,10 +670,15 @@ def cmd_report(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=["cache", "fit", "report"])
-    p.add_argument("--split", default="val")
+    p.add_argument("--split", default="val", help="val, test, or ptbxlN: PTB-XL's fold N (e.g. ptbxl10; cache "
+                   "and report only, one ECG per patient; the generator must not have seen the fold)")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--cache", default="/tmp/l2g_trust")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="records (ptbxlN: patients) to use")
+    p.add_argument("--ptbxl", default=str(ROOT.parent / "scratch" / "ptbxl" / "Data" / "records100"),
+                   help="--split ptbxlN: PTB-XL's records100 folder")
+    p.add_argument("--meta", default=str(ROOT.parent / "shared" / "ptbxl" / "ptbxl_database.csv"),
+                   help="--split ptbxlN: PTB-XL's ptbxl_database.csv")
     p.add_argument("--random", type=int, default=3, help="random subsets per k = 2…7 on top of the presets")
     p.add_argument("--seconds", type=float, default=10.0, help="first seconds of each record used")
     args = p.parse_args()

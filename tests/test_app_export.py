@@ -17,6 +17,7 @@ from l2g.record import DEIDENTIFIED_NOTE, GENERATED, Provenance
 from tests.ecg_factory import synthetic_record
 
 from .app_helpers import load_errors, upload, wfdb_files
+from .weights import SHIPPED
 
 
 def generated_record():
@@ -227,7 +228,7 @@ def test_cli_library_and_dashboard_export_the_same_bytes(at: AppTest, downloads:
         csv_head = app["csv"]["pt7.csv"].decode().splitlines()
         assert csv_head[0].startswith("# L2G: lead status:") and any("generated leads are estimates" in x
                                                                      for x in csv_head[:8])
-        assert any("by model l2g.pt@66d7d7843eb2" in x for x in csv_head[:8])
+        assert any(f"by model {SHIPPED}" in x for x in csv_head[:8])
         assert (DEIDENTIFIED_NOTE in "\n".join(csv_head[:8])) == deidentify
     capsys.readouterr()
 

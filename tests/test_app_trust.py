@@ -17,6 +17,7 @@ from l2g.leadcheck import apply_fault, check_leads
 from l2g.leads import LEADS, PRESETS
 
 from .app_helpers import app_with_weights, upload, wfdb_files
+from .weights import PREVIOUS, SHIPPED
 
 BAND = "90 % confidence band"
 
@@ -138,7 +139,7 @@ def test_a_weights_folder_whose_band_was_fitted_for_another_generator(monkeypatc
     with app_with_weights(monkeypatch, tmp_path) as app:
         notes = [i.value for i in app.info if "No confidence band or trust grade" in i.value]
         assert len(notes) == 1, [i.value for i in app.info]
-        assert "fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204" in notes[0]
+        assert f"fitted for {SHIPPED}, not for {PREVIOUS}" in notes[0]
         assert not fills(app) and any(t.get("name") == "generated (model)" for t in chart(app)["data"])
         assert "Grade" not in app.dataframe[0].value.columns
 

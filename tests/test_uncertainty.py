@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from l2g.uncertainty import (
     load_calibration,
     st_halfwidth,
 )
+from tests.weights import PREVIOUS, SHIPPED
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +225,7 @@ def test_older_interval_file_loads_without_terms_rule_or_model(tmp_path):
     d["grade_coef"] = {"model": [0.1, 0.6, 0.2, 0.4], "linear": [-0.5, 1.0]}  # the 4 + 2 terms of version 2
     old = IntervalCalibration.from_dict(d)
     assert old.grade_a is None and old.model is None and old.terms("model") == DEFAULT_GRADE_TERMS["model"]
-    assert old.rule_for("l2g.pt@66d7d7843eb2", "model")[0] is None
+    assert old.rule_for(SHIPPED, "model")[0] is None
     with pytest.raises(CalibrationError, match="coefficients"):
         IntervalCalibration.from_dict({**d, "grade_coef": {"model": [0.1], "linear": [0.1, 1.0]}})
     with pytest.raises(CalibrationError, match="unknown grade term"):
@@ -395,18 +397,18 @@ def test_the_shipped_calibration_names_the_shipped_generator():
 
     cal = load_calibration()
     assert cal.model == weights_version(paths.weights_file("l2g.pt")) == load_reconstructor(device="cpu").version
-    assert cal.model == "l2g.pt@66d7d7843eb2"
+    assert cal.model == SHIPPED
 
 
 def test_reconstruct_warns_and_makes_no_band_for_another_generator(rec, previous):
     from l2g.uncertainty import ModelMismatchWarning
 
-    assert previous.version == "l2g.pt@e0485c1a6204"
+    assert previous.version == PREVIOUS != SHIPPED
     with pytest.warns(ModelMismatchWarning) as caught:
         full = l2g.reconstruct(rec, ["I", "II"], model=previous, interval=0.9)
     assert len(caught) == 1
     message = str(caught[0].message)
-    assert "fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204" in message and "no band" in message
+    assert f"fitted for {SHIPPED}, not for {PREVIOUS}" in message and "no band" in message
     assert full.interval is None and full.generated_leads  # the leads are generated; only the band is refused
     assert full.meta.provenance.model_version == previous.version
 
@@ -415,7 +417,7 @@ def test_trust_table_refuses_a_reconstruction_of_another_generator(rec, previous
     from l2g.uncertainty import CalibrationMismatch
 
     full = l2g.reconstruct(rec, ["I", "II"], model=previous)
-    with pytest.raises(CalibrationMismatch, match=r"fitted for l2g\.pt@66d7d7843eb2, not for l2g\.pt@e0485c1a6204"):
+    with pytest.raises(CalibrationMismatch, match=f"fitted for {re.escape(SHIPPED)}, not for {re.escape(PREVIOUS)}"):
         trust_table(full, model=previous)
 
 
@@ -429,13 +431,13 @@ def test_a_calibration_naming_no_generator_or_a_copy_of_the_right_one(rec, tmp_p
     cal, model = load_calibration(), load_reconstructor(device="cpu")
     unnamed = dataclasses.replace(cal, model=None)
     assert "model" not in unnamed.to_dict()
-    with pytest.raises(CalibrationMismatch, match="fitted for an unnamed generator .*, not for l2g.pt@66d7d7843eb2"):
+    with pytest.raises(CalibrationMismatch, match=f"fitted for an unnamed generator .*, not for {re.escape(SHIPPED)}"):
         calibration_for(model.version, calibration=unnamed)
-    assert calibration_for("renamed.pt@66d7d7843eb2") is cal  # the content, not the file name
+    assert calibration_for("renamed.pt@" + SHIPPED.split("@")[1]) is cal  # the content, not the file name
     assert calibration_for("linear.pt@61c19f59d401", "linear") is cal  # a linear band is not checked
     path = tmp_path / "interval.json"
     cal.save(path)
-    assert json.loads(path.read_text())["model"] == "l2g.pt@66d7d7843eb2"
+    assert json.loads(path.read_text())["model"] == SHIPPED
     assert load_calibration(path).model == cal.model  # round trip
     with pytest.raises(CalibrationError, match="model 'l2g.pt'; expected the generator it was fitted for"):
         IntervalCalibration.from_dict({**cal.to_dict(), "model": "l2g.pt"})
@@ -453,9 +455,9 @@ def test_cli_refuses_the_band_of_another_generator(rec, tmp_path, capsys):
         stdout, stderr = capsys.readouterr()
         assert rc == 2 and stdout == "" and not out.exists()
         assert stderr.splitlines() == [
-            "l2g: error: the band calibration was fitted for l2g.pt@66d7d7843eb2, not for l2g.pt@e0485c1a6204; "
+            f"l2g: error: the band calibration was fitted for {SHIPPED}, not for {PREVIOUS}; "
             "refit it for this generator (bench/trust_calibrate.py cache, fit)"], stderr
     out = tmp_path / "out_previous_no_band"  # without --interval the previous generator still reconstructs
     assert main(["reconstruct", str(hea), "--available", "I,II", "--out", str(out),
                  "--weights", str(WEIGHTS / "previous" / "l2g.pt")]) == 0
-    assert "l2g.pt@e0485c1a6204" in capsys.readouterr().out
+    assert PREVIOUS in capsys.readouterr().out
