@@ -280,7 +280,8 @@ def main():
                   "record_ids_sha256": digest,
                   "patientwise": patientwise,
                   "best_step_of_last_stage": best[1], "held_loss": best[0], "seconds": round(time.time() - t0),
-                  **{k: v for k, v in vars(args).items() if k not in ("data", "ptbxl", "ptbxl_meta", "cache", "out", "init")}},
+                  **{k: v for k, v in vars(args).items()
+                     if k not in ("data", "ptbxl", "ptbxl_meta", "cache", "out", "init")}},
         "log": log,
         "version": 1,
     }
