@@ -63,4 +63,4 @@ trust: install
 PTBXL ?= ../scratch/ptbxl/Data
 DIAG_WEIGHTS ?= weights/l2g.pt
 diagnostic: install
-	OMP_NUM_THREADS=1 $(PY) bench/diagnostic.py all --ptbxl $(PTBXL) --weights $(DIAG_WEIGHTS) --out reports/
+	OMP_NUM_THREADS=1 $(PY) -m bench.diagnostic all --ptbxl $(PTBXL) --weights $(DIAG_WEIGHTS) --out reports/

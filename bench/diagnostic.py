@@ -2,10 +2,10 @@
 
 Stages (each resumable; run from the repository root, ``make diagnostic`` runs them all):
 
-    .venv/bin/python bench/diagnostic.py prepare       # PTB-XL records100 -> one cached array (100 Hz, high-passed)
-    .venv/bin/python bench/diagnostic.py classifiers   # reference + input-only classifiers (folds 1-8, stop on 9)
-    .venv/bin/python bench/diagnostic.py reconstruct   # fold 10 (and 9) reconstructions, model and linear, per subset
-    .venv/bin/python bench/diagnostic.py score         # reports/diagnostic.md + .json
+    .venv/bin/python -m bench.diagnostic prepare       # PTB-XL records100 -> one cached array (100 Hz, high-passed)
+    .venv/bin/python -m bench.diagnostic classifiers   # reference + input-only classifiers (folds 1-8, stop on 9)
+    .venv/bin/python -m bench.diagnostic reconstruct   # fold 10 (and 9) reconstructions, model and linear, per subset
+    .venv/bin/python -m bench.diagnostic score         # reports/diagnostic.md + .json
 
 Paths: ``--ptbxl`` (records100's parent, default ../scratch/ptbxl/Data), ``--meta``
 (ptbxl_database.csv), ``--classifiers`` (the instruments, default weights/fidelity: committed, so a fresh
@@ -409,7 +409,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def write_report(res: dict, args) -> str:
     """reports/diagnostic.md from the result dict (every table names the command that made it)."""
-    cmd = (f"`.venv/bin/python bench/diagnostic.py all --weights {args.weights}` (= `make diagnostic`; stages "
+    cmd = (f"`.venv/bin/python -m bench.diagnostic all --weights {args.weights}` (= `make diagnostic`; stages "
            "prepare, classifiers, reconstruct, score; each resumable)")
     protocol = ("The generator and its linear prior were trained without any record of a fold-9/10 patient (every "
                 "PTB-XL copy in any archive mapped by ecg_id, `l2g.ptbxl.held_out_filter`) and selected on the "
@@ -536,7 +536,42 @@ def write_report(res: dict, args) -> str:
             md += [f"Non-PTB-XL test records, from {name}:", ""] + _table(["method"] + leads_here, [
                 [m] + [f"{v['st'][lead][0]:.3f} / {v['st'][lead][1]:.3f} / {v['st'][lead][2]:.0%}"
                        for lead in leads_here] for m, v in held["subsets"][name].items()]) + [""]
+    md += grade_validation(res["model"], Path(getattr(args, "out", "reports")))
     return "\n".join(md) + "\n"
+
+
+def grade_validation(model: str, reports: Path) -> list[str]:
+    """Section 6: the trust grades' ST claim checked on held-out records of this generator.
+
+    Reads the summaries ``bench.trust_calibrate report`` writes (``trust_calibration_<split>.json``: the shared
+    test split and PTB-XL fold 10); a summary made for another generator is named, not used.
+    """
+    md = ["## 6. Trust grades: is grade A's ST claim kept on held-out records?", "",
+          "Grade A (\"ST decisions possible\", `l2g.grades.st_decisions`) is given only where, on validation, ≥ 90 % "
+          "of the leads so graded had an ST error at J + 60 ms ≤ 0.05 mV (`python -m bench.trust_calibrate fit`). "
+          "Checked here on records the rule never saw: the shared test split (its non-PTB-XL records come from "
+          "other hospitals) and PTB-XL fold 10 (one ECG per patient, drawn at random).", ""]
+    rows, other = [], []
+    for split, label in (("test", "shared test split"), ("ptbxl10", "PTB-XL fold 10")):
+        f = reports / f"trust_calibration_{split}.json"
+        if not f.is_file():
+            continue
+        v = json.loads(f.read_text())
+        if v.get("model") != model:
+            other.append(f"`{f.name}` was made with {v.get('model')}, not this generator: not shown.")
+            continue
+        within = v.get("grade_a_st_within")
+        rows.append([label, v["records"], v["rows"], v["grade_a"], v["grade_a_with_st"],
+                     "—" if within is None else f"**{within:.3f}**", f"{v['coverage']:.3f}", f"{v['spearman']:.3f}",
+                     f"`{v['command']}`"])
+    if rows:
+        md += _table(["records", "n", "(record, subset, lead) rows", "graded A", "A with an ST level",
+                      "A within 0.05 mV (goal ≥ 0.90)", "band coverage (90 %)", "Spearman pred./actual RMSE",
+                      "command"], rows)
+    else:
+        md.append("Not measured for this generator yet (run `make trust` and "
+                  "`python -m bench.trust_calibrate cache/report --split ptbxl10`).")
+    return md + [""] + other + [""]
 
 
 def main(argv=None) -> int:

@@ -664,6 +664,20 @@ def cmd_report(args: argparse.Namespace) -> None:
     out = ROOT / "reports" / f"trust_calibration_{args.split}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(md))
+    grade_counts = ev["grade"].value_counts()
+    summary = {  # read by bench/diagnostic.py (the grade-validation table of reports/diagnostic.md)
+        "split": args.split, "model": cal.model,
+        "command": f"python -m bench.trust_calibrate report --split {args.split}",
+        "records": int(ev["record_id"].nunique()), "rows": int(len(ev)), "coverage": float(ev["coverage"].mean()),
+        "spearman": float(rho), "grade_a": int(grade_counts.get("A", 0)), "grade_a_with_st": int(len(a)),
+        "grade_a_st_within": float(a["within"].mean()) if len(a) else None,
+        "st_share_goal": ST_SHARE, "st_error_mv": ST_ERROR_MV,
+        "per_grade": {str(g): {"n": int(r["n"]),
+                               "st_within": None if pd.isna(r["st_within"]) else float(r["st_within"]),
+                               "st_err_p90_uv": None if pd.isna(r["st_err_p90"]) else float(r["st_err_p90"])}
+                      for g, r in gr.iterrows() if not pd.isna(r["n"])},
+    }
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     print("\n".join(md))
 
 

@@ -155,3 +155,21 @@ def test_diagnostic_report_names_model_protocol_and_goals():
     assert "- I: (c) − (b) = -0.040" in md and "short 0.100" in md
     flattered = write_report({**res, "patientwise": False}, argparse.Namespace(weights="x.pt", boot=10))
     assert "saw fold-10 records in training" in flattered
+
+
+def test_diagnostic_report_shows_the_grade_check_of_this_generator_only(tmp_path):
+    """Section 6 of reports/diagnostic.md reads trust_calibrate's summaries; one made for another generator is
+    named, never shown as this generator's figure."""
+    import json
+
+    from bench.diagnostic import grade_validation
+
+    assert "Not measured for this generator yet" in "\n".join(grade_validation("l2g.pt@aaa", tmp_path))
+    summary = {"model": "l2g.pt@aaa", "records": 300, "rows": 9000, "grade_a": 120, "grade_a_with_st": 110,
+               "grade_a_st_within": 0.912, "coverage": 0.9, "spearman": 0.6,
+               "command": "python -m bench.trust_calibrate report --split ptbxl10"}
+    (tmp_path / "trust_calibration_ptbxl10.json").write_text(json.dumps(summary))
+    (tmp_path / "trust_calibration_test.json").write_text(json.dumps({**summary, "model": "l2g.pt@bbb"}))
+    md = "\n".join(grade_validation("l2g.pt@aaa", tmp_path))
+    assert "| PTB-XL fold 10 | 300 | 9000 | 120 | 110 | **0.912** |" in md
+    assert "shared test split |" not in md and "made with l2g.pt@bbb, not this generator" in md
