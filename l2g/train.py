@@ -552,8 +552,8 @@ def _val_arrays(cfg: TrainConfig, progress: bool) -> list[tuple[str, np.ndarray]
 
     arrays = load_split_arrays(cfg.data_dir, cfg.split_csv, "val", fs=cfg.data.fs, highpass_hz=cfg.data.highpass_hz,
                                progress=progress)
-    if cfg.val_exclude_ptbxl:
-        arrays = [(rid, x) for rid, x in arrays if ptbxl_ecg_id(rid) is None]
+    if cfg.val_exclude_ptbxl:  # no PTB-XL copy left for the patient-wise protocol to filter: its metadata
+        return [(rid, x) for rid, x in arrays if ptbxl_ecg_id(rid) is None]  # is not needed (l2g calibrate)
     return _patientwise(cfg, arrays, "val")
 
 
