@@ -1,10 +1,13 @@
 # Two commands: `make run` (the dashboard) and `make test` (ruff + the whole test suite).
+# `make run` installs only what the dashboard needs (requirements.txt); `make test` adds the test tools
+# (requirements-dev.txt: pytest, ruff, Playwright, ...).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install lint catalog evaluate trust diagnostic chromium postgres clean-venv
+.PHONY: run test install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +18,13 @@ $(STAMP): $(PY) requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 run: install
 	$(VENV)/bin/streamlit run app.py
@@ -33,10 +42,10 @@ postgres:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 
-test: install chromium postgres
+test: install-dev chromium postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 

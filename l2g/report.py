@@ -27,8 +27,10 @@ paper says what the footer says.
   the disclaimer (:data:`DISCLAIMER`) are in the footer.
 * The header: record and patient data (name, identifiers and dates only when not de-identified),
   the cart's measurements and statements when the file has them (the statements labelled as the
-  cart's reading of the originally recorded leads, :func:`l2g.interpretation.page_lines`), and our
-  Lead-II measurements (:func:`lead_ii_measurements`, as the viewer's morphology table).
+  cart's reading of the originally recorded leads, :func:`l2g.interpretation.page_lines`), our
+  whole-ECG measurements from the recorded leads (:func:`whole_ecg_measurements`: global PR / QRS / QT,
+  axes; as the viewer's measurements table) and our Lead-II measurements (:func:`lead_ii_measurements`,
+  as the viewer's morphology table).
 * PDF metadata: title ``"L2G-ECG 12-lead report ..."``, producer ``"L2G-ECG <version>"``.
 
 Examples
@@ -71,6 +73,7 @@ __all__ = [
     "page_geometry",
     "cart_measurement_items",
     "lead_ii_measurements",
+    "whole_ecg_measurements",
     "report_figure",
     "report_pdf_bytes",
     "write_report_pdf",
@@ -98,6 +101,7 @@ _RIGHT_LINES, _FOOTER_LINES = 9, 5  # cart statements and footer lines, at most 
 _LEFT_CHARS, _RIGHT_CHARS, _FOOTER_CHARS = 100, 80, 175  # wrap widths at 7 pt
 _CAL_S, _CAL_MV = 0.2, 1.0  # calibration pulse
 _LINE_MM = 3.1  # header / footer line pitch
+_TABLE_MM = 2.5  # the header's measurement table: four rows of numbers, a little closer
 _SMALL_PT, _TITLE_PT = 7.0, 10.0
 _COLOURS = {"grid_minor": "#f4c7c3", "grid_major": "#e08a80", RECORDED: "#000000", GENERATED: "#1f4fbf",
             "band": "#9ec3ff"}
@@ -260,6 +264,38 @@ def lead_ii_measurements(record: Record) -> dict[str, float]:
         return {}
 
 
+def whole_ecg_measurements(record: Record) -> dict[str, str]:
+    """Our whole-ECG measurements of ``record`` as printed: :func:`l2g.measurements.ecg_measurements` of its
+    recorded leads (generated leads never time an interval or an axis), ``key -> text``.
+
+    A number is whole (``"412"``), followed by ``*`` when read from a flat or noisy lead (unreliable), ``"—"``
+    where it does not exist. Keys: ``heart_rate_bpm``, ``pr_ms``, ``qrs_ms``, ``qt_ms``, ``qtc_ms`` (Bazett,
+    as the Lead-II row) and ``axes`` (``"P/QRS/T"``, e.g. ``"60/45/40"``); empty when nothing can be measured.
+    """
+    import warnings
+
+    from .measurements import ecg_measurements
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = ecg_measurements(record).set_index("key")
+    except ValueError:
+        return {}
+
+    def text(key: str) -> str:
+        if key not in table.index:
+            return "—"
+        value, reliable = float(table.at[key, "value"]), bool(table.at[key, "reliable"])
+        return _num(value) + ("" if reliable or not np.isfinite(value) else "*")
+
+    out = {key: text(source) for key, source in (("heart_rate_bpm", "heart_rate_bpm"), ("pr_ms", "pr_ms"),
+                                                 ("qrs_ms", "qrs_ms"), ("qt_ms", "qt_ms"),
+                                                 ("qtc_ms", "qtc_bazett_ms"))}
+    out["axes"] = "/".join(text(f"{wave}_axis_deg") for wave in ("p", "qrs", "t"))
+    return out
+
+
 def _identity_lines(record: Record) -> list[str]:
     """The fields and comments that :meth:`Record.deidentified` would remove: name, identifiers, birth date."""
     clean = record.deidentified().meta
@@ -286,16 +322,20 @@ _TABLE = (("HR bpm", "heart_rate_bpm"), ("PR ms", "pr_ms"), ("QRS ms", "qrs_ms")
 
 
 def _table(page: Record) -> list[list[str]]:
-    """The header's measurement table: a heading row, the cart's row, our Lead-II row ("—" where none)."""
+    """The header's measurement table: a heading row, the cart's row, our whole-ECG row, our Lead-II row
+    ("—" where none)."""
     from .morphology import cart_intervals
 
-    cart, ours = cart_intervals(page.meta), lead_ii_measurements(page)
+    cart, ours, whole = cart_intervals(page.meta), lead_ii_measurements(page), whole_ecg_measurements(page)
+    unreliable = any(v.endswith("*") or "*/" in v for v in whole.values())
     axes = [page.meta.measurements.get(f"{name}_axis_deg") for name in ("P", "QRS", "T")]
     ii = {RECORDED: "recorded", GENERATED: "generated"}.get(page.status_of("II"), "absent")
     rows = [["", *(head for head, _ in _TABLE)],
             ["Cart, its recorded leads" if cart or any(v is not None for v in axes) else "Cart: none in the file",
              *(_num(cart.get(key)) for _, key in _TABLE[:-1]),
              "/".join(_num(v) for v in axes) if any(v is not None for v in axes) else "—"],
+            ["L2G-ECG, whole ECG (* unreliable)" if unreliable else "L2G-ECG, whole ECG, recorded leads",
+             *(whole.get(key, "—") for _, key in _TABLE[:-1]), whole.get("axes", "—")],
             [f"L2G-ECG, Lead II ({ii}); QTc Bazett",
              *(_num(ours.get(key)) for _, key in _TABLE[:-1]), "—"]]
     return rows
@@ -466,9 +506,9 @@ def report_figure(full: Record, *, paper: str = "A4", speed: float = 25.0, gain:
     top = y - 4.5 - _LINE_MM * len(info)
     for r, row in enumerate(table):
         for c, cell in enumerate(row):
-            ax.text(g.x0 + (0.0 if c == 0 else 56.0 + 13.0 * (c - 1)), top - r * _LINE_MM, cell, fontsize=_SMALL_PT,
+            ax.text(g.x0 + (0.0 if c == 0 else 56.0 + 13.0 * (c - 1)), top - r * _TABLE_MM, cell, fontsize=_SMALL_PT,
                     va="top", fontweight="bold" if r == 0 else "normal")
-    _lines(ax, g.x0, top - _LINE_MM * len(table), generated)
+    _lines(ax, g.x0, top - _TABLE_MM * len(table), generated)
     _lines(ax, g.x0 + 150.0, y - 4.5, statements)
     # grid, pulses, traces
     _grid(ax, g)

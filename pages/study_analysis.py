@@ -20,9 +20,11 @@ if not names:
 name = st.selectbox("Study", names, index=len(names) - 1, key="study_analysis_pick")
 study = next(s for s in list_studies(eng) if s.name == name)
 rep = study_report(eng, study)
-st.caption(f"Model {rep.model_version} · {len(rep.answers)} answers · accuracy = share of correct decisions "
-           "(chance 1/2: near 1/2 means generated leads could not be told from recorded ones), Wilson 95 % "
-           "interval, exact two-sided binomial test against chance.")
+st.caption(f"Model {rep.model_version} · {len(rep.answers)} trials answered. *Trials*: pages answered; *decisions*: "
+           "what is scored — one per pick trial, one per lead that could have been generated on a real-or-generated "
+           "page. Accuracy = share of correct decisions (chance 1/2: near 1/2 means generated leads could not be "
+           "told from recorded ones), Wilson 95 % interval (ci_low–ci_high), exact two-sided binomial test against "
+           "chance (p_vs_chance). \"–\": not defined, the *note* column says why.")
 if rep.answers.empty:
     st.info("No answers yet.")
     st.stop()
@@ -42,21 +44,21 @@ def accuracy_chart(df, x: str, title: str) -> go.Figure:
 
 
 st.subheader("Accuracy per trial type")
-st.dataframe(rep.by_kind, hide_index=True)
+st.dataframe(rep.readable("by_kind"), hide_index=True)
 c1, c2 = st.columns(2)
 c1.plotly_chart(accuracy_chart(rep.by_reader, "reader", "per reader"), key="study_chart_reader")
 c2.plotly_chart(accuracy_chart(rep.by_k, "k", "per number of available leads (k)"), key="study_chart_k")
 st.plotly_chart(accuracy_chart(rep.by_lead, "lead", "per lead"), key="study_chart_lead")
 with st.expander("Tables: per reader, per lead, per k"):
-    st.dataframe(rep.by_reader, hide_index=True)
-    st.dataframe(rep.by_lead, hide_index=True)
-    st.dataframe(rep.by_k, hide_index=True)
+    st.dataframe(rep.readable("by_reader"), hide_index=True)
+    st.dataframe(rep.readable("by_lead"), hide_index=True)
+    st.dataframe(rep.readable("by_k"), hide_index=True)
 st.subheader("Inter-reader agreement (Fleiss' κ)")
-st.dataframe(rep.fleiss, hide_index=True)
+st.dataframe(rep.readable("fleiss"), hide_index=True)
 st.subheader("Diagnosis: recorded vs reconstructed page (Cohen's κ per reader)")
-st.dataframe(rep.cohen, hide_index=True)
-st.subheader("Seconds per trial")
-st.dataframe(rep.times, hide_index=True)
+st.dataframe(rep.readable("cohen"), hide_index=True)
+st.subheader("Seconds per trial (from first display to answer)")
+st.dataframe(rep.readable("times"), hide_index=True)
 c1, c2 = st.columns(2)
 c1.download_button("Answers (CSV)", rep.answers[EXPORT_COLUMNS].to_csv(index=False).encode(),
                    file_name=f"{study.name}_answers.csv", mime="text/csv", key="study_csv")

@@ -6,7 +6,18 @@ import streamlit as st
 
 from dashboard import state
 from dashboard import study as ds
-from l2g.study import DIAGNOSES, KINDS, StudyConfig, StudyError, add_reader, create_study, list_studies, progress
+from l2g.study import (
+    DIAGNOSES,
+    KIND_NAMES,
+    KINDS,
+    StudyConfig,
+    StudyError,
+    add_reader,
+    create_study,
+    list_studies,
+    progress,
+    settings_table,
+)
 
 st.title("Study set-up")
 st.caption("A blinded reader study: can your readers tell generated leads from recorded ones, and do they reach "
@@ -22,15 +33,7 @@ except StudyError as exc:
     st.stop()
 
 studies = list_studies(eng)
-if studies:
-    st.subheader("Studies in this database")
-    for s in studies:
-        p = progress(eng, s)
-        with st.expander(f"{s.name} · model {s.model_version} · {len(p)} reader(s)", expanded=True):
-            st.json({k: s.config[k] for k in ("data", "trials", "kinds", "subsets", "filters", "seed", "method",
-                                              "require_token")}, expanded=False)
-            if len(p):
-                st.dataframe(p, hide_index=True)
+overview = st.container()  # filled last, so its counts include what the forms below just changed
 
 st.subheader("New study")
 default_data = str(state.data_dir() or Path(__file__).resolve().parents[1] / "l2g" / "data" / "demo")
@@ -39,8 +42,7 @@ with st.form("study_new"):
     name = c1.text_input("Study name", value=f"study-{len(studies) + 1}", key="study_name")
     data = c2.text_input("Data folder", value=default_data, key="study_data")
     kinds = c1.multiselect("Trial types", list(KINDS), default=list(KINDS), key="study_kinds",
-                           format_func={"pick": "pick the generated one", "real_or_generated": "real or generated",
-                                        "diagnosis": "same diagnosis"}.get)
+                           format_func=KIND_NAMES.get)
     subsets = c2.text_input("Available-lead subsets (';' between subsets)", value="I;I,II;I,II,V2",
                             key="study_subsets")
     trials = c1.number_input("Trials per type", min_value=1, max_value=1000, value=10, key="study_trials")
@@ -87,3 +89,21 @@ if studies:
                 st.warning(f"Token for {code.strip()}: `{tok}` — shown once; only its hash is stored.")
         except StudyError as exc:
             st.error(str(exc))
+
+studies = list_studies(eng)
+if studies:
+    with overview:
+        st.subheader("Studies in this database")
+        for s in studies:
+            p = progress(eng, s)
+            answered = int(p["answered"].sum()) if len(p) else 0
+            with st.expander(f"{s.name} · model {s.model_version} · {len(p)} reader(s) · {answered} trial(s) "
+                             "answered", expanded=True):
+                left, right = st.columns([3, 2])
+                settings = settings_table(s.config)
+                left.dataframe(settings, hide_index=True, width="stretch", height=35 * (len(settings) + 1) + 3)
+                if len(p):
+                    right.dataframe(p.rename(columns={"answered": "trials answered", "total": "trials assigned",
+                                                      "token": "token required"}), hide_index=True)
+                else:
+                    right.caption("No reader yet (*Add a reader* below).")

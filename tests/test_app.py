@@ -522,52 +522,7 @@ def test_data_folder_argument() -> None:
     assert data_dir(["--other", "x"]) is None or data_dir(["--other", "x"]) == data_dir([])
 
 
-# ------------------------------------------------------------------ other pages
-def test_evaluation_page_without_and_with_a_report(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("L2G_REPORTS_DIR", str(tmp_path))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    app.switch_page("pages/evaluation.py").run()
-    assert not app.exception
-    assert any("not built yet" in i.value for i in app.info)
-    (tmp_path / "evaluation.md").write_text("# Study\n\n| k | r |\n|---|---|\n| 1 | 0.8 |\n")
-    from PIL import Image
-
-    Image.new("RGB", (40, 20), "white").save(tmp_path / "k_curve.png")
-    app.run()
-    assert not app.exception
-    assert any("| k | r |" in m.value for m in app.markdown)
-    assert len(app.image) == 1 and app.image[0].captions == ["k_curve.png"]
-
-
-def test_model_page_card_curves_and_intended_use(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.setenv("L2G_RUNS_DIR", str(tmp_path / "no-runs"))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    app.switch_page("pages/model.py").run()
-    assert not app.exception
-    assert any("not a medical device" in w.value for w in app.warning)
-    assert any("No model card" in i.value for i in app.info)
-    (tmp_path / "MODEL_CARD.md").write_text("# L2G generator\n\nTrained on CinC 2021.\n")
-    (tmp_path / "l2g.metrics.csv").write_text(
-        "epoch,train_mse,val_mse,linear_val_mse,val_r,linear_val_r\n0,0.02,0.03,0.03,0.78,0.77\n"
-        "1,0.015,0.025,0.03,0.81,0.77\n")
-    app.run()
-    assert not app.exception
-    assert any("Trained on CinC 2021" in m.value for m in app.markdown)
-    names = {t["name"] for t in traces(app)}
-    assert {"train_mse", "val_mse", "val_r", "linear_val_r"} <= names
-
-
-def test_model_page_shows_training_runs_when_no_log_is_shipped(monkeypatch, tmp_path: Path) -> None:
-    (tmp_path / "runs" / "a").mkdir(parents=True)
-    (tmp_path / "runs" / "a" / "a.metrics.csv").write_text("epoch,val_mse,val_r\n0,0.03,0.78\n1,0.02,0.8\n")
-    monkeypatch.setenv("L2G_WEIGHTS_DIR", str(tmp_path / "weights"))
-    monkeypatch.setenv("L2G_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    app.switch_page("pages/model.py").run()
-    assert not app.exception
-    assert any("in progress" in c.value for c in app.caption)
-    assert {t["name"] for t in traces(app)} == {"val_mse", "val_r"}
+# the Evaluation and Model pages: tests/test_app_evaluation.py
 
 
 def test_csv_without_a_time_column_is_read_at_the_sidebar_rate(at: AppTest) -> None:

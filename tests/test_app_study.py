@@ -37,6 +37,11 @@ def test_setup_creates_study_and_reader(env, downloads):
     app.button[0].click().run()  # the form's submit button
     assert not app.exception, app.exception
     assert any("created" in s.value for s in app.success), [e.value for e in app.error]
+    # the overview above the forms is drawn after them: the new study is listed in the same run
+    assert len(app.expander) == 1 and app.expander[0].label.startswith("s1 · model ")
+    assert app.expander[0].label.endswith("0 reader(s) · 0 trial(s) answered")
+    settings = app.dataframe[0].value.set_index("setting")["value"]
+    assert settings["Trials per type"] == "2" and settings["Generator"].startswith("linear")
     app.text_input(key="study_reader_code").set_value("R1")
     app.checkbox(key="study_give_token").check()
     [b for b in app.button if b.label == "Add reader"][0].click().run()
@@ -44,6 +49,8 @@ def test_setup_creates_study_and_reader(env, downloads):
     token_msg = [w.value for w in app.warning if "Token for R1" in w.value]
     assert token_msg
     token = token_msg[0].split("`")[1]
+    assert "1 reader(s)" in app.expander[0].label  # counted in the run that added the reader
+    assert app.dataframe[1].value["reader"].tolist() == ["R1"]
 
     # the reader: wrong token refused, right token answers all trials of each kind
     r = page("study_reader")
@@ -77,6 +84,12 @@ def test_setup_creates_study_and_reader(env, downloads):
     assert not a.exception, a.exception
     assert "s1_answers.csv" in downloads and downloads["s1_answers.csv"].count(b"\n") == 7
     assert any("Fleiss" in h.value for h in a.subheader)
+    for table in a.dataframe:  # one reader: Fleiss' kappa undefined, said in words
+        assert not table.value.isin(["None", "nan", "NaN"]).any().any()
+    fleiss = next(t.value for t in a.dataframe if "note" in t.value and "readers" in t.value)
+    assert set(fleiss["kappa"]) == {"–"} and set(fleiss["note"]) == {"needs answers from two or more readers"}
+    by_kind = a.dataframe[0].value.set_index("kind")
+    assert by_kind["trials"].astype(int).sum() == 4 and by_kind["decisions"].astype(int).sum() >= 4  # pick + r/g
 
 
 def _answer_one(app: AppTest) -> str:

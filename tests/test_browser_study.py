@@ -205,9 +205,14 @@ def test_two_readers_kill_restart_blinding_screenshots(tmp_path):
             setup = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             setup.set_default_timeout(TIMEOUT_MS)
             _open(setup, url, "Study set-up")
+            setup.get_by_label("Study name").wait_for()  # the form, not its loading placeholders
+            setup.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+            setup.wait_for_selector(IDLE)
             setup.screenshot(path=str(IMG / "study_setup.png"), full_page=True)
             _open(setup, url, "Study analysis")
             setup.locator(".js-plotly-plot").first.wait_for()
+            setup.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+            setup.wait_for_selector(IDLE)
             setup.screenshot(path=str(IMG / "study_analysis.png"), full_page=True)
             browser.close()
     finally:

@@ -17,6 +17,7 @@ import l2g
 from l2g.demo import DEMO_PATH, demo_record
 from l2g.interpretation import CART_READING
 from l2g.leads import LEADS
+from l2g.measurements import ecg_measurements
 from l2g.record import GENERATED, Metadata, Provenance, Record
 from l2g.report import DISCLAIMER, PAPERS, page_geometry, report_figure, report_pdf_bytes, write_report_pdf
 from tests.ecg_factory import synthetic_record
@@ -166,6 +167,12 @@ def test_cart_measurements_statements_and_our_lead_ii_measurements() -> None:
         assert value in page.texts
     ours = page.texts[page.texts.index("L2G-ECG, Lead II (recorded); QTc Bazett") + 1:][:5]
     assert 50 <= float(ours[0]) <= 100 and 60 <= float(ours[2]) <= 140  # HR and QRS of the synthetic Lead II
+    # the whole-ECG row: l2g.measurements on the recorded leads of the printed window, as the viewer shows them
+    whole = page.texts[page.texts.index("L2G-ECG, whole ECG, recorded leads") + 1:][:6]
+    table = ecg_measurements(full.standardize().crop(0.0, 10.0)).set_index("key")["value"]
+    for text, key in zip(whole, ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms"), strict=False):
+        assert text == f"{table[key]:.0f}"
+    assert whole[5] == "/".join(f"{table[f'{w}_axis_deg']:.0f}" for w in ("p", "qrs", "t"))
     assert "device GE MAC 5500" in page.text
 
 
@@ -221,6 +228,21 @@ def test_everything_printed_lies_inside_printable_margins(paper: str, speed: flo
         assert box.x0 * mm >= 5.0 and box.x1 * mm <= width - 5.0 and box.y0 * mm >= 5.0 and box.y1 * mm <= height - 5.0
     g = page_geometry(paper, speed)
     assert g.x0 >= 5.0 and g.x1 <= width - 5.0 and g.grid_bottom >= 15.0
+
+
+def test_the_header_stays_above_the_grid() -> None:
+    """Three info lines, the four-row measurement table and three generated-lead lines fit the header."""
+    meta = Metadata(measurements={"HR_bpm": 60.0}, fields={"Name": "Doe^Jane"},
+                    provenance=Provenance("model", "l2g.pt@000000000000", ("I",)))
+    full = l2g.reconstruct(synthetic_record(name="hdr"), ["I"], method="linear").replace(meta=meta)
+    fig = report_figure(full)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    mm = 25.4 / fig.dpi
+    top = page_geometry().grid_top
+    header = [t for t in fig.axes[0].texts if t.get_position()[1] > top]
+    assert any(t.get_text().startswith("Generated (estimates") for t in header)
+    assert any(t.get_text() == "L2G-ECG, whole ECG, recorded leads" for t in header)
+    assert min(t.get_window_extent(renderer).y0 * mm for t in header) >= top
 
 
 @pytest.mark.parametrize(("options", "message"), [

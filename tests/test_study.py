@@ -132,19 +132,41 @@ def test_whole_flow_sqlite(tmp_path, data):
     said = pick["answer"].map(json.loads)
     r1 = pick["reader"] == "R1"
     row = rep.by_reader.set_index(["reader", "kind"]).loc[("R1", "pick")]
-    assert row["n"] == 3 and row["correct"] == int((truth[r1] == said[r1]).sum())
+    assert row["trials"] == row["decisions"] == 3 and row["correct"] == int((truth[r1] == said[r1]).sum())
     from l2g.study.stats import binom_p, wilson_interval
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(int(row["correct"]), 3))
     assert row["p_vs_chance"] == pytest.approx(binom_p(int(row["correct"]), 3))
     rog = rep.by_kind.set_index("kind").loc["real_or_generated"]
     judged = answers[answers["kind"] == "real_or_generated"]["lead"].map(lambda s: len(s.split(","))).sum()
-    assert rog["n"] == judged
+    assert rog["decisions"] == judged  # one per lead that could have been generated
+    assert rog["trials"] == (answers["kind"] == "real_or_generated").sum()  # one per page answered
     # R1 marks V1 and V3, R2 only V3: they agree on every lead but V1
     assert rep.fleiss.set_index("kind").loc["pick", "readers"] == 2
     assert rep.cohen["pairs"].tolist() == [2, 2]
-    assert rep.times["mean_s"].min() > 5
+    assert rep.times["mean_s"].min() > 5 and (rep.times["mean_s"] == rep.times["mean_s"].round(1)).all()
+    assert (rep.fleiss["note"] == "").all() or rep.fleiss["kappa"].isna().any()  # a note only beside a nan
+    for name in rep.TABLES:  # on screen: no "None", no "nan"
+        shown = rep.readable(name)
+        assert not shown.isin(["None", "nan", "NaN"]).any().any(), name
     md = rep.to_markdown()
     assert "Fleiss" in md and "Cohen" in md and "| R1 |" in md
+
+
+def test_undefined_statistics_say_why() -> None:
+    from l2g.study.report import cohen_table, fleiss_table
+
+    decisions = pd.DataFrame({"reader": ["R1", "R1"], "trial": [1, 2], "kind": ["pick", "pick"], "lead": ["V1", "V2"],
+                              "k": [1, 1], "choice": ["A", "B"], "correct": [True, False]})
+    no_diagnosis = pd.DataFrame(columns=["reader", "trial", "kind", "lead", "answer", "pair", "variant"])
+    fleiss = fleiss_table(no_diagnosis, decisions).set_index("kind")
+    assert pd.isna(fleiss.loc["pick", "kappa"])
+    assert fleiss.loc["pick", "note"] == "needs answers from two or more readers"
+    same = json.dumps("Normal ECG")
+    diagnosis = pd.DataFrame({"reader": ["R1", "R1"], "trial": [3, 4], "kind": ["diagnosis"] * 2, "lead": ["", ""],
+                              "answer": [same, same], "pair": [1, 1], "variant": ["recorded", "reconstructed"]})
+    cohen = cohen_table(diagnosis)
+    assert cohen.loc[0, "agreement"] == 1.0 and pd.isna(cohen.loc[0, "kappa"])
+    assert "κ is undefined" in cohen.loc[0, "note"]
 
 
 def test_cli_create_report_export(tmp_path, data, capsys):

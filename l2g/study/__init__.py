@@ -15,7 +15,8 @@ from typing import Any
 
 _LAZY = {
     "DIAGNOSES": "design", "KINDS": "design", "StudyConfig": "design", "create_study": "design",
-    "parse_subsets": "design", "StudyReport": "report", "study_report": "report", "trial_figure": "render",
+    "parse_subsets": "design", "settings_table": "design", "KIND_NAMES": "design",
+    "StudyReport": "report", "study_report": "report", "trial_figure": "render",
     **{name: "store" for name in ("StudyError", "TrialView", "add_reader", "answers_frame", "get_study",
                                   "list_studies", "login", "next_trial", "open_db", "progress", "resolve_url",
                                   "submit_answer")},

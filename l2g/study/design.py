@@ -44,12 +44,15 @@ from ..record import RECORDED, Record
 from .store import Study, StudyError, Trial, pack_signal
 
 __all__ = ["KINDS", "DIAGNOSES", "WINDOW_S", "NONE_SHARE", "DISPLAY_FILTER", "StudyConfig", "parse_subsets",
-           "select_records", "judged_leads", "create_study"]
+           "select_records", "judged_leads", "create_study", "KIND_NAMES", "settings_table"]
 
 KINDS: tuple[str, ...] = ("pick", "real_or_generated", "diagnosis")
 #: The short diagnosis list offered on a diagnosis trial (with free text beside it).
 DIAGNOSES: tuple[str, ...] = ("Normal ECG", "Atrial fibrillation / flutter", "Bundle branch block",
                               "Myocardial infarction / ischaemia", "Hypertrophy", "Other abnormality")
+#: A trial type in words (the set-up form, the settings table).
+KIND_NAMES: dict[str, str] = {"pick": "pick the generated one", "real_or_generated": "real or generated",
+                              "diagnosis": "same diagnosis"}
 #: Seconds of each record shown.
 WINDOW_S: float = 10.0
 #: Share of real-or-generated pages with no generated lead at all.
@@ -118,6 +121,40 @@ class StudyConfig:
         if unknown:
             raise StudyError(f"study {self.name!r}: unknown filter(s) {sorted(unknown)}; "
                              "valid: source, dataset, diagnosis")
+
+
+def settings_table(config: dict) -> pd.DataFrame:
+    """A stored study's settings (``Study.config``) as a two-column table (``setting``, ``value``) in words.
+
+    Examples
+    --------
+    >>> settings_table({"data": "ecgs", "trials": 4, "kinds": ["pick"], "subsets": [["I"], ["I", "II"]],
+    ...                 "filters": {}, "records": [], "seed": "s", "method": "linear", "require_token": False,
+    ...                 "diagnoses": ["Normal ECG"]}).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Data folder', 'ecgs'], ['Trials per type', '4'], ['Trial types', 'pick the generated one'],
+     ['Available-lead subsets', 'I · I, II'], ['Records', 'every record that passes the filters'],
+     ['Filters', 'none'], ['Generator', 'linear (the least-squares baseline)'], ['Weights', 'the shipped weights'],
+     ['Seed', 's'], ['Token per reader', 'not required'], ['Diagnosis list', 'Normal ECG']]
+    """
+    c = config
+    records = c.get("records") or []
+    method = c.get("method", "model")
+    rows = [
+        ("Data folder", c.get("data", "–")),
+        ("Trials per type", str(c.get("trials", "–"))),
+        ("Trial types", ", ".join(KIND_NAMES.get(k, k) for k in c.get("kinds", []))),
+        ("Available-lead subsets", " · ".join(", ".join(s) for s in c.get("subsets", []))),
+        ("Records", f"{len(records)} chosen: " + ", ".join(records) if records
+         else "every record that passes the filters"),
+        ("Filters", "; ".join(f"{k} {v!r}" for k, v in (c.get("filters") or {}).items()) or "none"),
+        ("Generator", {"model": "model (the L2G generator)", "linear": "linear (the least-squares baseline)"}
+         .get(method, method)),
+        ("Weights", c.get("weights") or "the shipped weights"),
+        ("Seed", str(c.get("seed", "–"))),
+        ("Token per reader", "required" if c.get("require_token") else "not required"),
+        ("Diagnosis list", ", ".join(c.get("diagnoses") or [])),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "value"])
 
 
 def parse_subsets(text: str) -> list[list[str]]:
