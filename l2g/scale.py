@@ -523,8 +523,10 @@ def ray_session(options: RayOptions):
     bool
         True when this call started (and the caller should shut down) the Ray instance.
     """
-    import ray
-
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the Ray engine needs Ray: pip install 'ray[data]==2.60.0' (or 'l2g-ecg[scale]')") from None
     if ray.is_initialized():
         return False
     if options.address:
@@ -537,10 +539,10 @@ def ray_session(options: RayOptions):
 
 def _ray_rows(job: ReconstructJob, tasks: Sequence[dict], options: RayOptions) -> Iterator[dict]:
     """:func:`process_record` of every task in a Ray Data actor pool, rows as they finish."""
+    started = ray_session(options)
     import ray
     import ray.data
 
-    started = ray_session(options)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the driver's own bar counts records
