@@ -350,8 +350,18 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("archives", "a folder: every record, a results table OUT/l2g_results (Parquet), "
                              "records done earlier for the same input, model and options skipped")
+    _engine_arguments(g)
+    g.add_argument("--limit", type=int, default=None, help="only the first N records (of the shard)")
+    g.add_argument("--shard", default=None, metavar="I/N",
+                   help="only shard I of N (by a hash of the record id), e.g. 0/4 on the first of four machines")
+    g.add_argument("--flush-every", type=int, default=256, help="rows per Parquet part of the results table")
+    p.set_defaults(func=_run_reconstruct)
+
+
+def _engine_arguments(g) -> None:
+    """``--engine`` and the Ray actor pool's options, the same for every command that has an engine."""
     g.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: a process pool on this machine (default); ray: a Ray Data actor pool")
+                   help="local: this machine (default); ray: a Ray actor pool (l2g.scale; docs/SCALE.md)")
     g.add_argument("--address", default=None,
                    help="ray: 'auto' or 'ray://HOST:10001' of a running cluster (default: a Ray instance started here)")
     g.add_argument("--actors", type=int, default=2, help="ray: actors (each loads the model once); default 2")
@@ -359,11 +369,14 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                    help="ray: CPUs Ray reserves per actor (default 0.5: leaves CPUs to Ray Data's own tasks)")
     g.add_argument("--num-gpus", type=float, default=0.0, help="ray: GPUs per actor (default 0: CPU)")
     g.add_argument("--threads-per-actor", type=int, default=1, help="ray: torch threads per actor (default 1)")
-    g.add_argument("--limit", type=int, default=None, help="only the first N records (of the shard)")
-    g.add_argument("--shard", default=None, metavar="I/N",
-                   help="only shard I of N (by a hash of the record id), e.g. 0/4 on the first of four machines")
-    g.add_argument("--flush-every", type=int, default=256, help="rows per Parquet part of the results table")
-    p.set_defaults(func=_run_reconstruct)
+
+
+def _ray_options(args: argparse.Namespace):
+    """The :class:`l2g.scale.RayOptions` of :func:`_engine_arguments`' options."""
+    from .scale import RayOptions
+
+    return RayOptions(address=args.address, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
+                      gpus_per_actor=args.num_gpus, threads_per_actor=args.threads_per_actor)
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
@@ -434,7 +447,7 @@ def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -
 
     from tqdm import tqdm
 
-    from .scale import RayOptions, ReconstructJob, parse_shard, run_reconstruct
+    from .scale import ReconstructJob, parse_shard, run_reconstruct
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     shard = parse_shard(args.shard)
@@ -444,8 +457,7 @@ def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     job = ReconstructJob(args.record, args.out, tuple(available), fmt=args.format, method=args.method,
                          weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval)
-    ray_options = RayOptions(address=args.address, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
-                             gpus_per_actor=args.num_gpus, threads_per_actor=args.threads_per_actor)
+    ray_options = _ray_options(args)
 
     def report(row: dict) -> None:  # errors and reader notes, one line each, above the bar
         if row["error"]:
@@ -547,6 +559,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N records (smoke runs)")
     p.add_argument("--no-progress", action="store_true")
+    _engine_arguments(p.add_argument_group("engine", "where the per-record scoring runs (the same numbers)"))
     p.set_defaults(func=_run_evaluate)
 
 
@@ -579,7 +592,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         methods = {"model": model, **methods}
     records = load_split_records(args.data, args.split_csv, args.split)[: args.limit]
     cfg = StudyConfig(subsets_per_k=args.subsets_per_k, seed=args.seed)
-    result = run_study(records, methods, cfg, progress=not args.no_progress, morphology=_lead_ii_features)
+    result = run_study(records, methods, cfg, progress=not args.no_progress, morphology=_lead_ii_features,
+                       engine=args.engine, ray_options=_ray_options(args))
     meta = {"split": args.split, "command": "l2g " + shlex.join(sys.argv[1:]) if sys.argv else "l2g evaluate",
             "versions": {name: m.version for name, m in methods.items()}, "seconds": time.time() - t0}
     delin = Path("reports/delineation_ludb.md")

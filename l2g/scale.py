@@ -56,7 +56,7 @@ import pyarrow as pa
 __all__ = [
     "RESULT_SCHEMA", "RESULTS_DIR", "ReconstructJob", "RayOptions", "RunSummary", "ENGINES",
     "input_digest", "list_tasks", "parse_shard", "process_record", "run_reconstruct", "read_results",
-    "compact_results", "ray_session",
+    "compact_results", "ray_session", "ray_map", "summarise_results",
 ]
 
 log = logging.getLogger(__name__)
@@ -555,6 +555,41 @@ def _ray_rows(job: ReconstructJob, tasks: Sequence[dict], options: RayOptions) -
                             num_cpus=options.cpus_per_actor, num_gpus=options.gpus_per_actor or None)
         for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
             yield from batch.to_pylist()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class _MapActor:
+    """A Ray actor holding ``state`` (e.g. loaded models), sent once; runs ``func(state, item)``."""
+
+    def __init__(self, state, threads: int):
+        import torch
+
+        torch.set_num_threads(threads)
+        self.state = state
+
+    def run(self, func: Callable, item):
+        return func(self.state, item)
+
+
+def ray_map(func: Callable, items: Sequence, state, options: RayOptions) -> Iterator:
+    """``func(state, item)`` of every item in a pool of Ray actors, results in the items' order.
+
+    ``state`` goes to the object store once and to each actor once (:func:`l2g.evaluate.run_study`
+    sends its methods so). A killed actor is restarted and its call retried (``max_restarts`` and
+    ``max_task_retries`` -1, as Ray Data's actor pools).
+    """
+    started = ray_session(options)
+    import ray
+    from ray.util import ActorPool
+
+    try:
+        actor = ray.remote(num_cpus=options.cpus_per_actor, num_gpus=options.gpus_per_actor or None,
+                           max_restarts=-1, max_task_retries=-1)(_MapActor)
+        state_ref = ray.put(state)
+        pool = ActorPool([actor.remote(state_ref, options.threads_per_actor) for _ in range(options.actors)])
+        yield from pool.map(lambda a, item: a.run.remote(func, item), items)
     finally:
         if started:
             ray.shutdown()

@@ -177,3 +177,28 @@ def test_ray_outputs_equal_the_local_engine(ray_instance, archive, tmp_path):
     assert files and files == _exports(remote.out)
     for f in files:
         assert (local.out / f).read_bytes() == (remote.out / f).read_bytes(), f
+
+
+@pytest.mark.slow
+def test_evaluate_ray_equals_local(ray_instance):
+    import pandas as pd
+
+    from l2g.cli import _lead_ii_features
+    from l2g.evaluate import _TABLES, StudyConfig, run_study
+    from l2g.reconstruction import load_reconstructor
+
+    shipped("l2g.pt")
+    records = [(f"set/r{i}", "set", synthetic_record(seed=i, name=f"r{i}")) for i in range(3)]
+    ludb = shared_data_dir() / "ludb" / "data"
+    if ludb.is_dir():
+        from l2g.io import read_record
+
+        records.append(("ludb/data/1", "ludb", read_record(ludb / "1.hea")))
+    methods = {"model": load_reconstructor(), "linear": load_reconstructor(method="linear")}
+    cfg = StudyConfig(subsets_per_k=1, k_values=(1, 3), claim_subsets=(("I", "II", "V1", "V3", "V5"),))
+    local = run_study(records, methods, cfg, progress=False, morphology=_lead_ii_features)
+    remote = run_study(records, methods, cfg, progress=False, morphology=_lead_ii_features, engine="ray",
+                       ray_options=RAY)
+    assert len(local.rows) and len(local.coverage) and len(local.leadcheck)
+    for name in _TABLES:
+        pd.testing.assert_frame_equal(getattr(local, name), getattr(remote, name), check_exact=True, obj=name)
