@@ -515,6 +515,10 @@ class _RecordActor:
         return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
 
 
+#: Tries at starting a local Ray instance: on a loaded machine its raylet can miss Ray's fixed 30 s.
+_START_TRIES = 3
+
+
 def ray_session(options: RayOptions):
     """Join the cluster at ``options.address``, or start a local Ray instance sized explicitly.
 
@@ -531,9 +535,17 @@ def ray_session(options: RayOptions):
         return False
     if options.address:
         ray.init(address=options.address, log_to_driver=True)
-    else:
-        ray.init(num_cpus=options.num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                 object_store_memory=int(options.object_store_gib * 2**30))
+        return True
+    for attempt in range(1, _START_TRIES + 1):
+        try:
+            ray.init(num_cpus=options.num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     object_store_memory=int(options.object_store_gib * 2**30))
+            return True
+        except Exception as exc:  # Ray raises a bare Exception when its raylet misses its fixed 30 s to register
+            ray.shutdown()  # the processes this attempt started
+            if attempt == _START_TRIES:
+                raise OSError(f"Ray did not start on this machine in {_START_TRIES} tries: {exc}") from exc
+            log.warning("Ray did not start (%s); trying again (%d of %d)", exc, attempt + 1, _START_TRIES)
     return True
 
 
