@@ -42,9 +42,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -519,6 +521,17 @@ class _RecordActor:
 _START_TRIES = 3
 
 
+def _children() -> set[int]:
+    """Process ids whose parent is this process (from /proc; empty where there is none)."""
+    found = set()
+    for d in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if d.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError), open(f"/proc/{d}/stat") as fh:
+                if int(fh.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    found.add(int(d))
+    return found
+
+
 def ray_session(options: RayOptions):
     """Join the cluster at ``options.address``, or start a local Ray instance sized explicitly.
 
@@ -537,12 +550,16 @@ def ray_session(options: RayOptions):
         ray.init(address=options.address, log_to_driver=True)
         return True
     for attempt in range(1, _START_TRIES + 1):
+        before = _children()
         try:
             ray.init(num_cpus=options.num_cpus or os.cpu_count() or 1, include_dashboard=False,
                      object_store_memory=int(options.object_store_gib * 2**30))
             return True
         except Exception as exc:  # Ray raises a bare Exception when its raylet misses its fixed 30 s to register
-            ray.shutdown()  # the processes this attempt started
+            ray.shutdown()
+            for pid in _children() - before:  # what the failed try started and left running (GCS, log monitor)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             if attempt == _START_TRIES:
                 raise OSError(f"Ray did not start on this machine in {_START_TRIES} tries: {exc}") from exc
             log.warning("Ray did not start (%s); trying again (%d of %d)", exc, attempt + 1, _START_TRIES)
