@@ -348,7 +348,35 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                         "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
                         "the calibration (weights/interval.json) was fitted for another generator than --weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("archives", "a folder: every record, a results table OUT/l2g_results (Parquet), "
+                             "records done earlier for the same input, model and options skipped")
+    _engine_arguments(g)
+    g.add_argument("--limit", type=int, default=None, help="only the first N records (of the shard)")
+    g.add_argument("--shard", default=None, metavar="I/N",
+                   help="only shard I of N (by a hash of the record id), e.g. 0/4 on the first of four machines")
+    g.add_argument("--flush-every", type=int, default=256, help="rows per Parquet part of the results table")
     p.set_defaults(func=_run_reconstruct)
+
+
+def _engine_arguments(g) -> None:
+    """``--engine`` and the Ray actor pool's options, the same for every command that has an engine."""
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this machine (default); ray: a Ray actor pool (l2g.scale; docs/SCALE.md)")
+    g.add_argument("--address", default=None,
+                   help="ray: 'auto' or 'ray://HOST:10001' of a running cluster (default: a Ray instance started here)")
+    g.add_argument("--actors", type=int, default=2, help="ray: actors (each loads the model once); default 2")
+    g.add_argument("--cpus-per-actor", type=float, default=0.5,
+                   help="ray: CPUs Ray reserves per actor (default 0.5: leaves CPUs to Ray Data's own tasks)")
+    g.add_argument("--num-gpus", type=float, default=0.0, help="ray: GPUs per actor (default 0: CPU)")
+    g.add_argument("--threads-per-actor", type=int, default=1, help="ray: torch threads per actor (default 1)")
+
+
+def _ray_options(args: argparse.Namespace):
+    """The :class:`l2g.scale.RayOptions` of :func:`_engine_arguments`' options."""
+    from .scale import RayOptions
+
+    return RayOptions(address=args.address, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
+                      gpus_per_actor=args.num_gpus, threads_per_actor=args.threads_per_actor)
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
@@ -358,8 +386,6 @@ def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
 
     return write_export(record, fmt, out, deidentify=deidentify)[0]
 
-
-_WORKER_MODEL = None
 
 
 def _load_model(weights: Path | None, method: str):
@@ -390,25 +416,6 @@ def _read_noted(path: Path, fs: float | None):
     return rec, [" ".join(note.split()) for note in rec.meta.notes]
 
 
-def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
-                     fs: float | None, fmt: str = "wfdb", deidentify: bool = False,
-                     interval: float | None = None) -> Path:
-    """Read, reconstruct and write one record (a folder's); then its reader notes go to stderr."""
-    from tqdm import tqdm
-
-    from .reconstruction import reconstruct
-
-    rec, notes = _read_noted(path, fs)
-    global _WORKER_MODEL
-    if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
-        _WORKER_MODEL, _ = _load_model(weights, method)
-    full = reconstruct(rec, available, model=_WORKER_MODEL, interval=interval)
-    hea = _write_output(full, out, fmt, deidentify)
-    for note in notes:
-        tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
-    return hea
-
-
 def _run_reconstruct(args: argparse.Namespace) -> int:
     from .leads import parse_lead_list
 
@@ -431,65 +438,40 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
             print(f"{PROG}: note: {note}", file=sys.stderr)
         print(f"{args.record} -> {hea} ({model.method}: {model.version})")
         return 0
-    # a folder: only now the folder walk, the progress bar and the worker pool
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # a folder: only now the engine (l2g.scale: the folder walk, the pool or Ray, the results table)
+    return _reconstruct_archive(args, available)
+
+
+def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -> int:
+    import logging
 
     from tqdm import tqdm
 
-    from .catalog import find_records
+    from .scale import ReconstructJob, parse_shard, run_reconstruct
 
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    shard = parse_shard(args.shard)
     model, notes = _load_model(args.weights, args.method)
     _check_band(model, args.interval)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    global _WORKER_MODEL
-    _WORKER_MODEL = model
-    paths = find_records(args.record)
-    if not paths:
-        raise ValueError(f"{args.record}: no records found (looked for .hea, .edf, .h5, .csv)")
-    workers = args.workers or min(len(paths), max(1, (os.cpu_count() or 1)))
-    failures = 0
-    bar = tqdm(total=len(paths), desc="reconstruct", disable=args.no_progress, file=sys.stderr)
-    root = args.record
+    job = ReconstructJob(args.record, args.out, tuple(available), fmt=args.format, method=args.method,
+                         weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval)
+    ray_options = _ray_options(args)
 
-    def dest(p: Path) -> Path:  # mirror the folder tree so equal names in sub-folders never collide
-        return args.out / p.parent.relative_to(root)
+    def report(row: dict) -> None:  # errors and reader notes, one line each, above the bar
+        if row["error"]:
+            tqdm.write(f"{PROG}: error: {_name_once(Path(row['source_file']), row['error'])}", file=sys.stderr)
+        for note in row["notes"] or []:
+            tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
 
-    if workers == 1:
-        results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs,
-                              args.format, args.deidentify, args.interval)) for p in paths)
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
-        futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
-                               args.fs, args.format, args.deidentify, args.interval): p for p in paths}
-        results = ((futures[f], f.result()) for f in as_completed(futures))
-    for path, (ok, value) in results:
-        bar.update(1)
-        if not ok:
-            failures += 1
-            tqdm.write(f"{PROG}: error: {_name_once(path, value)}", file=sys.stderr)
-    bar.close()
-    if workers != 1:
-        pool.shutdown()
-    print(f"{len(paths) - failures} of {len(paths)} records reconstructed into {args.out} "
-          f"({model.method}: {model.version}); {failures} failed")
-    return 1 if failures else 0
-
-
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _safe(func, *args):
-    """Run ``func``; return (True, result) or (False, one-line reason) for bad input."""
-    try:
-        return True, func(*args)
-    except (ValueError, OSError) as exc:
-        return False, _describe(exc)
+    summary = run_reconstruct(job, engine=args.engine, workers=args.workers, ray_options=ray_options,
+                              limit=args.limit, shard=shard, progress=not args.no_progress,
+                              flush_every=args.flush_every, on_row=report)
+    print(f"{summary.done + summary.skipped} of {summary.listed} records reconstructed into {args.out} "
+          f"({summary.method}: {summary.model_digest}); {summary.failed} failed, {summary.skipped} done earlier "
+          f"(skipped); results table {args.out / 'l2g_results'}")
+    return 1 if summary.failed else 0
 
 
 # ------------------------------------------------------------------ report
@@ -577,6 +559,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N records (smoke runs)")
     p.add_argument("--no-progress", action="store_true")
+    _engine_arguments(p.add_argument_group("engine", "where the per-record scoring runs (the same numbers)"))
     p.set_defaults(func=_run_evaluate)
 
 
@@ -609,7 +592,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         methods = {"model": model, **methods}
     records = load_split_records(args.data, args.split_csv, args.split)[: args.limit]
     cfg = StudyConfig(subsets_per_k=args.subsets_per_k, seed=args.seed)
-    result = run_study(records, methods, cfg, progress=not args.no_progress, morphology=_lead_ii_features)
+    result = run_study(records, methods, cfg, progress=not args.no_progress, morphology=_lead_ii_features,
+                       engine=args.engine, ray_options=_ray_options(args))
     meta = {"split": args.split, "command": "l2g " + shlex.join(sys.argv[1:]) if sys.argv else "l2g evaluate",
             "versions": {name: m.version for name, m in methods.items()}, "seconds": time.time() - t0}
     delin = Path("reports/delineation_ludb.md")

@@ -279,12 +279,116 @@ def score_reconstruction(real: Record, generated: Record, available: Sequence[st
     return table.to_dict("records"), {"aup_s": aup(prof_s), "aup_m": aup(prof_m)}
 
 
+#: The tables of a :class:`StudyResult` that :func:`score_record` fills, in its field order.
+_TABLES = ("rows", "profiles", "amplitude", "morphology", "records", "coverage", "leadcheck", "claim")
+
+
+@dataclass(frozen=True)
+class _StudyPlan:
+    """What every record of a study is scored with (the same for all; sent once to each worker)."""
+
+    methods: Mapping[str, object]
+    config: StudyConfig
+    plan: dict[int, list[tuple[str, ...]]]
+    extra: list[tuple[str, ...]]
+    band_method: str | None
+    morphology: object = None
+
+    @property
+    def steps(self) -> int:
+        """Progress steps per record: (subset, method) pairs."""
+        return (sum(len(v) for v in self.plan.values()) + len(self.extra)) * len(self.methods)
+
+
+def _study_plan(methods: Mapping[str, object], config: StudyConfig, morphology=None) -> _StudyPlan:
+    plan = subset_plan(config)
+    extra = list(dict.fromkeys(s for s in (*config.amplitude_subsets, *config.morphology_subsets,
+                                           *config.claim_subsets) if s not in plan.get(len(s), [])))
+    band_method = next(iter(methods), None)
+    if band_method is not None and getattr(methods[band_method], "linear", None) is None:
+        band_method = None  # the band needs a Reconstructor's linear prior (a stand-in has none)
+    try:
+        from .uncertainty import calibration_for
+
+        if band_method is not None:
+            calibration_for(methods[band_method].version, methods[band_method].method)
+    except ValueError as exc:  # no calibration, or one fitted for another generator: the study runs without the band
+        log.warning("no band coverage: %s", exc)
+        band_method = None
+    return _StudyPlan(methods, config, plan, extra, band_method, morphology)
+
+
+def score_record(study: _StudyPlan, item: tuple[str, str, Record]) -> dict[str, list[dict]]:
+    """Every (subset, method) of one record of a study, scored: the rows of each :data:`_TABLES` table.
+
+    The per-record step of :func:`run_study`, which both of its engines call.
+    """
+    from .catalog import ptbxl_ecg_id
+    from .morphology import detect_r_peaks
+    from .reconstruction import reconstruct
+
+    rid, source, rec = item
+    config, plan, methods, morphology = study.config, study.plan, study.methods, study.morphology
+    out: dict[str, list[dict]] = {name: [] for name in _TABLES}
+    claim_set = set(config.claim_subsets)
+    ii = LEADS.index("II")
+    if rec.duration > config.max_seconds:
+        rec = rec.crop(0.0, config.max_seconds)
+    real = remove_baseline(rec, config.highpass_hz)
+    r_ref = detect_r_peaks(real.signal[ii], rec.fs)
+    real_feats = morphology(real.signal[ii], rec.fs, r_peaks=r_ref) if morphology is not None else None
+    out["records"].append({"record_id": rid, "source": source, "fs": rec.fs, "duration_s": rec.duration,
+                           "groups": "; ".join(diagnosis_groups(rec)), "ptbxl_derived": ptbxl_ecg_id(rid) is not None})
+    subsets = [(k, s) for k, v in plan.items() for s in v] + [(len(s), s) for s in study.extra]
+    for k, subset in subsets:
+        key = ",".join(subset)
+        in_plan = subset in plan.get(k, [])
+        gen_idx = [i for i, lead in enumerate(LEADS) if lead not in subset]
+        for name, model in methods.items():
+            banded = in_plan and name == study.band_method
+            generated = reconstruct(rec, subset, model=model, interval=0.9 if banded else None)
+            base = {"method": name, "record_id": rid, "source": source, "k": k, "subset": key}
+            if in_plan or subset in claim_set:
+                lead_scores, profile = score_reconstruction(rec, generated, subset, highpass_hz=config.highpass_hz)
+                if in_plan:
+                    out["rows"].extend({**base, **row} for row in lead_scores)
+                    out["profiles"].append({**base, **profile})
+                if subset in claim_set:
+                    out["claim"].extend({**base, **row} for row in lead_scores)
+            if banded:
+                out["coverage"].extend({**base, **row} for row in band_coverage(real, generated, subset, model,
+                                                                               highpass_hz=config.highpass_hz))
+            if subset not in config.amplitude_subsets and subset not in config.morphology_subsets:
+                continue
+            gen = remove_baseline(generated, config.highpass_hz)  # amplitude and morphology, as scored
+            a, b = real.signal[gen_idx], gen.signal[gen_idx]
+            if subset in config.amplitude_subsets:
+                pp_real = qrs_peak_to_peak(a, r_ref, rec.fs)
+                pp_gen = qrs_peak_to_peak(b, r_ref, rec.fs)
+                for j, i in enumerate(gen_idx):
+                    out["amplitude"].append({"method": name, "record_id": rid, "k": k, "subset": key,
+                                             "lead": LEADS[i], "qrs_pp_real": float(pp_real[j]),
+                                             "qrs_pp_gen": float(pp_gen[j])})
+            if morphology is not None and subset in config.morphology_subsets:
+                gen_feats = morphology(gen.signal[ii], rec.fs)
+                for feat, val in real_feats.items():
+                    out["morphology"].append({"method": name, "record_id": rid, "k": k, "subset": key,
+                                              "feature": feat, "real": val, "generated": gen_feats.get(feat, np.nan)})
+    if config.leadcheck and study.band_method is not None:
+        out["leadcheck"].extend({"record_id": rid, "source": source, **row}
+                                for row in leadcheck_faults(rec, methods[study.band_method]))
+    return out
+
+
 def run_study(
     records: Sequence[tuple[str, str, Record]],
     methods: Mapping[str, object],
     config: StudyConfig = StudyConfig(),
     progress: bool = True,
     morphology=None,
+    *,
+    engine: str = "local",
+    ray_options=None,
 ) -> StudyResult:
     """Reconstruct every (record, subset) with every method and score it.
 
@@ -298,6 +402,12 @@ def run_study(
         used for the morphology comparison. The real Lead II gets the R peaks this
         study has already found on it (:func:`l2g.morphology.detect_r_peaks`), so
         that they are not detected twice; a generated Lead II gets ``None``.
+    engine : {"local", "ray"}
+        ``"local"``: the records one after the other in this process; ``"ray"``: :func:`score_record`
+        of each record in a Ray actor pool (:func:`l2g.scale.ray_map`; the methods sent once to each
+        actor), results in the records' order: the same tables.
+    ray_options : l2g.scale.RayOptions, optional
+        The actor pool of the Ray engine.
 
     Returns
     -------
@@ -305,89 +415,23 @@ def run_study(
     """
     from tqdm import tqdm
 
-    from .catalog import ptbxl_ecg_id
-    from .morphology import detect_r_peaks
-    from .reconstruction import reconstruct
+    study = _study_plan(methods, config, morphology)
+    bar = tqdm(total=len(records) * study.steps, desc=f"evaluate ({engine})", disable=not progress)
+    if engine == "local":
+        scored = (score_record(study, item) for item in records)
+    elif engine == "ray":
+        from .scale import RayOptions, ray_map
 
-    plan = subset_plan(config)
-    claim_set = set(config.claim_subsets)
-    extra = list(dict.fromkeys(s for s in (*config.amplitude_subsets, *config.morphology_subsets,
-                                           *config.claim_subsets) if s not in plan.get(len(s), [])))
-    rows: list[dict] = []
-    profiles: list[dict] = []
-    amp_rows: list[dict] = []
-    morph_rows: list[dict] = []
-    rec_rows: list[dict] = []
-    cov_rows: list[dict] = []
-    lc_rows: list[dict] = []
-    claim_rows: list[dict] = []
-    band_method = next(iter(methods), None)
-    if band_method is not None and getattr(methods[band_method], "linear", None) is None:
-        band_method = None  # the band needs a Reconstructor's linear prior (a stand-in has none)
-    try:
-        from .uncertainty import calibration_for
-
-        if band_method is not None:
-            calibration_for(methods[band_method].version, methods[band_method].method)
-    except ValueError as exc:  # no calibration, or one fitted for another generator: the study runs without the band
-        log.warning("no band coverage: %s", exc)
-        band_method = None
-    total = len(records) * (sum(len(v) for v in plan.values()) + len(extra)) * len(methods)
-    bar = tqdm(total=total, desc="evaluate", disable=not progress)
-    ii = LEADS.index("II")
-    for rid, source, rec in records:
-        if rec.duration > config.max_seconds:
-            rec = rec.crop(0.0, config.max_seconds)
-        real = remove_baseline(rec, config.highpass_hz)
-        r_ref = detect_r_peaks(real.signal[ii], rec.fs)
-        real_feats = morphology(real.signal[ii], rec.fs, r_peaks=r_ref) if morphology is not None else None
-        rec_rows.append({"record_id": rid, "source": source, "fs": rec.fs, "duration_s": rec.duration,
-                         "groups": "; ".join(diagnosis_groups(rec)), "ptbxl_derived": ptbxl_ecg_id(rid) is not None})
-        subsets = [(k, s) for k, v in plan.items() for s in v] + [(len(s), s) for s in extra]
-        for k, subset in subsets:
-            key = ",".join(subset)
-            in_plan = subset in plan.get(k, [])
-            gen_idx = [i for i, lead in enumerate(LEADS) if lead not in subset]
-            for name, model in methods.items():
-                banded = in_plan and name == band_method
-                generated = reconstruct(rec, subset, model=model, interval=0.9 if banded else None)
-                if in_plan or subset in claim_set:
-                    lead_scores, profile = score_reconstruction(rec, generated, subset, highpass_hz=config.highpass_hz)
-                    base = {"method": name, "record_id": rid, "source": source, "k": k, "subset": key}
-                    if in_plan:
-                        rows.extend({**base, **row} for row in lead_scores)
-                        profiles.append({**base, **profile})
-                    if subset in claim_set:
-                        claim_rows.extend({**base, **row} for row in lead_scores)
-                if banded:
-                    cov_rows.extend({"method": name, "record_id": rid, "source": source, "k": k, "subset": key,
-                                     **row} for row in band_coverage(real, generated, subset, model,
-                                                                     highpass_hz=config.highpass_hz))
-                if subset not in config.amplitude_subsets and subset not in config.morphology_subsets:
-                    bar.update(1)
-                    continue
-                out = remove_baseline(generated, config.highpass_hz)  # amplitude and morphology, as scored
-                a, b = real.signal[gen_idx], out.signal[gen_idx]
-                if subset in config.amplitude_subsets:
-                    pp_real = qrs_peak_to_peak(a, r_ref, rec.fs)
-                    pp_gen = qrs_peak_to_peak(b, r_ref, rec.fs)
-                    for j, i in enumerate(gen_idx):
-                        amp_rows.append({"method": name, "record_id": rid, "k": k, "subset": key,
-                                         "lead": LEADS[i], "qrs_pp_real": float(pp_real[j]),
-                                         "qrs_pp_gen": float(pp_gen[j])})
-                if morphology is not None and subset in config.morphology_subsets:
-                    gen_feats = morphology(out.signal[ii], rec.fs)
-                    for feat, val in real_feats.items():
-                        morph_rows.append({"method": name, "record_id": rid, "k": k, "subset": key,
-                                           "feature": feat, "real": val, "generated": gen_feats.get(feat, np.nan)})
-                bar.update(1)
-        if config.leadcheck and band_method is not None:
-            lc_rows.extend({"record_id": rid, "source": source, **row}
-                           for row in leadcheck_faults(rec, methods[band_method]))
+        scored = ray_map(score_record, records, study, ray_options or RayOptions())
+    else:
+        raise ValueError(f"run_study: engine {engine!r} is not known; expected 'local' or 'ray'")
+    tables: dict[str, list[dict]] = {name: [] for name in _TABLES}
+    for one in scored:
+        for name in _TABLES:
+            tables[name].extend(one[name])
+        bar.update(study.steps)
     bar.close()
-    return StudyResult(pd.DataFrame(rows), pd.DataFrame(profiles), pd.DataFrame(amp_rows),
-                       pd.DataFrame(morph_rows), pd.DataFrame(rec_rows), pd.DataFrame(cov_rows),
-                       pd.DataFrame(lc_rows), pd.DataFrame(claim_rows))
+    return StudyResult(*(pd.DataFrame(tables[name]) for name in _TABLES))
 
 
 def band_coverage(real_hp: Record, generated: Record, available: Sequence[str], model, *,

@@ -46,6 +46,8 @@ def test_no_test_skips_when_a_required_dependency_is_missing() -> None:
 OPTIONAL = {
     "deepfakeecg": "synthetic pretraining only (l2g.synthetic raises a ValueError saying `pip install deepfake-ecg`)",
     "kaleido": "PNG/PDF chart export only (l2g.export raises ImageExportUnavailable, the dashboard says so)",
+    "ray": "the Ray engine only (`pip install 'l2g-ecg[scale]'`; pinned in requirements.txt; l2g.scale raises a "
+           "ValueError saying so)",
 }
 
 

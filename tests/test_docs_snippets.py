@@ -59,6 +59,7 @@ TINY = {
     "l2g evaluate --data ../shared/data --split test --out reports/":
         "--subsets-per-k 1 --limit 2 --no-progress",  # the full plan over the test split takes hours
     "l2g reconstruct FOLDER/ --available I --out out/ --workers 2": "--no-progress",
+    "l2g reconstruct FOLDER/ --available I --out out/ --engine ray": "--no-progress",  # skips the two done above
 }
 
 #: Lines (comment stripped, as written) that do not run here, and why.
