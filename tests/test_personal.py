@@ -1,0 +1,126 @@
+"""Personalised reconstruction (issue #23): the fit, the guard, the reconstruct hook, provenance in exports."""
+
+import numpy as np
+import pytest
+
+import l2g
+from l2g.io import read_record, write_wfdb
+from l2g.leads import LEADS
+from l2g.personal import (
+    PriorError,
+    apply_correction,
+    fit_correction,
+    guard_score,
+    guard_threshold,
+)
+from l2g.preprocess import resample
+from l2g.reconstruction import load_reconstructor, reconstruct
+
+from .ecg_factory import synthetic_record, vector_record
+from .weights import shipped
+
+
+@pytest.fixture(scope="module")
+def linear_model():
+    shipped("linear.pt")
+    return load_reconstructor(method="linear")
+
+
+def _rmse(a: l2g.Record, b: l2g.Record, leads) -> float:
+    return float(np.mean([np.sqrt(np.mean((a.lead(x) - b.lead(x)) ** 2)) for x in leads]))
+
+
+def test_fit_recovers_a_patient_gain_and_infinite_penalty_is_generic():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(12, 2000))
+    gen = real.copy()
+    gen[6:] *= 0.6  # the population guess: chest leads too small for this patient
+    exact = apply_correction(fit_correction(real, gen, ["I"], 250.0, penalty=1e-8), real, gen)
+    assert np.abs(exact[6:] - real[6:]).max() < 1e-3
+    assert np.array_equal(apply_correction(fit_correction(real, gen, ["I"], 250.0, penalty=np.inf), real, gen), gen)
+    with pytest.raises(ValueError, match="penalty"):
+        fit_correction(real, gen, ["I"], 250.0, penalty=-1.0)
+    with pytest.raises(ValueError, match=r"\(12, samples\)"):
+        fit_correction(real[:8], gen[:8], ["I"], 250.0)
+
+
+def test_limb_leads_stay_consistent_and_available_leads_unchanged():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(12, 1500))
+    gen = real * 0.5
+    out = apply_correction(fit_correction(real, gen, ["I"], 100.0), real, gen)
+    np.testing.assert_allclose(out[0], gen[0])  # lead I is available: never changed
+    # the correction moves III, aVR, aVL, aVF with I and II (Einthoven / Goldberger on the change)
+    np.testing.assert_allclose((out[2] - gen[2]), (out[1] - gen[1]) - (out[0] - gen[0]), atol=1e-9)
+    np.testing.assert_allclose((out[5] - gen[5]), (out[1] - gen[1]) - 0.5 * (out[0] - gen[0]), atol=1e-9)
+
+
+def test_same_patient_earlier_ecg_is_used_and_lowers_the_error(linear_model):
+    rec = synthetic_record(12.0, seed=3, acquired="2026-01-05T10:00:00")
+    earlier = synthetic_record(10.0, seed=3, name="earlier", acquired="2024-03-02T09:14:00")
+    before = rec.signal.copy()
+    generic = reconstruct(rec, ["I"], model=linear_model)
+    personal = reconstruct(rec, ["I"], model=linear_model, prior=earlier)
+    assert np.array_equal(rec.signal, before)  # inputs never mutated
+    prov = personal.meta.provenance
+    assert prov.prior == "earlier ECG of this patient acquired 2024-03-02"
+    assert "used" in prov.note and generic.meta.provenance.prior is None
+    assert personal.recorded_leads == ("I",) and np.array_equal(personal.lead("I"), rec.lead("I"))
+    others = [lead for lead in LEADS if lead != "I"]
+    assert _rmse(personal, rec, others) < 0.6 * _rmse(generic, rec, others)
+    assert personal.interval is None  # no band in the personalised mode
+
+
+def test_prior_at_another_rate_and_calibration_strip(linear_model):
+    rec = synthetic_record(30.0, seed=4)
+    earlier = resample(synthetic_record(10.0, seed=4, name="earlier"), 250.0)
+    out = reconstruct(rec, ["I", "II", "V2"], model=linear_model, prior=earlier)
+    assert out.fs == rec.fs and out.meta.provenance.prior is not None
+    strip = rec.segment(0, 10.0)
+    out = reconstruct(rec, ["I"], model=linear_model, prior=strip)
+    assert out.meta.provenance.prior == "calibration strip of this record"
+
+
+def test_another_patient_is_refused_with_a_note(linear_model):
+    rec = synthetic_record(10.0, seed=5)
+    other = synthetic_record(10.0, seed=9, name="other")
+    stranger = other.replace(signal=-other.signal)  # another patient, QRS complexes of the opposite sign
+    generic = reconstruct(rec, ["I", "II"], model=linear_model)
+    out = reconstruct(rec, ["I", "II"], model=linear_model, prior=stranger)
+    assert out.meta.provenance.prior is None
+    assert out.meta.provenance.note.startswith("earlier ECG not used")
+    np.testing.assert_array_equal(out.signal, generic.signal)
+    assert out.meta.provenance.model_version == generic.meta.provenance.model_version
+
+
+def test_guard_score_separates_same_from_other():
+    a = synthetic_record(10.0, seed=6).signal[:2]
+    b = synthetic_record(12.0, seed=6).signal[:2]  # the same heart, another recording
+    c = vector_record(10.0).signal[:2]  # another heart
+    assert guard_score(a, b, 500.0) < 0.1 < 0.5 < guard_score(a, c, 500.0)
+    assert guard_score(a, b, 500.0) < guard_threshold(("I", "II")) < guard_score(a, -a, 500.0)
+    assert guard_score(a, np.zeros_like(a), 500.0) == float("inf")  # no beats: never trusted
+
+
+def test_unusable_prior_raises_typed_errors(linear_model):
+    rec = synthetic_record(10.0, seed=7)
+    with pytest.raises(PriorError, match="12 leads"):
+        reconstruct(rec, ["I"], model=linear_model, prior=rec.select(["I", "II", "V1"]))
+    with pytest.raises(PriorError, match="at least 8 s"):
+        reconstruct(rec, ["I"], model=linear_model, prior=synthetic_record(5.0, seed=7))
+    with pytest.raises(l2g.PriorError):
+        reconstruct(rec, ["I"], model=linear_model, prior=rec.signal)
+    assert issubclass(l2g.PriorError, ValueError)
+
+
+def test_export_names_the_personalised_mode_and_date_only(linear_model, tmp_path):
+    rec = synthetic_record(10.0, seed=8, name="today")
+    earlier = synthetic_record(10.0, seed=8, name="Jane_Doe_2024", acquired="2024-03-02T09:14:00")
+    out = reconstruct(rec, ["I"], model=linear_model, prior=earlier)
+    write_wfdb(out, tmp_path)
+    header = (tmp_path / "today.hea").read_text()
+    assert "L2G: personalised mode: generated leads corrected on the earlier ECG of this patient " \
+           "acquired 2024-03-02" in header
+    assert "Jane" not in header and "09:14" not in header
+    back = read_record(tmp_path / "today.hea")
+    assert back.generated_leads == out.generated_leads
