@@ -347,8 +347,41 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
                         "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
                         "the calibration (weights/interval.json) was fitted for another generator than --weights")
+    p.add_argument("--prior", type=Path, default=None, metavar="EARLIER",
+                   help="an earlier 12-lead ECG of the same patient (any readable format, >= 8 s): the generated "
+                        "leads are personalised on it; refused (generic result, with a note) when its recorded "
+                        "leads do not match this record's. Personalised results carry no band")
+    p.add_argument("--prior-map", type=Path, default=None, metavar="CSV",
+                   help="for a folder: a CSV with columns record,earlier (paths relative to the CSV); each listed "
+                        "record is personalised on its earlier ECG, the others are generic")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_reconstruct)
+
+
+def _prior_map(csv_path: Path) -> dict[Path, Path]:
+    """``--prior-map``: record path (resolved, without extension) -> earlier ECG path."""
+    import csv
+
+    if not csv_path.is_file():
+        raise ValueError(f"--prior-map {csv_path}: no such file")
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or not {"record", "earlier"} <= set(rows[0]):
+        raise ValueError(f"--prior-map {csv_path}: expected a CSV with columns record,earlier")
+    base = csv_path.parent
+    return {(base / r["record"]).resolve().with_suffix(""): (base / r["earlier"]) for r in rows}
+
+
+def _prior_for(path: Path, priors: dict[Path, Path] | None) -> Path | None:
+    return None if not priors else priors.get(path.resolve().with_suffix(""))
+
+
+def _personal_note(full) -> str | None:
+    """The one line that says whether the earlier ECG was used (None without one)."""
+    prov = full.meta.provenance
+    if prov is None or (prov.prior is None and prov.note is None):
+        return None
+    return f"personalised on the {prov.prior}" if prov.prior else prov.note
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
@@ -392,19 +425,22 @@ def _read_noted(path: Path, fs: float | None):
 
 def _reconstruct_one(path: Path, available: tuple[str, ...], out: Path, method: str, weights: Path | None,
                      fs: float | None, fmt: str = "wfdb", deidentify: bool = False,
-                     interval: float | None = None) -> Path:
-    """Read, reconstruct and write one record (a folder's); then its reader notes go to stderr."""
+                     interval: float | None = None, prior: Path | None = None) -> Path:
+    """Read, reconstruct (personalised on ``prior`` when given) and write one record (a folder's); then its
+    reader notes go to stderr."""
     from tqdm import tqdm
 
     from .reconstruction import reconstruct
 
     rec, notes = _read_noted(path, fs)
+    earlier = _read_noted(prior, None)[0] if prior is not None else None
     global _WORKER_MODEL
     if _WORKER_MODEL is None:  # a worker process: the parent has reported the loading warnings
         _WORKER_MODEL, _ = _load_model(weights, method)
-    full = reconstruct(rec, available, model=_WORKER_MODEL, interval=interval)
+    full = reconstruct(rec, available, model=_WORKER_MODEL, interval=interval, prior=earlier)
     hea = _write_output(full, out, fmt, deidentify)
-    for note in notes:
+    personal = _personal_note(full)
+    for note in notes + ([f"{path.name}: {personal}"] if personal else []):
         tqdm.write(f"{PROG}: note: {note}", file=sys.stderr)
     return hea
 
@@ -421,16 +457,23 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
+        prior = args.prior or _prior_for(args.record, _prior_map(args.prior_map) if args.prior_map else None)
+        earlier = _read_noted(prior, None)[0] if prior is not None else None
         model, notes = _load_model(args.weights, args.method)
         _check_band(model, args.interval)
-        full = reconstruct(rec, available, model=model, interval=args.interval)
+        full = reconstruct(rec, available, model=model, interval=args.interval, prior=earlier)
         hea = _write_output(full, args.out, args.format, args.deidentify)
+        personal = _personal_note(full)
         for note in notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
-        for note in read_notes:
+        for note in read_notes + ([personal] if personal else []):
             print(f"{PROG}: note: {note}", file=sys.stderr)
-        print(f"{args.record} -> {hea} ({model.method}: {model.version})")
+        mode = "; personalised" if full.meta.provenance.prior else ""
+        print(f"{args.record} -> {hea} ({model.method}: {model.version}{mode})")
         return 0
+    if args.prior is not None:
+        raise ValueError(f"--prior {args.prior}: one earlier ECG for a folder of records; give --prior-map CSV "
+                         "(columns record,earlier) instead")
     # a folder: only now the folder walk, the progress bar and the worker pool
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -439,6 +482,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
     from .catalog import find_records
 
+    priors = _prior_map(args.prior_map) if args.prior_map else None
     model, notes = _load_model(args.weights, args.method)
     _check_band(model, args.interval)
     for note in notes:
@@ -459,11 +503,12 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
 
     if workers == 1:
         results = ((p, _safe(_reconstruct_one, p, available, dest(p), args.method, args.weights, args.fs,
-                              args.format, args.deidentify, args.interval)) for p in paths)
+                              args.format, args.deidentify, args.interval, _prior_for(p, priors))) for p in paths)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
         futures = {pool.submit(_safe, _reconstruct_one, p, available, dest(p), args.method, args.weights,
-                               args.fs, args.format, args.deidentify, args.interval): p for p in paths}
+                               args.fs, args.format, args.deidentify, args.interval, _prior_for(p, priors)): p
+                   for p in paths}
         results = ((futures[f], f.result()) for f in as_completed(futures))
     for path, (ok, value) in results:
         bar.update(1)

@@ -378,7 +378,7 @@ def check_prior(prior: Record, min_s: float = PRIOR_MIN_S) -> Record:
 
 def prior_label(prior: Record, record: Record) -> str:
     """How the earlier ECG is named in provenance and exports: its kind and acquisition date, no identifier."""
-    if prior.name == record.name and "Segment" in prior.meta.fields:
+    if prior.name == record.name and ("Segment" in prior.meta.fields or prior.meta.acquired == record.meta.acquired):
         return "calibration strip of this record"
     if prior.meta.acquired:
         return f"earlier ECG of this patient acquired {prior.meta.acquired[:10]}"

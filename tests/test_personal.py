@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import l2g
-from l2g.io import read_record, write_wfdb
+from l2g.io import read_record, write_dicom, write_wfdb
 from l2g.leads import LEADS
 from l2g.personal import (
     PriorError,
@@ -124,3 +124,33 @@ def test_export_names_the_personalised_mode_and_date_only(linear_model, tmp_path
     assert "Jane" not in header and "09:14" not in header
     back = read_record(tmp_path / "today.hea")
     assert back.generated_leads == out.generated_leads
+
+
+def _write(rec: l2g.Record, folder, name: str):
+    folder.mkdir(parents=True, exist_ok=True)
+    write_wfdb(rec.replace(name=name), folder, name)
+    return folder / f"{name}.hea"
+
+
+def test_cli_prior_and_prior_map(tmp_path, capsys):
+    from l2g.cli import main
+
+    shipped("linear.pt")
+    today = _write(synthetic_record(10.0, seed=10, name="t"), tmp_path / "in", "today")
+    (tmp_path / "old").mkdir()
+    earlier = write_dicom(synthetic_record(10.0, seed=10, name="e", acquired="2023-05-06T08:00:00"),
+                          tmp_path / "old" / "earlier.dcm")  # any readable format; DICOM keeps the date
+    assert main(["reconstruct", str(today), "--available", "I", "--method", "linear", "--out",
+                 str(tmp_path / "o1"), "--prior", str(earlier)]) == 0
+    io = capsys.readouterr()
+    assert "personalised" in io.out and "earlier ECG of this patient acquired 2023-05-06" in io.err
+    assert "L2G: personalised mode" in (tmp_path / "o1" / "today.hea").read_text()
+    other = _write(synthetic_record(10.0, seed=11, name="x"), tmp_path / "in", "other")
+    (tmp_path / "map.csv").write_text("record,earlier\nin/today,old/earlier.dcm\n")
+    assert main(["reconstruct", str(tmp_path / "in"), "--available", "I", "--method", "linear", "--workers", "1",
+                 "--no-progress", "--out", str(tmp_path / "o2"), "--prior-map", str(tmp_path / "map.csv")]) == 0
+    assert "L2G: personalised mode" in (tmp_path / "o2" / "today.hea").read_text()
+    assert "personalised" not in (tmp_path / "o2" / other.name).read_text()
+    assert main(["reconstruct", str(tmp_path / "in"), "--available", "I", "--method", "linear",
+                 "--out", str(tmp_path / "o3"), "--prior", str(earlier)]) == 2
+    assert "--prior-map" in capsys.readouterr().err
