@@ -154,3 +154,18 @@ def test_cli_prior_and_prior_map(tmp_path, capsys):
     assert main(["reconstruct", str(tmp_path / "in"), "--available", "I", "--method", "linear",
                  "--out", str(tmp_path / "o3"), "--prior", str(earlier)]) == 2
     assert "--prior-map" in capsys.readouterr().err
+
+
+def test_chart_draws_the_earlier_ecg_faded_and_names_the_mode(linear_model):
+    from l2g.plots import COLORS, ecg_figure
+
+    rec = synthetic_record(10.0, seed=12)
+    earlier = resample(synthetic_record(10.0, seed=12, name="e", acquired="2022-01-02T03:04:05"), 250.0)
+    out = reconstruct(rec, ["I"], model=linear_model, prior=earlier)
+    fig = ecg_figure(out, earlier=earlier)
+    faded = [t for t in fig.data if t.name == "earlier ECG of this patient"]
+    assert len(faded) == 13 and all(t.line.color == COLORS["earlier"] for t in faded)  # 12 cells + rhythm strip
+    assert faded[0].dx == 1.0 / rec.fs  # drawn at the record's rate
+    foot = fig.layout.annotations[-1].text
+    assert "personalised mode: corrected on the earlier ECG of this patient acquired 2022-01-02" in foot
+    assert not [t for t in ecg_figure(out).data if t.name == "earlier ECG of this patient"]
