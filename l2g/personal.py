@@ -59,6 +59,7 @@ GUARD_THRESHOLDS: dict[str, float] = {"default": 0.6}
 _BEAT_S = (0.25, 0.45)  # median beat window: before and after the R peak
 _SHIFT_S = 0.06  # the two median beats are aligned within +-60 ms
 _QRS_S = (0.12, 0.14)  # the guard's QRS window: before and after the R peak
+_BLOCK = 1 << 16  # samples per block of apply_correction
 
 
 class PriorError(ValueError):
@@ -223,21 +224,29 @@ def apply_correction(corr: Correction, x12: np.ndarray, generic12: np.ndarray) -
     generic12 : ndarray, shape (12, T)
         Its generic reconstruction.
     """
-    generic12 = np.asarray(generic12, np.float64)
-    out = generic12.copy()
+    out = np.array(generic12, np.float64)
     if not corr.targets:
         return out
-    f = _features(np.asarray(x12, np.float64), generic12, corr.available, corr.targets, corr.lags) / corr.scale
-    delta = np.zeros_like(out)
-    for k, lead in enumerate(corr.targets):
-        delta[LEADS.index(lead)] = f @ corr.weights[:, k]
-    if limb_basis(corr.available) is None:  # I and II corrected: the derived limb leads move with them
-        limb = complete_limb_leads({"I": delta[0], "II": delta[1]})
-        for i, lead in enumerate(LIMB_LEADS):
-            delta[i] = limb[lead]
-    for lead in corr.available:
-        delta[LEADS.index(lead)] = 0.0
-    return out + delta
+    x12 = np.asarray(x12)
+    n = out.shape[1]
+    margin = max(abs(lag) for lag in corr.lags)
+    derive = limb_basis(corr.available) is None  # I and II corrected: the derived limb leads move with them
+    for a in range(0, n, _BLOCK):  # blocks bound the feature matrix's memory on long records
+        b = min(n, a + _BLOCK)
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        f = _features(x12[:, lo:hi], generic12[:, lo:hi], corr.available, corr.targets, corr.lags)[a - lo : b - lo]
+        delta = np.zeros((12, b - a))
+        delta_k = (f / corr.scale) @ corr.weights
+        for k, lead in enumerate(corr.targets):
+            delta[LEADS.index(lead)] = delta_k[:, k]
+        if derive:
+            limb = complete_limb_leads({"I": delta[0], "II": delta[1]})
+            for i, lead in enumerate(LIMB_LEADS):
+                delta[i] = limb[lead]
+        for lead in corr.available:
+            delta[LEADS.index(lead)] = 0.0
+        out[:, a:b] += delta
+    return out
 
 
 def median_beats(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray | None:

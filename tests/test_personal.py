@@ -169,3 +169,17 @@ def test_chart_draws_the_earlier_ecg_faded_and_names_the_mode(linear_model):
     foot = fig.layout.annotations[-1].text
     assert "personalised mode: corrected on the earlier ECG of this patient acquired 2022-01-02" in foot
     assert not [t for t in ecg_figure(out).data if t.name == "earlier ECG of this patient"]
+
+
+def test_correction_in_blocks_equals_one_pass(monkeypatch):
+    import l2g.personal as personal
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(12, 3000))
+    gen = real * 0.5
+    for available in (["I"], ["V2"], ["I", "II", "V2"]):
+        corr = fit_correction(real, gen, available, 100.0)
+        whole = apply_correction(corr, real, gen)
+        monkeypatch.setattr(personal, "_BLOCK", 700)  # a long record's blocks: features joined across them
+        np.testing.assert_array_equal(apply_correction(corr, real, gen), whole)
+        monkeypatch.undo()
