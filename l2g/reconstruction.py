@@ -407,7 +407,8 @@ def reconstruct(
         it (:func:`l2g.personal.personalise`). When the guard refuses it (another
         patient, a change in conduction) the result is the generic one and
         ``meta.provenance.note`` says why; ``meta.provenance.prior`` names it
-        when used. A personalised result has no band.
+        when used. A personalised result has no band (a refused prior leaves the
+        generic result and its band).
 
     Returns
     -------
@@ -492,8 +493,10 @@ def reconstruct(
     if prior is not None:  # personalised mode (l2g.personal); no band: bands are calibrated for generic errors
         from .personal import personalise
 
-        return personalise(out, rec, avail, prior, lambda r: reconstruct(r, avail, model=rc, chunk_s=chunk_s),
-                           highpass_hz=rc.highpass_hz)
+        out = personalise(out, rec, avail, prior, lambda r: reconstruct(r, avail, model=rc, chunk_s=chunk_s),
+                          highpass_hz=rc.highpass_hz)
+        if out.meta.provenance.prior is not None:
+            return out
     if interval is not None:
         from .uncertainty import CalibrationMismatch, ModelMismatchWarning, calibration_for, interval_for
 
