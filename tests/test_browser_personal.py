@@ -4,7 +4,8 @@
 tests/test_browser.py). A real same-patient pair of PTB-XL fold 10 (patient 390: ECG 15001 of
 1995-09-15, ECG 16975 of 1996-09-30; ``../scratch/ptbxl/Data/records100``, 100 Hz) is opened: the
 later ECG as the record, from the default leads I, II, V1, V3, V5; the earlier one, written as
-DICOM at 500 Hz with its recording date, as the earlier ECG. Without the PTB-XL files, two synthetic recordings of one heart stand in.
+DICOM at 500 Hz with its recording date, as the earlier ECG. Without the PTB-XL files, two
+synthetic recordings of one heart stand in.
 With ``L2G_WRITE_DOC_IMAGES=1`` the page is written to ``docs/img/personal_earlier_ecg.png``;
 otherwise to ``artifacts/browser/``.
 """
