@@ -51,10 +51,12 @@ PRIOR_MIN_S: float = 8.0
 LAGS_MS: tuple[float, ...] = (-40.0, -20.0, 0.0, 20.0, 40.0)
 #: Ridge penalty per available-lead subset, relative to each feature's variance (chosen on fold 9,
 #: ``reports/personal.md``); other subsets use ``"default"``.
-PENALTIES: dict[str, float] = {"default": 0.03}
+PENALTIES: dict[str, float] = {"I": 0.1, "II": 0.03, "I,II": 0.3, "I,II,V2": 3.0, "I,II,V1,V3,V5": 10.0,
+                               "default": 0.3}
 #: Guard thresholds on :func:`guard_score` per available-lead subset (fold 9: at most 5 % of true pairs
 #: above); other subsets use ``"default"``.
-GUARD_THRESHOLDS: dict[str, float] = {"default": 0.6}
+GUARD_THRESHOLDS: dict[str, float] = {"I": 0.694, "II": 0.730, "I,II": 0.696, "I,II,V2": 0.697,
+                                      "I,II,V1,V3,V5": 0.786, "default": 0.7}
 
 _BEAT_S = (0.25, 0.45)  # median beat window: before and after the R peak
 _SHIFT_S = 0.06  # the two median beats are aligned within +-60 ms
