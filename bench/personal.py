@@ -359,7 +359,10 @@ def strip_mode(args) -> None:
             recs.append((str(p.relative_to(args.data)), rec))
     recs = sorted(recs, key=lambda t: -t[1].duration)[: args.strip_records]
     rc = l2g.load_reconstructor(args.weights, device="cpu")
-    out: dict = {"records": [(rid, round(rec.duration, 1), rec.fs) for rid, rec in recs], "subsets": {}}
+    from l2g.personal import PENALTIES as USED
+
+    out: dict = {"records": [(rid, round(rec.duration, 1), rec.fs) for rid, rec in recs], "subsets": {},
+                 "penalties": {name(leads): USED.get(name(leads), USED["default"]) for leads in SUBSETS}}
     for leads in SUBSETS:
         acc = {"generic": [], "personal": []}
         for _, rec in recs:
@@ -488,7 +491,14 @@ def report(args) -> None:
         out += ["", "## Calibration-strip mode", "",
                 f"The {len(strip['records'])} longest 12-lead records of `../shared/data` (native rates): the first "
                 "10 s are the prior (`prior=rec.crop(0, 10)`), the following 60 s (or less) the target; scored with "
-                "`l2g.metrics.compare` (high-pass of both). Records: " + ", ".join(
+                "`l2g.metrics.compare` (high-pass of both). Penalties: "
+                + (", ".join(f"{k} {v:g}" for k, v in strip["penalties"].items()) if "penalties" in strip else
+                   "those of `l2g.personal.PENALTIES` at the run (I 0.1, II 0.03, I,II 0.3, I,II,V2 3, "
+                   "I,II,V1,V3,V5 3: the run preceded the choice of 10 for the last)")
+                + "; they were chosen on across-visit pairs, and a strip of the same recording may well want a "
+                "smaller one (not tuned here). Of these records, 8 are in the training split of `splits/split.csv` "
+                "(2 validation, 2 test): the generic model may have seen them, which flatters the generic column, "
+                "not the strip's gain. Records: " + ", ".join(
                     f"{r} ({d:g} s, {fs:g} Hz)" for r, d, fs in strip["records"]) + ".", "",
                 "| from | r generic | r strip | RMSE µV generic | RMSE µV strip |", "|---|---:|---:|---:|---:|"]
         for key, v in strip["subsets"].items():
