@@ -181,3 +181,30 @@ def open_folder_record(path: str, record_id: str) -> None:
 def open_demo() -> None:
     """Callback of *Open the demo record*."""
     state.set_record(demo_record(), "built-in demo record (synthetic)")
+
+
+def on_prior_upload() -> None:
+    """Callback of the *Earlier ECG of this patient* uploader (key ``prior_upload``): open it beside the record.
+
+    The earlier ECG must hold all 12 leads and last at least 8 s (:func:`l2g.personal.check_prior`); otherwise
+    it is not kept and the message says why. Removing the files closes it.
+    """
+    from l2g.personal import PriorError, check_prior
+
+    files = st.session_state.get("prior_upload") or []
+    if not files:
+        state.set_prior(None)
+        return
+    origin = "earlier ECG " + ", ".join(f"“{f.name}”" for f in files)
+    try:
+        with state.read_lock():
+            record, _ = _read(list(files))
+        check_prior(record)
+    except PriorError as exc:
+        state.set_prior(None, ("error", f"**Could not use the {origin}:** {str(exc).rstrip('.')}."))
+        return
+    except READ_ERRORS as exc:
+        state.set_prior(None, ("error", refusal(origin, exc)))
+        return
+    when = f", acquired {record.meta.acquired[:10]}" if record.meta.acquired else ""
+    state.set_prior(record, ("info", f"Opened the {origin}{when}: {record.duration:.1f} s at {record.fs:g} Hz."))

@@ -163,6 +163,46 @@ def current_record() -> Record | None:
     return _session_store().get("record")
 
 
+def current_prior() -> tuple[Record, str] | None:
+    """The earlier ECG of this patient opened beside the record (personalised mode) and its digest, or None."""
+    return _session_store().get("prior")
+
+
+def set_prior(record: Record | None, message: tuple[str, str] | None = None) -> None:
+    """Open (or with None, close) the earlier ECG of this patient; ``message`` ``(level, text)`` is shown under
+    its uploader. Kept in this session's store, released with the record when the browser closes."""
+    _session_store()["prior"] = (record, record.digest()) if record is not None else None
+    st.session_state["prior_message"] = message
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
+def _personal_arrays(digest: str, prior_digest: str, _record: Record, _prior: Record,
+                     available: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...], Provenance]:
+    from l2g.reconstruction import reconstruct
+
+    rc, _ = reconstructor("model")
+    out = reconstruct(_record, available, model=rc, prior=_prior)
+    return out.signal, out.status, out.meta.provenance
+
+
+def personal_reconstruction(record: Record, digest: str, prior: Record, prior_digest: str,
+                            available: tuple[str, ...]) -> Record:
+    """``reconstruct(record, available, prior=prior)`` with the cached model, cached per both digests.
+
+    The result is personalised (``meta.provenance.prior`` set, no band) or, when the guard refused the
+    earlier ECG, the generic one with ``meta.provenance.note`` saying why (no band either: the page shows
+    the generic band from :func:`reconstruction`).
+
+    Raises
+    ------
+    l2g.personal.PriorError
+        When the earlier ECG lacks a lead or is shorter than 8 s.
+    """
+    signal, status, prov = _personal_arrays(digest, prior_digest, record, prior, tuple(available))
+    meta = dataclasses.replace(record.meta, provenance=prov)
+    return record.replace(signal=signal, status=status, meta=meta, interval=None)
+
+
 def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | None = None) -> None:
     """Make ``record`` the open record and tick its default leads.
 
@@ -350,6 +390,7 @@ def reset_models() -> None:
     """Forget the loaded reconstructors and the reconstructions made with them (tests, a weights change)."""
     _reconstructor.clear()
     _reconstruct_arrays.clear()
+    _personal_arrays.clear()
     trust.clear()
     lead_check.clear()
     _LOADED.clear()

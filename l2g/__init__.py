@@ -47,6 +47,7 @@ _LAZY = {
     "InvalidSampleRate": "io",
     "MissingSamples": "io",
     "RecordTooShort": "reconstruction",
+    "PriorError": "personal",
     "WeightsNotFoundError": "paths",
     "NotEnoughLeadsError": "leadcheck",
     "CalibrationError": "uncertainty",

@@ -347,6 +347,13 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
                         "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
                         "the calibration (weights/interval.json) was fitted for another generator than --weights")
+    p.add_argument("--prior", type=Path, default=None, metavar="EARLIER",
+                   help="an earlier 12-lead ECG of the same patient (any readable format, >= 8 s): the generated "
+                        "leads are personalised on it; refused (generic result, with a note) when its recorded "
+                        "leads do not match this record's. Personalised results carry no band")
+    p.add_argument("--prior-map", type=Path, default=None, metavar="CSV",
+                   help="for a folder: a CSV with columns record,earlier (paths relative to the CSV); each listed "
+                        "record is personalised on its earlier ECG, the others are generic")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("archives", "a folder: every record, a results table OUT/l2g_results (Parquet), "
                              "records done earlier for the same input, model and options skipped")
@@ -377,6 +384,32 @@ def _ray_options(args: argparse.Namespace):
 
     return RayOptions(address=args.address, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
                       gpus_per_actor=args.num_gpus, threads_per_actor=args.threads_per_actor)
+
+
+def _prior_map(csv_path: Path) -> dict[Path, Path]:
+    """``--prior-map``: record path (resolved, without extension) -> earlier ECG path."""
+    import csv
+
+    if not csv_path.is_file():
+        raise ValueError(f"--prior-map {csv_path}: no such file")
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or not {"record", "earlier"} <= set(rows[0]):
+        raise ValueError(f"--prior-map {csv_path}: expected a CSV with columns record,earlier")
+    base = csv_path.parent
+    return {(base / r["record"]).resolve().with_suffix(""): (base / r["earlier"]) for r in rows}
+
+
+def _prior_for(path: Path, priors: dict[Path, Path] | None) -> Path | None:
+    return None if not priors else priors.get(path.resolve().with_suffix(""))
+
+
+def _personal_note(full) -> str | None:
+    """The one line that says whether the earlier ECG was used (None without one)."""
+    prov = full.meta.provenance
+    if prov is None or (prov.prior is None and prov.note is None):
+        return None
+    return f"personalised on the {prov.prior}" if prov.prior else prov.note
 
 
 def _write_output(record, out: Path, fmt: str, deidentify: bool) -> Path:
@@ -428,16 +461,23 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
+        prior = args.prior or _prior_for(args.record, _prior_map(args.prior_map) if args.prior_map else None)
+        earlier = _read_noted(prior, None)[0] if prior is not None else None
         model, notes = _load_model(args.weights, args.method)
         _check_band(model, args.interval)
-        full = reconstruct(rec, available, model=model, interval=args.interval)
+        full = reconstruct(rec, available, model=model, interval=args.interval, prior=earlier)
         hea = _write_output(full, args.out, args.format, args.deidentify)
+        personal = _personal_note(full)
         for note in notes:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
-        for note in read_notes:
+        for note in read_notes + ([personal] if personal else []):
             print(f"{PROG}: note: {note}", file=sys.stderr)
-        print(f"{args.record} -> {hea} ({model.method}: {model.version})")
+        mode = "; personalised" if full.meta.provenance.prior else ""
+        print(f"{args.record} -> {hea} ({model.method}: {model.version}{mode})")
         return 0
+    if args.prior is not None:
+        raise ValueError(f"--prior {args.prior}: one earlier ECG for a folder of records; give --prior-map CSV "
+                         "(columns record,earlier) instead")
     # a folder: only now the engine (l2g.scale: the folder walk, the pool or Ray, the results table)
     return _reconstruct_archive(args, available)
 
@@ -451,12 +491,14 @@ def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     shard = parse_shard(args.shard)
+    priors = _prior_map(args.prior_map) if args.prior_map else {}
     model, notes = _load_model(args.weights, args.method)
     _check_band(model, args.interval)
     for note in notes:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     job = ReconstructJob(args.record, args.out, tuple(available), fmt=args.format, method=args.method,
-                         weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval)
+                         weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval,
+                         priors=tuple(sorted((str(r), str(e.resolve())) for r, e in priors.items())))
     ray_options = _ray_options(args)
 
     def report(row: dict) -> None:  # errors and reader notes, one line each, above the bar

@@ -76,6 +76,7 @@ COLORS: dict[str, str] = {
     "generated": "#1d4ed8",
     "band": "rgba(29, 78, 216, 0.2)",
     "baseline": "#e07000",
+    "earlier": "rgba(124, 58, 237, 0.35)",
     "calibration": "#000000",
     "minor": "#f7d4d4",
     "major": "#ea9a9a",
@@ -104,6 +105,7 @@ _LEGEND = {
     "recorded": "recorded (input)",
     "real": "real (hidden from the generator)",
     "baseline": "linear baseline (comparison)",
+    "earlier": "earlier ECG of this patient",
 }
 _WAVES = {"P": ("p_on", "p_off"), "QRS": ("qrs_on", "qrs_off"), "T": ("t_on", "t_off")}
 _CAL_S = 0.2  # calibration pulse width (s)
@@ -243,6 +245,7 @@ def ecg_figure(
     band_name: str = "confidence band",
     grades: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
+    earlier: Record | None = None,
 ) -> go.Figure:
     """An ECG page on a true 25 mm/s, 10 mm/mV grid.
 
@@ -287,6 +290,10 @@ def ecg_figure(
         :data:`NOTE_CHARS` characters), e.g. the cart's interpretation labelled as its reading
         of the recorded leads (:func:`l2g.interpretation.page_lines`). The top margin grows to
         hold them; without notes the figure is as before.
+    earlier : Record, optional
+        An earlier ECG of the same patient (personalised mode, :mod:`l2g.personal`): each of its
+        leads is drawn faded under the same lead, from the same time in its own recording (at
+        ``record``'s rate). The chart names the personalised mode when ``record``'s provenance does.
 
     Returns
     -------
@@ -312,6 +319,10 @@ def ecg_figure(
     method = record.meta.provenance.method if record.meta.provenance else "model"
     gen_name = _label(method)
 
+    if earlier is not None and earlier.fs != record.fs:
+        from .preprocess import resample
+
+        earlier = resample(earlier, record.fs)
     fig = go.Figure()
     shown: set[str] = set()
     annotations: list[dict] = []
@@ -377,6 +388,10 @@ def ecg_figure(
                                         font=dict(size=11, color="#888")))
                 continue
             level = float(np.median(seg[1]))
+            if earlier is not None and earlier.status_of(lead) != ABSENT:
+                eseg = _segment(earlier, lead, a, b)
+                if eseg is not None:
+                    add("earlier", lead, eseg, offset, float(np.median(eseg[1])))
             if status == GENERATED:
                 if reference is not None and reference.status_of(lead) == RECORDED:
                     rseg = _segment(reference, lead, a, b)
@@ -420,6 +435,8 @@ def ecg_figure(
     if record.meta.provenance is not None and record.generated_leads:
         p = record.meta.provenance
         foot += f" · generated from {', '.join(p.available)} by {p.method} ({p.model_version})"
+        if p.prior:
+            foot += f" · personalised mode: corrected on the {p.prior}"
     annotations.append(dict(xref="x domain", yref="y domain", x=0, y=0, yshift=-4, xanchor="left", yanchor="top",
                             text=foot, showarrow=False, font=dict(size=11, color="#444")))
     if note_lines:  # above the legend, which sits just over the plot

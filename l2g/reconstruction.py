@@ -371,6 +371,7 @@ def reconstruct(
     model: Reconstructor | None = None,
     chunk_s: float = 300.0,
     interval: float | None = None,
+    prior: Record | None = None,
 ) -> Record:
     """Generate the missing leads of ``record`` from its ``available`` leads.
 
@@ -399,6 +400,15 @@ def reconstruct(
         :class:`~l2g.uncertainty.ModelMismatchWarning` names both, and the
         result has no band (:func:`l2g.uncertainty.calibration_for`).
         Default: no band.
+    prior : Record, optional
+        An earlier 12-lead ECG of the same patient (any rate, at least
+        :data:`l2g.personal.PRIOR_MIN_S` long), or a segment of ``record``
+        taken while all leads were on: the generated leads are personalised on
+        it (:func:`l2g.personal.personalise`). When the guard refuses it (another
+        patient, a change in conduction) the result is the generic one and
+        ``meta.provenance.note`` says why; ``meta.provenance.prior`` names it
+        when used. A personalised result has no band (a refused prior leaves the
+        generic result and its band).
 
     Returns
     -------
@@ -413,6 +423,8 @@ def reconstruct(
         If no lead is available, or an ``available`` lead is absent from the record.
     RecordTooShort
         If the record is shorter than :data:`MIN_RECORD_S` (a ValueError).
+    l2g.personal.PriorError
+        If ``prior`` is not a usable 12-lead ECG (a ValueError).
     l2g.uncertainty.CalibrationError
         With ``interval`` and no readable calibration file.
 
@@ -478,6 +490,13 @@ def reconstruct(
     prov = Provenance(method=rc.method, model_version=rc.version, available=tuple(avail))
     meta = dataclasses.replace(rec.meta, provenance=prov)
     out = rec.replace(signal=gsig, status=tuple(status), meta=meta)
+    if prior is not None:  # personalised mode (l2g.personal); no band: bands are calibrated for generic errors
+        from .personal import personalise
+
+        out = personalise(out, rec, avail, prior, lambda r: reconstruct(r, avail, model=rc, chunk_s=chunk_s),
+                          highpass_hz=rc.highpass_hz)
+        if out.meta.provenance.prior is not None:
+            return out
     if interval is not None:
         from .uncertainty import CalibrationMismatch, ModelMismatchWarning, calibration_for, interval_for
 

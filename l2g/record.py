@@ -108,11 +108,19 @@ class Provenance:
         Version string of the weights / baseline used.
     available : tuple of str
         The leads given to the generator.
+    prior : str or None
+        Set when the generated leads were personalised on an earlier ECG of the same
+        patient (:mod:`l2g.personal`): what it was and when acquired, e.g.
+        ``"earlier ECG of this patient acquired 2019-03-02"`` or ``"calibration strip of this record"``.
+    note : str or None
+        Why an earlier ECG given was used or not (the guard's sentence).
     """
 
     method: str
     model_version: str
     available: tuple[str, ...]
+    prior: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

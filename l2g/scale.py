@@ -122,6 +122,9 @@ class ReconstructJob:
     deidentify : bool
     interval : float, optional
         Coverage level of the band written beside each record.
+    priors : tuple of (str, str)
+        ``--prior-map``: (record path without its suffix, resolved; the same patient's earlier ECG) pairs;
+        a listed record is personalised on its earlier ECG (:func:`l2g.reconstruct`'s ``prior``).
     """
 
     root: Path
@@ -133,11 +136,18 @@ class ReconstructJob:
     fs: float | None = None
     deidentify: bool = False
     interval: float | None = None
+    priors: tuple[tuple[str, str], ...] = ()
 
     def settings(self) -> str:
         """The options besides the model that shape the outputs; a re-run with others redoes every record."""
+        priors = hashlib.sha256(repr(sorted(self.priors)).encode()).hexdigest()[:12] if self.priors else "none"
         return (f"available={','.join(self.available)};format={self.fmt};interval={self.interval};"
-                f"fs={self.fs};deidentify={int(self.deidentify)}")
+                f"fs={self.fs};deidentify={int(self.deidentify)};priors={priors}")
+
+    def prior_for(self, path: Path) -> Path | None:
+        """The earlier ECG ``--prior-map`` names for the record at ``path``, or None."""
+        wanted = str(Path(path).resolve().with_suffix(""))
+        return next((Path(e) for r, e in self.priors if r == wanted), None)
 
 
 @dataclass(frozen=True)
@@ -375,7 +385,12 @@ def process_record(task: dict, job: ReconstructJob, model, calibration=None) -> 
         rec = read_record(path, fs=job.fs)
         row.update(fs=float(rec.fs), duration_s=float(rec.duration),
                    notes=[" ".join(n.split()) for n in rec.meta.notes])
-        full = reconstruct(rec, job.available, model=model, interval=job.interval)
+        prior_path = job.prior_for(path)
+        earlier = read_record(prior_path) if prior_path is not None else None
+        full = reconstruct(rec, job.available, model=model, interval=job.interval, prior=earlier)
+        prov = full.meta.provenance
+        if prior_path is not None:  # whether the earlier ECG was used, or why not (l2g.personal's guard)
+            row["notes"] = row["notes"] + [f"personalised on the {prov.prior}" if prov.prior else str(prov.note)]
         row.update(statuses=list(full.status), generated_leads=list(full.generated_leads))
         _grades(full, model, calibration if calibration is not None else "no calibration given", row)
         _lead_check(rec, model, row)

@@ -103,6 +103,17 @@ with st.sidebar:
         help=f"Opens {loading.ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB. The files added last are opened "
              "and replace the record shown (a WFDB .hea and its .dat may also be added one after the other).",
     )
+    st.file_uploader(
+        "Earlier ECG of this patient", type=loading.UPLOAD_TYPES, accept_multiple_files=True, key="prior_upload",
+        on_change=loading.on_prior_upload,
+        help="Optional: an earlier 12-lead ECG of the same patient (any format above, at least 8 s). The generated "
+             "leads are then personalised on it (personalised mode) and it is drawn faded under each lead. "
+             "Refused, with the reason, when its recorded leads do not match this record's (another patient, or a "
+             "change in conduction since).",
+    )
+    if ss.get("prior_message"):
+        level, text = ss["prior_message"]
+        {"error": st.error, "info": st.caption}.get(level, st.warning)(text)
     st.number_input("CSV rate if it has no time column (Hz)", min_value=1.0, max_value=20000.0,
                     value=loading.DEFAULT_CSV_FS, step=50.0, key="csv_fs")
     folder_box = st.container()
@@ -215,6 +226,27 @@ else:
     if not available:
         st.info("No lead is ticked: tick at least one available lead to generate the others. "
                 "Showing the recording.")
+if "prior_message" not in ss:  # a new session: no earlier ECG yet (the store may outlive a test's session)
+    state.set_prior(None)
+prior, prior_digest = state.current_prior() or (None, None)
+view_digest = part_digest  # the cache key of everything drawn from `output`: personalised results apart
+personal_mode = False
+if prior is not None and generated:
+    from l2g.personal import PriorError
+
+    try:
+        personal = state.personal_reconstruction(part, part_digest, prior, prior_digest, tuple(available))
+    except PriorError as exc:
+        st.error(f"**Earlier ECG not used:** {str(exc).rstrip('.')}.")
+    else:
+        if personal.meta.provenance.prior is not None:
+            output, personal_mode = personal, True
+            view_digest = f"{part_digest}+{prior_digest}"
+            st.info(f"**Personalised mode:** the generated leads are corrected on the {personal.meta.provenance.prior}"
+                    " (drawn faded under each lead). No confidence band or trust grade: they are calibrated for "
+                    "the generic model's errors, which are larger.")
+        else:
+            st.warning(f"**Generic mode:** {personal.meta.provenance.note}.")
 compare_linear = False
 if generated and rc.method == "model":
     compare_linear = st.sidebar.checkbox("Overlay the linear baseline", key="compare_linear",
@@ -235,18 +267,20 @@ if layout == "single" or part.duration > 10.0:
         # the last start on the 0.5-s steps; at least one step (a cart's 10.5-s record has max 0.5, not 0)
         last_start = max(0.5, math.floor((part.duration - 10.0) * 2.0) / 2.0)
         start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
-trust = state.trust(part_digest, available, "model", output) if generated and output.interval is not None else None
+trust = state.trust(view_digest, available, "model", output) if generated and output.interval is not None else None
 grades = dict(zip(trust.index, trust["grade"], strict=True)) if trust is not None else {}
 # the grades in words, with the grade-A rule in force for this reconstruction (or why there is none)
 grade_note = grade_legend(trust.attrs.get("grade_rule") if trust is not None else None)
 shown, filter_label = display_filter(output, filter_name)
 reference = display_filter(part, filter_name)[0] if generated else None
 baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not None else None
-waves = (state.wave_times(part_digest, available, "model", output)
+waves = (state.wave_times(view_digest, available, "model", output)
          if show_waves and "II" in output.present_leads else None)
+earlier_shown = display_filter(prior, filter_name)[0] if personal_mode else None
 fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
                  filter_label=filter_label, width_px=CHART_WIDTH_PX, band=show_band, band_name=BAND_NAME,
-                 grades=grades)
+                 grades=grades, earlier=earlier_shown,
+                 title=f"Personalised mode: corrected on the {output.meta.provenance.prior}" if personal_mode else None)
 chart_slot.plotly_chart(fig, theme=None, key="ecg_chart", config={"displaylogo": False, "scrollZoom": False})
 if generated:
     st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
@@ -277,7 +311,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Agreement with the real leads")
     if compared:
-        table = state.agreement(part_digest, available, "model", compare_linear, part, output, baseline)
+        table = state.agreement(view_digest, available, "model", compare_linear, part, output, baseline)
         if trust is not None:  # the trust grade beside the measured agreement
             table.insert(0, "Grade", trust["grade"].reindex(table.index))
             table.insert(1, "Predicted RMSE (µV)", trust["predicted_rmse_uv"].reindex(table.index))
@@ -306,7 +340,7 @@ with right:
     cart_note = (" cart: the cart's own measurements, over all its leads (its QTc formula may differ "
                  "from Bazett's; HR from its RR when it states no rate)." if cart else "")
     if "II" in compared:
-        morph = state.morphology(part_digest, available, "model", part, output)
+        morph = state.morphology(view_digest, available, "model", part, output)
         if morph is None:
             st.info("Morphology is not available (l2g.morphology is not installed).")
         else:
@@ -332,7 +366,7 @@ with right:
                    "Untick II to compare real and generated Lead-II intervals.")
 
 # whole-ECG measurements from the recorded leads, beside the cart's own
-measurements_panel(output, rec.meta, part_digest, tuple(available), "model")
+measurements_panel(output, rec.meta, view_digest, tuple(available), "model")
 
 # export
 st.subheader("Export")
@@ -340,7 +374,7 @@ st.subheader("Export")
 deidentify = st.checkbox("De-identify exports", value=True, key="deidentify",
                          help="WFDB, CSV and DICOM downloads without the patient's name, identifiers and birth "
                               "date; age and sex are kept.")
-files = state.export_files(part_digest, available, "model", deidentify, output)
+files = state.export_files(view_digest, available, "model", deidentify, output)
 stem = (safe_name(rec.name) + (f"_{seg_start:.0f}-{seg_stop:.0f}s" if n_segments > 1 else "")
         + ("_l2g" if generated else ""))
 ex = st.columns(5)
@@ -356,7 +390,7 @@ else:  # e.g. a rate outside DICOM's 200-1000 Hz
 band_in_images = ex[4].checkbox("Band in PNG/PDF", value=False, key="band_in_images",
                                 help=f"Draw the {BAND_NAME} in the exported chart images and the printable report "
                                      "too (off by default: a printed chart is read without the toggle beside it).")
-image_key = (part_digest, available, filter_name, compare_linear, start, band_in_images)
+image_key = (view_digest, available, filter_name, compare_linear, start, band_in_images)
 images = ss.get("images")
 if browser_path() is None:
     ex[3].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")

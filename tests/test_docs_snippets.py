@@ -208,6 +208,7 @@ def sandbox(tmp_path_factory) -> dict[str, object]:
     _records(work / "ludb" / "data", ["1"], seed=0)
     shutil.copytree(REPO / "l2g" / "data" / "demo", work / "l2g" / "data" / "demo")
     _records(work, ["REC"], seed=20)
+    _records(work, ["EARLIER"], seed=20)  # the same synthetic heart: REC's patient's earlier ECG (--prior)
     _records(work / "FOLDER", ["a", "b"], seed=30)
     save_split(split(scan(data, progress=False)), work / "splits" / "split.csv")
     (work / "weights").mkdir()

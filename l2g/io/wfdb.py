@@ -347,6 +347,10 @@ def header_comments(rec: Record) -> list[str]:
     if meta.provenance is not None:
         p = meta.provenance
         out.append(f"L2G: generated from: {','.join(p.available) or '-'} by {p.method} {p.model_version}".rstrip())
+        if p.prior is not None:
+            out.append(f"L2G: personalised mode: generated leads corrected on the {p.prior}")
+        if p.note is not None:
+            out.append(f"L2G: {p.note}")
     return [" ".join(str(c).split()) for c in out]  # one line each
 
 
