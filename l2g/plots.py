@@ -127,6 +127,8 @@ _STYLE: dict[str, tuple[float, str]] = {
 }
 #: The legend's entries, always in this order (recorded, generated and real whatever the selection).
 LEGEND_ORDER = ("recorded", "generated", "real", "band", "baseline")
+#: Spacing of the click targets of a caliper chart (s): 8 ms, about a pixel at 25 mm/s on a wide screen.
+TARGET_S = 0.008
 _ROW_MM = (25.0, 40.0)  # distance between row baselines, mm of paper (then clipped to the row)
 _CAL_S = 0.2  # calibration pulse width (s)
 _CAL_MV = 1.0  # calibration pulse height (mV)
@@ -366,6 +368,7 @@ def ecg_figure(
     speed: float = PAPER_SPEED_MM_S,
     gain: float = GAIN_MM_MV,
     calipers: Sequence[CaliperPoint] = (),
+    click_targets: bool = False,
 ) -> go.Figure:
     """An ECG page on a true grid: 25 or 50 mm/s, 5, 10 or 20 mm/mV.
 
@@ -420,6 +423,11 @@ def ecg_figure(
         Up to two caliper legs (:mod:`l2g.calipers`): each leg a vertical line on every
         row where its time is shown; with two, the interval marched along every row
         (dotted), a bar on the clicked lead and the reading over the grid.
+    click_targets : bool
+        Make the traces clickable point by point (for calipers): Plotly selects points of
+        markers, not of lines, so each recorded or generated trace gets an invisible marker
+        every :data:`TARGET_S` s (its lead in ``meta``, its value in mV in ``customdata``);
+        the marker clicked is shown as a dot.
 
     Returns
     -------
@@ -489,12 +497,22 @@ def ecg_figure(
     def add(kind: str, lead: str, seg: tuple[float, np.ndarray], offset: float, ref_level: float) -> None:
         start, y = seg
         name = names[kind] if kind in names else _LEGEND[kind]
+        hover = f"<b>{lead}</b> {name}<br>t = %{{x:.3f}} s<br>%{{customdata:.3f}} mV<extra></extra>"
         fig.add_trace(go.Scatter(
             x0=start, dx=1.0 / record.fs, y=place(y, offset, ref_level),
             customdata=y.astype(np.float32), mode="lines", name=name, legendgroup=kind, showlegend=False,
             meta=lead, line=_line(kind),
-            hovertemplate=f"<b>{lead}</b> {name}<br>t = %{{x:.3f}} s<br>%{{customdata:.3f}} mV<extra></extra>",
+            hovertemplate=hover,
         ))
+        if click_targets and kind in ("recorded", "generated"):
+            step = max(1, round(TARGET_S * record.fs))
+            fig.add_trace(go.Scatter(
+                x0=start, dx=step / record.fs, y=place(y[::step], offset, ref_level),
+                customdata=y[::step].astype(np.float32), mode="markers", name=name, legendgroup=kind,
+                showlegend=False, meta=lead, marker=dict(size=8, opacity=0, color=COLORS["caliper"]),
+                selected=dict(marker=dict(opacity=1, size=9)), unselected=dict(marker=dict(opacity=0)),
+                hovertemplate=hover,
+            ))
 
     for r, (leads, cell) in enumerate(bands):
         offset = -r * spacing
