@@ -135,7 +135,8 @@ _CAL_MV = 1.0  # calibration pulse height (mV)
 #: Longest line of an ``ecg_figure`` note before it is wrapped (characters; a 1600-px page holds ~200).
 NOTE_CHARS = 160
 _NOTE_LINE_PX = 17  # height of one note line (12-px font)
-_LEGEND_PX = 28  # the one-row legend above the plot: notes go above it
+_LEGEND_PX = 28  # one row of the legend above the plot: notes go above it
+_LEGEND_ROW_PX = 20  # each further row of a legend wrapped on a narrow page
 
 
 # ------------------------------------------------------------------ filtering
@@ -263,6 +264,17 @@ def _legend_keys(fig: go.Figure, names: Mapping[str, str]) -> None:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=names[kind], legendgroup=kind,
                                  legendrank=rank + 1, showlegend=True, line=line, hoverinfo="skip",
                                  meta="legend key"))
+
+
+def _legend_rows(names: Sequence[str], width_px: float) -> int:
+    """Rows a horizontal legend of these entries takes at ``width_px`` (12-px font: ~6.5 px a character)."""
+    rows, used = 1, 0.0
+    for name in names:
+        w = 40 + 6.5 * len(name)  # symbol, gap and text
+        if used and used + w > width_px - 20:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
 
 
 def _calibration(offsets: Sequence[float], t0: float, speed: float) -> tuple[list, list]:
@@ -498,13 +510,15 @@ def ecg_figure(
         start, y = seg
         name = names[kind] if kind in names else _LEGEND[kind]
         hover = f"<b>{lead}</b> {name}<br>t = %{{x:.3f}} s<br>%{{customdata:.3f}} mV<extra></extra>"
+        targeted = click_targets and kind in ("recorded", "generated")
         fig.add_trace(go.Scatter(
             x0=start, dx=1.0 / record.fs, y=place(y, offset, ref_level),
             customdata=y.astype(np.float32), mode="lines", name=name, legendgroup=kind, showlegend=False,
             meta=lead, line=_line(kind),
-            hovertemplate=hover,
+            # with click targets the hover (and so the click) goes to them: Plotly selects markers only
+            **(dict(hoverinfo="skip") if targeted else dict(hovertemplate=hover)),
         ))
-        if click_targets and kind in ("recorded", "generated"):
+        if targeted:
             step = max(1, round(TARGET_S * record.fs))
             fig.add_trace(go.Scatter(
                 x0=start, dx=step / record.fs, y=place(y[::step], offset, ref_level),
@@ -558,7 +572,7 @@ def ecg_figure(
                              line=_line("calibration"), hoverinfo="skip"))
     if sep_x:
         fig.add_trace(go.Scatter(x=sep_x, y=sep_y, mode="lines", showlegend=False, hoverinfo="skip",
-                                 line=dict(color="#000", width=1.3)))
+                                 line=dict(color="#000", width=1.5)))
     if waves is not None and mark_band is not None:
         _add_wave_marks(fig, waves, *mark_band, spacing)
     reading = _add_calipers(fig, cells, calipers, half, (t0, t1)) if calipers else None
@@ -571,7 +585,8 @@ def ecg_figure(
     y_mm = (y_top - y_bottom) * gain
     note_lines = [part for note in notes for part in (textwrap.wrap(note, NOTE_CHARS) or [""])]
     note_px = _NOTE_LINE_PX * len(note_lines) + 6 if note_lines else 0
-    margin = dict(l=10, r=10, t=(70 if title else 40) + note_px, b=40)
+    extra_rows = _legend_rows([t.name for t in fig.data if t.showlegend is not False and t.name], width_px) - 1
+    margin = dict(l=10, r=10, t=(70 if title else 40) + note_px + extra_rows * _LEGEND_ROW_PX, b=40)
     if height is None:
         px_per_mm = (width_px - margin["l"] - margin["r"]) / x_mm
         height = int(round(y_mm * px_per_mm + margin["t"] + margin["b"]))
@@ -590,7 +605,7 @@ def ecg_figure(
     annotations.append(dict(xref="x domain", yref="y domain", x=0, y=0, yshift=-4, xanchor="left", yanchor="top",
                             text=foot, showarrow=False, font=dict(size=11, color="#444")))
     if note_lines:  # above the legend, which sits just over the plot
-        annotations.append(dict(xref="paper", yref="paper", x=0, y=1, yshift=_LEGEND_PX, xanchor="left",
+        annotations.append(dict(xref="paper", yref="paper", x=0, y=1, yshift=_LEGEND_PX + extra_rows * _LEGEND_ROW_PX, xanchor="left",
                                 yanchor="bottom", align="left", showarrow=False, font=dict(size=12, color="#111"),
                                 text="<br>".join(html.escape(line) for line in note_lines)))
     fig.update_layout(
