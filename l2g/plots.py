@@ -523,7 +523,8 @@ def ecg_figure(
             fig.add_trace(go.Scatter(
                 x0=start, dx=step / record.fs, y=place(y[::step], offset, ref_level),
                 customdata=y[::step].astype(np.float32), mode="markers", name=name, legendgroup=kind,
-                showlegend=False, meta=lead, marker=dict(size=8, opacity=0, color=COLORS["caliper"]),
+                showlegend=False, meta=lead, marker=dict(size=2, opacity=0, color=COLORS["caliper"]),
+                # small: Plotly measures from the marker's edge, and a wide one would tie with its neighbours
                 selected=dict(marker=dict(opacity=1, size=9)), unselected=dict(marker=dict(opacity=0)),
                 hovertemplate=hover,
             ))
@@ -605,8 +606,9 @@ def ecg_figure(
     annotations.append(dict(xref="x domain", yref="y domain", x=0, y=0, yshift=-4, xanchor="left", yanchor="top",
                             text=foot, showarrow=False, font=dict(size=11, color="#444")))
     if note_lines:  # above the legend, which sits just over the plot
-        annotations.append(dict(xref="paper", yref="paper", x=0, y=1, yshift=_LEGEND_PX + extra_rows * _LEGEND_ROW_PX, xanchor="left",
-                                yanchor="bottom", align="left", showarrow=False, font=dict(size=12, color="#111"),
+        annotations.append(dict(xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="bottom",
+                                yshift=_LEGEND_PX + extra_rows * _LEGEND_ROW_PX, align="left", showarrow=False,
+                                font=dict(size=12, color="#111"),
                                 text="<br>".join(html.escape(line) for line in note_lines)))
     fig.update_layout(
         annotations=annotations,

@@ -49,6 +49,19 @@ _GEOMETRY = """(chart) => {
                       .map(p => parseFloat(getComputedStyle(p).strokeWidth))};
 }"""
 # screen position of the rhythm strip's Lead-II click target nearest each time (s)
+# the next R peak after time t0 on the rhythm strip: the first target after t0 + 0.25 s at least 70 % as
+# high over the row's median as the peak at t0, then up to its top
+_NEXT_PEAK = """([chart, t0]) => {
+  const gd = document.querySelector(chart + ' .js-plotly-plot');
+  const k = gd.data.map((t, i) => [t, i]).filter(([t]) => t.mode === 'markers' && t.meta === 'II')
+              .sort((a, b) => gd.calcdata[b[1]].length - gd.calcdata[a[1]].length)[0][1];
+  const cd = gd.calcdata[k];
+  const ys = cd.map(p => p.y).sort((a, b) => a - b), base = ys[Math.floor(ys.length / 2)];
+  const top = cd.find(p => Math.abs(p.x - t0) < 0.005).y - base;
+  let i = cd.findIndex(p => p.x > t0 + 0.25 && p.y - base >= 0.7 * top);
+  while (i + 1 < cd.length && cd[i + 1].y >= cd[i].y) i += 1;
+  return cd[i].x;
+}"""
 _TARGETS = """([chart, times]) => {
   const gd = document.querySelector(chart + ' .js-plotly-plot');
   const k = gd.data.map((t, i) => [t, i]).filter(([t]) => t.mode === 'markers' && t.meta === 'II')
@@ -154,13 +167,14 @@ def test_chart_fills_the_page_scales_gains_and_calipers(page, server) -> None:  
     page.get_by_text("click a point on any lead").first.wait_for()
     _idle(page)
     _center(page)
-    first, second = page.evaluate(_TARGETS, [CHART, [1.0, 2.0]])
+    first, = page.evaluate(_TARGETS, [CHART, [1.0]])
     page.mouse.move(first["x"], first["y"])
     page.mouse.click(first["x"], first["y"])
     page.get_by_text("first leg at").first.wait_for()
     _idle(page)
     _center(page)
-    first, second = page.evaluate(_TARGETS, [CHART, [first["t"], second["t"]]])  # the chart was redrawn
+    next_r = page.evaluate(_NEXT_PEAK, [CHART, first["t"]])  # one cycle: the next R peak
+    second, = page.evaluate(_TARGETS, [CHART, [next_r]])  # (the chart was redrawn)
     page.mouse.move(second["x"], second["y"])
     page.mouse.click(second["x"], second["y"])
     reading = page.get_by_text(re.compile(r"Caliper: Δt \d+ ms")).first
@@ -173,6 +187,7 @@ def test_chart_fills_the_page_scales_gains_and_calipers(page, server) -> None:  
     # each leg where it was clicked: Plotly picks the target nearest the pointer (8 ms apart)
     assert legs == pytest.approx(sorted([first["t"], second["t"]]), abs=0.05)
     assert f"{60000 / dt_ms:.0f} bpm" in text and "mV (II)" in text
+    assert 300 < dt_ms < 1500  # one cardiac cycle of the demo
     marched = page.evaluate("""(chart) => document.querySelector(chart + ' .js-plotly-plot').data
         .filter(t => t.name === 'caliper (marched)').length""", CHART)
     assert marched == 1
