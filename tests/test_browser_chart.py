@@ -49,18 +49,21 @@ _GEOMETRY = """(chart) => {
                       .map(p => parseFloat(getComputedStyle(p).strokeWidth))};
 }"""
 # screen position of the rhythm strip's Lead-II click target nearest each time (s)
-# the next R peak after time t0 on the rhythm strip: the first target after t0 + 0.25 s at least 70 % as
-# high over the row's median as the peak at t0, then up to its top
+# the next R peak after time t0 on the rhythm strip (its time and screen position): the first target after
+# t0 + 0.45 s (past the T wave) at least 55 % as high over the row's median as the strip's highest point, then
+# up to its top
 _NEXT_PEAK = """([chart, t0]) => {
   const gd = document.querySelector(chart + ' .js-plotly-plot');
   const k = gd.data.map((t, i) => [t, i]).filter(([t]) => t.mode === 'markers' && t.meta === 'II')
               .sort((a, b) => gd.calcdata[b[1]].length - gd.calcdata[a[1]].length)[0][1];
-  const cd = gd.calcdata[k];
+  const cd = gd.calcdata[k], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.querySelector('.main-svg').getBoundingClientRect();
   const ys = cd.map(p => p.y).sort((a, b) => a - b), base = ys[Math.floor(ys.length / 2)];
-  const top = cd.find(p => Math.abs(p.x - t0) < 0.005).y - base;
-  let i = cd.findIndex(p => p.x > t0 + 0.25 && p.y - base >= 0.7 * top);
+  const top = ys[ys.length - 1] - base;
+  let i = cd.findIndex(p => p.x > t0 + 0.45 && p.y - base >= 0.55 * top);
   while (i + 1 < cd.length && cd[i + 1].y >= cd[i].y) i += 1;
-  return cd[i].x;
+  const p = cd[i];
+  return {t: p.x, x: box.left + xa._offset + xa.l2p(p.x), y: box.top + ya._offset + ya.l2p(p.y)};
 }"""
 _TARGETS = """([chart, times]) => {
   const gd = document.querySelector(chart + ' .js-plotly-plot');
@@ -173,8 +176,7 @@ def test_chart_fills_the_page_scales_gains_and_calipers(page, server) -> None:  
     page.get_by_text("first leg at").first.wait_for()
     _idle(page)
     _center(page)
-    next_r = page.evaluate(_NEXT_PEAK, [CHART, first["t"]])  # one cycle: the next R peak
-    second, = page.evaluate(_TARGETS, [CHART, [next_r]])  # (the chart was redrawn)
+    second = page.evaluate(_NEXT_PEAK, [CHART, first["t"]])  # one cycle: the next R peak (on the redrawn chart)
     page.mouse.move(second["x"], second["y"])
     page.mouse.click(second["x"], second["y"])
     reading = page.get_by_text(re.compile(r"Caliper: Δt \d+ ms")).first
