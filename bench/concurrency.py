@@ -233,7 +233,7 @@ async def one_session(browser, url: str, me: Patient, everyone: list[Patient]) -
         await page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
             [str(p) for p in me.files])
         await page.get_by_text(f"upload “{me.name}.hea”").first.wait_for()
-        await page.locator(".js-plotly-plot .legendtext").filter(has_text="generated (").first.wait_for()
+        await page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for()
         await _wait_idle(page)
         res.chart_s = time.perf_counter() - t0
         text = await page.locator('[data-testid="stMain"]').inner_text()
@@ -282,7 +282,7 @@ async def _long_session(server: Server, files: list[Path]) -> tuple[float, float
             await page.get_by_text(f"upload “{files[0].name}”").first.wait_for()
             opened = time.perf_counter() - t0  # transferred, decoded and summarised
             await page.get_by_text("segments of").first.wait_for()
-            await page.locator(".js-plotly-plot .legendtext").filter(has_text="generated (").first.wait_for()
+            await page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for()
             await _wait_idle(page)
             shown = time.perf_counter() - t0
             t0 = time.perf_counter()  # the next segment

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .interpretation import page_lines
+from .paper import GAINS, SPEEDS
 from .record import GENERATED, RECORDED, Metadata, Record
 
 if TYPE_CHECKING:  # pandas and matplotlib only when a report is made
@@ -81,10 +82,6 @@ __all__ = [
 
 #: Paper sizes, landscape: name -> (width, height) in mm.
 PAPERS: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}
-#: Paper speeds offered (mm/s).
-SPEEDS: tuple[float, ...] = (25.0, 50.0)
-#: Gains offered (mm/mV).
-GAINS: tuple[float, ...] = (5.0, 10.0, 20.0)
 #: The display filter of a printed page (a key of :data:`l2g.plots.DISPLAY_FILTERS`), as a cart prints.
 DEFAULT_FILTER = "0.05–150 Hz (diagnostic)"
 #: Printed on every page.

@@ -10,7 +10,7 @@ import re
 
 import streamlit as st
 
-from dashboard import loading, state
+from dashboard import chart, loading, state
 from dashboard.cart import GENERATED_NOTE, interpretation_panel
 from dashboard.measurements import measurements_panel
 from dashboard.report import report_download
@@ -22,7 +22,7 @@ from l2g.io import MAX_UPLOAD_BYTES
 from l2g.leads import LEADS, PRESETS
 from l2g.metrics import scored_leads
 from l2g.morphology import cart_intervals
-from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure
+from l2g.plots import DISPLAY_FILTERS, LAYOUTS, display_filter, ecg_figure, trace_leads, window_seconds
 from l2g.record import ABSENT, GENERATED, RECORDED, Metadata
 from l2g.report import cart_measurement_items
 from l2g.uncertainty import CalibrationError, grade_legend
@@ -31,7 +31,6 @@ VIEWS = {"3×4 + rhythm": "3x4", "6×2": "6x2", "12×1": "12x1", "Single lead": 
 GRID = LAYOUTS["3x4"][0]  # the toggles sit like the 3x4 ECG page
 # a lead the file lacks, or holds only as a generated trace, cannot be ticked (the summary says which)
 LEAD_LABELS = {RECORDED: "{lead}", GENERATED: "{lead} (gen)", ABSENT: "{lead} (missing)"}
-CHART_WIDTH_PX = 940  # main-column width of a 1400-px window with the sidebar open (the grid stays square anyway)
 BAND_NAME = f"{state.BAND_LEVEL:.0%} confidence band".replace("%", " %")
 
 
@@ -190,11 +189,13 @@ if n_segments > 1:
                         f"({_clock(seg_start)}).")
 else:
     part, part_digest, seg_start, seg_stop = rec, digest, 0.0, rec.duration
+speed, gain, caliper_on = chart.scale_controls(st.container())  # paper speed, gain, calipers
+width_px = chart.chart_width()  # the main column's width, measured in the browser
 chart_slot = st.empty()
 if not state.model_ready("model"):  # first visit after the server started: show the recording while torch loads
     preview, preview_label = display_filter(part, filter_name)
-    chart_slot.plotly_chart(ecg_figure(preview, filter_label=preview_label, width_px=CHART_WIDTH_PX), theme=None,
-                            key="ecg_preview", config={"displaylogo": False})
+    chart_slot.plotly_chart(ecg_figure(preview, filter_label=preview_label, width_px=width_px, speed=speed, gain=gain),
+                            theme=None, key="ecg_preview", config={"displaylogo": False})
 
 # reconstruction
 try:
@@ -256,16 +257,17 @@ baseline = state.reconstruction(part, part_digest, available, "linear", interval
 # chart
 layout = VIEWS[view]
 start = 0.0
-if layout == "single" or part.duration > 10.0:
+window_s = window_seconds(speed)  # 10 s at 25 mm/s, 5 s at 50
+if layout == "single" or part.duration > window_s:
     view_cols = controls.columns(3)
     if layout == "single":
         present = [lead for lead in LEADS if output.status_of(lead) != ABSENT]
         single = view_cols[0].selectbox("Lead", present, index=present.index("II") if "II" in present else 0,
                                         key="single_lead")
         layout = [[single]]
-    if part.duration > 10.0:
+    if part.duration > window_s:
         # the last start on the 0.5-s steps; at least one step (a cart's 10.5-s record has max 0.5, not 0)
-        last_start = max(0.5, math.floor((part.duration - 10.0) * 2.0) / 2.0)
+        last_start = max(0.5, math.floor((part.duration - window_s) * 2.0) / 2.0)
         start = view_cols[1].slider("Window start (s)", 0.0, last_start, 0.0, step=0.5, key="t0")
 trust = state.trust(view_digest, available, "model", output) if generated and output.interval is not None else None
 grades = dict(zip(trust.index, trust["grade"], strict=True)) if trust is not None else {}
@@ -277,14 +279,19 @@ baseline_shown = display_filter(baseline, filter_name)[0] if baseline is not Non
 waves = (state.wave_times(view_digest, available, "model", output)
          if show_waves and "II" in output.present_leads else None)
 earlier_shown = display_filter(prior, filter_name)[0] if personal_mode else None
+legs = chart.calipers(part_digest)
 fig = ecg_figure(shown, layout=layout, reference=reference, baseline=baseline_shown, start_s=start, waves=waves,
-                 filter_label=filter_label, width_px=CHART_WIDTH_PX, band=show_band, band_name=BAND_NAME,
-                 grades=grades, earlier=earlier_shown,
+                 filter_label=filter_label, width_px=width_px, band=show_band, band_name=BAND_NAME,
+                 grades=grades, speed=speed, gain=gain, calipers=legs, click_targets=caliper_on, earlier=earlier_shown,
                  title=f"Personalised mode: corrected on the {output.meta.provenance.prior}" if personal_mode else None)
-chart_slot.plotly_chart(fig, theme=None, key="ecg_chart", config={"displaylogo": False, "scrollZoom": False})
+chart.remember_traces(trace_leads(fig))  # what a click on the chart refers to
+chart_slot.plotly_chart(fig, theme=None, key=chart.CHART_KEY, config={"displaylogo": False, "scrollZoom": False},
+                        **(dict(on_select=chart.on_chart_select, selection_mode="points") if caliper_on else {}))
+if caliper_on:
+    chart.caliper_panel(legs)
 if generated:
-    st.caption(f"Generated ({output.meta.provenance.method}, blue): {', '.join(generated)}. "
-               "Grey under a generated lead: the real recording, hidden from the generator."
+    st.caption(f"Generated ({output.meta.provenance.method}, solid blue): {', '.join(generated)}. "
+               "Dotted grey under a generated lead: the real recording, hidden from the generator."
                + (f" Light blue: the {BAND_NAME}." if show_band and output.interval is not None else "")
                + f" Trust grade after “gen ·”: {grade_note}."
                + (f" {GENERATED_NOTE}" if rec.meta.interpretation else ""))

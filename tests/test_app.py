@@ -18,8 +18,9 @@ import scipy.io
 import wfdb
 from streamlit.testing.v1 import AppTest
 
-from dashboard import state
+from dashboard import chart, state
 from dashboard.state import CUSTOM, DEFAULT_PRESET, data_dir
+from l2g.calipers import CaliperPoint
 from l2g.demo import demo_record
 from l2g.io import write_csv, write_wfdb
 from l2g.leads import LEADS, PRESETS
@@ -38,7 +39,8 @@ def traces(app: AppTest, index: int = 0) -> list[dict]:
 
 
 def trace_names(app: AppTest) -> set[str]:
-    return {t.get("name") for t in traces(app) if t.get("name")}
+    """Names of the traces drawn (not the legend's keys, which list recorded, generated and real always)."""
+    return {t.get("name") for t in traces(app) if t.get("name") and t.get("meta") != "legend key"}
 
 
 def ticked(app: AppTest) -> tuple[str, ...]:
@@ -122,6 +124,62 @@ def test_chart_has_a_true_ecg_grid_and_hover_in_mV(at: AppTest) -> None:
     assert hover and all("s<br>" in h and "mV" in h for h in hover)
     foot = " ".join(a["text"] for a in layout["annotations"])
     assert "25 mm/s" in foot and "10 mm/mV" in foot and "filter: 0.5 Hz high-pass" in foot
+
+
+def test_speed_gain_and_the_measured_width_set_the_chart(at: AppTest) -> None:
+    def layout() -> dict:
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+
+    narrow = layout()["height"]
+    at.session_state["chart_width_px"] = 2 * chart.DEFAULT_WIDTH_PX  # as the browser reports a wider column
+    at.run()
+    assert layout()["height"] > 1.8 * (narrow - 80)  # the height follows the width (margins apart)
+    at.segmented_control(key="gain").set_value(20.0).run()
+    assert not at.exception
+    y = layout()["yaxis"]
+    assert y["minor"]["dtick"] == pytest.approx(0.05) and y["scaleratio"] == pytest.approx(20 / 25)
+    assert any(a["text"].startswith("25 mm/s · 20 mm/mV") for a in layout()["annotations"])
+    at.segmented_control(key="speed").set_value(50.0).run()  # 5 s of the 10-s demo: a window slider
+    x = layout()["xaxis"]
+    assert x["minor"]["dtick"] == pytest.approx(0.02) and x["range"][1] == pytest.approx(5.0 + 0.01)
+    at.slider(key="t0").set_value(5.0).run()
+    assert layout()["xaxis"]["range"][0] == pytest.approx(5.0 - 0.3)
+    assert "window 5–10 s" in layout()["annotations"][-1]["text"]
+
+
+def test_calipers_read_and_march_and_clear(at: AppTest) -> None:
+    at.toggle(key="caliper_mode").set_value(True).run()
+    assert not at.exception
+    targets = [t for t in traces(at) if t.get("mode") == "markers"]
+    assert targets and all(t["meta"] in LEADS for t in targets)  # invisible click targets, one per trace
+    assert any("click a point on any lead" in m.value for m in at.markdown)
+    at.session_state["calipers"] = (CaliperPoint(1.0, 0.1, "II"), CaliperPoint(1.8, 0.6, "II"))
+    at.session_state["calipers_digest"] = at.session_state["record_digest"]
+    at.run()
+    assert any("Δt 800 ms · 75 bpm · ΔV +0.50 mV (II)" in m.value for m in at.markdown)
+    assert {"caliper", "caliper (marched)"} <= {t.get("name") for t in traces(at)}
+    at.button(key="clear_calipers").click().run()
+    assert not {"caliper", "caliper (marched)"} & {t.get("name") for t in traces(at)}
+    at.toggle(key="caliper_mode").set_value(False).run()
+    assert not [t for t in traces(at) if t.get("mode") == "markers"]
+
+
+def test_a_click_on_the_chart_is_the_next_caliper_leg(monkeypatch) -> None:
+    session = {"chart_leads": [None, "I", "II"], "calipers": ()}
+    monkeypatch.setattr(chart.st, "session_state", session)
+
+    def click(points: list[dict]) -> tuple:
+        session[chart.CHART_KEY] = {"selection": {"points": points, "point_indices": [], "box": [], "lasso": []}}
+        chart.on_chart_select()
+        return session["calipers"]
+
+    first = click([{"curve_number": 2, "point_index": 5, "x": 1.0, "y": -3.0, "customdata": 0.2}])
+    assert first == (CaliperPoint(1.0, 0.2, "II"),)
+    assert click([{"curve_number": 0, "x": 1.0}]) == first  # a legend key, not a lead: ignored
+    assert click([]) == first  # a click on empty paper
+    second = click([{"curve_number": 1, "x": 1.4, "customdata": 0.5}])
+    assert second == (*first, CaliperPoint(1.4, 0.5, "I"))
+    assert click([{"curve_number": 2, "x": 3.0, "customdata": 0.0}]) == (CaliperPoint(3.0, 0.0, "II"),)
 
 
 # ------------------------------------------------------------------ lead selection

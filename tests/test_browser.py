@@ -127,7 +127,7 @@ def test_first_page_shows_the_demo_on_an_ecg_grid(page, server) -> None:
     page.goto(url)
     page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
     first_chart_s = time.perf_counter() - t0
-    page.locator(".js-plotly-plot .legendtext").filter(has_text="generated (").first.wait_for()
+    page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for()
     full_chart_s = time.perf_counter() - t0
     page.get_by_text("built-in demo record").first.wait_for()
     _idle(page)

@@ -81,7 +81,7 @@ def _labels(pg) -> list[str]:
 def _first_page(pg, url: str) -> None:
     """Open the app and wait until the demo is drawn with generated leads (the generator is loaded)."""
     pg.goto(url)
-    pg.locator(".js-plotly-plot .legendtext").filter(has_text="generated (").first.wait_for(timeout=MODEL_LOAD_MS)
+    pg.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for(timeout=MODEL_LOAD_MS)
     _idle(pg)
 
 

@@ -163,9 +163,10 @@ def test_chart_draws_the_earlier_ecg_faded_and_names_the_mode(linear_model):
     earlier = resample(synthetic_record(10.0, seed=12, name="e", acquired="2022-01-02T03:04:05"), 250.0)
     out = reconstruct(rec, ["I"], model=linear_model, prior=earlier)
     fig = ecg_figure(out, earlier=earlier)
-    faded = [t for t in fig.data if t.name == "earlier ECG of this patient"]
+    faded = [t for t in fig.data if t.name == "earlier ECG of this patient" and t.x0 is not None]
     assert len(faded) == 13 and all(t.line.color == COLORS["earlier"] for t in faded)  # 12 cells + rhythm strip
     assert faded[0].dx == 1.0 / rec.fs  # drawn at the record's rate
+    assert [t.name for t in fig.data if t.showlegend][-1] == "earlier ECG of this patient"  # one legend key, last
     foot = fig.layout.annotations[-1].text
     assert "personalised mode: corrected on the earlier ECG of this patient acquired 2022-01-02" in foot
     assert not [t for t in ecg_figure(out).data if t.name == "earlier ECG of this patient"]
