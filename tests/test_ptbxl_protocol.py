@@ -153,6 +153,8 @@ def test_diagnostic_report_names_model_protocol_and_goals():
     md = write_report(res, argparse.Namespace(weights="runs/pw.pt", boot=10))
     assert "`pw.pt@730a8173235d`" in md and "trained without any record of a fold-9/10 patient" in md
     assert "- I: (c) − (b) = -0.040" in md and "short 0.100" in md
+    assert "| (c) ≥ (b) from I | ≥ 0 | -0.040 | no |" in md and "| (c) ≥ (d) from I | ≥ 0 | +0.060 | yes |" in md
+    assert "| mean single-lead r (fold 10) | ≥ 0.80 | 0.700 | no |" in md
     flattered = write_report({**res, "patientwise": False}, argparse.Namespace(weights="x.pt", boot=10))
     assert "saw fold-10 records in training" in flattered
 
