@@ -394,27 +394,26 @@ if isinstance(files["dicom"], bytes):
                           key="dl_dicom", on_click="ignore", icon=":material/download:")
 else:  # e.g. a rate outside DICOM's 200-1000 Hz
     ex[2].caption(f"No DICOM export: {files['dicom']}.")
-band_in_images = ex[4].checkbox("Band in PNG/PDF", value=False, key="band_in_images",
-                                help=f"Draw the {BAND_NAME} in the exported chart images and the printable report "
+band_in_images = ex[4].checkbox("Band in PNG / report", value=False, key="band_in_images",
+                                help=f"Draw the {BAND_NAME} in the exported chart image and the printable report "
                                      "too (off by default: a printed chart is read without the toggle beside it).")
 image_key = (view_digest, available, filter_name, compare_linear, start, band_in_images)
 images = ss.get("images")
 if browser_path() is None:
-    ex[3].info("PNG/PDF export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
+    ex[3].info("PNG export needs the Chromium browser (Debian package `chromium`); it is not installed here.")
 elif images is not None and images[0] == image_key and isinstance(images[1], dict):
     ex[3].download_button("12-lead chart (PNG)", images[1]["png"], file_name=f"{stem}.png", mime="image/png",
                           key="dl_png", on_click="ignore", icon=":material/image:")
-    ex[4].download_button("12-lead chart (PDF)", images[1]["pdf"], file_name=f"{stem}.pdf",
-                          mime="application/pdf", key="dl_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
-elif ex[3].button("Make PNG + PDF", key="render_images", icon=":material/image:",
-                  help="The 3×4 + rhythm chart with the current leads and filter, rendered with kaleido."):
+elif ex[3].button("Make PNG", key="render_images", icon=":material/image:",
+                  help="The 3×4 + rhythm chart with the current leads and filter as an image (not to scale: for "
+                       "paper, the printable report below prints at true 25 mm/s and 10 mm/mV)."):
     page = ecg_figure(shown, layout="3x4", reference=reference, baseline=baseline_shown, start_s=start,
                       filter_label=filter_label, title=f"{rec.name} — generated leads in blue (L2G-ECG)",
                       band=band_in_images, band_name=BAND_NAME, grades=grades,
                       notes=page_lines(output))  # the cart's statements, labelled as its reading of the recording
     try:
         with st.spinner("Rendering with kaleido…"):
-            ss["images"] = (image_key, figure_images(page))
+            ss["images"] = (image_key, figure_images(page, ("png",)))
     except ImageExportUnavailable as exc:
         ss["images"] = (image_key, str(exc))
     st.rerun()
