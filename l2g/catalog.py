@@ -14,7 +14,8 @@ signal, and :func:`load_split` reads it back.
 Which files are records
 -----------------------
 The name decides whether a file is a record (a CSV also needs its header line,
-a cart export a content that a reader recognises):
+a cart export a content that a reader recognises); the suffixes are those the readers of
+:mod:`l2g.io` declare (:func:`record_suffixes`), today:
 
 * ``*.hea``: a WFDB record. Its signal file (``.dat``, or a PhysioNet
   Challenge ``.mat``) is found by the reader. ``.dat`` and ``.mat`` files are
@@ -59,7 +60,9 @@ if TYPE_CHECKING:  # pandas (~0.5 s to import) only where a table is built or re
 __all__ = [
     "CATALOG_COLUMNS",
     "READ_ERRORS",
-    "RECORD_SUFFIXES",
+    "RECORD_SUFFIXES",  # noqa: F822 (module __getattr__)
+    "record_suffixes",
+    "cart_suffixes",
     "SPLITS",
     "DEFAULT_SEED",
     "DEFAULT_FRACTIONS",
@@ -105,11 +108,31 @@ CATALOG_COLUMNS: tuple[str, ...] = (
 #: from the third-party readers. Any other exception is a bug and propagates.
 READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, IndexError)
 
-#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header, and the
-#: cart exports in :data:`CART_SUFFIXES` a content that a reader of :mod:`l2g.io` recognises.
-RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv", ".xml", ".scp", ".ecg", ".dcm")
-#: Suffixes of ECG cart and PACS exports (HL7 aECG / Philips / GE XML, SCP-ECG, ISHNE, DICOM).
-CART_SUFFIXES: tuple[str, ...] = (".xml", ".scp", ".ecg", ".dcm")
+
+
+def record_suffixes() -> tuple[str, ...]:
+    """Suffixes (lower case) of files that may be records, from the reader registry
+    (:func:`l2g.io._registry.record_suffixes`: each reader's own, generic formats first); ``.csv`` also
+    needs a lead header, and the cart exports (:func:`cart_suffixes`) a content a reader recognises.
+    ``RECORD_SUFFIXES`` is the same tuple."""
+    from .io._registry import record_suffixes as suffixes  # imported here: io pulls in the format readers
+
+    return suffixes()
+
+
+def cart_suffixes() -> tuple[str, ...]:
+    """Suffixes of ECG cart and PACS exports (the readers declared ``cart``); ``CART_SUFFIXES`` is the same."""
+    from .io._registry import cart_suffixes as suffixes
+
+    return suffixes()
+
+
+def __getattr__(name: str) -> object:
+    if name == "RECORD_SUFFIXES":  # derived from the reader registry each time
+        return record_suffixes()
+    if name == "CART_SUFFIXES":
+        return cart_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_SEED = "l2g-v1"
@@ -169,7 +192,7 @@ def is_cart_export(path: str | os.PathLike[str]) -> bool:
     bool
         False as well when the file cannot be opened.
     """
-    from .io import SNIFF_BYTES, sniff_format  # imported here: io pulls in the format readers
+    from .io import SNIFF_BYTES, reader, sniff_format  # imported here: io pulls in the format readers
 
     try:
         with open(path, "rb") as fh:
@@ -178,7 +201,8 @@ def is_cart_export(path: str | os.PathLike[str]) -> bool:
         return False
     if head[128:132] == b"DICM":
         return True
-    return sniff_format(Path(path), head) not in (None, "csvfile", "archive")
+    fmt = sniff_format(Path(path), head)
+    return fmt is not None and reader(fmt).cart
 
 
 def _delimiter(line: str) -> str:
@@ -203,6 +227,7 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
         raise ValueError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
     found: list[Path] = []
     seen: set[str] = set()  # real paths of folders walked, so that linked folders are walked once
+    suffixes, carts = record_suffixes(), cart_suffixes()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
@@ -215,11 +240,11 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
                 continue
             path = Path(dirpath) / name
             suffix = path.suffix.lower()
-            if suffix not in RECORD_SUFFIXES:
+            if suffix not in suffixes:
                 continue
             if suffix == ".csv" and not is_record_csv(path):
                 continue
-            if suffix in CART_SUFFIXES and not is_cart_export(path):
+            if suffix in carts and not is_cart_export(path):
                 continue
             if suffix == ".hea" and is_band_record(path):  # the band beside a record, not a record
                 continue
@@ -405,9 +430,8 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     -------
     Path
         ``root/record_id`` if that file exists (the id kept its suffix).
-        Otherwise the first of ``root/record_id`` + ``.hea``, ``.h5``,
-        ``.hdf5``, ``.edf``, ``.csv``, ``.xml``, ``.scp``, ``.ecg``, ``.dcm`` (or the
-        upper-case suffix) that exists.
+        Otherwise the first of ``root/record_id`` + a suffix of :func:`record_suffixes`
+        (``.hea`` first; or the upper-case suffix) that exists.
 
     Raises
     ------
@@ -415,9 +439,10 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
         If no such file exists.
     """
     base = Path(root) / record_id
-    if base.is_file() and base.suffix.lower() in RECORD_SUFFIXES:
+    suffixes = record_suffixes()
+    if base.is_file() and base.suffix.lower() in suffixes:
         return base
-    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv", *CART_SUFFIXES):
+    for suffix in suffixes:
         for variant in (suffix, suffix.upper()):
             candidate = base.with_name(base.name + variant)
             if candidate.is_file():
@@ -780,7 +805,7 @@ def ptbxl_ecg_id(record_id: str) -> int | None:
     """
     name = record_id.rsplit("/", 1)[-1]
     stem, dot, suffix = name.rpartition(".")
-    if dot and suffix.lower() in {s.lstrip(".") for s in RECORD_SUFFIXES}:
+    if dot and suffix.lower() in {s.lstrip(".") for s in record_suffixes()}:
         name = stem
     m = _PTBXL_NAME.fullmatch(name)
     if m is None:

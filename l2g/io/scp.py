@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from l2g.io._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "read_reference_beats", "crc_ccitt", "LEAD_NAMES"]
 
@@ -800,3 +800,7 @@ def _read(reader: _Reader) -> RawECG:
         reader.notes.append("per-lead measurements in section 10 not read")
     ecg.notes = reader.notes
     return ecg
+
+
+READER = Reader(name="scp", kind="SCP-ECG", suffixes=(".scp",), sniff=sniff, read=read,
+                cart=True)
