@@ -53,12 +53,13 @@ from .checkpoint import (
 )
 from .dataset import DataConfig, WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
-from .losses import band_limit
+from .losses import band_limit, band_limited_recon_loss, window_weights
 from .model import (
     Discriminator,
     DiscriminatorConfig,
     Generator,
     GeneratorConfig,
+    LeadModel,
     expand12,
     model_args,
     with_residual_scale,
@@ -240,13 +241,12 @@ def evaluate_windows(
     sse_k: dict[int, float] = {}
     n_k: dict[int, float] = {}
     rs_k: dict[int, list[float]] = {}
+    model = LeadModel(linear, generator)
     for i in range(0, len(val["x8"]), batch):
         x8 = val["x8"][i : i + batch]
         mask = val["mask"][i : i + batch]
         x12 = expand12(x8)
-        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
-        pred = prior if generator is None else generator(x12, mask, prior)
-        p12 = expand12(pred)
+        p12 = expand12(model(x12, mask))
         miss = ~mask
         err = ((p12 - x12) ** 2).mean(-1)  # (B, 12)
         sse += float(err[miss].sum())
@@ -295,15 +295,15 @@ def calibrate_residual(
     """
     if not generator.config.linear_prior:
         raise ValueError("calibrate_residual needs a generator built with linear_prior=True")
-    g0 = with_residual_scale(generator, ())
+    model = LeadModel(linear, with_residual_scale(generator, ()))
     num = np.zeros(8)
     den = np.zeros(8)
     for i in range(0, len(val["x8"]), batch):
         x8 = val["x8"][i : i + batch]
         mask = val["mask"][i : i + batch]
         x12 = expand12(x8)
-        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
-        u = expand12(g0(x12, mask, prior) - prior)
+        pred, prior = model(x12, mask, return_prior=True)
+        u = expand12(pred - prior)
         d = x12 - expand12(prior)
         miss = (~mask)[:, :, None].to(u.dtype)
         ks = mask.sum(1).clamp(1, 7).numpy()
@@ -386,65 +386,6 @@ def relative_score(model: dict, linear: dict) -> float:
     """Mean over k of model MSE / linear MSE (from :func:`evaluate_windows`); < 1 beats linear."""
     ks = [k for k in model["mse_k"] if linear["mse_k"].get(k, 0) > 0]
     return float(np.mean([model["mse_k"][k] / linear["mse_k"][k] for k in ks])) if ks else float("nan")
-
-
-def _window_weights(prior8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                    floor: float = 2e-4, power: float = 1.0) -> torch.Tensor:
-    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor) ** power, mean 1; shape (B,)."""
-    p12, t12 = expand12(prior8), expand12(x8)
-    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
-    err = (((p12 - t12) ** 2) * miss).sum((1, 2)) / miss.sum((1, 2)).clamp_min(1.0)
-    w = (err + floor) ** -power
-    return (w / w.mean()).detach()
-
-
-def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                  cfg: TrainConfig, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    p12, t12 = expand12(pred8), expand12(x8)
-    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
-    denom = miss.sum().clamp_min(1.0)
-    if weights is not None:  # per-window weights (mean 1): the sums below stay on the same scale
-        miss = miss * weights[:, None, None]
-    mse = (((p12 - t12) ** 2) * miss).sum() / denom
-    dp, dt = torch.diff(p12, dim=-1), torch.diff(t12, dim=-1)
-    grad = (((dp - dt) ** 2) * miss[..., 1:]).sum() / denom * 25.0  # ~ (T/40) scale to be O(mse)
-    rms_p = ((p12**2) * miss).sum(-1).add(1e-6).sqrt()
-    rms_t = ((t12**2) * miss).sum(-1).add(1e-6).sqrt()
-    lead_miss = (~mask).to(p12.dtype)
-    amp = ((torch.log(rms_p) - torch.log(rms_t)).abs() * lead_miss).sum() / lead_miss.sum().clamp_min(1.0)
-    total = mse + cfg.grad_weight * grad + cfg.amp_weight * amp
-    return total, {"mse": mse.item(), "grad": grad.item(), "amp": amp.item()}
-
-
-def band_limited_recon_loss(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                            band_hz: torch.Tensor, cfg: TrainConfig, weights: torch.Tensor | None = None
-                            ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The reconstruction loss on output and target low-passed to each window's band.
-
-    A window from a 100-Hz record (``band_hz`` 45 Hz) is scored only on what
-    its record carries, so it neither rewards nor penalises the generator's
-    content above 45 Hz; windows at the model rate (``band_hz = fs / 2``) are
-    scored on the full band, exactly as before (see :func:`l2g.losses.band_limit`).
-
-    Parameters
-    ----------
-    pred8, x8 : Tensor, shape (B, 8, T)
-        Generated and true I, II, V1–V6 in mV at ``cfg.data.fs``.
-    mask : bool Tensor (B, 12)
-    valid : bool Tensor (B, T)
-    band_hz : Tensor (B,)
-        From the windows' ``band_hz`` (:class:`l2g.dataset.WindowDataset`).
-    cfg : TrainConfig
-    weights : Tensor (B,), optional
-
-    Returns
-    -------
-    (Tensor, dict)
-        As the plain reconstruction loss: total and its parts (``mse``,
-        ``grad``, ``amp``).
-    """
-    fs = float(cfg.data.fs)
-    return _recon_losses(band_limit(pred8, band_hz, fs), band_limit(x8, band_hz, fs), mask, valid, cfg, weights)
 
 
 def fit_linear(train_mixed: list[tuple[str, np.ndarray, float]], cfg: TrainConfig,
@@ -707,14 +648,15 @@ def _ema_update(g_avg: torch.nn.Module, g: torch.nn.Module, decay: float) -> Non
             a.copy_(b)
 
 
-def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, lin_pred, use_adv: bool) -> dict:
-    """One optimisation step on one batch; returns the loss parts (floats) for the epoch means."""
+def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, model: LeadModel,
+                use_adv: bool) -> dict:
+    """One optimisation step on one batch; returns the loss parts (floats) for the epoch means.
+
+    ``model`` is the forward path (:class:`l2g.model.LeadModel`) over ``nets.g_ddp``."""
     x8, mask, valid, band = batch
     x12 = expand12(x8)
-    with torch.no_grad():
-        prior = lin_pred(x12 * mask[:, :, None], mask)
-    pred = nets.g_ddp(x12, mask, prior)
-    weights = (_window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
+    pred, prior = model(x12, mask, return_prior=True)
+    weights = (window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
                if cfg.loss_norm == "linear" else None)
     # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit)
     loss, parts = band_limited_recon_loss(pred, x8, mask, valid, band, cfg, weights)
@@ -783,6 +725,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     data, synth = _window_sources(cfg, train_mixed, progress and rank == 0)
     steps = cfg.windows_per_epoch // (cfg.batch_size * world)
     total_steps = cfg.epochs * steps
+    model = LeadModel(linear, nets.g_ddp)  # linear prior -> generator -> available leads kept
 
     for epoch in range(prog.start_epoch, cfg.epochs):
         t0 = time.time()
@@ -797,8 +740,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             lr = _lr_at(cfg, epoch * steps + step, total_steps)
             for group in nets.opt_g.param_groups:
                 group["lr"] = lr
-            parts = _train_step(nets, _get_batch(source, step, cfg, rank, world, device), cfg, linear.predict_torch,
-                               use_adv)
+            parts = _train_step(nets, _get_batch(source, step, cfg, rank, world, device), cfg, model, use_adv)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(mse=f"{parts['mse']:.4f}")
