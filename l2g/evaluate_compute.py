@@ -43,6 +43,8 @@ __all__ = [
     "diagnosis_groups",
     "qrs_peak_to_peak",
     "amplitude_summary",
+    "band_coverage",
+    "leadcheck_faults",
 ]
 
 #: The abstract's figures (k = 1 and k = 7 only; other k are not given).
