@@ -1,10 +1,11 @@
-# Two commands: `make run` (the dashboard) and `make test` (ruff + the whole test suite).
+# Two commands: `make run` (the dashboard) and `make test` (ruff + the whole test suite); `make test-quick`
+# leaves out the tests marked slow.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint catalog evaluate trust diagnostic chromium postgres clean-venv
+.PHONY: run test test-quick install lint catalog evaluate trust diagnostic chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,11 @@ lint: install
 test: install chromium postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
+
+# the quick loop: ruff and the tests not marked slow (browser tests, documentation snippets, 5 s or more)
+test-quick: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -m "not slow"
 
 catalog: install
 	$(PY) -m l2g catalog ../shared/data
