@@ -1,13 +1,13 @@
-# Two commands: `make run` (the dashboard) and `make test` (ruff + the whole test suite).
-# `make run` installs only what the dashboard needs (requirements.txt); `make test` adds the test tools
-# (requirements-dev.txt: pytest, ruff, Playwright, ...).
+# Two commands: `make run` (the dashboard) and `make test` (ruff + the whole test suite); `make test-quick`
+# leaves out the tests marked slow. `make run` installs only what the dashboard needs (requirements.txt);
+# `make test` adds the test tools (requirements-dev.txt: pytest, ruff, Playwright, ...).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
+.PHONY: run test test-quick install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ lint: install-dev
 test: install-dev chromium postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
+
+# the quick loop: ruff and the tests not marked slow (browser tests, documentation snippets, 5 s or more)
+test-quick: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -m "not slow"
 
 catalog: install
 	$(PY) -m l2g catalog ../shared/data

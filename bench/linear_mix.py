@@ -25,7 +25,7 @@ import torch
 
 from l2g.baseline import LinearBaseline
 from l2g.markdown import md_table
-from l2g.train import _load_splits, evaluate_windows, fit_linear, load_config, validation_set
+from l2g.train import evaluate_windows, fit_linear, load_config, load_splits, validation_set
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     t0 = time.time()
     dirs = [args.data, args.ptbxl]
     cfg = load_config(None, data_dirs=dirs, val_exclude_ptbxl=True, folder_weights=[1, 1])
-    train_mixed, val_arrays = _load_splits(cfg, progress=False)
+    train_mixed, val_arrays = load_splits(cfg, progress=False)
     cfg = replace(cfg, val_windows_per_record=4, val_masks_per_k=8)
     val = validation_set(val_arrays, cfg)
     shared_only = fit_linear([r for r in train_mixed if not r[0].startswith("records100/")],

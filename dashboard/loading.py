@@ -24,12 +24,22 @@ import streamlit as st
 from dashboard import state
 from l2g.catalog import READ_ERRORS
 from l2g.demo import demo_record
-from l2g.io import FormatError, MissingSampleRate, RecordTooLong, SeveralRecords, UnknownFormat, read_record
+from l2g.io import (
+    FormatError,
+    MissingSampleRate,
+    RecordTooLong,
+    SeveralRecords,
+    UnknownFormat,
+    read_record,
+    reader,
+)
+from l2g.io._registry import upload_suffixes
 from l2g.record import Record
 
 __all__ = [
     "ACCEPTED",
-    "UPLOAD_TYPES",
+    "UPLOAD_TYPES",  # noqa: F822 (module __getattr__)
+    "upload_types",
     "DEFAULT_CSV_FS",
     "files_to_read",
     "refusal",
@@ -59,14 +69,25 @@ REFUSED: tuple[tuple[type[BaseException], str], ...] = (
 )
 UNREADABLE = "it could not be read as an ECG record"
 REFUSED_TOO_LONG = dict(REFUSED)[RecordTooLong]  # a record over the dashboard's own limit too
-#: The reader goes by content; these extensions only filter the browser's file dialog (case-insensitively).
-UPLOAD_TYPES = ["hea", "dat", "mat", "zip", "edf", "csv", "txt", "tsv", "h5", "hdf5",
-                "dcm", "dicom", "xml", "scp", "ecg"]
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def upload_types() -> list[str]:
+    """The extensions the uploader's file dialog offers (case-insensitively), without the dot: every
+    reader's (:func:`l2g.io.readers`). The reader goes by content; these only filter the dialog."""
+    return [s.lstrip(".") for s in upload_suffixes()]
+
+
+def __getattr__(name: str) -> object:
+    if name == "UPLOAD_TYPES":  # the same list, derived each time
+        return upload_types()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+CSV_SUFFIXES = reader("csv").all_suffixes
 #: Rate (Hz) of a CSV upload without a time column, unless the sidebar's ``csv_fs`` box says otherwise.
 DEFAULT_CSV_FS = 500.0
 #: The files of one WFDB record, which may be added to the uploader one after the other.
-WFDB_PARTS = (".hea", ".dat", ".mat")
+WFDB_PARTS = reader("wfdb").all_suffixes
 
 
 def _read(source) -> tuple[Record, list[tuple[str, str]]]:

@@ -14,7 +14,8 @@ signal, and :func:`load_split` reads it back.
 Which files are records
 -----------------------
 The name decides whether a file is a record (a CSV also needs its header line,
-a cart export a content that a reader recognises):
+a cart export a content that a reader recognises); the suffixes are those the readers of
+:mod:`l2g.io` declare (:func:`record_suffixes`), today:
 
 * ``*.hea``: a WFDB record. Its signal file (``.dat``, or a PhysioNet
   Challenge ``.mat``) is found by the reader. ``.dat`` and ``.mat`` files are
@@ -45,13 +46,22 @@ import hashlib
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .leads import normalize_lead_name
+from .splits import (
+    DEFAULT_FRACTIONS,
+    DEFAULT_SEED,
+    SPLITS,
+    load_split,
+    ptbxl_ecg_id,
+    save_split,
+    split,
+    split_extra,
+)
 
 if TYPE_CHECKING:  # pandas (~0.5 s to import) only where a table is built or read
     import pandas as pd
@@ -59,7 +69,9 @@ if TYPE_CHECKING:  # pandas (~0.5 s to import) only where a table is built or re
 __all__ = [
     "CATALOG_COLUMNS",
     "READ_ERRORS",
-    "RECORD_SUFFIXES",
+    "RECORD_SUFFIXES",  # noqa: F822 (module __getattr__)
+    "record_suffixes",
+    "cart_suffixes",
     "SPLITS",
     "DEFAULT_SEED",
     "DEFAULT_FRACTIONS",
@@ -105,15 +117,32 @@ CATALOG_COLUMNS: tuple[str, ...] = (
 #: from the third-party readers. Any other exception is a bug and propagates.
 READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, IndexError)
 
-#: Suffixes (lower case) of files that may be records; ``.csv`` also needs a lead header, and the
-#: cart exports in :data:`CART_SUFFIXES` a content that a reader of :mod:`l2g.io` recognises.
-RECORD_SUFFIXES: tuple[str, ...] = (".hea", ".edf", ".h5", ".hdf5", ".csv", ".xml", ".scp", ".ecg", ".dcm")
-#: Suffixes of ECG cart and PACS exports (HL7 aECG / Philips / GE XML, SCP-ECG, ISHNE, DICOM).
-CART_SUFFIXES: tuple[str, ...] = (".xml", ".scp", ".ecg", ".dcm")
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-DEFAULT_SEED = "l2g-v1"
-DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+
+def record_suffixes() -> tuple[str, ...]:
+    """Suffixes (lower case) of files that may be records, from the reader registry
+    (:func:`l2g.io._registry.record_suffixes`: each reader's own, generic formats first); ``.csv`` also
+    needs a lead header, and the cart exports (:func:`cart_suffixes`) a content a reader recognises.
+    ``RECORD_SUFFIXES`` is the same tuple."""
+    from .io._registry import record_suffixes as suffixes  # imported here: io pulls in the format readers
+
+    return suffixes()
+
+
+def cart_suffixes() -> tuple[str, ...]:
+    """Suffixes of ECG cart and PACS exports (the readers declared ``cart``); ``CART_SUFFIXES`` is the same."""
+    from .io._registry import cart_suffixes as suffixes
+
+    return suffixes()
+
+
+def __getattr__(name: str) -> object:
+    if name == "RECORD_SUFFIXES":  # derived from the reader registry each time
+        return record_suffixes()
+    if name == "CART_SUFFIXES":
+        return cart_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 
 # ------------------------------------------------------------------- finding
@@ -169,7 +198,7 @@ def is_cart_export(path: str | os.PathLike[str]) -> bool:
     bool
         False as well when the file cannot be opened.
     """
-    from .io import SNIFF_BYTES, sniff_format  # imported here: io pulls in the format readers
+    from .io import SNIFF_BYTES, reader, sniff_format  # imported here: io pulls in the format readers
 
     try:
         with open(path, "rb") as fh:
@@ -178,7 +207,8 @@ def is_cart_export(path: str | os.PathLike[str]) -> bool:
         return False
     if head[128:132] == b"DICM":
         return True
-    return sniff_format(Path(path), head) not in (None, "csvfile", "archive")
+    fmt = sniff_format(Path(path), head)
+    return fmt is not None and reader(fmt).cart
 
 
 def _delimiter(line: str) -> str:
@@ -203,6 +233,7 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
         raise ValueError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
     found: list[Path] = []
     seen: set[str] = set()  # real paths of folders walked, so that linked folders are walked once
+    suffixes, carts = record_suffixes(), cart_suffixes()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
@@ -215,11 +246,11 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
                 continue
             path = Path(dirpath) / name
             suffix = path.suffix.lower()
-            if suffix not in RECORD_SUFFIXES:
+            if suffix not in suffixes:
                 continue
             if suffix == ".csv" and not is_record_csv(path):
                 continue
-            if suffix in CART_SUFFIXES and not is_cart_export(path):
+            if suffix in carts and not is_cart_export(path):
                 continue
             if suffix == ".hea" and is_band_record(path):  # the band beside a record, not a record
                 continue
@@ -405,9 +436,8 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
     -------
     Path
         ``root/record_id`` if that file exists (the id kept its suffix).
-        Otherwise the first of ``root/record_id`` + ``.hea``, ``.h5``,
-        ``.hdf5``, ``.edf``, ``.csv``, ``.xml``, ``.scp``, ``.ecg``, ``.dcm`` (or the
-        upper-case suffix) that exists.
+        Otherwise the first of ``root/record_id`` + a suffix of :func:`record_suffixes`
+        (``.hea`` first; or the upper-case suffix) that exists.
 
     Raises
     ------
@@ -415,177 +445,15 @@ def record_path(root: str | os.PathLike[str], record_id: str) -> Path:
         If no such file exists.
     """
     base = Path(root) / record_id
-    if base.is_file() and base.suffix.lower() in RECORD_SUFFIXES:
+    suffixes = record_suffixes()
+    if base.is_file() and base.suffix.lower() in suffixes:
         return base
-    for suffix in (".hea", ".h5", ".hdf5", ".edf", ".csv", *CART_SUFFIXES):
+    for suffix in suffixes:
         for variant in (suffix, suffix.upper()):
             candidate = base.with_name(base.name + variant)
             if candidate.is_file():
                 return candidate
     raise ValueError(f"{base}: no record file for id {record_id!r} under {root}")
-
-
-# ------------------------------------------------------------------ splitting
-def _half_up(x: float) -> int:
-    return int(math.floor(x + 0.5 + 1e-9))
-
-
-def _counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
-    """(train, val, test) sizes for a stratum of ``n`` records (rule in :func:`split`)."""
-    _, f_val, f_test = fractions
-    if n < 3:
-        return n, 0, 0
-    n_test = _half_up(n * f_test)
-    if f_test > 0:
-        n_test = max(1, n_test)
-    n_val = _half_up(n * f_val)
-    while n_val + n_test > n - 1:  # train keeps at least one record
-        if n_val > 0:
-            n_val -= 1
-        else:
-            n_test -= 1
-    return n - n_val - n_test, n_val, n_test
-
-
-def _order_key(seed: str, record_id: str) -> str:
-    return hashlib.sha256((seed + record_id).encode("utf-8")).hexdigest()
-
-
-def split(
-    catalog: pd.DataFrame,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    seed: str = DEFAULT_SEED,
-) -> pd.DataFrame:
-    """Assign each readable record to train, val or test, deterministically.
-
-    The rule, applied independently to each stratum (one ``(dataset, source)``
-    pair) of the records whose ``error`` is empty:
-
-    1. Sort the stratum's ids by ``sha256((seed + record_id).encode("utf-8"))``
-       as a hex string (ties, which never happen in practice, by id).
-    2. With ``n`` records: if ``n < 3``, all go to train. Otherwise
-       ``n_test = round_half_up(n * f_test)``, at least 1 when ``f_test > 0``,
-       and ``n_val = round_half_up(n * f_val)``. Then, while
-       ``n_val + n_test > n - 1``, ``n_val`` (or ``n_test`` once ``n_val`` is 0)
-       drops by one, so train keeps at least one record.
-    3. The first ``n_test`` ids in hash order go to test, the next ``n_val`` to
-       val, and the rest to train.
-
-    A record's place depends only on the seed, its id and the size of its
-    stratum. It does not depend on the order of the catalogue, on the machine,
-    or on records in other strata. When records are added to a source, the
-    existing ones keep their hash order, so only records near the cut points
-    can move.
-
-    Parameters
-    ----------
-    catalog : pandas.DataFrame
-        The output of :func:`scan`, or that table read back from CSV. It must
-        have the columns ``record_id``, ``dataset``, ``source`` and ``error``.
-    fractions : sequence of 3 floats
-        Train, val and test shares. They must be non-negative, sum to 1, and
-        train must be positive.
-    seed : str
-        Any string. Change it to draw a different split.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``record_id``, ``dataset``, ``source`` and ``split`` (one of
-        :data:`SPLITS`), sorted by ``record_id``. Records with an error are
-        left out.
-
-    Raises
-    ------
-    ValueError
-        For bad fractions, missing columns or duplicate record ids.
-    """
-    fr = tuple(float(f) for f in fractions)
-    if len(fr) != 3 or any(not math.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1) > 1e-6 or fr[0] <= 0:
-        raise ValueError(
-            f"split: fractions must be 3 non-negative numbers (train, val, test) summing to 1 "
-            f"with train > 0, got {tuple(fractions)}"
-        )
-    missing = [c for c in ("record_id", "dataset", "source", "error") if c not in catalog.columns]
-    if missing:
-        raise ValueError(f"split: the catalogue lacks column(s) {missing}")
-    dup = catalog["record_id"][catalog["record_id"].duplicated()].unique().tolist()
-    if dup:
-        raise ValueError(f"split: duplicate record ids in the catalogue, e.g. {dup[:3]}")
-    ok = catalog[catalog["error"].fillna("").astype(str) == ""]
-    rows: list[tuple[str, str, str, str]] = []
-    for (dataset, source), group in ok.groupby(["dataset", "source"], sort=True):
-        ids = sorted(group["record_id"].astype(str), key=lambda rid: (_order_key(str(seed), rid), rid))
-        _, n_val, n_test = _counts(len(ids), fr)  # type: ignore[arg-type]
-        for i, rid in enumerate(ids):
-            part = "test" if i < n_test else "val" if i < n_test + n_val else "train"
-            rows.append((rid, str(dataset), str(source), part))
-    import pandas as pd
-
-    out = pd.DataFrame(rows, columns=["record_id", "dataset", "source", "split"])
-    return out.sort_values("record_id", ignore_index=True)
-
-
-def save_split(split_df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a split as ``record_id,split`` CSV, sorted by id (ids only, no signals).
-
-    Parent folders are created. The file uses ``\\n`` line ends, so it is
-    byte-identical across platforms for the same split.
-
-    Returns
-    -------
-    Path
-        The path written.
-
-    Raises
-    ------
-    ValueError
-        If columns are missing, ids repeat or a split name is unknown.
-    """
-    _check_split(split_df, str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = split_df[["record_id", "split"]].astype(str).sort_values("record_id", ignore_index=True)
-    out.to_csv(path, index=False, lineterminator="\n")
-    return path
-
-
-def load_split(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a split written by :func:`save_split`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``record_id`` and ``split`` (str), in file order.
-
-    Raises
-    ------
-    ValueError
-        If the file is not a valid split (columns, duplicate ids, unknown
-        split names).
-    OSError
-        If it cannot be read.
-    """
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a split CSV ({' '.join(str(exc).split())})") from None
-    _check_split(table, str(path))
-    return table[["record_id", "split"]].reset_index(drop=True)
-
-
-def _check_split(table: pd.DataFrame, where: str) -> None:
-    missing = [c for c in ("record_id", "split") if c not in table.columns]
-    if missing:
-        raise ValueError(f"{where}: a split needs columns record_id,split; missing {missing}")
-    dup = table["record_id"][table["record_id"].duplicated()].unique().tolist()
-    if dup:
-        raise ValueError(f"{where}: duplicate record ids, e.g. {dup[:3]}")
-    bad = sorted(set(table["split"].astype(str)) - set(SPLITS))
-    if bad:
-        raise ValueError(f"{where}: unknown split name(s) {bad}; valid: {', '.join(SPLITS)}")
 
 
 # ------------------------------------------------------------ several folders
@@ -760,100 +628,3 @@ def scan_roots(
 
 
 # PTB-XL file names: records100/records500 "nnnnn_lr" / "nnnnn_hr"; Challenge 2020/2021 copies "HRnnnnn"
-_PTBXL_NAME = re.compile(r"(?:HR(?P<hr>\d{5})|(?P<file>\d{5})_(?:hr|lr))", re.IGNORECASE)
-
-
-def ptbxl_ecg_id(record_id: str) -> int | None:
-    """The PTB-XL ``ecg_id`` a record id refers to, from its file name; None for other records.
-
-    The one mapping between the copies of PTB-XL ECGs: PTB-XL's own files
-    ``records100/.../nnnnn_lr`` (100 Hz) and ``records500/.../nnnnn_hr``
-    (500 Hz, also the Challenge 2024 copies in ``ptbxl_cinc2024``), and the
-    Challenge 2020/2021 copies ``HRnnnnn``, all name the same ECG ``nnnnn``.
-    A suffix kept in the id (``.hea``) is ignored.
-
-    Examples
-    --------
-    >>> [ptbxl_ecg_id(r) for r in ("cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr",
-    ...                            "records100/00000/00841_lr", "records100/00000/00841_lr.hea", "ludb/data/8")]
-    [6, 841, 841, 841, None]
-    """
-    name = record_id.rsplit("/", 1)[-1]
-    stem, dot, suffix = name.rpartition(".")
-    if dot and suffix.lower() in {s.lstrip(".") for s in RECORD_SUFFIXES}:
-        name = stem
-    m = _PTBXL_NAME.fullmatch(name)
-    if m is None:
-        return None
-    return int(m["hr"] or m["file"])
-
-
-def split_extra(split_df: pd.DataFrame, extra_ids: Sequence[str]) -> pd.DataFrame:
-    """Place the records of extra folders: all in train, except copies of shared records.
-
-    The rule, per extra id with a PTB-XL ``ecg_id`` (:func:`ptbxl_ecg_id`)
-    equal to that of a record of the shared split:
-
-    - shared record in ``val`` or ``test``: **excluded** (never trained on,
-      so the validation and test figures stay clean);
-    - shared record in ``train``: **duplicate**, dropped (the shared copy,
-      at its higher rate, is trained on already).
-
-    Every other extra id goes to ``train``. PTB-XL's 100-Hz files carry no
-    patient ids, so repeat ECGs of a shared test patient cannot be found:
-    keep PTB-XL-derived records out of headline test figures.
-
-    Parameters
-    ----------
-    split_df : pandas.DataFrame
-        The shared split (columns ``record_id``, ``split``).
-    extra_ids : sequence of str
-        Record ids of the extra folders (prefixed, see :func:`scan_roots`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``record_id``, ``ecg_id`` (Int64, NA when not PTB-XL),
-        ``split`` (``"train"`` or ``""`` when left out) and ``reason``
-        (``""``, ``"excluded: <shared id> in val"``, ``"excluded: <shared id>
-        in test"`` or ``"duplicate: <shared id> in train"``), in the order of
-        ``extra_ids``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> shared = pd.DataFrame({"record_id": ["cinc2021/ptb-xl/HR00006", "ptbxl_cinc2024/00841_hr", "x/HR00002"],
-    ...                        "split": ["test", "val", "train"]})
-    >>> out = split_extra(shared, ["r100/00000/00006_lr", "r100/00000/00841_lr", "r100/00000/00002_lr",
-    ...                            "r100/00000/00003_lr"])
-    >>> out["split"].tolist()
-    ['', '', '', 'train']
-    >>> for reason in out["reason"][:3]:
-    ...     print(reason)
-    excluded: cinc2021/ptb-xl/HR00006 in test
-    excluded: ptbxl_cinc2024/00841_hr in val
-    duplicate: x/HR00002 in train
-    """
-    import pandas as pd
-
-    _check_split(split_df, "split_extra")
-    # the strictest placement wins when one ecg_id has copies in several splits (test > val > train)
-    rank = {"test": 0, "val": 1, "train": 2}
-    shared: dict[int, tuple[str, str]] = {}
-    for rid, part in zip(split_df["record_id"].astype(str), split_df["split"].astype(str), strict=True):
-        ecg = ptbxl_ecg_id(rid)
-        if ecg is not None and (ecg not in shared or rank[part] < rank[shared[ecg][1]]):
-            shared[ecg] = (rid, part)
-    rows = []
-    for rid in extra_ids:
-        ecg = ptbxl_ecg_id(rid)
-        hit = shared.get(ecg) if ecg is not None else None
-        if hit is None:
-            rows.append((rid, ecg, "train", ""))
-        elif hit[1] == "train":
-            rows.append((rid, ecg, "", f"duplicate: {hit[0]} in train"))
-        else:
-            rows.append((rid, ecg, "", f"excluded: {hit[0]} in {hit[1]}"))
-    out = pd.DataFrame(rows, columns=["record_id", "ecg_id", "split", "reason"])
-    out["ecg_id"] = out["ecg_id"].astype("Int64")
-    return out

@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _suffixes_help() -> str:
+    """The suffixes a record may have, for the help: every reader's (:func:`l2g.io.readers`), in its order."""
+    from .io._registry import upload_suffixes
+
+    return ", ".join(upload_suffixes())
+
+
 def _name_once(path: Path, message: str) -> str:
     """``<file>: <problem>``, without naming the file twice when the message already starts with it."""
     head = message.split(": ", 1)[0]
@@ -331,7 +338,7 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
         "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
         "comments, CSV '# L2G:' lines and '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
-    p.add_argument("record", type=Path, help="a record (.hea, .mat, .edf, .csv, .h5, .zip) or a folder of records")
+    p.add_argument("record", type=Path, help=f"a record ({_suffixes_help()}) or a folder of records")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--method", choices=("model", "linear"), default="model")
@@ -528,7 +535,7 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
         "statements, our Lead-II measurements, generated leads dashed and labelled with their trust grade. "
         "Print it at 100 %% (actual size).",
     )
-    p.add_argument("record", type=Path, help="one record (.hea, .xml, .dcm, .edf, .csv, .h5, .zip ...)")
+    p.add_argument("record", type=Path, help=f"one record ({_suffixes_help()})")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
     p.add_argument("--out", required=True, type=Path, help="the PDF to write, e.g. report.pdf")
     p.add_argument("--paper", default="A4", help="A4 (default) or Letter, landscape")

@@ -1,4 +1,5 @@
-"""Developer checks on the package's own source: ``python -m l2g.devtools cycles``.
+"""Developer checks on the package's own source: ``python -m l2g.devtools cycles``; and
+``python -m l2g.devtools formats``, the table of the reader registry that docs/DATA.md holds.
 
 The import graph is read from the source with :mod:`ast` (nothing is imported): an edge ``a -> b`` for
 every ``import``/``from ... import`` in ``a`` that names a module ``b`` of the package, wherever the
@@ -163,10 +164,16 @@ def cycle_path(graph: dict[str, set[str]], component: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``cycles``: print each import cycle of the package and exit 1 if there is one."""
+    """``cycles``: print each import cycle of the package and exit 1 if there is one. ``formats``: print
+    the Markdown table of the readers (:func:`l2g.io._registry.formats_table`)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["formats"]:
+        from .io._registry import formats_table
+
+        print(formats_table())
+        return 0
     if argv != ["cycles"]:
-        print("usage: python -m l2g.devtools cycles", file=sys.stderr)
+        print("usage: python -m l2g.devtools cycles|formats", file=sys.stderr)
         return 2
     graph = import_graph()
     cycles = import_cycles(graph)

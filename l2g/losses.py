@@ -1,4 +1,12 @@
-"""Band limits for training losses on records sampled at different rates.
+"""The training losses: the reconstruction loss and its band limits, the per-window weights.
+
+:func:`recon_losses` scores the generated (unavailable) leads, expanded to 12: MSE, the MSE of the
+first difference and the log-RMS amplitude error per lead; :func:`window_weights` weighs each window
+by how badly the linear prior already fits it; :func:`band_limited_recon_loss` is the loss training
+uses. ``cfg`` is the run's :class:`l2g.train.TrainConfig` (its ``grad_weight``, ``amp_weight`` and
+``data.fs``).
+
+Band limits for records sampled at different rates:
 
 A 100-Hz record (PTB-XL ``records100``) resampled to the model rate holds
 nothing above 50 Hz. Scoring the model's full-band output against it would
@@ -10,9 +18,13 @@ loss: low-rate records teach the low band, full-rate records everything.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-__all__ = ["band_limit"]
+from .model import expand12
+
+__all__ = ["band_limit", "band_limited_recon_loss", "recon_losses", "window_weights"]
 
 
 def band_limit(x: torch.Tensor, band_hz: torch.Tensor, fs: float) -> torch.Tensor:
@@ -62,3 +74,62 @@ def band_limit(x: torch.Tensor, band_hz: torch.Tensor, fs: float) -> torch.Tenso
     spec = torch.fft.rfft(x.float(), dim=-1) * keep[:, None, :]
     low = torch.fft.irfft(spec, n=n, dim=-1).to(x.dtype)
     return torch.where(limited[:, None, None], low, x)
+
+
+def window_weights(prior8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                    floor: float = 2e-4, power: float = 1.0) -> torch.Tensor:
+    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor) ** power, mean 1; shape (B,)."""
+    p12, t12 = expand12(prior8), expand12(x8)
+    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
+    err = (((p12 - t12) ** 2) * miss).sum((1, 2)) / miss.sum((1, 2)).clamp_min(1.0)
+    w = (err + floor) ** -power
+    return (w / w.mean()).detach()
+
+
+def recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                  cfg: Any, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    p12, t12 = expand12(pred8), expand12(x8)
+    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
+    denom = miss.sum().clamp_min(1.0)
+    if weights is not None:  # per-window weights (mean 1): the sums below stay on the same scale
+        miss = miss * weights[:, None, None]
+    mse = (((p12 - t12) ** 2) * miss).sum() / denom
+    dp, dt = torch.diff(p12, dim=-1), torch.diff(t12, dim=-1)
+    grad = (((dp - dt) ** 2) * miss[..., 1:]).sum() / denom * 25.0  # ~ (T/40) scale to be O(mse)
+    rms_p = ((p12**2) * miss).sum(-1).add(1e-6).sqrt()
+    rms_t = ((t12**2) * miss).sum(-1).add(1e-6).sqrt()
+    lead_miss = (~mask).to(p12.dtype)
+    amp = ((torch.log(rms_p) - torch.log(rms_t)).abs() * lead_miss).sum() / lead_miss.sum().clamp_min(1.0)
+    total = mse + cfg.grad_weight * grad + cfg.amp_weight * amp
+    return total, {"mse": mse.item(), "grad": grad.item(), "amp": amp.item()}
+
+
+def band_limited_recon_loss(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                            band_hz: torch.Tensor, cfg: Any, weights: torch.Tensor | None = None
+                            ) -> tuple[torch.Tensor, dict[str, float]]:
+    """The reconstruction loss on output and target low-passed to each window's band.
+
+    A window from a 100-Hz record (``band_hz`` 45 Hz) is scored only on what
+    its record carries, so it neither rewards nor penalises the generator's
+    content above 45 Hz; windows at the model rate (``band_hz = fs / 2``) are
+    scored on the full band, exactly as before (see :func:`l2g.losses.band_limit`).
+
+    Parameters
+    ----------
+    pred8, x8 : Tensor, shape (B, 8, T)
+        Generated and true I, II, V1–V6 in mV at ``cfg.data.fs``.
+    mask : bool Tensor (B, 12)
+    valid : bool Tensor (B, T)
+    band_hz : Tensor (B,)
+        From the windows' ``band_hz`` (:class:`l2g.dataset.WindowDataset`).
+    cfg : TrainConfig
+    weights : Tensor (B,), optional
+
+    Returns
+    -------
+    (Tensor, dict)
+        As the plain reconstruction loss: total and its parts (``mse``,
+        ``grad``, ``amp``).
+    """
+    fs = float(cfg.data.fs)
+    return recon_losses(band_limit(pred8, band_hz, fs), band_limit(x8, band_hz, fs), mask, valid, cfg, weights)

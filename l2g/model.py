@@ -44,6 +44,7 @@ __all__ = [
     "expand12",
     "masked_input",
     "enforce_available",
+    "LeadModel",
     "with_residual_scale",
 ]
 
@@ -269,6 +270,55 @@ class Discriminator(nn.Module):
         for i, critic in enumerate(self.critics):
             outs.append(critic(h if i == 0 else F.avg_pool1d(h, 4**i)))
         return outs
+
+
+class LeadModel(nn.Module):
+    """The one forward path: linear prior -> generator -> the available leads kept.
+
+    ``forward(x12, mask)`` with ``x12 (B, 12, T)`` in mV (values of unavailable leads are ignored)
+    and ``mask (B, 12)`` bool returns the 8 independent leads ``(B, 8, T)`` in mV: the linear
+    baseline's prediction from the available leads (the prior, computed without gradients), refined
+    by the generator, which keeps every available lead exactly (:func:`enforce_available`); without a
+    generator, the prior alone. ``return_prior=True`` returns ``(prediction, prior)``.
+
+    Training (:func:`l2g.train.train`, ``evaluate_windows``, ``calibrate_residual``), inference
+    (:class:`l2g.reconstruction.Reconstructor`), benchmarks and tests call it; none rebuilds the path.
+
+    Parameters
+    ----------
+    linear : LinearBaseline
+        Gives the prior (:meth:`l2g.baseline.LinearBaseline.predict_torch`); it is not trained here.
+    generator : Generator or None
+        Any module with the generator's ``forward(x12, mask, prior)`` (a DDP wrapper in training).
+
+    Examples
+    --------
+    >>> from l2g.baseline import LinearBaseline, LinearConfig
+    >>> x8 = torch.randn(4, 8, 64)
+    >>> linear = LinearBaseline.fit([x.numpy() for x in x8], LinearConfig(lags=(0,)))
+    >>> mask = torch.zeros(2, 12, dtype=torch.bool)
+    >>> mask[:, 1] = True  # lead II available
+    >>> model = LeadModel(linear, Generator(GeneratorConfig(base_channels=4, depth=2, dilations=(1,))))
+    >>> out = model(expand12(x8[:2]), mask)
+    >>> out.shape, bool(torch.allclose(out[:, 1], x8[:2, 1], atol=1e-5))
+    (torch.Size([2, 8, 64]), True)
+    """
+
+    def __init__(self, linear, generator: nn.Module | None = None):
+        super().__init__()
+        self.linear = linear
+        self.generator = generator
+
+    def prior(self, x12: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The linear baseline's 8 leads from the available ones, ``(B, 8, T)``, without gradients."""
+        with torch.no_grad():
+            return self.linear.predict_torch(x12 * mask[:, :, None], mask)
+
+    def forward(self, x12: torch.Tensor, mask: torch.Tensor, *,
+                return_prior: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        prior = self.prior(x12, mask)
+        pred = prior if self.generator is None else self.generator(x12, mask, prior)
+        return (pred, prior) if return_prior else pred
 
 
 def with_residual_scale(generator: Generator, scale: tuple[float, ...]) -> Generator:

@@ -34,7 +34,7 @@ from .baseline import LinearBaseline
 from .checkpoint import CheckpointError, load_generator, load_linear
 from .digest import file_sha256, same_weights, verify_checksum, weights_version
 from .leads import LEADS, LIMB_LEADS, complete_limb_leads, limb_basis, parse_lead_list
-from .model import Generator, expand12
+from .model import Generator, LeadModel, expand12
 from .preprocess import HIGHPASS_HZ, remove_baseline, resample
 from .record import GENERATED, RECORDED, Provenance, Record
 
@@ -165,13 +165,13 @@ class Reconstructor:
             norm[s : s + w] += wt
         jobs = [(r, j) for r in range(n_rec) for j in range(len(starts))]
         tmask = torch.from_numpy(mask)[None]
+        model = LeadModel(self.linear, self.generator)  # linear prior -> generator -> available leads kept
         for b in range(0, len(jobs), batch_size):
             chunk = jobs[b : b + batch_size]
             xb = torch.from_numpy(np.stack([xp[r, :, starts[j] : starts[j] + w] for r, j in chunk])).to(self.device)
             mb = tmask.expand(len(chunk), -1).to(self.device)
             with torch.no_grad():
-                prior = self.linear.predict_torch(xb * mb[:, :, None], mb)
-                pred = self.generator(xb, mb, prior).cpu().numpy()
+                pred = model(xb, mb).cpu().numpy()
             for (r, j), p in zip(chunk, pred, strict=True):
                 out[r, :, starts[j] : starts[j] + w] += p * weights[j]
         return (out / np.maximum(norm, 1e-6))[:, :, :n]

@@ -14,7 +14,7 @@ itself receives the best generator (lowest validation MSE on the generated
 leads) as a plain dict (:mod:`l2g.checkpoint`: written atomically, read with ``weights_only=True``).
 
 :func:`train` reads top to bottom; each step is a small function below it:
-``_start_process`` (process group, device, seeds), ``_load_splits``, the linear
+``_start_process`` (process group, device, seeds), ``load_splits``, the linear
 prior and the fixed validation windows, ``_build_nets`` (and ``_resume``), then per
 epoch and step ``_lr_at`` (cosine schedule), ``_get_batch``, ``_train_step``
 (generator forward and reconstruction loss, ``_critic_step``, ``_adversarial_loss``,
@@ -31,8 +31,7 @@ import math
 import os
 import platform
 import time
-import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .baseline import LinearBaseline, LinearConfig
+from .baseline import LinearBaseline
 from .checkpoint import (
     CheckpointError,
     build_generator,
@@ -51,146 +50,24 @@ from .checkpoint import (
     save,
     save_linear,
 )
-from .dataset import DataConfig, WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
+from .dataset import WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
-from .losses import band_limit
+from .losses import band_limit, band_limited_recon_loss, window_weights
 from .model import (
     Discriminator,
-    DiscriminatorConfig,
     Generator,
     GeneratorConfig,
+    LeadModel,
     expand12,
     model_args,
     with_residual_scale,
 )
+from .train_config import TrainConfig, _config_dict, config_from_dict, load_config
 
 __all__ = ["TrainConfig", "train", "load_config", "config_from_dict", "validation_set", "evaluate_windows",
-           "calibrate_residual", "calibrate", "band_limited_recon_loss", "fit_linear"]
+           "calibrate_residual", "calibrate", "band_limited_recon_loss", "fit_linear", "load_splits"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything a training run needs; saved in the checkpoint."""
-
-    data_dir: str = "../shared/data"  # root of the ECG archives
-    # several data folders (first = data_dir, the one split_csv describes; the others add training
-    # records, see l2g.dataset.load_mixed_arrays); () = data_dir alone
-    data_dirs: tuple[str, ...] = ()
-    extra_limit: int = 0  # at most this many records per extra folder (0 = all; for smoke runs)
-    # share of training windows drawn from each data folder (one weight per folder, first = data_dir),
-    # e.g. (1, 1): half the windows from the shared archive, half from PTB-XL; () = every record
-    # equally likely (then the 22k PTB-XL records supply 98.6 % of the windows)
-    folder_weights: tuple[float, ...] = ()
-    # validate (select the epoch, calibrate) on the validation records not derived from PTB-XL only
-    # (l2g.catalog.ptbxl_ecg_id): with PTB-XL in training, its own copies would favour it
-    val_exclude_ptbxl: bool = False
-    # PTB-XL's patient-wise protocol (l2g.ptbxl): with a ptbxl_database.csv here, every PTB-XL copy in
-    # any folder (train and validation) is kept only when its ECG's strat_fold is in ptbxl_train_folds,
-    # so no fold-9/10 patient reaches training or model selection; "" = off
-    ptbxl_meta: str = ""
-    ptbxl_train_folds: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
-    split_csv: str = "splits/split.csv"  # record_id,split (ids only)
-    epochs: int = 60  # maximum epochs
-    windows_per_epoch: int = 4096  # random crops per epoch (all ranks together)
-    batch_size: int = 32  # per rank
-    lr: float = 1e-3  # AdamW learning rate (generator); cosine decay to 5 %
-    lr_d: float = 2e-4  # discriminator learning rate
-    weight_decay: float = 1e-4
-    adv_weight: float = 0.02  # weight of the adversarial (VTT) loss; 0 = reconstruction only
-    adv_start_epoch: int = 5  # reconstruction-only warm-up epochs
-    grad_weight: float = 0.5  # weight of the first-difference MSE (sharp QRS)
-    amp_weight: float = 0.1  # weight of the per-lead log-amplitude (RMS) mismatch
-    patience: int = 12  # early stopping: epochs without validation improvement
-    # "none": every missing-lead sample counts the same (windows with few available leads, whose
-    # errors are largest, dominate); "linear": each window's reconstruction terms are divided by
-    # the linear prior's error on that window, so every k and subset counts as "beat the baseline"
-    loss_norm: str = "none"
-    # with loss_norm="linear": weights 1 / error ** power (1 = full normalisation, 0.5 = halfway)
-    loss_norm_power: float = 1.0
-    # exponential moving average of the generator weights per step (0 = off); validation and
-    # the shipped weights use the average
-    ema_decay: float = 0.0
-    # validation score that selects the shipped epoch: "mse" (pooled over all windows) or
-    # "relative" (mean over k = 1..7 of model MSE / linear MSE)
-    select: str = "mse"
-    # start the generator from this l2g checkpoint's weights (fine-tuning); "" = random init
-    init: str = ""
-    # after training, fit the per-k residual factors on the validation split (see calibrate)
-    calibrate: bool = False
-    synthetic_records: int = 0  # deepfake-ecg ECGs for pretraining (0 = none)
-    synthetic_epochs: int = 0  # first epochs trained on synthetic ECGs only, then real ones
-    seed: int = 1234
-    threads: int = 0  # torch intra-op threads per process; 0 = leave default
-    val_windows_per_record: int = 2  # fixed crops per validation record
-    val_masks_per_k: int = 4  # availability subsets per k = 1..7 in validation
-    data: DataConfig = field(default_factory=DataConfig)
-    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
-    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
-    linear: LinearConfig = field(default_factory=LinearConfig)
-
-
-_CHOICES = {"loss_norm": ("none", "linear"), "select": ("mse", "relative")}
-
-
-def _check_config(cfg: TrainConfig) -> TrainConfig:
-    for name, valid in _CHOICES.items():
-        if getattr(cfg, name) not in valid:
-            raise ValueError(f"training option {name}={getattr(cfg, name)!r} is not one of {valid}")
-    if not 0 < cfg.loss_norm_power <= 2:
-        raise ValueError(f"training option loss_norm_power must be in (0, 2], got {cfg.loss_norm_power!r}")
-    if not 0 <= cfg.ema_decay < 1:
-        raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
-    if cfg.init and not Path(cfg.init).is_file():
-        raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
-    if cfg.extra_limit < 0:
-        raise ValueError(f"training option extra_limit must be >= 0, got {cfg.extra_limit!r}")
-    if cfg.data_dirs:  # the first folder is the one split_csv, validation and calibration use
-        dirs = tuple(str(d) for d in cfg.data_dirs)
-        cfg = replace(cfg, data_dirs=dirs, data_dir=dirs[0])
-    cfg = replace(cfg, ptbxl_train_folds=tuple(int(f) for f in cfg.ptbxl_train_folds))
-    if cfg.folder_weights:
-        fw = tuple(float(w) for w in cfg.folder_weights)
-        n_dirs = len(cfg.data_dirs) or 1
-        if len(fw) != n_dirs or min(fw) < 0 or sum(fw) <= 0:
-            raise ValueError(f"training option folder_weights={cfg.folder_weights!r}: need {n_dirs} non-negative "
-                             f"weight(s), one per data folder, not all 0")
-        cfg = replace(cfg, folder_weights=fw)
-    return cfg
-
-
-def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
-    """Read a JSON or TOML file into a :class:`TrainConfig` (nested keys for sub-configs)."""
-    raw: dict = {}
-    if path is not None:
-        p = Path(path)
-        text = p.read_text()
-        raw = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-    return config_from_dict({**raw, **{k: v for k, v in overrides.items() if v is not None}}, where=str(path))
-
-
-def config_from_dict(raw: dict, where: str = "config") -> TrainConfig:
-    """A :class:`TrainConfig` from plain nested dicts (a config file, or a checkpoint's ``train_config``)."""
-    sub = {"data": DataConfig, "generator": GeneratorConfig, "discriminator": DiscriminatorConfig,
-           "linear": LinearConfig}
-    valid = {f.name for f in fields(TrainConfig)}
-    kwargs: dict = {}
-    for key, value in raw.items():
-        if key not in valid:
-            raise ValueError(f"{where}: unknown training option {key!r}; valid: {sorted(valid)}")
-        if key in sub and isinstance(value, dict):
-            names = {f.name for f in fields(sub[key])}
-            bad = set(value) - names
-            if bad:
-                raise ValueError(f"{where}: unknown {key} option(s) {sorted(bad)}; valid: {sorted(names)}")
-            value = sub[key](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-        kwargs[key] = value
-    return _check_config(TrainConfig(**kwargs))
-
-
-def _config_dict(cfg: TrainConfig) -> dict:
-    return json.loads(json.dumps(asdict(cfg)))
 
 
 # ----------------------------------------------------------------- helpers
@@ -240,13 +117,12 @@ def evaluate_windows(
     sse_k: dict[int, float] = {}
     n_k: dict[int, float] = {}
     rs_k: dict[int, list[float]] = {}
+    model = LeadModel(linear, generator)
     for i in range(0, len(val["x8"]), batch):
         x8 = val["x8"][i : i + batch]
         mask = val["mask"][i : i + batch]
         x12 = expand12(x8)
-        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
-        pred = prior if generator is None else generator(x12, mask, prior)
-        p12 = expand12(pred)
+        p12 = expand12(model(x12, mask))
         miss = ~mask
         err = ((p12 - x12) ** 2).mean(-1)  # (B, 12)
         sse += float(err[miss].sum())
@@ -295,15 +171,15 @@ def calibrate_residual(
     """
     if not generator.config.linear_prior:
         raise ValueError("calibrate_residual needs a generator built with linear_prior=True")
-    g0 = with_residual_scale(generator, ())
+    model = LeadModel(linear, with_residual_scale(generator, ()))
     num = np.zeros(8)
     den = np.zeros(8)
     for i in range(0, len(val["x8"]), batch):
         x8 = val["x8"][i : i + batch]
         mask = val["mask"][i : i + batch]
         x12 = expand12(x8)
-        prior = linear.predict_torch(x12 * mask[:, :, None], mask)
-        u = expand12(g0(x12, mask, prior) - prior)
+        pred, prior = model(x12, mask, return_prior=True)
+        u = expand12(pred - prior)
         d = x12 - expand12(prior)
         miss = (~mask)[:, :, None].to(u.dtype)
         ks = mask.sum(1).clamp(1, 7).numpy()
@@ -386,65 +262,6 @@ def relative_score(model: dict, linear: dict) -> float:
     """Mean over k of model MSE / linear MSE (from :func:`evaluate_windows`); < 1 beats linear."""
     ks = [k for k in model["mse_k"] if linear["mse_k"].get(k, 0) > 0]
     return float(np.mean([model["mse_k"][k] / linear["mse_k"][k] for k in ks])) if ks else float("nan")
-
-
-def _window_weights(prior8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                    floor: float = 2e-4, power: float = 1.0) -> torch.Tensor:
-    """Per-window weights 1 / (linear prior's MSE on the missing leads + floor) ** power, mean 1; shape (B,)."""
-    p12, t12 = expand12(prior8), expand12(x8)
-    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
-    err = (((p12 - t12) ** 2) * miss).sum((1, 2)) / miss.sum((1, 2)).clamp_min(1.0)
-    w = (err + floor) ** -power
-    return (w / w.mean()).detach()
-
-
-def _recon_losses(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                  cfg: TrainConfig, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    p12, t12 = expand12(pred8), expand12(x8)
-    miss = (~mask)[:, :, None].to(p12.dtype) * valid[:, None, :].to(p12.dtype)
-    denom = miss.sum().clamp_min(1.0)
-    if weights is not None:  # per-window weights (mean 1): the sums below stay on the same scale
-        miss = miss * weights[:, None, None]
-    mse = (((p12 - t12) ** 2) * miss).sum() / denom
-    dp, dt = torch.diff(p12, dim=-1), torch.diff(t12, dim=-1)
-    grad = (((dp - dt) ** 2) * miss[..., 1:]).sum() / denom * 25.0  # ~ (T/40) scale to be O(mse)
-    rms_p = ((p12**2) * miss).sum(-1).add(1e-6).sqrt()
-    rms_t = ((t12**2) * miss).sum(-1).add(1e-6).sqrt()
-    lead_miss = (~mask).to(p12.dtype)
-    amp = ((torch.log(rms_p) - torch.log(rms_t)).abs() * lead_miss).sum() / lead_miss.sum().clamp_min(1.0)
-    total = mse + cfg.grad_weight * grad + cfg.amp_weight * amp
-    return total, {"mse": mse.item(), "grad": grad.item(), "amp": amp.item()}
-
-
-def band_limited_recon_loss(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
-                            band_hz: torch.Tensor, cfg: TrainConfig, weights: torch.Tensor | None = None
-                            ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The reconstruction loss on output and target low-passed to each window's band.
-
-    A window from a 100-Hz record (``band_hz`` 45 Hz) is scored only on what
-    its record carries, so it neither rewards nor penalises the generator's
-    content above 45 Hz; windows at the model rate (``band_hz = fs / 2``) are
-    scored on the full band, exactly as before (see :func:`l2g.losses.band_limit`).
-
-    Parameters
-    ----------
-    pred8, x8 : Tensor, shape (B, 8, T)
-        Generated and true I, II, V1–V6 in mV at ``cfg.data.fs``.
-    mask : bool Tensor (B, 12)
-    valid : bool Tensor (B, T)
-    band_hz : Tensor (B,)
-        From the windows' ``band_hz`` (:class:`l2g.dataset.WindowDataset`).
-    cfg : TrainConfig
-    weights : Tensor (B,), optional
-
-    Returns
-    -------
-    (Tensor, dict)
-        As the plain reconstruction loss: total and its parts (``mse``,
-        ``grad``, ``amp``).
-    """
-    fs = float(cfg.data.fs)
-    return _recon_losses(band_limit(pred8, band_hz, fs), band_limit(x8, band_hz, fs), mask, valid, cfg, weights)
 
 
 def fit_linear(train_mixed: list[tuple[str, np.ndarray, float]], cfg: TrainConfig,
@@ -570,7 +387,7 @@ def _patientwise(cfg: TrainConfig, items: list, what: str) -> list:
     return [it for it, k in zip(items, keep, strict=True) if k]
 
 
-def _load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
+def load_splits(cfg: TrainConfig, progress: bool) -> tuple[list, list]:
     """The records at the model rate, high-passed: train as (id, (8, samples) array, source rate Hz)
     from every data folder (:func:`l2g.dataset.load_mixed_arrays`), validation as (id, array) from
     the first folder only."""
@@ -707,14 +524,15 @@ def _ema_update(g_avg: torch.nn.Module, g: torch.nn.Module, decay: float) -> Non
             a.copy_(b)
 
 
-def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, lin_pred, use_adv: bool) -> dict:
-    """One optimisation step on one batch; returns the loss parts (floats) for the epoch means."""
+def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, model: LeadModel,
+                use_adv: bool) -> dict:
+    """One optimisation step on one batch; returns the loss parts (floats) for the epoch means.
+
+    ``model`` is the forward path (:class:`l2g.model.LeadModel`) over ``nets.g_ddp``."""
     x8, mask, valid, band = batch
     x12 = expand12(x8)
-    with torch.no_grad():
-        prior = lin_pred(x12 * mask[:, :, None], mask)
-    pred = nets.g_ddp(x12, mask, prior)
-    weights = (_window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
+    pred, prior = model(x12, mask, return_prior=True)
+    weights = (window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
                if cfg.loss_norm == "linear" else None)
     # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit)
     loss, parts = band_limited_recon_loss(pred, x8, mask, valid, band, cfg, weights)
@@ -772,7 +590,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     rank, world, device = _start_process(cfg)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    train_mixed, val_arrays = _load_splits(cfg, progress and rank == 0)
+    train_mixed, val_arrays = load_splits(cfg, progress and rank == 0)
     train_arrays = [(rid, x) for rid, x, _ in train_mixed]
     linear = fit_linear(train_mixed, cfg)
     val = validation_set(val_arrays, cfg)
@@ -783,6 +601,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     data, synth = _window_sources(cfg, train_mixed, progress and rank == 0)
     steps = cfg.windows_per_epoch // (cfg.batch_size * world)
     total_steps = cfg.epochs * steps
+    model = LeadModel(linear, nets.g_ddp)  # linear prior -> generator -> available leads kept
 
     for epoch in range(prog.start_epoch, cfg.epochs):
         t0 = time.time()
@@ -797,8 +616,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
             lr = _lr_at(cfg, epoch * steps + step, total_steps)
             for group in nets.opt_g.param_groups:
                 group["lr"] = lr
-            parts = _train_step(nets, _get_batch(source, step, cfg, rank, world, device), cfg, linear.predict_torch,
-                               use_adv)
+            parts = _train_step(nets, _get_batch(source, step, cfg, rank, world, device), cfg, model, use_adv)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(mse=f"{parts['mse']:.4f}")

@@ -97,7 +97,7 @@ digest = ss["record_digest"]
 with st.sidebar:
     st.subheader("Open a record")
     st.file_uploader(
-        "Upload ECG files", type=loading.UPLOAD_TYPES, accept_multiple_files=True, key="upload",
+        "Upload ECG files", type=loading.upload_types(), accept_multiple_files=True, key="upload",
         on_change=loading.on_upload,
         help=f"Opens {loading.ACCEPTED}. Up to {MAX_UPLOAD_BYTES // 2**20} MB. The files added last are opened "
              "and replace the record shown (a WFDB .hea and its .dat may also be added one after the other).",

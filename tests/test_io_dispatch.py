@@ -52,7 +52,7 @@ def clinical(rel: str) -> Path:
 
 def test_cart_formats_come_before_the_generic_ones() -> None:
     carts = ("dicom", "scp", "ishne", "aecg", "philips", "muse", "cardiosoft")
-    assert FORMATS[: len(carts)] == carts and set(FORMATS[len(carts):]) >= {"csvfile", "edf", "hdf5", "archive"}
+    assert FORMATS[: len(carts)] == carts and set(FORMATS[len(carts):]) >= {"csv", "edf", "hdf5", "archive"}
 
 
 @pytest.mark.parametrize("rel", list(FILES))

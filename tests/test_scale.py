@@ -184,7 +184,8 @@ def test_evaluate_ray_equals_local(ray_instance):
     import pandas as pd
 
     from l2g.cli import _lead_ii_features
-    from l2g.evaluate import _TABLES, StudyConfig, run_study
+    from l2g.evaluate import StudyConfig, run_study
+    from l2g.evaluate_compute import _TABLES
     from l2g.reconstruction import load_reconstructor
 
     shipped("l2g.pt")

@@ -128,7 +128,7 @@ def test_bad_training_options_are_rejected(option, value, match):
 
 def test_window_weights_favour_windows_the_baseline_already_fits():
     from l2g.dataset import mask_from_leads
-    from l2g.train import _window_weights
+    from l2g.losses import window_weights
 
     torch.manual_seed(0)
     x8 = torch.randn(3, 8, 64)
@@ -138,10 +138,10 @@ def test_window_weights_favour_windows_the_baseline_already_fits():
     prior[0] += 0.01  # nearly right
     prior[1] += 0.3
     prior[2] += 1.0  # far off
-    w = _window_weights(prior, x8, mask, valid)
+    w = window_weights(prior, x8, mask, valid)
     assert w.mean().item() == pytest.approx(1.0)
     assert w[0] > w[1] > w[2]
-    half = _window_weights(prior, x8, mask, valid, power=0.5)  # halfway: same order, less extreme
+    half = window_weights(prior, x8, mask, valid, power=0.5)  # halfway: same order, less extreme
     assert half[0] > half[1] > half[2] and half[0] / half[2] < w[0] / w[2]
     assert half[0] / half[2] == pytest.approx(float((w[0] / w[2]) ** 0.5), rel=1e-4)
 

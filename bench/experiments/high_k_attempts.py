@@ -31,7 +31,7 @@ import torch
 from l2g.baseline import CovarianceStats, LinearBaseline, LinearConfig, lagged_cov
 from l2g.dataset import load_split_arrays
 from l2g.leads import CHEST_LEADS, EXPAND_8_TO_12, LEADS
-from l2g.model import expand12
+from l2g.model import LeadModel, expand12
 from l2g.preprocess import HIGHPASS_HZ
 from l2g.reconstruction import load_reconstructor
 from l2g.train import load_config, validation_set
@@ -59,7 +59,7 @@ def _window_scores(p8: torch.Tensor, x8: torch.Tensor, mask: torch.Tensor, sel: 
 
 def stack_tta(weights: str) -> None:
     rec = load_reconstructor(weights)
-    g, lin = rec.generator.eval(), rec.linear
+    model = LeadModel(rec.linear, rec.generator.eval())
     val = validation_set(_split("val"), load_config(None))
     x8, mask = val["x8"], val["mask"]
 
@@ -69,8 +69,8 @@ def stack_tta(weights: str) -> None:
             for i in range(0, len(x8), 128):
                 x12 = expand12(x8[i: i + 128]) * scale
                 m = mask[i: i + 128]
-                prior = lin.predict_torch(x12 * m[:, :, None], m)
-                outs.append(g(x12, m, prior) / scale)
+                pred, prior = model(x12, m, return_prior=True)
+                outs.append(pred / scale)
                 priors.append(prior / scale)
         return torch.cat(outs), torch.cat(priors)
 

@@ -9,7 +9,8 @@ One entry point, :func:`read_record`, reads
 * EDF / EDF+ (continuous) files,
 * CSV files (first row: lead names),
 * SPH-style HDF5 files (dataset ``ecg``, shape (12, N), mV),
-* ECG cart and PACS exports, recognised by content (:data:`FORMATS`): DICOM waveforms, SCP-ECG, ISHNE Holter,
+* ECG cart and PACS exports, recognised by content (:data:`FORMATS`, derived from the reader registry
+  :func:`readers`: each format module declares ``READER = Reader(...)``): DICOM waveforms, SCP-ECG, ISHNE Holter,
   HL7 aECG, Philips SierraECG XML, GE MUSE XML, GE CardioSoft XML (see docs/DATA.md, "Formats"),
 * a ``.zip`` holding one of the above, and
 * browser uploads: a list of ``(filename, bytes)`` pairs or objects with
@@ -97,8 +98,9 @@ from ._common import (
     collecting_notes,
     to_mv_factor,
 )
-from ._dispatch import FORMATS, SNIFF_BYTES, _read_path, sniff_format
-from ._raw import FormatError
+from ._dispatch import SNIFF_BYTES, _read_path, formats, sniff_format
+from ._raw import FormatError, RawECG, Reader
+from ._registry import reader, readers, register, unregister
 from .archive import (
     MAX_UPLOAD_BYTES,
     MAX_ZIP_ENTRIES,
@@ -123,6 +125,13 @@ __all__ = [
     "SeveralRecords",
     "FormatError",
     "FORMATS",
+    "formats",
+    "RawECG",
+    "Reader",
+    "readers",
+    "reader",
+    "register",
+    "unregister",
     "SNIFF_BYTES",
     "sniff_format",
     "write_wfdb",
@@ -140,6 +149,12 @@ __all__ = [
     "MAX_PLAUSIBLE_MV",
     "to_mv_factor",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FORMATS":  # the readers tried by content, derived from the registry each time
+        return formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # =============================================================== public API

@@ -48,10 +48,6 @@ FS_RANGE: tuple[float, float] = (1.0, 100_000.0)
 MIN_CHECK_S: float = 1.0
 #: ... and with at least this many samples per lead (a few samples are "flat" or "clipped" by chance).
 MIN_CHECK_SAMPLES: int = 100
-_WFDB_EXT = (".hea", ".dat", ".mat")
-_CSV_EXT = (".csv", ".txt", ".tsv")
-_HDF5_EXT = (".h5", ".hdf5", ".hdf")
-_EDF_EXT = (".edf",)
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EDF_MAGIC = b"0       "
@@ -205,7 +201,7 @@ def _check_fs(file: str, file_fs: object, fs: float | None) -> float:
 
 
 def _assemble(
-    signal: np.ndarray,
+    signal: Sequence[np.ndarray],
     channels: Sequence[str],
     fs: float,
     *,
@@ -216,18 +212,19 @@ def _assemble(
     units: Sequence[str] | None = None,
     info: _Info | None = None,
 ) -> Record:
-    """Turn (channels, samples) samples into a standard 12-lead Record.
+    """Turn one row of samples per channel into a standard 12-lead Record.
 
     Maps channel names to leads, converts ECG leads to mV from ``units``,
     applies the NaN policy and the statuses found in L2G comments.
     """
     fs = check_rate(fs, file)  # every reader passes here: no rate reaches the checks below unchecked
     info = info or _Info()
-    signal = np.asarray(signal, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(channels):
-        raise ValueError(f"{file}: {len(channels)} channel names for samples of shape {signal.shape}; "
+    signal = [np.asarray(row, dtype=np.float64) for row in signal]  # rows, not stacked: no copy of a long record
+    if len(signal) != len(channels):
+        raise ValueError(f"{file}: {len(channels)} channel names for {len(signal)} channels of samples; "
                          "expected one name per channel")
-    if signal.shape[1] == 0:
+    n_samples = signal[0].shape[0] if signal else 0
+    if n_samples == 0:
         raise ValueError(f"{file}: the record has zero samples; expected at least one sample per lead")
     leads: list[str] = []
     rows: list[np.ndarray] = []
@@ -292,7 +289,7 @@ def _assemble(
     )
     # straight into the 12 canonical rows: one (leads, samples) copy less than Record(...).standardize(),
     # which matters for a 24-hour record
-    signal12 = np.full((len(LEADS), signal.shape[1]), np.nan, dtype=np.float32)
+    signal12 = np.full((len(LEADS), n_samples), np.nan, dtype=np.float32)
     status12: list[LeadStatus] = [ABSENT] * len(LEADS)
     for lead, row, st in zip(leads, rows, status, strict=True):
         signal12[LEADS.index(lead)] = row
@@ -460,7 +457,7 @@ def _is_number(text: str) -> bool:
 
 def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float | None = None,
              nan_policy: str = "raise") -> Record:
-    """Turn what a cart-format reader decoded (:class:`~l2g.io._raw.RawECG`) into a 12-lead Record.
+    """Turn what a reader decoded (:class:`~l2g.io._raw.RawECG`) into a 12-lead Record.
 
     Lead labels are mapped with :func:`~l2g.leads.normalize_lead_name` (``"MDC_ECG_LEAD_AVR"``,
     ``"aVR"``...); samples are already in mV; the file's own rate is kept exactly (599.88 Hz
@@ -480,7 +477,8 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     source_format : str
         Short format name for ``Record.source_format`` (the reader module's name, e.g. ``"muse"``).
     fs : float, optional
-        A rate the caller expects; it must agree with the file's.
+        A rate the caller expects; it must agree with the file's. For a file that states none
+        (``raw.fs`` None) it is the rate, else ``raw.default_fs``, else :class:`MissingSampleRate`.
     nan_policy : {"raise", "absent", "interpolate"}
 
     Returns
@@ -510,6 +508,14 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
     if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1:
         listing = ", ".join(f"{k} {v}" for k, v in lengths.items())
         raise ValueError(f"{file}: leads of different shapes ({listing}); expected one length for all leads")
+    if raw.fs is not None:
+        rate = _check_fs(file, raw.fs, fs)
+    elif fs is not None or raw.default_fs is not None:
+        rate = check_rate(fs if fs is not None else raw.default_fs, file)
+    else:
+        why = raw.rate_missing or "the file states no sampling rate; expected the fs argument"
+        raise MissingSampleRate(f"{file}: {why}")
+    _check_length(file, len(next(iter(raw.leads.values()))), rate)
     with collecting_notes():  # the caller's list inside read_record, a fresh one otherwise
         for text in raw.notes:
             _note(text)
@@ -529,12 +535,50 @@ def from_raw(raw: RawECG, *, file: str, name: str, source_format: str, fs: float
                      device=raw.device, acquired=raw.acquired,
                      measurements={k: float(v) for k, v in raw.measurements.items() if k in MEASUREMENT_KEYS},
                      interpretation=list(raw.interpretation), derived=derived,
-                     other_channels=list(raw.other_channels))
+                     other_channels=list(raw.other_channels), diagnoses=list(raw.diagnoses),
+                     comments=list(raw.comments), provenance=raw.provenance, generated=set(raw.generated))
         # a file L2G wrote (DICOM export): its generated leads and their provenance come back marked
         if "generated" in info.fields:
             _parse_l2g("generated leads: " + info.fields.pop("generated"), info)
         if "provenance" in info.fields:
             _parse_l2g("generated from: " + info.fields.pop("provenance"), info)
-        signal = np.stack([np.asarray(raw.leads[k], dtype=np.float64) for k in labels])
-        return _assemble(signal, labels, _check_fs(file, raw.fs, fs), file=file, name=name,
-                         nan_policy=nan_policy, source_format=source_format, info=info)
+        try:
+            return _assemble([raw.leads[k] for k in labels], labels, rate, file=file, name=name,
+                             nan_policy=nan_policy, source_format=raw.source_format or source_format,
+                             units=raw.units, info=info)
+        except MissingSamples as exc:
+            if raw.missing_hint:
+                raise MissingSamples(f"{exc}; {raw.missing_hint}") from None
+            raise
+
+
+def raw_from_channels(file: str, channels: Sequence[str], signal: Sequence[np.ndarray], fs: float | None, *,
+                      fmt: str, info: _Info | None = None, units: Sequence[str] | None = None,
+                      **extra: object) -> RawECG:
+    """A :class:`RawECG` from one row of samples per channel and what a reader parsed into an ``_Info``.
+
+    For the readers that meet channels by position (WFDB, EDF, CSV, HDF5): a label repeated exactly
+    is refused when it names a lead (as two labels naming one lead are, by :func:`from_raw`) and
+    listed in ``other_channels`` otherwise. ``extra``: further :class:`RawECG` fields.
+    """
+    info = info or _Info()
+    leads: dict[str, np.ndarray] = {}
+    kept_units: list[str] = []
+    other = list(info.other_channels)
+    for k, label in enumerate(channels):
+        if label in leads:
+            canon = normalize_lead_name(label)
+            if canon is not None:
+                raise ValueError(f"{file}: channels {label!r} and {label!r} are both lead {canon}; "
+                                 "expected each lead at most once")
+            other.append(str(label).strip())
+            continue
+        leads[label] = signal[k]
+        if units is not None:
+            kept_units.append(units[k])
+    return RawECG(leads=leads, fs=fs, fmt=fmt, age=info.age, sex=info.sex, acquired=info.acquired,
+                  device=info.device, measurements=dict(info.measurements),
+                  interpretation=list(info.interpretation), fields=dict(info.fields), other_channels=other,
+                  units=kept_units if units is not None else None, diagnoses=list(info.diagnoses),
+                  comments=list(info.comments), provenance=info.provenance, generated=set(info.generated),
+                  **extra)  # type: ignore[arg-type]

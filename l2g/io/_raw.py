@@ -1,7 +1,8 @@
-"""What a format reader hands back before it becomes a :class:`~l2g.record.Record`.
+"""What a format reader declares (:class:`Reader`) and hands back (:class:`RawECG`).
 
-Every cart/PACS format module (``dicom``, ``aecg``, ``philips``, ``muse``, ``cardiosoft``,
-``scp``, ``ishne``) exposes two functions:
+Every format module of :mod:`l2g.io` (``wfdb``, ``edf``, ``csvfile``, ``hdf5``, ``dicom``, ``aecg``,
+``philips``, ``muse``, ``cardiosoft``, ``scp``, ``ishne``; ``archive`` for zips) ends with one
+``READER = Reader(...)``: its name, what users call it, its file suffixes and two functions:
 
 ``sniff(head: bytes, path: Path) -> bool``
     True when the first bytes of the file (at most 4096; for XML this includes the root
@@ -10,18 +11,22 @@ Every cart/PACS format module (``dicom``, ``aecg``, ``philips``, ``muse``, ``car
     Decode the file. Raises :class:`FormatError` (a ``ValueError``) naming the file and the
     problem; KeyError/IndexError/struct.error never escape.
 
-The package's :func:`l2g.io.read_record` turns the :class:`RawECG` into a Record (canonical lead
-order, absent leads, limb-lead completion, plausibility notes).
+:mod:`l2g.io._registry` lists the modules; dispatch, the catalogue, the uploader's file types, the
+CLI help and the docs' table all read the declarations from there. The package's
+:func:`l2g.io.read_record` turns the :class:`RawECG` into a Record (canonical lead order, absent
+leads, units, NaN policy, plausibility notes) with :func:`l2g.io._common.from_raw`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["FormatError", "RawECG"]
+__all__ = ["FormatError", "RawECG", "Reader"]
 
 
 class FormatError(ValueError):
@@ -61,10 +66,26 @@ class RawECG:
         leads (a pressure channel, ``V4R``, ``-aVR``); listed in ``meta.other_channels``.
     fmt : str
         Human name of the format, e.g. ``"GE MUSE XML"``.
+    units : list of str, optional
+        The unit each entry of ``leads`` is stored in, as the file states it (``"uV"``); converted to
+        mV (and refused when not a voltage) by ``from_raw``. None: already in mV.
+    diagnoses, comments : list
+        :class:`~l2g.record.Diagnosis` codes and free-text comments the file states (WFDB, SPH).
+    provenance : Provenance or None; generated : set of str
+        For a file L2G wrote: how its generated leads were made, and which they are.
+    rate_missing : str
+        For a file that may not state its rate (``fs=None``): why, and what was expected, for the
+        :class:`~l2g.io.MissingSampleRate` raised when the caller gives no ``fs`` either.
+    default_fs : float or None
+        The rate assumed when neither the file nor the caller gives one (SPH HDF5: 500 Hz).
+    missing_hint : str
+        Appended to a :class:`~l2g.io.MissingSamples` message (a WFDB format code that looks wrong).
+    source_format : str
+        ``Record.source_format`` when it is not the reader's name (``"wfdb-mat"``).
     """
 
     leads: dict[str, np.ndarray]
-    fs: float
+    fs: float | None
     fmt: str = ""
     derived: dict[str, str] = field(default_factory=dict)
     age: float | None = None
@@ -77,3 +98,57 @@ class RawECG:
     notes: list[str] = field(default_factory=list)
     fields: Mapping[str, str] = field(default_factory=dict)
     other_channels: list[str] = field(default_factory=list)
+    units: list[str] | None = None
+    diagnoses: list[Any] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    provenance: Any = None
+    generated: set[str] = field(default_factory=set)
+    rate_missing: str = ""
+    default_fs: float | None = None
+    missing_hint: str = ""
+    source_format: str = ""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One format, as its module declares it (``READER = Reader(...)``).
+
+    Attributes
+    ----------
+    name : str
+        Short name: ``Record.source_format`` and the entry of :data:`l2g.io.FORMATS` (``"muse"``).
+    kind : str
+        What users call it, for messages and the docs (``"GE MUSE XML"``).
+    suffixes : tuple of str
+        The suffixes of the file that holds a record (``(".xml",)``; WFDB ``(".hea",)``): the
+        catalogue walks these, the uploader accepts them. Lower case, with the dot.
+    sniff : callable or None
+        ``sniff(head, path) -> bool`` (see the module notes); None for a format chosen by its files
+        (WFDB: a ``.hea``), not by content.
+    read : callable or None
+        ``read(path) -> RawECG``; None for a container (the zip archive), which has ``open``.
+    companions : tuple of str
+        Further suffixes the uploader accepts for this format that the catalogue does not walk: a
+        WFDB record's ``.dat``/``.mat``, a CSV's ``.txt``/``.tsv``.
+    cart : bool
+        An ECG cart or PACS export (the catalogue checks such a file's content before listing it).
+    open : callable or None
+        For a container only: ``open(path, *, fs, nan_policy, name) -> Record``.
+    xml_root : str or None
+        For an XML format: the root element it reads (named when an XML of another kind is refused).
+    """
+
+    name: str
+    kind: str
+    suffixes: tuple[str, ...]
+    sniff: Callable[[bytes, Path], bool] | None
+    read: Callable[[Path], RawECG] | None
+    companions: tuple[str, ...] = ()
+    cart: bool = False
+    open: Callable[..., Any] | None = None
+    xml_root: str | None = None
+
+    @property
+    def all_suffixes(self) -> tuple[str, ...]:
+        """``suffixes`` then ``companions``: every suffix a file of this format is uploaded under."""
+        return self.suffixes + self.companions

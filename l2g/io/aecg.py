@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _xml as X
-from ._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "FORMAT", "HL7_NS"]
 
@@ -255,3 +255,7 @@ def read(path: Path) -> RawECG:
                       sex=X.sex_code(sex_el.get("code") if sex_el is not None else None),
                       acquired=acquired, device=device, measurements=measurements,
                       interpretation=interpretation, identity=identity, notes=notes)
+
+
+READER = Reader(name="aecg", kind="HL7 aECG", suffixes=(".xml",), sniff=sniff, read=read,
+                xml_root="AnnotatedECG", cart=True)

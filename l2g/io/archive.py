@@ -15,14 +15,13 @@ from typing import Any
 from ..band import is_band_record
 from ..record import Record
 from ._common import (
-    _CSV_EXT,
-    _EDF_EXT,
-    _HDF5_EXT,
     _ZIP_MAGIC,
     SeveralRecords,
     _magic,
 )
 from ._dispatch import _read_path, sniff_format
+from ._raw import Reader
+from ._registry import reader
 
 #: Largest total size of an upload or of a zip's uncompressed content (bytes).
 MAX_UPLOAD_BYTES: int = 200 * 1024 * 1024
@@ -174,10 +173,11 @@ def _refuse_nested_zip(path: Path) -> None:
 def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     """The file to read among uploaded/unzipped files: .hea > .h5 > .edf > .csv."""
     by_kind: dict[str, list[Path]] = {}
+    hdf5, edf, csv, wfdb = (reader(n).all_suffixes for n in ("hdf5", "edf", "csv", "wfdb"))
     for p in files:
         ext = p.suffix.lower()
-        kind = ("hea" if ext == ".hea" else "hdf5" if ext in _HDF5_EXT else "edf" if ext in _EDF_EXT
-                else "csv" if ext in _CSV_EXT else "mat" if ext in (".mat", ".dat") else "other")
+        kind = ("hea" if ext == ".hea" else "hdf5" if ext in hdf5 else "edf" if ext in edf
+                else "csv" if ext in csv else "mat" if ext in wfdb else "other")
         by_kind.setdefault(kind, []).append(p)
     # a band record NAME_band.hea beside NAME.hea (l2g.export.wfdb_zip_bytes) is not a second record
     heas = [p for p in by_kind.pop("hea", []) if not is_band_record(p)]
@@ -197,7 +197,7 @@ def _pick_main(files: Sequence[Path], *, what: str) -> Path:
     if "mat" in by_kind:
         raise ValueError(f"{what}: {by_kind['mat'][0].name} without its .hea header; "
                          "expected the .hea uploaded together with the .dat/.mat")
-    claimed = [p for p in by_kind.get("other", []) if sniff_format(p) not in (None, "csvfile")]
+    claimed = [p for p in by_kind.get("other", []) if sniff_format(p) not in (None, "csv")]
     if len(claimed) == 1:
         return claimed[0]  # a cart export (.xml, .scp, .ecg...) recognised by its content
     if len(claimed) > 1:
@@ -233,3 +233,6 @@ def load(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> 
         except ValueError as exc:
             raise type(exc)(f"{path.name}: " + str(exc).replace(prefix, "")) from None
         return _strip_from_notes(rec, prefix)
+
+
+READER = Reader(name="archive", kind="zip", suffixes=(".zip",), sniff=sniff, read=None, open=load)

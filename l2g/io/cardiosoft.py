@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _xml as X
-from ._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "FORMAT"]
 
@@ -176,3 +176,7 @@ def read(path: Path) -> RawECG:
                       acquired=acquired, device=device, measurements=_measurements(meas),
                       interpretation=interpretation, identity=identity, notes=notes,
                       fields={"analysis": X.text(dev, "AnalysisVer") or ""})
+
+
+READER = Reader(name="cardiosoft", kind="GE CardioSoft", suffixes=(".xml",), sniff=sniff, read=read,
+                xml_root="CardiologyXML", cart=True)

@@ -15,15 +15,13 @@ from ..band import BAND_SUFFIXES
 from ..leads import normalize_lead_name
 from ..record import ABSENT, DEIDENTIFIED_NOTE, GENERATED, Record
 from ._common import (
-    MissingSampleRate,
-    _assemble,
-    _check_fs,
-    _check_length,
     _Info,
     _is_number,
     _magic,
     _parse_l2g,
+    raw_from_channels,
 )
+from ._raw import RawECG, Reader
 from ._xml import root_name
 
 _TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "seconds": 1.0, "sec": 1.0, "s": 1.0,
@@ -100,7 +98,8 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
 
 
 # =================================================================== CSV
-def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+def read(path: Path) -> RawECG:
+    """Read a CSV record: a first row of lead names (and perhaps a time column), then samples in mV."""
     file = str(path)
     if b"\x00" in _magic(path, 4096):
         raise ValueError(f"{file}: binary data (NUL bytes), not text; expected a CSV file with a first row of "
@@ -143,11 +142,9 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
     if time_idx:
         k = time_idx[0]
         t = values[k] * _TIME_COLUMNS[time_keys[k]]
-        file_fs = _fs_from_time(t, file, names[k])
-        fs = _check_fs(file, file_fs, fs)
-    elif fs is None:
-        raise MissingSampleRate(f"{file}: no time column and no fs given; expected a column named "
-                         "time/t/time_s/seconds/ms/time_ms or the fs argument (Hz)")
+        file_fs: float | None = _fs_from_time(t, file, names[k])
+    else:
+        file_fs = None  # the caller's fs, else MissingSampleRate (l2g.io._common.from_raw)
     channels, rows_idx = [], []
     for k, c in enumerate(names):
         if k in time_idx or _is_band_column(c):  # the band beside the signal (l2g.export.band_columns)
@@ -157,9 +154,9 @@ def _read_csv(path: Path, *, fs: float | None, nan_policy: str, name: str | None
             info.generated.add(lead)
         channels.append(base if generated else c)
         rows_idx.append(k)
-    _check_length(file, int(values.shape[1]), float(fs))
-    return _assemble(values[rows_idx], channels, float(fs), file=file, name=name or path.stem,
-                     nan_policy=nan_policy, source_format="csv", info=info)
+    return raw_from_channels(file, channels, values[rows_idx], file_fs, fmt="CSV", info=info,
+                             rate_missing="no time column and no fs given; expected a column named "
+                                          "time/t/time_s/seconds/ms/time_ms or the fs argument (Hz)")
 
 
 def _is_band_column(column: str) -> bool:
@@ -204,4 +201,4 @@ def sniff(head: bytes, path: Path) -> bool:
     return True
 
 
-load = _read_csv
+READER = Reader(name="csv", kind="CSV", suffixes=(".csv",), sniff=sniff, read=read, companions=(".txt", ".tsv"))

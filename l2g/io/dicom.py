@@ -60,7 +60,7 @@ from ..interpretation import unlabelled
 from ..leads import normalize_lead_name
 from ..record import ABSENT, GENERATED, Record
 from . import _xml as X
-from ._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "write_dicom", "FORMAT", "TWELVE_LEAD_ECG", "GENERAL_ECG", "AMBULATORY_ECG",
            "GENERAL_32BIT_ECG", "HEMODYNAMIC", "GENERATED_MARK", "MAX_12LEAD_SAMPLES", "FS_LIMITS"]
@@ -693,3 +693,7 @@ def _valid_iso(text: str | None) -> bool:
     except ValueError:
         return False
     return True
+
+
+READER = Reader(name="dicom", kind="DICOM", suffixes=(".dcm",), sniff=sniff, read=read,
+                companions=(".dicom",), cart=True)

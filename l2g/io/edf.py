@@ -9,19 +9,18 @@ from typing import Any
 import numpy as np
 
 from ..leads import LEADS, normalize_lead_name
-from ..record import Record
 from ._common import (
     _EDF_MAGIC,
-    _assemble,
-    _check_fs,
     _check_length,
     _Info,
     _parse_sex,
+    raw_from_channels,
 )
+from ._raw import RawECG, Reader
 
 
 # =================================================================== EDF
-def _read_edf(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+def read(path: Path) -> RawECG:
     """Read EDF / EDF+C (16-bit) per the EDF specification.
 
     Written here rather than with ``wfdb.io.convert.edf.read_edf`` because
@@ -111,9 +110,8 @@ def _read_edf(path: Path, *, fs: float | None, nan_policy: str, name: str | None
         signal[row] = pmin[i] + (digital - dmin[i]) * (pmax[i] - pmin[i]) / (dmax[i] - dmin[i])
     info = _edf_info(patient, recording, reserved)
     info.other_channels = other
-    return _assemble(signal, [labels[i] for i in ecg], _check_fs(file, file_fs, fs), file=file,
-                     name=name or path.stem, nan_policy=nan_policy, source_format="edf",
-                     units=[units[i] for i in ecg], info=info)
+    return raw_from_channels(file, [labels[i] for i in ecg], signal, float(file_fs), fmt="EDF", info=info,
+                             units=[units[i] for i in ecg])
 
 
 def _edf_info(patient: str, recording: str, reserved: str) -> _Info:
@@ -144,4 +142,4 @@ def sniff(head: bytes, path: Path) -> bool:
     return head[:8] == _EDF_MAGIC
 
 
-load = _read_edf
+READER = Reader(name="edf", kind="EDF", suffixes=(".edf",), sniff=sniff, read=read)

@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..leads import LEADS
-from ..record import Diagnosis, Record
+from ..record import Diagnosis
 from ._common import (
     _HDF5_MAGIC,
-    _assemble,
-    _check_fs,
     _check_length,
     _Info,
     _is_number,
@@ -20,14 +18,16 @@ from ._common import (
     _parse_sex,
     _snomed_diagnoses,
     _split_codes,
+    raw_from_channels,
 )
+from ._raw import RawECG, Reader
 
 #: Sampling rate (Hz) assumed for SPH HDF5 files when neither ``fs`` nor metadata.csv gives one.
 SPH_FS: float = 500.0
 
 
 # ================================================================== HDF5
-def _read_hdf5(path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+def read(path: Path) -> RawECG:
     """SPH-style HDF5: dataset ``ecg`` of shape (12, N) in mV, rows I, II, III, aVR, aVL, aVF, V1-V6."""
     import h5py
 
@@ -48,12 +48,7 @@ def _read_hdf5(path: Path, *, fs: float | None, nan_policy: str, name: str | Non
         raise ValueError(f"{file}: dataset 'ecg' has shape {signal.shape}; expected (12, samples)")
     info, meta_fs = _sph_metadata(path)
     file_fs = float(attr_fs) if attr_fs is not None else meta_fs
-    if fs is None:
-        fs = file_fs if file_fs is not None else SPH_FS
-    elif file_fs is not None:
-        fs = _check_fs(file, file_fs, fs)
-    return _assemble(signal, LEADS, float(fs), file=file, name=name or path.stem, nan_policy=nan_policy,
-                     source_format="hdf5", info=info)
+    return raw_from_channels(file, LEADS, signal, file_fs, fmt="HDF5 (SPH)", info=info, default_fs=SPH_FS)
 
 
 def _sph_metadata(path: Path) -> tuple[_Info, float | None]:
@@ -84,4 +79,5 @@ def sniff(head: bytes, path: Path) -> bool:
     return head[:8] == _HDF5_MAGIC
 
 
-load = _read_hdf5
+READER = Reader(name="hdf5", kind="HDF5 (SPH)", suffixes=(".h5", ".hdf5"), sniff=sniff, read=read,
+                companions=(".hdf",))

@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from l2g.io._raw import FormatError, RawECG
 from l2g.io.scp import crc_ccitt
+
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "LEAD_NAMES", "MAGIC", "ANNOTATION_MAGIC"]
 
@@ -254,3 +255,7 @@ def _read(path: Path) -> RawECG:
                   "pacemaker_code": str(pacemaker),
                   "resolution_nV": ",".join(str(r) for r in resolution[:nleads])}
     return ecg
+
+
+READER = Reader(name="ishne", kind="ISHNE Holter", suffixes=(".ecg",), sniff=sniff, read=read,
+                cart=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _xml as X
-from ._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "FORMAT"]
 
@@ -233,3 +233,7 @@ def read(path: Path) -> RawECG:
             interpretation=_interpretation(root), identity=identity, notes=notes,
             fields={"muse_version": X.text(root, "MuseInfo/MuseVersion") or ""},
         )
+
+
+READER = Reader(name="muse", kind="GE MUSE", suffixes=(".xml",), sniff=sniff, read=read,
+                xml_root="RestingECG", cart=True)

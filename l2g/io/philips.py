@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _xml as X
-from ._raw import FormatError, RawECG
+from ._raw import FormatError, RawECG, Reader
 
 __all__ = ["sniff", "read", "xli_decode", "FORMAT"]
 
@@ -531,3 +531,7 @@ def read(path: Path) -> RawECG:
                       measurements=_measurements(root), interpretation=_interpretation(root),
                       identity=identity, notes=notes, fields={"document_version": version},
                       other_channels=other)
+
+
+READER = Reader(name="philips", kind="Philips SierraECG", suffixes=(".xml",), sniff=sniff, read=read,
+                xml_root="restingecgdata", cart=True)

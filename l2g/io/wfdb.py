@@ -16,9 +16,6 @@ import numpy as np
 
 from ..record import ABSENT, Diagnosis, Record
 from ._common import (
-    MissingSamples,
-    _assemble,
-    _check_fs,
     _check_length,
     _Info,
     _magic,
@@ -28,7 +25,10 @@ from ._common import (
     _parse_sex,
     _snomed_diagnoses,
     _split_codes,
+    check_rate,
+    raw_from_channels,
 )
+from ._raw import RawECG, Reader
 
 _PTBXL_LABELS = {
     "NORM": "normal ECG", "ACUTE MI": "acute myocardial infarction", "OLD MI": "old myocardial infarction",
@@ -445,7 +445,8 @@ def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
     return "v4" if wfdb_ok else "loadmat"
 
 
-def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
+def read(hea: Path) -> RawECG:
+    """Read the WFDB / PhysioNet Challenge record whose header is ``hea`` (``.dat`` via ``wfdb``, ``.mat`` v4/v5)."""
     import wfdb
 
     header = _parse_header(hea)
@@ -455,11 +456,8 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
     if header.sig_len == 0:
         raise ValueError(f"{hea}: the record has zero samples; expected at least one sample per lead")
     if header.fs is not None:  # the rate first: a record at 0 Hz or 1e9 Hz is not decoded
-        fs = _check_fs(str(hea), header.fs, fs)
-    elif fs is None:  # the WFDB default of 250 Hz is a guess we do not make for an ECG
-        raise ValueError(f"{hea}: no sampling rate on the record line; expected {_RECORD_EXPECT} "
-                         "or the fs argument")
-    _check_length(str(hea), header.sig_len, fs)
+        check_rate(header.fs, str(hea))
+    _check_length(str(hea), header.sig_len, header.fs)
     larger = _check_signal_files(hea, header)
     files = {s.file for s in header.signals}
     mats = [f for f in files if f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB"]
@@ -470,12 +468,9 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
         # a Challenge header naming the record with its extension ("E00271.mat 12 500 ..."): wfdb
         # refuses that record line, scipy reads the same v4 file
         layout = "loadmat"
-    rec_name = name or hea.stem
-    source_format = "wfdb-mat" if mats else "wfdb"
     if layout == "loadmat":
         signal = _read_mat_loadmat(hea.parent / mats[0], hea, header)
         names = [s.name for s in header.signals]
-        units = [s.units or "mV" for s in header.signals]
     else:
         try:
             with warnings.catch_warnings():
@@ -491,16 +486,15 @@ def _read_wfdb(hea: Path, *, fs: float | None, nan_policy: str, name: str | None
             raise ValueError(f"{hea}: read {signal.shape[1]} samples per signal but the header promises "
                              f"{header.sig_len}; expected a complete signal file")
         names = list(wrec.sig_name)
-        units = [s.units or "mV" for s in header.signals]  # as written (wfdb mangles e.g. "µV")
-    try:
-        return _assemble(signal, names, fs, file=str(hea), name=rec_name,
-                         nan_policy=nan_policy, source_format=source_format, units=units, info=info)
-    except MissingSamples as exc:
-        if larger:
-            # invalid-sample codes in data decoded with the wrong format: say so, not just "missing samples"
-            raise MissingSamples(f"{exc}; {', '.join(larger)} is larger than {hea.name} declares, so the format "
-                                 f"code in {hea.name} is probably wrong") from None
-        raise
+    units = [s.units or "mV" for s in header.signals]  # as written (wfdb mangles e.g. "µV")
+    # invalid-sample codes in data decoded with the wrong format: say so, not just "missing samples"
+    hint = (f"{', '.join(larger)} is larger than {hea.name} declares, so the format code in {hea.name} is "
+            "probably wrong") if larger else ""
+    # the WFDB default of 250 Hz is a guess we do not make for an ECG
+    return raw_from_channels(str(hea), names, signal, header.fs, fmt="WFDB", info=info, units=units,
+                             missing_hint=hint, source_format="wfdb-mat" if mats else "wfdb",
+                             rate_missing=f"no sampling rate on the record line; expected {_RECORD_EXPECT} "
+                                          "or the fs argument")
 
 
 def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:
@@ -537,3 +531,4 @@ def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:
     return (digital - base) / gains
 
 
+READER = Reader(name="wfdb", kind="WFDB", suffixes=(".hea",), sniff=None, read=read, companions=(".dat", ".mat"))
