@@ -308,9 +308,11 @@ if generated:
 
     if output.meta.provenance is not None and output.meta.provenance.method == "model":
         # the trust panel: what the diagnostic evaluation found this lead set can and cannot show
-        st.info("**What the evaluation found for these leads** — " + "  \n".join(
-            state.diagnostic_findings(tuple(available), output.meta.provenance.model_version)),
-            icon=":material/fact_check:")
+        found = state.diagnostic_findings(tuple(available), output.meta.provenance.model_version)
+        if personal_mode:  # the findings were measured on the generic reconstruction (reports/personal.md: this mode)
+            found = ["Measured on the generic reconstruction, without an earlier ECG; personalised results are "
+                     "evaluated apart (reports/personal.md)."] + list(found)
+        st.info("**What the evaluation found for these leads** — " + "  \n".join(found), icon=":material/fact_check:")
 
 # agreement and morphology
 compared = scored_leads(part, output, available) if available else ()

@@ -29,6 +29,8 @@ def test_earlier_ecg_personalises_the_chart_and_every_export(at: AppTest, downlo
                           tmp_path / "earlier.dcm")
     _upload_prior(at, [("earlier.dcm", earlier.read_bytes(), "application/dicom")])
     assert any(i.value.startswith("**Personalised mode:**") for i in at.info)
+    found = [i.value for i in at.info if i.value.startswith("**What the evaluation found")]
+    assert len(found) == 1 and "Measured on the generic reconstruction, without an earlier ECG" in found[0]
     chart = at.get("plotly_chart")[0].proto.spec
     assert "Personalised mode: corrected on the earlier ECG of this patient acquired 2024-03-02" in chart
     assert "earlier ECG of this patient" in chart  # the faded earlier tracing's legend entry
