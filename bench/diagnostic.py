@@ -205,19 +205,12 @@ def lead_rows_of(leads) -> list[int]:
 
 def _fiducials(args, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(records, 3, beats<=20) R / QRS onset / QRS offset of the real lead II (l2g delineation), cached."""
-    from l2g.morphology import delineate
+    from l2g.measurements import qrs_fiducials
 
     path = _recon_dir(args).parent / f"fiducials_fold10_{len(idx)}.npy"
     if path.exists():
         return np.load(path)
-    out = np.full((len(idx), 3, 20), np.nan)
-    for j, i in enumerate(idx):
-        try:
-            d = delineate(np.asarray(x[i, 1], np.float64), 100.0)
-        except ValueError:
-            continue
-        nb = min(20, len(d.r_peaks))
-        out[j, 0, :nb], out[j, 1, :nb], out[j, 2, :nb] = d.r_peaks[:nb], d.qrs_on[:nb], d.qrs_off[:nb]
+    out = np.stack([qrs_fiducials(x[i, 1], 100.0) for i in idx]) if len(idx) else np.full((0, 3, 20), np.nan)
     np.save(path, out)
     return out
 

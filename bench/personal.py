@@ -153,19 +153,12 @@ def personal_one(prior, prior_gen, target, target_gen, leads, penalty, lags_ms=L
 
 def _fiducials(work: Path, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(records, 3, 20) R / QRS onset / offset of the real lead II of the targets (l2g delineation), cached."""
-    from l2g.morphology import delineate
+    from l2g.measurements import qrs_fiducials
 
     path = work / "fiducials.npy"
     if path.exists():
         return np.load(path)
-    out = np.full((len(idx), 3, 20), np.nan)
-    for j, i in enumerate(idx):
-        try:
-            d = delineate(np.asarray(x[i, 1], np.float64), FS)
-        except ValueError:
-            continue
-        nb = min(20, len(d.r_peaks))
-        out[j, 0, :nb], out[j, 1, :nb], out[j, 2, :nb] = d.r_peaks[:nb], d.qrs_on[:nb], d.qrs_off[:nb]
+    out = np.stack([qrs_fiducials(x[i, 1], FS) for i in idx]) if len(idx) else np.full((0, 3, 20), np.nan)
     np.save(path, out)
     return out
 

@@ -87,6 +87,7 @@ __all__ = [
     "MIN_VECTOR_MV",
     "ROBUST_FROM",
     "beat_measures",
+    "qrs_fiducials",
     "global_fiducials",
     "ecg_measurements",
     "beside_cart",
@@ -109,6 +110,41 @@ _DASH = "—"
 
 
 # ------------------------------------------------------------------ per-beat measures on given fiducials
+def qrs_fiducials(lead: np.ndarray, fs: float, max_beats: int = 20) -> np.ndarray:
+    """R peak, QRS onset and QRS offset (samples) of the first beats of one lead, for :func:`beat_measures`.
+
+    Parameters
+    ----------
+    lead : ndarray, shape (n,)
+        One lead (mV), typically the real lead II, baseline removed.
+    fs : float
+        Sampling rate, Hz.
+    max_beats : int
+        Beats kept.
+
+    Returns
+    -------
+    ndarray, shape (3, max_beats)
+        Rows R / QRS onset / QRS offset (samples, float), NaN past the last beat or where the
+        lead cannot be delineated (:func:`l2g.morphology.delineate` raised ``ValueError``).
+
+    Examples
+    --------
+    >>> qrs_fiducials(np.zeros(1000), 100.0).shape
+    (3, 20)
+    """
+    from .morphology import delineate
+
+    out = np.full((3, max_beats), np.nan)
+    try:
+        d = delineate(np.asarray(lead, np.float64), fs)
+    except ValueError:
+        return out
+    nb = min(max_beats, len(d.r_peaks))
+    out[0, :nb], out[1, :nb], out[2, :nb] = d.r_peaks[:nb], d.qrs_on[:nb], d.qrs_off[:nb]
+    return out
+
+
 def beat_measures(x: np.ndarray, fs: float, r_peaks: np.ndarray, qrs_on: np.ndarray, qrs_off: np.ndarray,
                   st_after_j_s: float = ST_AFTER_J_S) -> tuple[np.ndarray, np.ndarray]:
     """QRS peak-to-peak and ST level at J + 60 ms per lead, median over beats, on given fiducials.
