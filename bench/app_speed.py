@@ -31,7 +31,7 @@ import time
 import warnings
 from pathlib import Path
 
-from bench.concurrency import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
+from bench.concurrency import CHROMIUM, CHROMIUM_ARGS, TRACE_DRAWN, free_port, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,7 +156,7 @@ def time_first_chart() -> None:
         try:
             t_health = wait_healthy(proc, port, t0)
             page.goto(f"http://localhost:{port}/")
-            page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+            page.wait_for_selector(TRACE_DRAWN, timeout=120_000)
             t_chart = time.perf_counter() - t0
             page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for(timeout=120_000)
             t_full = time.perf_counter() - t0

@@ -40,6 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
+#: A drawn trace of the chart (the legend keys are empty, hidden traces: l2g.plots.LEGEND_ORDER).
+TRACE_DRAWN = ".js-plotly-plot .scatterlayer .trace >> visible=true"
+#: The record uploader of the viewer (the sidebar's first; the second is "Earlier ECG of this patient").
+MAIN_UPLOAD = '[data-testid="stFileUploader"] >> nth=0 >> input[type=file]'
+
 REPO = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -226,11 +231,11 @@ async def one_session(browser, url: str, me: Patient, everyone: list[Patient]) -
         page.set_default_timeout(TIMEOUT_MS)
         t0 = time.perf_counter()
         await page.goto(url)
-        await page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
+        await page.locator(TRACE_DRAWN).first.wait_for()
         res.first_chart_s = time.perf_counter() - t0
         await _wait_idle(page)
         t0 = time.perf_counter()
-        await page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+        await page.locator(MAIN_UPLOAD).set_input_files(
             [str(p) for p in me.files])
         await page.get_by_text(f"upload “{me.name}.hea”").first.wait_for()
         await page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for()
@@ -274,10 +279,10 @@ async def _long_session(server: Server, files: list[Path]) -> tuple[float, float
             page = await browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
             await page.goto(server.url)
-            await page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
+            await page.locator(TRACE_DRAWN).first.wait_for()
             await _wait_idle(page)
             t0 = time.perf_counter()
-            await page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+            await page.locator(MAIN_UPLOAD).set_input_files(
                 [str(f) for f in files])
             await page.get_by_text(f"upload “{files[0].name}”").first.wait_for()
             opened = time.perf_counter() - t0  # transferred, decoded and summarised

@@ -48,7 +48,7 @@ if not CHROMIUM.exists():
 sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").sync_playwright
 
 
-from bench.concurrency import free_port, wait_healthy  # noqa: E402 - after the skips
+from bench.concurrency import MAIN_UPLOAD, TRACE_DRAWN, free_port, wait_healthy  # noqa: E402 - after the skips
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,26 @@ def _idle(page) -> None:
         '[data-testid="stException"]').first.inner_text()
 
 
+# the chart is drawn at the width the browser measured (dashboard/chart.py: the first draw uses a default, the
+# measured width then reruns the page); settled = the figure as wide as the main column, to its 20-px steps
+_CHART_SETTLED = """() => {
+  const gd = document.querySelector('.st-key-ecg_chart:not([data-stale="true"]) .js-plotly-plot');
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  if (!gd || !gd._fullLayout || !main) return false;
+  const cs = getComputedStyle(main);
+  const column = main.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  return Math.abs(gd._fullLayout.width - column) <= 25;
+}"""
+
+
+def _viewer_ready(page) -> None:
+    """The viewer's chart drawn at its final width and the app idle: an upload now is not raced by the rerun
+    the chart's width probe causes on a fresh page."""
+    page.locator(TRACE_DRAWN).first.wait_for()
+    page.wait_for_function(_CHART_SETTLED)
+    _idle(page)
+
+
 def _checkbox_label(page, name: str):
     return page.locator("label").filter(has=page.get_by_role("checkbox", name=name, exact=True))
 
@@ -125,7 +145,7 @@ def _shot(target, name: str) -> Path:
 def test_first_page_shows_the_demo_on_an_ecg_grid(page, server) -> None:
     url, healthy_s, t0 = server
     page.goto(url)
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
+    _viewer_ready(page)
     first_chart_s = time.perf_counter() - t0
     page.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for()
     full_chart_s = time.perf_counter() - t0
@@ -141,11 +161,10 @@ def test_first_page_shows_the_demo_on_an_ecg_grid(page, server) -> None:
 def test_upload_untick_generate_and_export(page, server, record_files, tmp_path) -> None:
     url, _, _ = server
     page.goto(url)
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
-    _idle(page)
+    _viewer_ready(page)
 
     # upload the real record (.hea + .dat at once)
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([str(p) for p in record_files])
+    page.locator(MAIN_UPLOAD).set_input_files([str(p) for p in record_files])
     page.get_by_text("upload “1.hea”, “1.dat”").first.wait_for()
     _idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -210,7 +229,7 @@ def test_upload_untick_generate_and_export(page, server, record_files, tmp_path)
         page.get_by_role("button", name=f"Remove {path.name}").wait_for(state="detached")
         _idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0  # removing files reads nothing
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(zpath))
+    page.locator(MAIN_UPLOAD).set_input_files(str(zpath))
     page.get_by_text("upload “1_l2g.zip”").first.wait_for()
     _idle(page)
     page.get_by_text("generated in the file: II, III, aVR, aVL, aVF, V2, V4, V6").first.wait_for()
@@ -222,11 +241,10 @@ def test_upload_untick_generate_and_export(page, server, record_files, tmp_path)
 def test_bad_upload_shows_one_error_and_keeps_the_record(page, server, tmp_path) -> None:
     url, _, _ = server
     page.goto(url)
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
-    _idle(page)
+    _viewer_ready(page)
     bad = tmp_path / "notes.csv"
     bad.write_text("patient,comment\nA,fine\n")
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(bad))
+    page.locator(MAIN_UPLOAD).set_input_files(str(bad))
     page.locator('[data-testid="stAlertContentError"]').first.wait_for()
     _idle(page)
     errors = page.locator('[data-testid="stAlertContentError"]')

@@ -20,10 +20,12 @@ from tests.test_browser import (  # noqa: F401 - fixtures
     GEN_LABEL,
     GRADE,
     IDLE,
+    MAIN_UPLOAD,
     REPO,
     _checkbox_label,
     _idle,
     _shot,
+    _viewer_ready,
     browser,
     page,
     server,
@@ -54,9 +56,8 @@ def test_cart_file_opens_and_leads_are_generated(page, server, kind) -> None:  #
         pytest.skip(f"{path} not found: real cart files are read from ../shared/clinical")
     url, _, _ = server
     page.goto(url)
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
-    _idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([str(path)])
+    _viewer_ready(page)
+    page.locator(MAIN_UPLOAD).set_input_files([str(path)])
     page.get_by_text(f"upload “{path.name}”").first.wait_for()
     _idle(page)
     # read without error (the lead check may flag the recording itself: ukbb_scrubbed.xml looks LA/RA-reversed)
@@ -103,9 +104,8 @@ def test_two_cart_files_uploaded_one_after_the_other(page, server) -> None:  # n
         pytest.skip(f"{CLINICAL} not found: real cart files are read from ../shared/clinical")
     url, _, _ = server
     page.goto(url)
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
-    _idle(page)
-    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    _viewer_ready(page)
+    uploader = page.locator(MAIN_UPLOAD)
     for path, fmt in ((first, "dicom"), (second, "philips")):
         uploader.set_input_files([str(path)])
         summary = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=f"upload “{path.name}”")

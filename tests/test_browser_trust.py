@@ -26,9 +26,11 @@ from tests.test_browser import (  # noqa: F401 - fixtures
     ARTIFACTS,
     GEN_LABEL,
     IDLE,
+    MAIN_UPLOAD,
     REPO,
     _checkbox_label,
     _idle,
+    _viewer_ready,
     browser,
     page,
     server,
@@ -56,7 +58,7 @@ def _record() -> Record:
 
 def _upload(pg, rec: Record, directory: Path, name: str) -> None:
     hea = write_wfdb(rec, directory, name)
-    pg.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+    pg.locator(MAIN_UPLOAD).set_input_files(
         [str(hea), str(hea.with_suffix(".dat"))])
     pg.get_by_text(f"upload “{name}.hea”, “{name}.dat”").first.wait_for()
     _idle(pg)
@@ -82,7 +84,7 @@ def _first_page(pg, url: str) -> None:
     """Open the app and wait until the demo is drawn with generated leads (the generator is loaded)."""
     pg.goto(url)
     pg.locator(".js-plotly-plot .annotation-text").filter(has_text="(gen").first.wait_for(timeout=MODEL_LOAD_MS)
-    _idle(pg)
+    _viewer_ready(pg)  # and drawn at its final width: an upload is not raced by the width probe's rerun
 
 
 def _untick(pg, lead: str) -> None:
