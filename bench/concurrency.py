@@ -57,7 +57,7 @@ RELEASE_LINE = "l2g: a session ended; its record was released"
 # the lead-I samples drawn first in the 3x4 chart (the first "recorded (input)" trace), in mV
 FIRST_LEAD_I_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
-  const t = gd._fullData.find(t => t.name === 'recorded (input)');
+  const t = gd._fullData.find(t => t.name === 'recorded (input)' && t.customdata);  // not the legend key
   return Array.from(t.customdata.slice(0, 200));
 }"""
 

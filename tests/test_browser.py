@@ -200,6 +200,20 @@ def test_upload_untick_generate_and_export(page, server, record_files, tmp_path)
         assert row in morph_html
     _shot(section, "04_agreement_and_morphology.png")
 
+    # the whole-ECG measurements beside the cart's (issue #25 item 3): heading, table and caption in one picture
+    heading = page.get_by_role("heading", name="Whole-ECG measurements")
+    table = heading.locator("xpath=following::*[@data-testid='stDataFrame'][1]")
+    table.scroll_into_view_if_needed()
+    page.get_by_text("QTc Bazett").first.wait_for(state="attached")
+    head = heading.bounding_box()
+    box = table.bounding_box()
+    top = head["y"] - 8
+    clip = {"x": box["x"] - 8, "y": top, "width": box["width"] + 16, "height": box["y"] + box["height"] + 70 - top}
+    out = (REPO / "docs" / "img" if os.environ.get("L2G_WRITE_DOC_IMAGES") == "1" else ARTIFACTS) / "measurements.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out), clip=clip)
+    assert out.stat().st_size > 10_000
+
     # download the WFDB zip and re-read it with wfdb
     button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="WFDB").locator("button")
     button.scroll_into_view_if_needed()

@@ -197,9 +197,19 @@ def test_evaluate_ray_equals_local(ray_instance):
         records.append(("ludb/data/1", "ludb", read_record(ludb / "1.hea")))
     methods = {"model": load_reconstructor(), "linear": load_reconstructor(method="linear")}
     cfg = StudyConfig(subsets_per_k=1, k_values=(1, 3), claim_subsets=(("I", "II", "V1", "V3", "V5"),))
-    local = run_study(records, methods, cfg, progress=False, morphology=_lead_ii_features)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(RAY.threads_per_actor)  # the actors' thread count: the same float sums, the same numbers
+    try:
+        local = run_study(records, methods, cfg, progress=False, morphology=_lead_ii_features)
+    finally:
+        torch.set_num_threads(threads)
     remote = run_study(records, methods, cfg, progress=False, morphology=_lead_ii_features, engine="ray",
                        ray_options=RAY)
     assert len(local.rows) and len(local.coverage) and len(local.leadcheck)
     for name in _TABLES:
-        pd.testing.assert_frame_equal(getattr(local, name), getattr(remote, name), check_exact=True, obj=name)
+        # equal to 1e-12: numpy's BLAS may sum in another order in an actor process than here (the last bit of a
+        # few predicted RMSEs differed: 132.59413146465647 vs ...653); every printed number is the same
+        pd.testing.assert_frame_equal(getattr(local, name), getattr(remote, name), check_exact=False, rtol=1e-12,
+                                      atol=0.0, obj=name)
