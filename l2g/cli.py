@@ -551,6 +551,10 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("model", "linear"), default="model")
     p.add_argument("--weights", type=Path, default=None, help="generator checkpoint (default weights/l2g.pt)")
     p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV files without a time column")
+    p.add_argument("--prior", type=Path, default=None, metavar="EARLIER",
+                   help="an earlier 12-lead ECG of the same patient (any readable format, >= 8 s): the generated "
+                        "leads are personalised on it and the page says so; refused (generic, with a note) when its "
+                        "recorded leads do not match this record's")
     p.set_defaults(func=_run_report)
 
 
@@ -572,9 +576,13 @@ def _run_report(args: argparse.Namespace) -> int:
     from .report import write_report_pdf
 
     rec, read_notes = _read_noted(args.record, args.fs)
+    earlier = _read_noted(args.prior, None)[0] if args.prior is not None else None
     model, notes = _load_model(args.weights, args.method)
     _check_band(model, args.interval)
-    full = reconstruct(rec, available, model=model, interval=args.interval)
+    full = reconstruct(rec, available, model=model, interval=args.interval, prior=earlier)
+    personal = _personal_note(full)
+    if personal:
+        read_notes = read_notes + [personal]
     write_report_pdf(full, args.out, paper=args.paper, speed=args.speed, gain=args.gain, start_s=args.start,
                      band=args.interval is not None, deidentify=args.deidentify, model=model)
     for note in notes:

@@ -365,6 +365,8 @@ def _header(page: Record, shown: tuple[float, float], duration: float, deidentif
         prov = page.meta.provenance
         gen = ", ".join(f"{lead} {grades[lead]}" if lead in grades else lead for lead in page.generated_leads)
         source = f" from {', '.join(prov.available)} by {prov.method} {prov.model_version}" if prov else ""
+        if prov is not None and prov.prior:  # personalised mode (l2g.personal): named on the paper too
+            source += f"; personalised mode: corrected on the {prov.prior}"
         generated.append(f"Generated (estimates, not recordings; grade after the lead): {gen}{source}."
                          if grades else f"Generated (estimates, not recordings): {gen}{source}. No trust grade: "
                          f"{trust_note}.")

@@ -156,6 +156,23 @@ def test_cli_prior_and_prior_map(tmp_path, capsys):
     assert "--prior-map" in capsys.readouterr().err
 
 
+def test_cli_report_with_prior_names_the_personalised_mode(tmp_path, capsys):
+    """``l2g report --prior``: the printed page says the generated leads were personalised, and on what."""
+    from l2g.cli import main
+    from tests.pdf_reader import read_page
+
+    shipped("linear.pt")
+    today = _write(synthetic_record(10.0, seed=10, name="t"), tmp_path / "in", "today")
+    earlier = write_dicom(synthetic_record(10.0, seed=10, name="e", acquired="2023-05-06T08:00:00"),
+                          tmp_path / "earlier.dcm")
+    out = tmp_path / "report.pdf"
+    assert main(["report", str(today), "--available", "I", "--method", "linear", "--out", str(out),
+                 "--prior", str(earlier)]) == 0
+    assert "earlier ECG of this patient acquired 2023-05-06" in capsys.readouterr().err
+    text = " ".join(read_page(out.read_bytes()).text.split())
+    assert "personalised mode: corrected on the earlier ECG of this patient acquired 2023-05-06" in text
+
+
 def test_chart_draws_the_earlier_ecg_faded_and_names_the_mode(linear_model):
     from l2g.plots import COLORS, ecg_figure
 
