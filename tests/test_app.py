@@ -365,6 +365,7 @@ def test_every_cart_extension_passes_the_upload_filter(at: AppTest) -> None:
     enforce_filename_restriction("carts.zip", allowed)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 @pytest.mark.parametrize("rel", list(CART_FILES))
 def test_upload_cart_file(at: AppTest, rel: str) -> None:
     path = cart_file(rel)

@@ -188,6 +188,7 @@ def _same_files(ours: dict[str, bytes], theirs: dict[str, bytes]) -> None:
         _wfdb_equal(ours, theirs, stem)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_cli_library_and_dashboard_export_the_same_bytes(at: AppTest, downloads: dict[str, bytes], tmp_path,
                                                          capsys) -> None:
     """The same record, leads, band and de-identification through the viewer's downloads, ``l2g reconstruct``

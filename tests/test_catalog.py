@@ -310,6 +310,7 @@ def real_catalog(shared_data: Path) -> pd.DataFrame:
     return scan(shared_data, progress=False)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 @pytest.mark.shared_data
 def test_real_data_split_has_every_source_in_train(real_catalog: pd.DataFrame) -> None:
     assert len(real_catalog) >= 400

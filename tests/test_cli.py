@@ -148,6 +148,7 @@ def test_help_imports_no_heavy_library() -> None:
     assert _modules_after(code) == set()
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_python_dash_m_l2g_reconstruct_demo(tmp_path: Path) -> None:
     from tests.weights import shipped
 

@@ -44,6 +44,7 @@ def test_subset_plan_is_deterministic_and_complete():
         subset_plan(StudyConfig(k_values=(12,)))
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_end_to_end_report(tmp_path):
     shipped("linear.pt")
     linear = load_reconstructor(method="linear")

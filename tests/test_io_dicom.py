@@ -263,6 +263,7 @@ def test_not_dicom_and_empty_files(tmp_path):
 
 
 # ------------------------------------------------------------------------- (e) CLI
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_cli_reconstruct_format_dicom_deidentify(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "l2g", "reconstruct", str(REPO / "l2g/data/demo/demo.hea"), "--available",
@@ -277,6 +278,7 @@ def test_cli_reconstruct_format_dicom_deidentify(tmp_path):
     assert ds.waveform_array(0).shape == (5000, 12)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 @pytest.mark.parametrize("fmt", ["wfdb", "csv"])
 def test_cli_deidentify_says_so_in_wfdb_and_csv(tmp_path, fmt):
     """``--deidentify`` is stated in every export format (WFDB header comment, CSV ``# L2G:`` line)."""

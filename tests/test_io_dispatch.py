@@ -144,6 +144,7 @@ def test_cart_folder_is_found_by_content(tmp_path: Path) -> None:
     assert names == sorted(Path(rel).name for rel in FILES)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 @pytest.mark.parametrize("rel", list(FILES))
 def test_cli_reconstructs_every_cart_file(rel: str, tmp_path: Path) -> None:
     path = clinical(rel)

@@ -59,6 +59,7 @@ def test_every_shared_record_reads(shared_data: Path, dataset: str) -> None:
             assert rec.meta.diagnoses, path
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_every_shared_record_survives_write_wfdb(shared_data: Path, dataset: str, tmp_path: Path) -> None:
     for path in _files(shared_data, dataset):

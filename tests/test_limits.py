@@ -58,6 +58,7 @@ def test_segments_cover_the_record_and_each_is_max_interactive_long() -> None:
     assert part.meta.fields["Segment"] == "420-720 s of long (720 s)"
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_a_long_record_is_computed_and_shown_one_segment_at_a_time(at: AppTest, tmp_path: Path, downloads,
                                                                     monkeypatch) -> None:
     lengths: list[float] = []

@@ -52,6 +52,7 @@ def test_an_installed_copy_without_weights_says_to_set_the_variable(monkeypatch)
     assert paths.reports_dir() == Path("reports") and paths.runs_dir() == Path("runs")
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_the_command_line_reads_the_weights_folder_from_the_environment(tmp_path: Path) -> None:
     folder = tmp_path / "weights"
     folder.mkdir()

@@ -4,6 +4,7 @@ import importlib
 import pkgutil
 
 import numpy as np
+import pytest
 
 import l2g
 from tests.ecg_factory import synthetic_record
@@ -69,6 +70,7 @@ def test_a_partly_missing_lead_is_caught_by_type(tmp_path):
         l2g.read_record(hea)
 
 
+@pytest.mark.slow  # > 2.5 s: out of the quick loop (make test-quick), in make test
 def test_readme_python_block_runs_verbatim(tmp_path):
     """The README's Python block, as written, from the root of a checkout (the demo record ships in it)."""
     import re
