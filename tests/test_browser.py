@@ -113,8 +113,9 @@ def _idle(page) -> None:
 
 # the chart is drawn at the width the browser measured (dashboard/chart.py: the first draw uses a default, the
 # measured width then reruns the page); settled = the figure as wide as the main column, to its 20-px steps
-_CHART_SETTLED = """() => {
-  const gd = document.querySelector('.st-key-ecg_chart:not([data-stale="true"]) .js-plotly-plot');
+CHART = '.st-key-ecg_chart:not([data-stale="true"])'  # the viewer's chart (not the one a rerun is replacing)
+_CHART_SETTLED = """(chart) => {
+  const gd = document.querySelector(chart + ' .js-plotly-plot');
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   if (!gd || !gd._fullLayout || !main) return false;
   const cs = getComputedStyle(main);
@@ -127,7 +128,7 @@ def _viewer_ready(page) -> None:
     """The viewer's chart drawn at its final width and the app idle: an upload now is not raced by the rerun
     the chart's width probe causes on a fresh page."""
     page.locator(TRACE_DRAWN).first.wait_for()
-    page.wait_for_function(_CHART_SETTLED)
+    page.wait_for_function(_CHART_SETTLED, arg=CHART)
     _idle(page)
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from tests.test_browser import (  # noqa: F401 - fixtures
     ARTIFACTS,
+    CHART,
     REPO,
     TIMEOUT_MS,
     _idle,
@@ -32,7 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Streamlit server and C
 
 MODEL_LOAD_MS = 600_000  # the first page of a fresh server loads torch and the generator
 # Plotly's axes of the ECG chart: plot-area size and position, ranges, and the main column's width
-CHART = '.st-key-ecg_chart:not([data-stale="true"])'  # the chart (not the one a rerun is replacing)
 _GEOMETRY = """(chart) => {
   const gd = document.querySelector(chart + ' .js-plotly-plot');
   if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) return null;  // between two reruns
@@ -48,35 +48,28 @@ _GEOMETRY = """(chart) => {
           widths: Array.from(gd.querySelectorAll('.scatterlayer .trace path.js-line'))
                       .map(p => parseFloat(getComputedStyle(p).strokeWidth))};
 }"""
-# screen position of the rhythm strip's Lead-II click target nearest each time (s)
-# the next R peak after time t0 on the rhythm strip (its time and screen position): the first target after
-# t0 + 0.45 s (past the T wave) at least 55 % as high over the row's median as the strip's highest point, then
-# up to its top
-_NEXT_PEAK = """([chart, t0]) => {
+# the rhythm strip's Lead-II click targets (the longest Lead-II marker trace) and a point's time and screen position
+_STRIP_II = """
   const gd = document.querySelector(chart + ' .js-plotly-plot');
   const k = gd.data.map((t, i) => [t, i]).filter(([t]) => t.mode === 'markers' && t.meta === 'II')
               .sort((a, b) => gd.calcdata[b[1]].length - gd.calcdata[a[1]].length)[0][1];
   const cd = gd.calcdata[k], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const box = gd.querySelector('.main-svg').getBoundingClientRect();
+  const screen = p => ({t: p.x, x: box.left + xa._offset + xa.l2p(p.x), y: box.top + ya._offset + ya.l2p(p.y)});
+"""
+# the next R peak after time t0 on the rhythm strip (its time and screen position): the first target after
+# t0 + 0.45 s (past the T wave) at least 55 % as high over the row's median as the strip's highest point, then
+# up to its top
+_NEXT_PEAK = "([chart, t0]) => {" + _STRIP_II + """
   const ys = cd.map(p => p.y).sort((a, b) => a - b), base = ys[Math.floor(ys.length / 2)];
   const top = ys[ys.length - 1] - base;
   let i = cd.findIndex(p => p.x > t0 + 0.45 && p.y - base >= 0.55 * top);
   while (i + 1 < cd.length && cd[i + 1].y >= cd[i].y) i += 1;
-  const p = cd[i];
-  return {t: p.x, x: box.left + xa._offset + xa.l2p(p.x), y: box.top + ya._offset + ya.l2p(p.y)};
+  return screen(cd[i]);
 }"""
-_TARGETS = """([chart, times]) => {
-  const gd = document.querySelector(chart + ' .js-plotly-plot');
-  const k = gd.data.map((t, i) => [t, i]).filter(([t]) => t.mode === 'markers' && t.meta === 'II')
-              .sort((a, b) => gd.calcdata[b[1]].length - gd.calcdata[a[1]].length)[0][1];
-  const cd = gd.calcdata[k], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  const box = gd.querySelector('.main-svg').getBoundingClientRect();
-  return times.map(t => {
-    // the R peak within 0.25 s of t: the highest target there
-    const near = cd.filter(p => Math.abs(p.x - t) < 0.25);
-    const p = near.reduce((a, b) => (b.y > a.y ? b : a));
-    return {t: p.x, x: box.left + xa._offset + xa.l2p(p.x), y: box.top + ya._offset + ya.l2p(p.y)};
-  });
+# the R peak nearest each time (s) on the rhythm strip: the highest target within 0.25 s of it
+_TARGETS = "([chart, times]) => {" + _STRIP_II + """
+  return times.map(t => screen(cd.filter(p => Math.abs(p.x - t) < 0.25).reduce((a, b) => (b.y > a.y ? b : a))));
 }"""
 
 
