@@ -393,8 +393,8 @@ def _ray_options(args: argparse.Namespace):
                       gpus_per_actor=args.num_gpus, threads_per_actor=args.threads_per_actor)
 
 
-def _prior_map(csv_path: Path) -> dict[Path, Path]:
-    """``--prior-map``: record path (resolved, without extension) -> earlier ECG path."""
+def _prior_map(csv_path: Path) -> dict[str, Path]:
+    """``--prior-map``: :func:`l2g.scale.prior_key` of a record -> its earlier ECG's path."""
     import csv
 
     if not csv_path.is_file():
@@ -403,12 +403,10 @@ def _prior_map(csv_path: Path) -> dict[Path, Path]:
         rows = list(csv.DictReader(fh))
     if not rows or not {"record", "earlier"} <= set(rows[0]):
         raise ValueError(f"--prior-map {csv_path}: expected a CSV with columns record,earlier")
+    from .scale import prior_key
+
     base = csv_path.parent
-    return {(base / r["record"]).resolve().with_suffix(""): (base / r["earlier"]) for r in rows}
-
-
-def _prior_for(path: Path, priors: dict[Path, Path] | None) -> Path | None:
-    return None if not priors else priors.get(path.resolve().with_suffix(""))
+    return {prior_key(base / r["record"]): (base / r["earlier"]) for r in rows}
 
 
 def _personal_note(full) -> str | None:
@@ -468,7 +466,11 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         from .reconstruction import reconstruct
 
         rec, read_notes = _read_noted(args.record, args.fs)
-        prior = args.prior or _prior_for(args.record, _prior_map(args.prior_map) if args.prior_map else None)
+        prior = args.prior
+        if prior is None and args.prior_map is not None:
+            from .scale import prior_key
+
+            prior = _prior_map(args.prior_map).get(prior_key(args.record))
         earlier = _read_noted(prior, None)[0] if prior is not None else None
         model, notes = _load_model(args.weights, args.method)
         _check_band(model, args.interval)
@@ -505,7 +507,7 @@ def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     job = ReconstructJob(args.record, args.out, tuple(available), fmt=args.format, method=args.method,
                          weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval,
-                         priors=tuple(sorted((str(r), str(e.resolve())) for r, e in priors.items())))
+                         priors={key: str(e.resolve()) for key, e in priors.items()})
     ray_options = _ray_options(args)
 
     def report(row: dict) -> None:  # errors and reader notes, one line each, above the bar

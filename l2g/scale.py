@@ -49,8 +49,8 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -122,9 +122,9 @@ class ReconstructJob:
     deidentify : bool
     interval : float, optional
         Coverage level of the band written beside each record.
-    priors : tuple of (str, str)
-        ``--prior-map``: (record path without its suffix, resolved; the same patient's earlier ECG) pairs;
-        a listed record is personalised on its earlier ECG (:func:`l2g.reconstruct`'s ``prior``).
+    priors : mapping of str to str
+        ``--prior-map``: :func:`prior_key` of a record -> the same patient's earlier ECG (a path); a
+        listed record is personalised on its earlier ECG (:func:`l2g.reconstruct`'s ``prior``).
     """
 
     root: Path
@@ -136,18 +136,19 @@ class ReconstructJob:
     fs: float | None = None
     deidentify: bool = False
     interval: float | None = None
-    priors: tuple[tuple[str, str], ...] = ()
+    priors: Mapping[str, str] = field(default_factory=dict)
 
     def settings(self) -> str:
         """The options besides the model that shape the outputs; a re-run with others redoes every record."""
-        priors = hashlib.sha256(repr(sorted(self.priors)).encode()).hexdigest()[:12] if self.priors else "none"
+        priors = (hashlib.sha256(repr(sorted(self.priors.items())).encode()).hexdigest()[:12] if self.priors
+                  else "none")
         return (f"available={','.join(self.available)};format={self.fmt};interval={self.interval};"
                 f"fs={self.fs};deidentify={int(self.deidentify)};priors={priors}")
 
     def prior_for(self, path: Path) -> Path | None:
         """The earlier ECG ``--prior-map`` names for the record at ``path``, or None."""
-        wanted = str(Path(path).resolve().with_suffix(""))
-        return next((Path(e) for r, e in self.priors if r == wanted), None)
+        earlier = self.priors.get(prior_key(path))
+        return Path(earlier) if earlier is not None else None
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,12 @@ def input_digest(path: str | os.PathLike[str]) -> str:
             for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def prior_key(path: str | os.PathLike[str]) -> str:
+    """The key of a record in a ``--prior-map``: its resolved path without the suffix (``x.hea`` and ``x.dat``
+    are one record)."""
+    return str(Path(path).resolve().with_suffix(""))
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
