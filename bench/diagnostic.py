@@ -534,6 +534,22 @@ def write_report(res: dict, args) -> str:
     return "\n".join(md) + "\n"
 
 
+def trust_summaries(model: str, reports: Path) -> tuple[dict[str, dict], list[str]]:
+    """The summaries ``bench.trust_calibrate report`` wrote (``trust_calibration_<split>.json``: the shared test
+    split, PTB-XL fold 10) made with ``model``, by label; and one line for each made with another generator."""
+    found, other = {}, []
+    for split, label in (("test", "shared test split"), ("ptbxl10", "PTB-XL fold 10")):
+        f = reports / f"trust_calibration_{split}.json"
+        if not f.is_file():
+            continue
+        v = json.loads(f.read_text())
+        if v.get("model") == model:
+            found[label] = v
+        else:
+            other.append(f"`{f.name}` was made with {v.get('model')}, not this generator: not shown.")
+    return found, other
+
+
 def goals(res: dict, reports: Path) -> list[str]:
     """Section 7: every goal of issue #22 with the measured number, met or not, from the tables above."""
     rows = []
@@ -563,11 +579,7 @@ def goals(res: dict, reports: Path) -> list[str]:
                      "yes" if corr >= 0.5 else "no"])
         rows.append(["amplitude slope from I (chest, fold 10)", "≥ 0.6", f"{slope:.2f}",
                      "yes" if slope >= 0.6 else "no"])
-    for split, label in (("test", "shared test split"), ("ptbxl10", "PTB-XL fold 10")):
-        f = reports / f"trust_calibration_{split}.json"
-        v = json.loads(f.read_text()) if f.is_file() else {}
-        if v.get("model") != res["model"]:
-            continue
+    for label, v in trust_summaries(res["model"], reports)[0].items():
         w = v.get("grade_a_st_within")
         if w is not None:
             rows.append([f"grade A: ST error ≤ 0.05 mV ({label})", "≥ 0.90", f"{w:.3f}",
@@ -592,15 +604,9 @@ def grade_validation(model: str, reports: Path) -> list[str]:
           "of the leads so graded had an ST error at J + 60 ms ≤ 0.05 mV (`python -m bench.trust_calibrate fit`). "
           "Checked here on records the rule never saw: the shared test split (its non-PTB-XL records come from "
           "other hospitals) and PTB-XL fold 10 (one ECG per patient, drawn at random).", ""]
-    rows, other = [], []
-    for split, label in (("test", "shared test split"), ("ptbxl10", "PTB-XL fold 10")):
-        f = reports / f"trust_calibration_{split}.json"
-        if not f.is_file():
-            continue
-        v = json.loads(f.read_text())
-        if v.get("model") != model:
-            other.append(f"`{f.name}` was made with {v.get('model')}, not this generator: not shown.")
-            continue
+    summaries, other = trust_summaries(model, reports)
+    rows = []
+    for label, v in summaries.items():
         within = v.get("grade_a_st_within")
         rows.append([label, v["records"], v["rows"], v["grade_a"], v["grade_a_with_st"],
                      "—" if within is None else f"**{within:.3f}**", f"{v['coverage']:.3f}", f"{v['spearman']:.3f}",
