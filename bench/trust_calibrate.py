@@ -98,9 +98,9 @@ def plan_for(seed: int, n_random: int) -> list[tuple[str, ...]]:
 def ptbxl_fold_records(args: argparse.Namespace) -> list:
     """``--split ptbxlN``: PTB-XL records of fold N (records100, 100 Hz), one ECG per patient.
 
-    ``--limit`` patients drawn with a fixed seed (all when None). Each item is ``(record id, (source,
-    superclass labels), Record)``: the groups of the report are PTB-XL's diagnostic superclasses
-    (``l2g.ptbxl``), "unlabelled" where an ECG has none.
+    ``--limit`` patients drawn with a fixed seed (all when None). Each item is ``(record id, source, groups,
+    Record)``: the groups of the report are PTB-XL's diagnostic superclasses (``l2g.ptbxl``), "unlabelled"
+    where an ECG has none.
     """
     from l2g.io import read_record
     from l2g.ptbxl import load_meta
@@ -117,7 +117,7 @@ def ptbxl_fold_records(args: argparse.Namespace) -> list:
         rel = meta.table.at[int(ecg), "filename_lr"]
         rec = read_record(Path(args.ptbxl).parent / f"{rel}.hea")  # filename_lr starts with records100/
         labels = list(meta.table.at[int(ecg), "labels"]) or ["unlabelled"]
-        out.append((f"ptbxl/{rel.removeprefix('records100/')}", (f"PTB-XL fold {fold}", labels), rec))
+        out.append((f"ptbxl/{rel.removeprefix('records100/')}", f"PTB-XL fold {fold}", labels, rec))
     return out
 
 
@@ -130,13 +130,12 @@ def cmd_cache(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.txt").write_text(model.version + "\n")
     records = (ptbxl_fold_records(args) if args.split.startswith("ptbxl")
-               else load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit])
+               else [(rid, source, diagnosis_groups(rec), rec) for rid, source, rec in
+                     load_split_records(args.data, ROOT / "splits" / "split.csv", args.split)[: args.limit]])
     meta = []
     t0 = time.time()
-    for n, (rid, source, rec) in enumerate(records):
+    for n, (rid, source, groups, rec) in enumerate(records):
         rec = rec.crop(0.0, min(rec.duration, args.seconds))
-        groups = source[1] if isinstance(source, tuple) else diagnosis_groups(rec)
-        source = source[0] if isinstance(source, tuple) else source
         meta.append({"record_id": rid, "source": source, "groups": "; ".join(groups)})
         f = out / (rid.replace("/", "__") + ".npz")
         f_in = out / (rid.replace("/", "__") + ".inputs.npz")
