@@ -6,6 +6,10 @@ Stages (each resumable; run from the repository root, ``make diagnostic`` runs t
     .venv/bin/python -m bench.diagnostic classifiers   # reference + input-only classifiers (folds 1-8, stop on 9)
     .venv/bin/python -m bench.diagnostic reconstruct   # fold 10 (and 9) reconstructions, model and linear, per subset
     .venv/bin/python -m bench.diagnostic score         # reports/diagnostic.md + .json
+    .venv/bin/python -m bench.diagnostic encoder       # the feature-matching encoder (another architecture)
+
+``--fold 9`` runs reconstruct and score on the validation fold instead (choosing between generators
+without looking at fold 10 or the shared test records: the held-out sections are left out).
 
 Paths: ``--ptbxl`` (records100's parent, default ../scratch/ptbxl/Data), ``--meta``
 (ptbxl_database.csv), ``--classifiers`` (the instruments, default weights/fidelity: committed, so a fresh
@@ -112,6 +116,33 @@ def classifier_specs() -> list[tuple[str, ClassifierConfig]]:
     return specs
 
 
+#: The frozen encoder of the generator's feature-matching loss (l2g.losses.feature_matching_loss): another
+#: architecture (plain CNN, kernel 9, average pooling) and seed than every classifier above, 4-s crops as
+#: the generator's windows; trained on folds 1-8, early-stopped on fold 9. It never scores anything.
+FM_ENCODER = ClassifierConfig(leads=LEADS, arch="plain", kernel=9, crop=400, hop=200, seed=2026, epochs=8)
+
+
+def encoder(args) -> None:
+    """Train :data:`FM_ENCODER` to ``--encoder-out`` (resumable)."""
+    x, ids, meta = load_arrays(args)
+    tr, va = fold_index(meta, ids, TRAIN_FOLDS), fold_index(meta, ids, VAL_FOLDS)
+    out = Path(args.encoder_out)
+    if out.exists() and not out.with_suffix(".ckpt").exists():
+        log.info("encoder: %s exists", out)
+        return
+    summary = train_classifier(np.ascontiguousarray(x[tr]), meta.labels(ids[tr]), np.ascontiguousarray(x[va]),
+                               meta.labels(ids[va]), FM_ENCODER, out)
+    out.with_suffix(".ckpt").unlink(missing_ok=True)
+    log.info("encoder: best epoch %s, fold-9 macro-AUC %.4f", summary["best_epoch"], summary["val_macro_auc"])
+
+
+def eval_folds(args) -> tuple[int, ...]:
+    """The fold reconstruct and score work on: 10 (test, the report) or 9 (validation, choosing a generator)."""
+    if args.fold not in (9, 10):
+        raise ValueError(f"--fold must be 9 (validation) or 10 (test), got {args.fold}")
+    return tuple(TEST_FOLDS) if args.fold == 10 else tuple(VAL_FOLDS)
+
+
 def classifiers(args) -> None:
     x, ids, meta = load_arrays(args)
     tr, va = fold_index(meta, ids, TRAIN_FOLDS), fold_index(meta, ids, VAL_FOLDS)
@@ -153,7 +184,7 @@ def reconstruct(args) -> None:
     from l2g.reconstruction import reconstruct_arrays
 
     x, ids, meta = load_arrays(args)
-    test = _sample(args, fold_index(meta, ids, TEST_FOLDS, labelled=False))
+    test = _sample(args, fold_index(meta, ids, eval_folds(args), labelled=False))
     rc_model = l2g.load_reconstructor(args.weights)
     import dataclasses
 
@@ -196,6 +227,7 @@ def _sample(args, test: np.ndarray) -> np.ndarray:
 def _recon_dir(args) -> Path:
     """Reconstructions of one weights file (smoke and sampled runs apart)."""
     tag = f"_first{args.limit}" if args.limit else f"_sample{args.sample}" if args.sample else ""
+    tag += "_fold9" if args.fold == 9 else ""
     return _paths(args)["rec"] / (Path(args.weights).stem + tag)
 
 
@@ -207,7 +239,7 @@ def _fiducials(args, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(records, 3, beats<=20) R / QRS onset / QRS offset of the real lead II (l2g delineation), cached."""
     from l2g.measurements import qrs_fiducials
 
-    path = _recon_dir(args).parent / f"fiducials_fold10_{len(idx)}.npy"
+    path = _recon_dir(args).parent / f"fiducials_fold{args.fold}_{len(idx)}.npy"
     if path.exists():
         return np.load(path)
     out = np.stack([qrs_fiducials(x[i, 1], 100.0) for i in idx]) if len(idx) else np.full((0, 3, 20), np.nan)
@@ -314,7 +346,8 @@ def score(args) -> None:
 
     tc = load_generator_checkpoint(args.weights).get("train_config", {})
     patientwise = bool(tc.get("ptbxl_meta")) and set(tc.get("ptbxl_train_folds", ())) <= set(TRAIN_FOLDS)
-    result: dict = {"model": model_version, "patientwise": patientwise, "records_fold10": int(len(test)),
+    result: dict = {"model": model_version, "patientwise": patientwise, "fold": args.fold,
+                    "records_fold10": int(len(test)),
                     "sampled": bool(args.sample or args.limit),
                     "reconstruction": {},
                     "subsets": {}, "per_class": {}, "ci": {}, "shrinkage": {}, "st": {}}
@@ -359,8 +392,8 @@ def score(args) -> None:
         result["ci"][name] = bootstrap_auc(y, preds, patients, n_boot=args.boot, seed=0)
         log.info("fidelity %s: %s", name, {m: round(v, 4) for m, v in result["subsets"][name].items()})
     # the recorded-lead classifiers on the whole labelled fold 10 (cheap), beside the sample above
-    full = fold_index(meta, ids, TEST_FOLDS)
-    if len(full) != len(lab):
+    full = fold_index(meta, ids, eval_folds(args))
+    if len(full) != len(lab) and args.fold == 10:
         xf = np.asarray(x[full], np.float32)
         yf, pf = meta.labels(ids[full]), meta.table.loc[ids[full], "patient_id"].to_numpy()
         preds = {"real": predict_proba(ref, xf, ref_cfg)}
@@ -383,7 +416,8 @@ def score(args) -> None:
             gen = np.load(rec_dir / f"{m}_{'_'.join(leads)}.npy").astype(np.float32)
             meas = np.array([beat_measures(gen[j], 100.0, *fid[j]) for j in range(len(test))])
             result["shrinkage"][name][m], result["st"][name][m] = _amplitude_and_st(meas_real, meas, leads)
-    result["heldout"] = heldout_measures(args)
+    if args.fold == 10:  # the shared test records: never while choosing on fold 9
+        result["heldout"] = heldout_measures(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "diagnostic.json").write_text(json.dumps(result, indent=1, allow_nan=True) + "\n")
@@ -414,6 +448,10 @@ def write_report(res: dict, args) -> str:
          "folds 1–8 train, fold 9 validation (classifier early stopping only), fold 10 test "
          f"({res['records_fold10']} records; {res.get('labelled_fold10', '?')} with a superclass label). " + protocol,
          ""]
+    if res.get("fold") == 9:
+        md[0] += " — VALIDATION FOLD 9"
+        md += ["**Every table below is on fold 9 (validation, `--fold 9`), not fold 10, where it says fold 10: "
+               "this run chooses between generators. No held-out section.**", ""]
     # reconstruction
     md += ["## 1. Reconstruction on fold 10", "",
           "Per input subset: mean over records of the mean Pearson r / RMSE over the generated leads (for one input "
@@ -623,7 +661,9 @@ def grade_validation(model: str, reports: Path) -> list[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["prepare", "classifiers", "reconstruct", "score", "all"])
+    ap.add_argument("stage", choices=["prepare", "classifiers", "reconstruct", "score", "all", "encoder"])
+    ap.add_argument("--fold", type=int, default=10, help="10 = test (the report), 9 = validation (choosing)")
+    ap.add_argument("--encoder-out", default="weights/candidates/fm_encoder.pt")
     ap.add_argument("--ptbxl", default="../scratch/ptbxl/Data")
     ap.add_argument("--meta", default="../shared/ptbxl/ptbxl_database.csv")
     ap.add_argument("--data", default="../shared/data", help="shared archive (non-PTB-XL test records)")

@@ -33,8 +33,8 @@ from .checkpoint import save  # atomic: tmp file, then os.replace
 from .leads import LEADS
 from .ptbxl import SUPERCLASSES
 
-__all__ = ["ClassifierConfig", "ResNet1d", "train_classifier", "load_classifier", "predict_proba",
-           "roc_auc", "macro_auc", "bootstrap_auc", "lead_rows", "window_starts"]
+__all__ = ["ClassifierConfig", "ResNet1d", "PlainCNN1d", "build_classifier", "train_classifier", "load_classifier",
+           "predict_proba", "roc_auc", "macro_auc", "bootstrap_auc", "lead_rows", "window_starts"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ class ClassifierConfig:
     epochs, batch_size, lr, weight_decay, patience, seed, threads
         Training: AdamW with a one-cycle schedule; early stopping on the
         validation macro-AUC; torch intra-op threads (0 = default).
+    arch : {"resnet", "plain"}
+        :class:`ResNet1d` (the reference and input-only classifiers that
+        score) or :class:`PlainCNN1d` (another architecture: the frozen
+        encoder of the generator's feature-matching loss, never a scorer).
     """
 
     leads: tuple[str, ...] = LEADS
@@ -76,6 +80,11 @@ class ClassifierConfig:
     seed: int = 7
     threads: int = 1
     classes: tuple[str, ...] = field(default=SUPERCLASSES)
+    arch: str = "resnet"
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"ClassifierConfig: arch must be one of {sorted(ARCHS)}, got {self.arch!r}")
 
 
 class _Block(nn.Module):
@@ -116,6 +125,57 @@ class ResNet1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stages(self.stem(x))
         return self.head(torch.cat([h.mean(-1), h.amax(-1)], 1))
+
+
+class PlainCNN1d(nn.Module):
+    """A plain (non-residual) 1-D CNN: conv–BN–ReLU stages with max-pooling, average pooling, linear head.
+
+    Another architecture than :class:`ResNet1d` (no skips, kernel ``cfg.kernel`` throughout, max-pool
+    downsampling, average pooling only): the frozen encoder of the generator's feature-matching loss
+    (:func:`l2g.losses.feature_matching_loss`), so that the classifiers that score the generator never
+    took part in its training. Input ``(batch, len(cfg.leads), samples)`` mV at 100 Hz, any length
+    ≥ 32 samples; output logits ``(batch, 5)``; :meth:`features` the activations the loss compares.
+
+    >>> net = PlainCNN1d(ClassifierConfig(arch="plain", kernel=9))
+    >>> net(torch.zeros(2, 12, 410)).shape
+    torch.Size([2, 5])
+    >>> [tuple(f.shape) for f in net.features(torch.zeros(2, 12, 410))][-1]
+    (2, 128)
+    """
+
+    def __init__(self, cfg: ClassifierConfig) -> None:
+        super().__init__()
+        ch = (len(cfg.leads),) + tuple(cfg.channels)
+        pad = cfg.kernel // 2
+        self.stages = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(a, b, cfg.kernel, 1, pad, bias=False), nn.BatchNorm1d(b), nn.ReLU(inplace=True),
+                          nn.MaxPool1d(2, ceil_mode=True))
+            for a, b in zip(ch[:-1], ch[1:], strict=True))
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(ch[-1], len(cfg.classes)))
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each stage's output ``(batch, channels, samples / 2**(s+1))`` and the pooled vector ``(batch, channels)``."""
+        out = []
+        for stage in self.stages:
+            x = stage(x)
+            out.append(x)
+        return out + [x.mean(-1)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)[-1])
+
+
+#: The classifier families by :attr:`ClassifierConfig.arch`.
+ARCHS = {"resnet": ResNet1d, "plain": PlainCNN1d}
+
+
+def build_classifier(cfg: ClassifierConfig) -> nn.Module:
+    """An untrained classifier of ``cfg.arch``.
+
+    >>> type(build_classifier(ClassifierConfig(arch="plain"))).__name__
+    'PlainCNN1d'
+    """
+    return ARCHS[cfg.arch](cfg)
 
 
 def lead_rows(leads: Sequence[str]) -> list[int]:
@@ -193,8 +253,11 @@ def bootstrap_auc(y: np.ndarray, preds: dict[str, np.ndarray], groups: np.ndarra
     return out
 
 
-def _state(net: ResNet1d, cfg: ClassifierConfig, extra: dict) -> dict:
-    return {"kind": "l2g.fidelity.ResNet1d", "config": asdict(cfg),
+_KIND = "l2g.fidelity.ResNet1d"  # the checkpoint kind of every classifier here (whatever cfg.arch)
+
+
+def _state(net: nn.Module, cfg: ClassifierConfig, extra: dict) -> dict:
+    return {"kind": _KIND, "config": asdict(cfg),
             "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, **extra}
 
 
@@ -202,7 +265,7 @@ def _config_from(raw: dict) -> ClassifierConfig:
     return ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
-def load_classifier(path: str | Path) -> tuple[ResNet1d, ClassifierConfig, dict]:
+def load_classifier(path: str | Path) -> tuple[nn.Module, ClassifierConfig, dict]:
     """A trained classifier (eval mode), its config and its checkpoint's summary.
 
     Raises
@@ -211,10 +274,10 @@ def load_classifier(path: str | Path) -> tuple[ResNet1d, ClassifierConfig, dict]
         When ``path`` is not a classifier written by :func:`train_classifier`.
     """
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or state.get("kind") != "l2g.fidelity.ResNet1d":
-        raise ValueError(f"{path}: not a reference classifier written by l2g.fidelity.train_classifier")
+    if not isinstance(state, dict) or state.get("kind") != _KIND:
+        raise ValueError(f"{path}: not a classifier written by l2g.fidelity.train_classifier")
     cfg = _config_from(state["config"])
-    net = ResNet1d(cfg)
+    net = build_classifier(cfg)
     net.load_state_dict(state["state_dict"])
     return net.eval(), cfg, state.get("summary", {})
 
@@ -233,7 +296,7 @@ def window_starts(n_samples: int, crop: int, hop: int) -> list[int]:
     return starts
 
 
-def predict_proba(net: ResNet1d, x: np.ndarray, cfg: ClassifierConfig | None = None,
+def predict_proba(net: nn.Module, x: np.ndarray, cfg: ClassifierConfig | None = None,
                   batch_size: int = 256) -> np.ndarray:
     """Class probabilities, shape ``(n, 5)``, of inputs ``(n, leads, samples)`` mV (100 Hz).
 
@@ -282,7 +345,7 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rows = lead_rows(cfg.leads)
-    net = ResNet1d(cfg)
+    net = build_classifier(cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps_per_epoch)

@@ -4,7 +4,10 @@
 first difference and the log-RMS amplitude error per lead; :func:`window_weights` weighs each window
 by how badly the linear prior already fits it; :func:`band_limited_recon_loss` is the loss training
 uses. ``cfg`` is the run's :class:`l2g.train.TrainConfig` (its ``grad_weight``, ``amp_weight`` and
-``data.fs``).
+``data.fs``). :func:`feature_matching_loss` compares the generated and the real 12-lead in the
+activations of a frozen ECG encoder (``TrainConfig.fm_encoder``, a :class:`l2g.fidelity.PlainCNN1d`
+trained on PTB-XL's training folds) — another architecture and seed than the classifiers that score
+diagnostic fidelity, which never enter a loss.
 
 Band limits for records sampled at different rates:
 
@@ -24,7 +27,8 @@ import torch
 
 from .model import expand12
 
-__all__ = ["band_limit", "band_limited_recon_loss", "recon_losses", "window_weights"]
+__all__ = ["band_limit", "band_limited_recon_loss", "feature_matching_loss", "fourier_resample", "recon_losses",
+           "window_weights"]
 
 
 def band_limit(x: torch.Tensor, band_hz: torch.Tensor, fs: float) -> torch.Tensor:
@@ -133,3 +137,87 @@ def band_limited_recon_loss(pred8: torch.Tensor, x8: torch.Tensor, mask: torch.T
     """
     fs = float(cfg.data.fs)
     return recon_losses(band_limit(pred8, band_hz, fs), band_limit(x8, band_hz, fs), mask, valid, cfg, weights)
+
+
+def fourier_resample(x: torch.Tensor, n_out: int) -> torch.Tensor:
+    """Resample windows to ``n_out`` samples by truncating (or zero-padding) their DFT; differentiable.
+
+    The window is treated as one period (as :func:`band_limit` does); content above the new Nyquist
+    frequency is dropped. Amplitudes are kept (the spectrum is scaled by ``n_out / T``).
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, T)
+    n_out : int
+        Samples after resampling (``round(T * fs_out / fs)``).
+
+    Returns
+    -------
+    Tensor, shape (B, C, n_out)
+
+    Examples
+    --------
+    >>> import math
+    >>> t = torch.arange(1000) / 250.0
+    >>> y = fourier_resample(torch.sin(2 * math.pi * 5 * t).expand(1, 1, 1000), 400)
+    >>> bool(torch.allclose(y[0, 0], torch.sin(2 * math.pi * 5 * torch.arange(400) / 100.0), atol=1e-4))
+    True
+    """
+    n = x.shape[-1]
+    if n_out == n:
+        return x
+    spec = torch.fft.rfft(x.float(), dim=-1)
+    bins = n_out // 2 + 1
+    if bins <= spec.shape[-1]:
+        spec = spec[..., :bins]
+    else:
+        spec = torch.nn.functional.pad(spec, (0, bins - spec.shape[-1]))
+    return (torch.fft.irfft(spec, n=n_out, dim=-1) * (n_out / n)).to(x.dtype)
+
+
+def feature_matching_loss(encoder: torch.nn.Module, pred8: torch.Tensor, x8: torch.Tensor, valid: torch.Tensor,
+                          fs: float, encoder_fs: float = 100.0) -> torch.Tensor:
+    """How far the generated 12-lead is from the real one in a frozen encoder's activations.
+
+    Both 12-leads (:func:`l2g.model.expand12` of the independent leads, samples outside ``valid``
+    zeroed in both) are resampled to ``encoder_fs`` (:func:`fourier_resample`) and passed through
+    ``encoder.features``; per activation, the mean squared difference divided by the mean square of
+    the real activation; the mean over activations. The real side carries no gradient; the encoder's
+    own weights get none either when it is frozen (``requires_grad_(False)``, eval mode).
+
+    Parameters
+    ----------
+    encoder : Module with ``features(x) -> list[Tensor]``
+        E.g. :class:`l2g.fidelity.PlainCNN1d`; input ``(B, 12, n)`` mV at ``encoder_fs``.
+    pred8, x8 : Tensor, shape (B, 8, T)
+        Generated (available leads kept) and real independent leads, mV at ``fs``.
+    valid : Tensor, shape (B, T)
+        Which samples of each window are real data.
+    fs, encoder_fs : float
+        Hz.
+
+    Returns
+    -------
+    Tensor
+        A scalar, 0 when ``pred8`` equals ``x8``.
+
+    Examples
+    --------
+    >>> from l2g.fidelity import ClassifierConfig, PlainCNN1d
+    >>> enc = PlainCNN1d(ClassifierConfig(arch="plain")).eval()
+    >>> x = torch.randn(2, 8, 1024) * 0.1
+    >>> v = torch.ones(2, 1024, dtype=torch.bool)
+    >>> float(feature_matching_loss(enc, x, x, v, 250.0))
+    0.0
+    >>> float(feature_matching_loss(enc, 0.5 * x, x, v, 250.0)) > 0
+    True
+    """
+    keep = valid[:, None, :].to(pred8.dtype)
+    n_out = max(1, round(pred8.shape[-1] * encoder_fs / fs))
+    gen = fourier_resample(expand12(pred8 * keep), n_out)
+    real = fourier_resample(expand12(x8 * keep), n_out)
+    with torch.no_grad():
+        f_real = encoder.features(real)
+    f_gen = encoder.features(gen)
+    terms = [((g - r) ** 2).mean() / (r**2).mean().clamp_min(1e-8) for g, r in zip(f_gen, f_real, strict=True)]
+    return torch.stack(terms).mean()

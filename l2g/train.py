@@ -52,7 +52,7 @@ from .checkpoint import (
 )
 from .dataset import WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
-from .losses import band_limit, band_limited_recon_loss, window_weights
+from .losses import band_limit, band_limited_recon_loss, feature_matching_loss, window_weights
 from .model import (
     Discriminator,
     Generator,
@@ -334,6 +334,7 @@ class _Nets:
     opt_d: torch.optim.Optimizer
     g_ddp: torch.nn.Module
     d_ddp: torch.nn.Module
+    encoder: torch.nn.Module | None = None  # frozen feature-matching encoder (cfg.fm_weight > 0)
 
 
 @dataclass
@@ -422,7 +423,22 @@ def _build_nets(cfg: TrainConfig, device: torch.device) -> _Nets:
     d = Discriminator(cfg.discriminator).to(device)
     opt_g = torch.optim.AdamW(g.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     opt_d = torch.optim.AdamW(d.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
-    return _Nets(g, g_avg, d, opt_g, opt_d, g, d)
+    return _Nets(g, g_avg, d, opt_g, opt_d, g, d, _fm_encoder(cfg, device))
+
+
+def _fm_encoder(cfg: TrainConfig, device: torch.device) -> torch.nn.Module | None:
+    """The frozen feature-matching encoder (eval mode, no gradients to its weights), or None."""
+    if cfg.fm_weight <= 0:
+        return None
+    from .digest import weights_version
+    from .fidelity import load_classifier
+
+    net, ccfg, _ = load_classifier(cfg.fm_encoder)
+    if ccfg.arch != "plain" or tuple(ccfg.leads) != tuple(LEADS):
+        raise ValueError(f"fm_encoder={cfg.fm_encoder!r}: needs a 12-lead classifier of arch 'plain' "
+                         f"(got arch {ccfg.arch!r}, leads {ccfg.leads}); the resnet ones score fidelity")
+    log.info("feature matching through %s (weight %g)", weights_version(cfg.fm_encoder), cfg.fm_weight)
+    return net.to(device).eval().requires_grad_(False)
 
 
 def _resume(nets: _Nets, cfg: TrainConfig, ckpt_path: Path) -> _Progress:
@@ -536,6 +552,11 @@ def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, 
                if cfg.loss_norm == "linear" else None)
     # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit)
     loss, parts = band_limited_recon_loss(pred, x8, mask, valid, band, cfg, weights)
+    if nets.encoder is not None:  # both 12-leads on the band the record carries, as the loss above
+        fm = feature_matching_loss(nets.encoder, band_limit(pred, band, cfg.data.fs),
+                                   band_limit(x8, band, cfg.data.fs), valid, cfg.data.fs)
+        loss = loss + cfg.fm_weight * fm
+        parts["fm"] = fm.item()
     if use_adv:
         pred_d = band_limit(pred, band, cfg.data.fs)  # the critic compares like with like
         parts["d"] = _critic_step(nets, x8, pred_d, x12, mask)
@@ -627,7 +648,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
         prog.history.append(row)
         # an adversarial run ships an adversarially trained generator: only those epochs compete
         eligible = cfg.adv_weight == 0 or use_adv
-        score = row["val_rel"] if cfg.select == "relative" else row["val_mse"]
+        score = {"relative": row["val_rel"], "mse": row["val_mse"], "last": -epoch}[cfg.select]
         improved = eligible and score < prog.best
         if improved:
             prog.best, prog.bad_epochs = score, 0
@@ -665,8 +686,9 @@ def replica_divergence(modules: list[torch.nn.Module]) -> float:
 
 def _summary(cfg, history, seconds, world, device, train_arrays, val_arrays) -> dict:
     pool = [r for r in history if cfg.adv_weight == 0 or r["adversarial"]] or history
-    key = "val_rel" if cfg.select == "relative" else "val_mse"
-    best = min(pool, key=lambda r: r.get(key, math.inf)) if pool else {}
+    key = {"relative": "val_rel", "mse": "val_mse", "last": "epoch"}[cfg.select]
+    sign = -1 if cfg.select == "last" else 1
+    best = min(pool, key=lambda r: sign * r.get(key, math.inf)) if pool else {}
     return {
         "epochs_run": len(history),
         "best_epoch": best.get("epoch"),

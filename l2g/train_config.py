@@ -52,6 +52,10 @@ class TrainConfig:
     adv_start_epoch: int = 5  # reconstruction-only warm-up epochs
     grad_weight: float = 0.5  # weight of the first-difference MSE (sharp QRS)
     amp_weight: float = 0.1  # weight of the per-lead log-amplitude (RMS) mismatch
+    # feature matching (l2g.losses.feature_matching_loss): weight, and the frozen encoder's file (a
+    # l2g.fidelity classifier of arch "plain", never one of the classifiers that score fidelity); 0 = off
+    fm_weight: float = 0.0
+    fm_encoder: str = ""
     patience: int = 12  # early stopping: epochs without validation improvement
     # "none": every missing-lead sample counts the same (windows with few available leads, whose
     # errors are largest, dominate); "linear": each window's reconstruction terms are divided by
@@ -62,8 +66,9 @@ class TrainConfig:
     # exponential moving average of the generator weights per step (0 = off); validation and
     # the shipped weights use the average
     ema_decay: float = 0.0
-    # validation score that selects the shipped epoch: "mse" (pooled over all windows) or
-    # "relative" (mean over k = 1..7 of model MSE / linear MSE)
+    # validation score that selects the shipped epoch: "mse" (pooled over all windows),
+    # "relative" (mean over k = 1..7 of model MSE / linear MSE) or "last" (the last epoch run: for a
+    # loss the validation MSE does not measure, chosen afterwards on another validation, e.g. fold 9)
     select: str = "mse"
     # start the generator from this l2g checkpoint's weights (fine-tuning); "" = random init
     init: str = ""
@@ -81,7 +86,7 @@ class TrainConfig:
     linear: LinearConfig = field(default_factory=LinearConfig)
 
 
-_CHOICES = {"loss_norm": ("none", "linear"), "select": ("mse", "relative")}
+_CHOICES = {"loss_norm": ("none", "linear"), "select": ("mse", "relative", "last")}
 
 
 def _check_config(cfg: TrainConfig) -> TrainConfig:
@@ -92,6 +97,9 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"training option loss_norm_power must be in (0, 2], got {cfg.loss_norm_power!r}")
     if not 0 <= cfg.ema_decay < 1:
         raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
+    if cfg.fm_weight < 0 or (cfg.fm_weight > 0 and not Path(cfg.fm_encoder).is_file()):
+        raise ValueError(f"training option fm_weight={cfg.fm_weight!r} needs fm_weight >= 0 and, when > 0, "
+                         f"fm_encoder naming a classifier file (got {cfg.fm_encoder!r})")
     if cfg.init and not Path(cfg.init).is_file():
         raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
     if cfg.extra_limit < 0:
