@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-quick install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
+.PHONY: run test test-quick coverage-quick install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ test: install-dev chromium postgres
 test-quick: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -m "not slow"
+
+# which lines of l2g/ the quick loop runs (reports/quick_loop.md; subprocesses such as the CLI tests' are not traced)
+coverage-quick: install-dev
+	$(VENV)/bin/python -m coverage run --source=l2g -m pytest -q -m "not slow" -p no:cacheprovider
+	$(VENV)/bin/python -m coverage report --sort=cover
 
 catalog: install
 	$(PY) -m l2g catalog ../shared/data
