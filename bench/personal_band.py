@@ -15,9 +15,9 @@ personalised band (a refused pair is the generic result with the generic band).
 ``fit`` (fold 9 only), per subset of ``bench.personal.SUBSETS``: the split-conformal quantiles of the personalised
 normalised residuals ``|y - personalised| / s`` per lead (``s``: the generic band's scale, from
 ``interval.json``); the predicted-RMSE factor (geometric mean of actual over the generic grade regression's
-prediction, by ``l2g.trust.trust_table``, of the personalised leads); then one grade-A rule for the mode, chosen as
-``bench/trust_calibrate.py fit`` chooses the generic one (``fit_grade_a``). ``check`` runs the product path
-(``l2g.uncertainty.interval_for`` and ``l2g.trust.trust_table`` on a personalised record, which read
+prediction, by ``l2g.trust.trust_table``, of the personalised leads); then a grade-A rule per subset, chosen on its
+fold-9 leads as ``bench/trust_calibrate.py fit`` chooses the generic one (``fit_grade_a``). ``check`` runs the
+product path (``l2g.uncertainty.interval_for`` and ``l2g.trust.trust_table`` on a personalised record, which read
 ``personal_interval.json``): band coverage per subset and the share of grade-A leads whose ST level at J + 60 ms
 is within 0.05 mV, on fold 10 (and fold 9, where it was fitted).
 """
@@ -157,16 +157,17 @@ def fit(args) -> None:
     pred = tab["pred_generic_uv"].to_numpy() * tab["subset"].map(factor).to_numpy()
     ratio = np.array([q90[s][LEADS.index(lead)] for s, lead in zip(tab["subset"], tab["lead"], strict=True)])
     hw = tab["hw_generic_mv"].to_numpy() * ratio / tab["q_generic90"].to_numpy()
-    best = fit_grade_a(pred, hw, tab["st_err_mv"].to_numpy())
-    rule = None
-    if best is not None:
-        rule = GradeRule(best["max_predicted_rmse_uv"], best["max_st_halfwidth_mv"], {
+    rules = {}
+    for key in quantiles:  # one grade-A rule per subset, chosen on its own fold-9 leads
+        m = (tab["subset"] == key).to_numpy()
+        best = fit_grade_a(pred[m], hw[m], tab["st_err_mv"].to_numpy()[m])
+        rules[key] = None if best is None else GradeRule(best["max_predicted_rmse_uv"], best["max_st_halfwidth_mv"], {
             "split": "PTB-XL fold 9 same-patient pairs (guard let through)", "leads": best["leads"],
             "share": round(best["share"], 4), "st_error_mv": ST_ERROR_MV, "target_share": ST_SHARE,
-            "measured_leads": int(np.isfinite(tab["st_err_mv"]).sum())})
+            "measured_leads": int(np.isfinite(tab.loc[m, "st_err_mv"]).sum())})
     n9 = {name(leads): int(((p.fold == 9) & trusted(p, leads)).sum()) for leads in SUBSETS}
     pc = PersonalCalibration(model=rc.version, beta=base.beta, window_s=base.window_s, levels=LEVELS,
-                             quantiles=quantiles, rmse_factor=factor, grade_a=rule, meta={
+                             quantiles=quantiles, rmse_factor=factor, grade_a=rules, meta={
                                  "pairs": "PTB-XL fold 9, earliest ECG -> each later one, guard let through",
                                  "pairs_per_subset": n9, "penalties": {k: PENALTIES.get(k, PENALTIES["default"])
                                                                        for k in n9},
@@ -175,7 +176,7 @@ def fit(args) -> None:
     path = Path(args.weights_dir) / PERSONAL_FILE
     pc.save(path)
     update_checksum(path)
-    log.info("wrote %s (grade A: %s)", path, rule)
+    log.info("wrote %s (grade A: %s)", path, rules)
 
 
 def check(args) -> None:
@@ -187,8 +188,8 @@ def check(args) -> None:
     base = calibration_for(rc.version)
     pc = load_personal_calibration(Path(args.weights_dir) / PERSONAL_FILE)
     p = load_pairs(Path(args.work))
-    res: dict = {"model": rc.version, "file": PERSONAL_FILE, "grade_a": pc.grade_a.to_dict() if pc.grade_a else None,
-                 "rmse_factor": pc.rmse_factor, "subsets": {}}
+    res: dict = {"model": rc.version, "file": PERSONAL_FILE, "rmse_factor": pc.rmse_factor, "subsets": {},
+                 "grade_a": {k: None if r is None else r.to_dict() for k, r in pc.grade_a.items()}}
     for leads in SUBSETS:
         cal = personal_calibration_for(rc.version, leads, personal=pc, base=base)
         gen_rows = _generated(leads)

@@ -14,10 +14,10 @@ personalised residuals of PTB-XL fold-9 same-patient pairs the guard let through
   subset and lead, in place of the generic per-k ones;
 * **predicted RMSE**: the generic grade regression times one factor per subset (the geometric mean of
   actual over predicted RMSE of the personalised leads on fold 9), i.e. a shift of its intercept;
-* **grade A**: its own :class:`~l2g.grades.GradeRule`, chosen on fold 9 as ``bench/trust_calibrate.py fit``
-  chooses the generic one (the most leads graded A with the ST level at J + 60 ms within
-  :data:`~l2g.grades.ST_ERROR_MV` in at least :data:`~l2g.grades.ST_SHARE` of them), applied through the one
-  rule :func:`l2g.grades.st_decisions`.
+* **grade A**: its own :class:`~l2g.grades.GradeRule` per subset, chosen on that subset's fold-9 leads as
+  ``bench/trust_calibrate.py fit`` chooses the generic one (the most leads graded A with the ST level at
+  J + 60 ms within :data:`~l2g.grades.ST_ERROR_MV` in at least :data:`~l2g.grades.ST_SHARE` of them), applied
+  through the one rule :func:`l2g.grades.st_decisions`; a subset without one grades no lead A unless exact.
 
 Bound to its generator and to its band
 --------------------------------------
@@ -86,8 +86,9 @@ class PersonalCalibration:
         ``{subset_key: ndarray (len(levels), 12)}``: the personalised quantiles per lead.
     rmse_factor : dict
         ``{subset_key: float}``: actual over generic-predicted RMSE of the personalised leads (fold 9).
-    grade_a : GradeRule or None
-        The grade-A bounds of the personalised mode; None: no generated lead is graded A unless exact.
+    grade_a : dict
+        ``{subset_key: GradeRule or None}``: the grade-A bounds of each subset; None (or no key): no generated
+        lead is graded A unless exact.
     meta : dict
         How it was fitted (pairs, command, date).
     source : str
@@ -100,7 +101,7 @@ class PersonalCalibration:
     levels: tuple[float, ...]
     quantiles: dict
     rmse_factor: dict
-    grade_a: GradeRule | None
+    grade_a: dict
     meta: dict
     source: str = PERSONAL_FILE
 
@@ -115,7 +116,8 @@ class PersonalCalibration:
                 "window_s": self.window_s, "levels": list(self.levels), "leads": list(LEADS),
                 "quantiles": {k: np.round(np.asarray(v, np.float64), 5).tolist() for k, v in self.quantiles.items()},
                 "rmse_factor": {k: round(float(v), 5) for k, v in self.rmse_factor.items()},
-                **({} if self.grade_a is None else {"grade_a": self.grade_a.to_dict()}), "meta": self.meta}
+                "grade_a": {k: None if r is None else r.to_dict() for k, r in self.grade_a.items()},
+                "meta": self.meta}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = PERSONAL_FILE) -> PersonalCalibration:
@@ -146,9 +148,10 @@ class PersonalCalibration:
             factor = {subset_key(k.split(",")): float(v) for k, v in d["rmse_factor"].items()}
             if set(factor) != set(quantiles) or not all(np.isfinite(v) and v > 0 for v in factor.values()):
                 raise CalibrationError(f"{source}: rmse_factor needs one positive number per calibrated subset")
-            rule = None if d.get("grade_a") is None else GradeRule.from_dict(d["grade_a"])
+            rules = {subset_key(k.split(",")): None if r is None else GradeRule.from_dict(r)
+                     for k, r in (d.get("grade_a") or {}).items()}
             return cls(model=model, beta=float(d["beta"]), window_s=float(d["window_s"]), levels=levels,
-                       quantiles=quantiles, rmse_factor=factor, grade_a=rule, meta=dict(d.get("meta", {})),
+                       quantiles=quantiles, rmse_factor=factor, grade_a=rules, meta=dict(d.get("meta", {})),
                        source=source)
         except GradeError as exc:
             raise CalibrationError(f"{source}: {exc}") from exc
@@ -184,9 +187,8 @@ class PersonalCalibration:
         """
         key = subset_key(available)
         if key not in self.quantiles:
-            raise PersonalBandUnavailable(
-                f"{self.source}: no personalised band for the leads {key}: calibrated for "
-                f"{'; '.join(self.subsets)} only")
+            raise PersonalBandUnavailable(f"no personalised band from {key} (calibrated from "
+                                          f"{'; '.join(self.subsets)} only: {Path(self.source).name})")
         if not same_weights(base.model, self.model):
             raise CalibrationMismatch(f"{self.source}: fitted for {self.model}, but the band calibration "
                                       f"(interval.json) is for {base.model}; refit it "
@@ -202,7 +204,7 @@ class PersonalCalibration:
         coef = {kind: list(c) for kind, c in base.grade_coef.items()}
         terms = base.terms("model")
         coef["model"][terms.index("1")] += float(np.log(self.rmse_factor[key]))
-        return dataclasses.replace(base, quantiles=quantiles, grade_coef=coef, grade_a=self.grade_a,
+        return dataclasses.replace(base, quantiles=quantiles, grade_coef=coef, grade_a=self.grade_a.get(key),
                                    meta={**base.meta, "mode": "personal", "subset": key, "source": self.source})
 
 
@@ -279,8 +281,7 @@ l2g.pt@e0485c1a6204; refit it for this generator (python -m bench.personal_band 
     """
     pc = personal if personal is not None else load_personal_calibration()
     if method != "model":
-        raise PersonalBandUnavailable(f"{pc.source}: calibrated on the generator's personalised leads, not on a "
-                                      f"{method} reconstruction")
+        raise PersonalBandUnavailable(f"no personalised band for a {method} reconstruction")
     if not same_weights(pc.model, version):
         raise CalibrationMismatch(f"{pc.source}: fitted for {pc.model}, not for {version}; refit it for this "
                                   "generator (python -m bench.personal_band fit)")

@@ -86,7 +86,7 @@ def test_a_subset_not_calibrated_has_no_band_and_says_why(rc, rec):
     assert full.meta.provenance.prior is not None and full.interval is None
     assert "no band or grade in personalised mode" in full.meta.provenance.note
     assert "V1,V4" in full.meta.provenance.note
-    with pytest.raises(PersonalBandUnavailable, match="calibrated for"):
+    with pytest.raises(PersonalBandUnavailable, match=r"calibrated from I; II; .*personal_interval.json"):
         personal_calibration_for(rc.version, ["V1", "V4"])
 
 
@@ -130,7 +130,7 @@ def test_a_file_on_another_band_scale_or_malformed_is_refused(tmp_path):
 def test_a_lead_too_uncertain_for_st_never_gets_grade_a(rc, rec, personal, tmp_path, monkeypatch):
     table = trust_table(personal, model=rc)
     assert (table["grade"].eq("A") == table["st_decisions"]).all()  # one rule: st_decisions
-    rule = load_personal_calibration().grade_a
+    rule = load_personal_calibration().grade_a.get("I")
     if rule is not None:
         wide = (table["st_halfwidth_mv"] > rule.max_st_halfwidth_mv) | (table["predicted_rmse_uv"]
                                                                           > rule.max_predicted_rmse_uv)
@@ -138,12 +138,12 @@ def test_a_lead_too_uncertain_for_st_never_gets_grade_a(rc, rec, personal, tmp_p
     # a rule no generated lead can meet: none is graded A, every one is named too uncertain for ST
     import l2g.personal_band as pb
 
-    strict = _file(tmp_path, grade_a=GradeRule(1000.0, 0.0, {"leads": 0, "share": 1.0}))
+    strict = _file(tmp_path, grade_a={"I": GradeRule(1000.0, 0.0, {"leads": 0, "share": 1.0})})
     monkeypatch.setattr(pb, "load_personal_calibration", lambda path=None: strict)
     t = trust_table(personal, model=rc)
     assert not t["grade"].eq("A").any() and not t["st_decisions"].any()
     # and one every lead meets (bounds at the limits) grades A exactly where st_decisions says yes
-    loose = _file(tmp_path, "loose.json", grade_a=GradeRule(1e6, 0.1, {"leads": 0, "share": 1.0}))
+    loose = _file(tmp_path, "loose.json", grade_a={"I": GradeRule(1e6, 0.1, {"leads": 0, "share": 1.0})})
     monkeypatch.setattr(pb, "load_personal_calibration", lambda path=None: loose)
     t = trust_table(personal, model=rc)
     assert (t["grade"].eq("A") == (t["st_halfwidth_mv"] <= 0.1)).all()
