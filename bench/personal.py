@@ -453,6 +453,9 @@ def report(args) -> None:
     band_file = Path(args.reports) / "personal_band.json"
     if band_file.exists():
         res["band"] = json.loads(band_file.read_text())
+    strip_file = _work(args) / "strip.json"
+    if strip_file.exists():
+        res["strip"] = json.loads(strip_file.read_text()).get("subsets", {})
     guard_file = Path(args.reports) / "personal_guard.json"
     if guard_file.exists():
         res["guard_tried"] = json.loads(guard_file.read_text())
@@ -692,7 +695,10 @@ def _goals(res: dict, speed_res: dict) -> list[str]:
         f"RMSE ≤ 80 µV: {i10['personal']['rmse_uv']:.0f} µV ({mark(i10['personal']['rmse_uv'] <= 80)}; "
         f"generic {i10['generic']['r']:.3f} / {i10['generic']['rmse_uv']:.0f} µV).",
         f"- From I+II+V2, r ≥ 0.97: {v2['personal']['r']:.3f} ({mark(v2['personal']['r'] >= 0.97)}; generic "
-        f"{v2['generic']['r']:.3f}). In calibration-strip mode (below) it is reached.",
+        f"{v2['generic']['r']:.3f})." + (
+            f" In calibration-strip mode (below): {res['strip']['I,II,V2']['personal']['r']:.3f} "
+            f"({mark(res['strip']['I,II,V2']['personal']['r'] >= 0.97)})." if "I,II,V2" in res.get("strip", {})
+            else ""),
         "- Personalised beats generic on RMSE in every subset and time-gap group (fold 10): "
         + (mark(True) if not worse else f"{mark(False)}: not in {', '.join(worse)}") + ".",
         f"- Amplitude slope ≥ 0.8 from lead I: {i10['personal']['slope']:.2f} ({mark(i10['personal']['slope'] >= 0.8)};"
