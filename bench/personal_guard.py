@@ -11,6 +11,7 @@ available-lead subset, features of what both ECGs share (their available leads; 
 else of the first lead, as the guard):
 
 * ``qrs``: the current guard score (mean normalised distance of the QRS complexes at the best shift, ±60 ms);
+  ``qrs_median``, ``qrs_max``: the same distances' median and maximum over the available leads;
 * ``beat``: the same distance over the whole beat (−190 to +390 ms around R, at the QRS's shift);
 * ``qrs_corr``: 1 − Pearson correlation of the QRS complexes (shape only);
 * ``qrs_amp``: mean |log| ratio of the QRS peak-to-peak amplitudes;
@@ -48,7 +49,7 @@ BEAT = slice(R - int(0.19 * UP), R + int(0.39 * UP))
 T = slice(R + int(0.15 * UP), R + int(0.39 * UP))
 SHIFT = int(0.06 * UP)
 NEG = 20
-FEATURES = ("qrs", "beat", "qrs_corr", "qrs_amp", "t_amp", "t_corr", "axis")
+FEATURES = ("qrs", "qrs_median", "qrs_max", "beat", "qrs_corr", "qrs_amp", "t_amp", "t_corr", "axis")
 
 
 def beats(work: Path, x: np.ndarray) -> np.ndarray:
@@ -87,7 +88,7 @@ def features(pb: np.ndarray, tb: np.ndarray, leads) -> dict[str, float]:
     rows = [LEADS.index(lead) for lead in leads]
     if not (np.isfinite(pb[rows]).all() and np.isfinite(tb[rows]).all()):
         return dict.fromkeys(FEATURES, np.inf)
-    f = {k: [] for k in FEATURES[:-1]}
+    f = {k: [] for k in FEATURES if k not in ("qrs_median", "qrs_max", "axis")}
     for r in rows:
         a_row, b_row = pb[r].astype(np.float64), tb[r].astype(np.float64)
         b = b_row[QRS]
@@ -102,6 +103,7 @@ def features(pb: np.ndarray, tb: np.ndarray, leads) -> dict[str, float]:
         f["t_amp"].append(_logratio(ta, tb_))
         f["t_corr"].append(_corr(ta, tb_))
     out = {k: float(np.mean(v)) for k, v in f.items()}
+    out["qrs_median"], out["qrs_max"] = float(np.median(f["qrs"])), float(np.max(f["qrs"]))
     if "I" in leads and "II" in leads:
         def axis(m):
             i_area, avf_area = m[0, QRS].sum(), (m[1, QRS] - 0.5 * m[0, QRS]).sum()
@@ -188,7 +190,7 @@ def main(argv=None) -> int:
         ref = 1 if "II" in leads else (0 if leads[0] == "I" else None)
         if ref is None:
             continue
-        cache = work / f"guard_features_{'_'.join(leads)}.npz"
+        cache = work / f"guard_features_v2_{'_'.join(leads)}.npz"
         if cache.exists():
             z = np.load(cache)
             true, wrong = pd.DataFrame(z["true"], columns=FEATURES), pd.DataFrame(z["wrong"], columns=FEATURES)
@@ -196,7 +198,8 @@ def main(argv=None) -> int:
             true = pd.DataFrame([features(mb[p, ref], mb[t, ref], leads) for p, t in zip(pi, ti, strict=True)])
             wrong = pd.DataFrame([features(mb[p, ref], mb[t, ref], leads) for p, t, _, _ in negs])
             np.savez(cache, true=true[list(FEATURES)].to_numpy(), wrong=wrong[list(FEATURES)].to_numpy())
-        cols = [c for c in FEATURES if c != "axis" or ("I" in leads and "II" in leads)]
+        cols = [c for c in FEATURES if (c != "axis" or ("I" in leads and "II" in leads))
+                and (len(leads) > 1 or c not in ("qrs_median", "qrs_max"))]
         t9, w9 = fold == 9, negs[:, 2] == 9
         x_fit = np.vstack([_design(true[t9], cols), _design(wrong[w9], cols)])
         y_fit = np.r_[np.zeros(t9.sum()), np.ones(w9.sum())]
