@@ -428,7 +428,8 @@ def _guard_section(g: dict) -> list[str]:
     """What was tried for the guard (``reports/personal_guard.json``, ``python -m bench.personal_guard``)."""
     out = ["", "### Guard: more evidence tried (issue #23 item 3)", "",
            "`python -m bench.personal_guard`: features of the median beats both ECGs share (their available leads, "
-           "500 Hz): `qrs` the current guard score; `beat` the same distance over the whole beat (−190 to +390 ms); "
+           "500 Hz): `qrs` the current guard score (mean over the available leads), `qrs_median` and `qrs_max` its "
+           "median and maximum over them; `beat` the same distance over the whole beat (−190 to +390 ms); "
            "`qrs_corr`, `t_corr` 1 − correlation of the QRS / T wave (shape only); `qrs_amp`, `t_amp` mean |log| "
            "ratio of their peak-to-peak amplitudes; `axis` the frontal QRS axis difference (with I and II); "
            "`logistic(all)` a logistic regression on the log features; `grid(...)` a weighted sum of the "
