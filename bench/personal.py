@@ -448,6 +448,40 @@ def _guard_section(g: dict) -> list[str]:
     return out
 
 
+#: The command that measured each section of reports/personal.md (after ``prepare`` and ``generic``).
+SECTION_COMMANDS: dict[str, tuple[str, ...]] = {
+    "## Goals": ("score", "speed", "strip", "band check", "guard"),
+    "## Fold 10": ("score",),
+    "## Band and grades": ("band fit", "band check"),
+    "## By time": ("score",),
+    "## Guard: confusion": ("score",),
+    "### Guard: more evidence": ("guard",),
+    "### True pairs": ("score",),
+    "## Ablations": ("score",),
+    "## Calibration-strip": ("strip",),
+    "## Exports": ("export",),
+}
+
+
+def _command(stage: str) -> str:
+    """The command line of a stage name of :data:`SECTION_COMMANDS`."""
+    if stage.startswith("band "):
+        return f"`python -m bench.personal_band {stage[5:]}`"
+    return "`python -m bench.personal_guard`" if stage == "guard" else f"`python -m bench.personal {stage}`"
+
+
+def _with_commands(lines: list[str], model: str) -> list[str]:
+    """``lines`` with, under each measured section's heading, its commands and the generator it measured."""
+    out = []
+    for line in lines:
+        out.append(line)
+        stages = next((c for head, c in SECTION_COMMANDS.items() if line.startswith(head)), None)
+        if stages:
+            out += ["", f"Command{'s' if len(stages) > 1 else ''}: {', '.join(map(_command, stages))} "
+                    f"(after `prepare` and `generic`); generic model `{model}`."]
+    return out
+
+
 def report(args) -> None:
     """reports/personal.md from reports/personal.json (and reports/personal_band.json when present)."""
     res = json.loads((Path(args.reports) / "personal.json").read_text())
@@ -595,7 +629,7 @@ def report(args) -> None:
                 "and of the DICOM waveform annotations:", "", "```text", *ex["dicom"], "```", "",
                 "The earlier ECG's name appears in no export: "
                 f"{'**no, it does**' if ex['name_in_exports'] else 'yes'}."]
-    (Path(args.reports) / "personal.md").write_text("\n".join(out) + "\n")
+    (Path(args.reports) / "personal.md").write_text("\n".join(_with_commands(out, res["model"])) + "\n")
     log.info("wrote %s", Path(args.reports) / "personal.md")
 
 
