@@ -355,7 +355,9 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                    help="also write the calibrated confidence band of coverage LEVEL (e.g. 0.9) beside the "
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
                         "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
-                        "the calibration (weights/interval.json) was fitted for another generator than --weights")
+                        "the calibration (weights/interval.json) was fitted for another generator than --weights. "
+                        "With --prior: the personalised mode's band (weights/personal_interval.json) where that "
+                        "mode was calibrated (the lead sets of reports/personal.md), else none and a note says why")
     p.add_argument("--prior", type=Path, default=None, metavar="EARLIER",
                    help="an earlier 12-lead ECG of the same patient (any readable format, >= 8 s): the generated "
                         "leads are personalised on it; refused (generic result, with a note) when its recorded "

@@ -353,13 +353,24 @@ def _empty_row(task: dict, job: ReconstructJob, model) -> dict:
 
 
 def _grades(full, model, calibration, row: dict) -> None:
-    """Grades and predicted RMSE of the generated leads into ``row`` (or why there are none)."""
+    """Grades and predicted RMSE of the generated leads into ``row`` (or why there are none).
+
+    A personalised result is graded by the personalised mode's calibration (:mod:`l2g.personal_band`, through
+    :func:`l2g.trust.trust_table`); where that mode has none (another subset, a linear reconstruction), the row
+    says why instead.
+    """
     from .trust import trust_table
 
     if isinstance(calibration, str):
         row["grade_note"] = calibration
         return
-    table = trust_table(full, model=model, calibration=calibration)
+    from .uncertainty import CalibrationError
+
+    try:
+        table = trust_table(full, model=model, calibration=calibration)
+    except CalibrationError as exc:  # a personalised result from a subset that mode was not calibrated on
+        row["grade_note"] = " ".join(str(exc).split())
+        return
     row["grades"] = table["grade"].tolist()
     row["predicted_rmse_uv"] = [float(x) for x in table["predicted_rmse_uv"]]
     row["worst_grade"] = max(row["grades"]) if row["grades"] else None
