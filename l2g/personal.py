@@ -51,8 +51,8 @@ PRIOR_MIN_S: float = 8.0
 #: Lags (ms) of the available and generated leads used as features of the correction.
 LAGS_MS: tuple[float, ...] = (-40.0, -20.0, 0.0, 20.0, 40.0)
 #: Ridge penalty per available-lead subset, relative to each feature's variance (chosen on fold 9,
-#: ``reports/personal.md``, for the shipped generator l2g.pt@53ebf9281621); other subsets use ``"default"``.
-PENALTIES: dict[str, float] = {"I": 0.03, "II": 0.1, "I,II": 0.3, "I,II,V2": 3.0, "I,II,V1,V3,V5": 10.0,
+#: ``reports/personal.md``, for the shipped generator l2g.pt@bd2e947fd304); other subsets use ``"default"``.
+PENALTIES: dict[str, float] = {"I": 0.3, "II": 0.1, "I,II": 1.0, "I,II,V2": 3.0, "I,II,V1,V3,V5": 10.0,
                                "default": 0.3}
 #: Guard thresholds on :func:`guard_score` per available-lead subset (fold 9: at most 5 % of true pairs
 #: above); other subsets use ``"default"``.

@@ -270,13 +270,13 @@ def personal_calibration_for(version: str, available: Sequence[str], *, method: 
 
     Examples
     --------
-    >>> cal = personal_calibration_for("l2g.pt@53ebf9281621", ["I"])
+    >>> cal = personal_calibration_for("l2g.pt@bd2e947fd304", ["I"])
     >>> cal.meta["mode"], cal.quantile(0.9, 1).shape
     ('personal', (12,))
     >>> personal_calibration_for("l2g.pt@e0485c1a6204", ["I"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    l2g.uncertainty.CalibrationMismatch: ...personal_interval.json: fitted for l2g.pt@53ebf9281621, not for \
+    l2g.uncertainty.CalibrationMismatch: ...personal_interval.json: fitted for l2g.pt@bd2e947fd304, not for \
 l2g.pt@e0485c1a6204; refit it for this generator (python -m bench.personal_band fit)
     """
     pc = personal if personal is not None else load_personal_calibration()

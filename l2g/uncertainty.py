@@ -397,11 +397,11 @@ def calibration_for(version: str, method: str = "model",
     --------
     >>> from l2g.reconstruction import load_reconstructor
     >>> calibration_for(load_reconstructor(device="cpu").version).model  # the shipped pair
-    'l2g.pt@53ebf9281621'
+    'l2g.pt@bd2e947fd304'
     >>> calibration_for("l2g.pt@e0485c1a6204")
     Traceback (most recent call last):
     ...
-    l2g.uncertainty.CalibrationMismatch: the band calibration was fitted for l2g.pt@53ebf9281621, not for \
+    l2g.uncertainty.CalibrationMismatch: the band calibration was fitted for l2g.pt@bd2e947fd304, not for \
 l2g.pt@e0485c1a6204; refit it for this generator (bench/trust_calibrate.py cache, fit)
     """
     from .digest import same_weights
