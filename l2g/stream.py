@@ -53,8 +53,9 @@ __all__ = ["STREAM_OVER_S", "CHUNK_S", "StreamSource", "stream_source", "stream_
 STREAM_OVER_S: float = 600.0
 #: Chunk length (seconds) of a streamed record and of :func:`l2g.reconstruct` (``--chunk``).
 CHUNK_S: float = 300.0
-#: Samples per block when a spool is scaled and written to the ``.dat`` (bounds that pass's memory).
-_BLOCK = 1 << 16
+#: Samples per block when a spool is scaled and written to the ``.dat`` (bounds that pass's memory:
+#: about 3 MB for 12 signals).
+_BLOCK = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ class SpooledWfdb:
         """Write the ``.dat`` and the ``.hea``; the written files (header first)."""
         import wfdb
 
-        from .io.wfdb import to_digital, wfdb_scaling
+        from .io.wfdb import wfdb_scaling
 
         if self._spool is None:
             raise ValueError(f"{self.what}: no samples to write; expected at least one chunk")
@@ -267,11 +268,9 @@ class SpooledWfdb:
         try:
             with open(tmp, "wb") as fh:
                 for s in range(0, self.n_samples, _BLOCK):
-                    digital = to_digital(np.asarray(spool[s : s + _BLOCK]).T, gains)  # (signals, block)
-                    if first is None:
-                        first = [int(v) for v in digital[:, 0]]
-                    checksum += digital.sum(axis=1)
-                    fh.write(np.ascontiguousarray(digital.T).astype("<i2" if fmt == "16" else "<i4").tobytes())
+                    start, sums = _write_block(fh, spool[s : s + _BLOCK], gains, "<i2" if fmt == "16" else "<i4")
+                    first = start if first is None else first
+                    checksum += sums
         finally:
             del spool
         os.replace(tmp, dat)
@@ -292,6 +291,18 @@ class SpooledWfdb:
         for p in (self.spool_path, self.out_dir / f"{self.record_name}.dat.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+
+
+def _write_block(fh, block: np.ndarray, gains: np.ndarray, dtype: str) -> tuple[list[int], np.ndarray]:
+    """Samples ``(block, signals)`` in mV as WFDB integers into ``fh``; their first values and sums per signal.
+
+    A function of its own so that a block's temporaries are freed before the next is made.
+    """
+    from .io.wfdb import to_digital
+
+    digital = to_digital(np.asarray(block).T, gains)  # (signals, block), int64
+    fh.write(np.ascontiguousarray(digital.T).astype(dtype).tobytes())
+    return [int(v) for v in digital[:, 0]], digital.sum(axis=1)
 
 
 # ----------------------------------------------------------- one record
