@@ -44,9 +44,9 @@ def _task(hea: Path) -> dict:
     return {"record_id": hea.stem, "path": str(hea), "dest": ".", "previous_digest": "", "previous_outputs": []}
 
 
-def _run(hea: Path, out: Path, **options) -> dict:
-    shipped("linear.pt")
-    job = ReconstructJob(hea.parent, out, ("I", "II", "V2"), method="linear", **options)
+def _run(hea: Path, out: Path, method: str = "linear", **options) -> dict:
+    shipped("linear.pt" if method == "linear" else "l2g.pt")
+    job = ReconstructJob(hea.parent, out, ("I", "II", "V2"), method=method, **options)
     model, calibration = load_worker(job)
     return process_record(_task(hea), job, model, calibration)
 
@@ -66,14 +66,15 @@ def test_chunk_spans_cover_the_record_with_margins():
         chunk_spans(1000, FS, 0.0)
 
 
-def test_ranged_read_equals_the_whole_read(holter):
-    assert ranged_source(holter)[::2] == ("wfdb", 360_000)
-    whole = read_record(holter)
-    part = read_span(holter, 123_457, 190_001)
-    assert part.n_samples == 190_001 - 123_457 and part.fs == whole.fs and part.name == whole.name
-    assert np.array_equal(part.signal, whole.signal[:, 123_457:190_001], equal_nan=True)
-    with pytest.raises(ValueError, match=r"holter\.hea: samples 0:360001 requested"):
-        read_span(holter, 0, 360_001)
+def test_ranged_read_equals_the_whole_read(tmp_path):
+    hea = _write_long(tmp_path, 1.0)
+    assert ranged_source(hea)[::2] == ("wfdb", 30_000)
+    whole = read_record(hea)
+    part = read_span(hea, 12_345, 19_001)
+    assert part.n_samples == 19_001 - 12_345 and part.fs == whole.fs and part.name == whole.name
+    assert np.array_equal(part.signal, whole.signal[:, 12_345:19_001], equal_nan=True)
+    with pytest.raises(ValueError, match=r"holter\.hea: samples 0:30001 requested; expected 0 <= start < stop"):
+        read_span(hea, 0, 30_001)
 
 
 def test_edf_ranged_read_equals_the_whole_read(tmp_path):
@@ -89,6 +90,7 @@ def test_edf_ranged_read_equals_the_whole_read(tmp_path):
     assert part.present_leads == ("I", "II", "V2")
 
 
+@pytest.mark.slow
 def test_streamed_wfdb_is_the_bytes_of_the_whole_path(holter, tmp_path):
     streamed = _run(holter, tmp_path / "s", chunk_s=120.0)
     whole = _run(holter, tmp_path / "w", chunk_s=120.0, stream_over=None)
@@ -112,6 +114,19 @@ def test_streamed_wfdb_is_the_bytes_of_the_whole_path(holter, tmp_path):
     assert read_record(tmp_path / "s" / "holter.hea").generated_leads == tuple(streamed["generated_leads"])
 
 
+@pytest.mark.slow
+def test_streamed_generator_output_is_the_bytes_of_the_whole_path(tmp_path):
+    """The generator (weights/l2g.pt), not only the linear baseline: the same windows, the same bytes."""
+    hea = _write_long(tmp_path / "in", 2.5)
+    streamed = _run(hea, tmp_path / "s", method="model", stream_over=60.0, chunk_s=50.0)
+    whole = _run(hea, tmp_path / "w", method="model", stream_over=None, chunk_s=50.0)
+    assert streamed["status"] == whole["status"] == "ok", (streamed["error"], whole["error"])
+    assert streamed["method"] == "model"
+    for f in ("holter.hea", "holter.dat"):
+        assert filecmp.cmp(tmp_path / "s" / f, tmp_path / "w" / f, shallow=False), f
+
+
+@pytest.mark.slow
 def test_streamed_csv_is_the_bytes_of_the_whole_path(tmp_path):
     hea = _write_long(tmp_path / "in", 3.0)
     streamed = _run(hea, tmp_path / "s", fmt="csv", stream_over=60.0, chunk_s=50.0)
@@ -120,6 +135,7 @@ def test_streamed_csv_is_the_bytes_of_the_whole_path(tmp_path):
     assert filecmp.cmp(tmp_path / "s" / "holter.csv", tmp_path / "w" / "holter.csv", shallow=False)
 
 
+@pytest.mark.slow
 def test_streamed_band_is_written_beside_the_record(tmp_path):
     hea = _write_long(tmp_path / "in", 2.0)
     row = _run(hea, tmp_path / "s", interval=0.9, stream_over=60.0, chunk_s=40.0)
@@ -143,6 +159,7 @@ def test_dicom_of_a_streamed_record_is_a_row_error(tmp_path):
     assert not list((tmp_path / "out").glob("*"))  # nothing half written
 
 
+@pytest.mark.slow
 def test_a_long_record_without_ranged_reads_is_read_whole_and_says_so(tmp_path):
     from l2g.io import write_csv
 
@@ -154,10 +171,12 @@ def test_a_long_record_without_ranged_reads_is_read_whole_and_says_so(tmp_path):
                for n in row["notes"])
 
 
-def test_stream_source_threshold(holter):
-    assert stream_source(holter, STREAM_OVER_S).n_samples == 360_000
-    assert stream_source(holter, 720.0) is None  # not longer than the threshold
-    assert stream_source(holter, None) is None
+def test_stream_source_threshold(tmp_path):
+    hea = _write_long(tmp_path, 1.0)
+    assert stream_source(hea, 30.0).n_samples == 30_000
+    assert stream_source(hea, 60.0) is None  # not longer than the threshold
+    assert stream_source(hea, None) is None
+    assert STREAM_OVER_S == 600.0
 
 
 def test_merge_rule_takes_the_worst_chunk():
@@ -181,6 +200,7 @@ def _peak_bytes(hea: Path, out: Path, **options) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_streaming_memory_does_not_grow_with_the_record(tmp_path):
     """A record 4x longer (1 and 4 min in 15-s chunks): streaming's peak grows by less than 15 %; the whole
     path's grows by more than half, which shows that the measure sees the record."""
