@@ -4,7 +4,9 @@ Every record of an archive goes through :func:`process_record`: read it, reconst
 (:func:`l2g.reconstruct`, with the band when asked), grade the generated leads
 (:func:`l2g.trust.trust_table`), check the recorded leads (:func:`l2g.leadcheck.check_leads`), write
 the export (:func:`l2g.export.write_export`) and return one row of the results table
-(:data:`RESULT_SCHEMA`). A record that fails is a row with its error, never a stopped job.
+(:data:`RESULT_SCHEMA`). A record that fails is a row with its error, never a stopped job. A record
+longer than ``ReconstructJob.stream_over`` whose format reads ranges goes through the same steps in
+chunks (:mod:`l2g.stream`), never whole in memory.
 
 Two engines call it (:func:`run_reconstruct`):
 
