@@ -140,15 +140,26 @@ def test_streamed_band_is_written_beside_the_record(tmp_path):
     hea = _write_long(tmp_path / "in", 2.0)
     row = _run(hea, tmp_path / "s", interval=0.9, stream_over=60.0, chunk_s=40.0)
     assert row["status"] == "ok", row["error"]
-    if "holter_band.hea" not in row["outputs"]:  # no band for this model: the whole path writes none either
-        whole = _run(hea, tmp_path / "w", interval=0.9, stream_over=None, chunk_s=40.0)
-        assert whole["outputs"] == row["outputs"]
-        return
+    assert row["outputs"] == ["holter.hea", "holter.dat", "holter_band.hea", "holter_band.dat"]
     import wfdb
 
     band = wfdb.rdrecord(str(tmp_path / "s" / "holter_band"))
     assert band.sig_len == 60_000 and band.sig_name[:2] == ["III_low", "III_high"]
     assert (band.p_signal[:, 1] >= band.p_signal[:, 0]).all()
+
+
+@pytest.mark.slow
+def test_a_long_edf_record_streams_to_the_bytes_of_the_whole_path(tmp_path):
+    x = np.tile(synthetic_record(duration_s=10.0, fs=250.0, seed=2).signal[[0, 1, 7]], (1, 15))  # I, II, V2
+    path = tmp_path / "in" / "long.edf"
+    path.parent.mkdir()
+    _write_edf(path, x, ["I", "II", "V2"], spr=250)
+    streamed = _run(path, tmp_path / "s", stream_over=60.0, chunk_s=40.0)
+    whole = _run(path, tmp_path / "w", stream_over=None, chunk_s=40.0)
+    assert streamed["status"] == whole["status"] == "ok", (streamed["error"], whole["error"])
+    assert any(n.startswith("streamed: 150 s read by the edf reader") for n in streamed["notes"])
+    for f in ("long.hea", "long.dat"):
+        assert filecmp.cmp(tmp_path / "s" / f, tmp_path / "w" / f, shallow=False), f
 
 
 def test_dicom_of_a_streamed_record_is_a_row_error(tmp_path):
