@@ -201,7 +201,7 @@ def merge_chunk_fields(chunks: list[dict], generated: list[str]) -> dict:
 class SpooledWfdb:
     """A WFDB record written chunk by chunk, byte for byte what :func:`l2g.io.wfdb.write_mv_signals` writes.
 
-    :meth:`append` puts each chunk's samples (mV) in a float32 spool beside the output and keeps
+    :meth:`append` puts each chunk's samples (mV) in a float32 spool file beside the output and keeps
     every signal's peak; :meth:`finish` chooses the format and gains from the peaks
     (:func:`l2g.io.wfdb.wfdb_scaling`), writes the ``.dat`` block by block (:func:`l2g.io.wfdb.to_digital`)
     with the checksums and first values, then the header (``wfdb``'s own header writer), and removes
@@ -264,15 +264,13 @@ class SpooledWfdb:
         tmp = dat.with_suffix(".dat.tmp")
         checksum = np.zeros(n_sig, np.int64)
         first = None
-        spool = np.memmap(self.spool_path, dtype=np.float32, mode="r", shape=(self.n_samples, n_sig))
-        try:
-            with open(tmp, "wb") as fh:
-                for s in range(0, self.n_samples, _BLOCK):
-                    start, sums = _write_block(fh, spool[s : s + _BLOCK], gains, "<i2" if fmt == "16" else "<i4")
-                    first = start if first is None else first
-                    checksum += sums
-        finally:
-            del spool
+        # read with plain reads, not a memory map: mapped pages of the spool would count as the process's memory
+        with open(self.spool_path, "rb") as spool, open(tmp, "wb") as fh:
+            for _ in range(0, self.n_samples, _BLOCK):
+                block = np.fromfile(spool, dtype=np.float32, count=_BLOCK * n_sig).reshape(-1, n_sig)
+                start, sums = _write_block(fh, block, gains, "<i2" if fmt == "16" else "<i4")
+                first = start if first is None else first
+                checksum += sums
         os.replace(tmp, dat)
         self.spool_path.unlink()
         rec = wfdb.Record(record_name=self.record_name, n_sig=n_sig, fs=self.fs, sig_len=self.n_samples,
