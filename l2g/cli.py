@@ -373,7 +373,7 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--flush-every", type=int, default=256, help="rows per Parquet part of the results table")
     g.add_argument("--stream-over", type=_stream_over, default=STREAM_OVER_S, metavar="SECONDS",
                    help=f"stream a record longer than this (default {STREAM_OVER_S:g} s) whose format reads ranges "
-                        "(WFDB .dat, EDF): read, reconstructed and written in chunks, never whole in memory; "
+                        "(WFDB .dat, EDF, ISHNE): read, reconstructed and written in chunks, never whole in memory; "
                         "'never': read every record whole (docs/SCALE.md, 'Long (Holter) records')")
     g.add_argument("--chunk", type=float, default=CHUNK_S, metavar="SECONDS",
                    help=f"seconds per chunk of a long record (default {CHUNK_S:g}; 10 s of context on each side)")

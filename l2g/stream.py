@@ -2,7 +2,7 @@
 
 A record longer than ``stream_over_s`` (``l2g reconstruct ARCHIVE --stream-over``, default
 :data:`STREAM_OVER_S`) whose reader can read a range (:attr:`l2g.io.Reader.read_span`: WFDB ``.dat``
-records, EDF) never exists whole in memory. For each chunk of :func:`l2g.reconstruction.chunk_spans`
+records, EDF, ISHNE Holter) never exists whole in memory. For each chunk of :func:`l2g.reconstruction.chunk_spans`
 (the chunking :func:`l2g.reconstruct` itself uses, ``chunk_s`` long with 10 s of context on each
 side) :func:`stream_record`
 

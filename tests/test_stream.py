@@ -90,6 +90,26 @@ def test_edf_ranged_read_equals_the_whole_read(tmp_path):
     assert part.present_leads == ("I", "II", "V2")
 
 
+def test_ishne_ranged_read_equals_the_whole_read(tmp_path):
+    """ISHNE Holter: the trailing pad rows are cropped from the extent; a range reads the whole read's values."""
+    from .test_io_binary import ISHNE_FILE, ishne_bytes
+
+    x = np.random.default_rng(4).integers(-2000, 2000, (3000, 3))
+    x[1500, 1] = -32768  # an invalid sample: NaN in both reads
+    x[-40:] = -32768  # the writer's padding
+    path = tmp_path / "h.ecg"
+    path.write_bytes(ishne_bytes(x, [5, 6, 11]))  # I, II, V1
+    assert ranged_source(path)[::2] == ("ishne", 2960)
+    whole = read_record(path, nan_policy="interpolate")
+    part = read_span(path, 1000, 2960, nan_policy="interpolate")
+    assert np.array_equal(part.signal, whole.signal[:, 1000:2960], equal_nan=True)
+    assert any("1 samples of invalid value" in n for n in part.meta.notes)
+    if ISHNE_FILE.is_file():  # the real ISHNE file of ../shared/clinical (95.6 s, 12 leads, 1000 Hz)
+        whole = read_record(ISHNE_FILE)
+        assert ranged_source(ISHNE_FILE)[2:] == (95_573, 1000.0)
+        assert np.array_equal(read_span(ISHNE_FILE, 40_000, 70_000).signal, whole.signal[:, 40_000:70_000])
+
+
 @pytest.mark.slow
 def test_streamed_wfdb_is_the_bytes_of_the_whole_path(holter, tmp_path):
     streamed = _run(holter, tmp_path / "s", chunk_s=120.0)
