@@ -396,9 +396,12 @@ def stream_record(source: StreamSource, available, *, model, calibration, out_di
             if len(writers) > 1:
                 writers[1].append(band_parts(full, stem)[2])
         outputs = [p for w in writers for p in w.finish()] if export_fmt == "wfdb" else [out / f"{stem}.csv"]
-    except BaseException:
+    except BaseException:  # nothing half written stays: the spools, a partial .dat, a partial CSV
         for w in writers:
             w.abort()
+        if export_fmt == "csv" and first is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (out / f"{stem}.csv").unlink()
         raise
     return {"fs": float(source.fs), "duration_s": source.duration, "notes": notes,
             "statuses": list(first.status), "generated_leads": list(first.generated_leads),
