@@ -488,9 +488,10 @@ def extent(hea: Path) -> tuple[int, float | None] | None:
     ``.mat`` (Challenge) record, a compressed or multi-rate one: None (read whole).
     """
     header = _parse_header(hea)
+    files = {s.file for s in header.signals}
     ranged = (header.sig_len is not None and header.n_sig > 0
-              and all(s.spf == 1 and _BYTES_PER_SAMPLE[s.fmt] > 0 and not s.file.lower().endswith(".mat")
-                      and _magic(hea.parent / s.file, 6) != b"MATLAB" for s in header.signals))
+              and all(s.spf == 1 and _BYTES_PER_SAMPLE[s.fmt] > 0 for s in header.signals)
+              and not any(f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB" for f in files))
     return (header.sig_len, header.fs) if ranged else None
 
 
