@@ -264,3 +264,16 @@ def _write_edf(path: Path, x: np.ndarray, labels: list[str], spr: int) -> None:
     digital = np.concatenate([digital, np.zeros((ns, blocks * spr - n), "<i2")], axis=1)
     body = digital.reshape(ns, blocks, spr).transpose(1, 0, 2).tobytes()
     path.write_bytes(head + body)
+
+
+def test_cli_stream_options():
+    from l2g.cli import build_parser
+
+    parser = build_parser()
+    base = ["reconstruct", "x", "--available", "I", "--out", "o"]
+    args = parser.parse_args(base)
+    assert (args.stream_over, args.chunk) == (STREAM_OVER_S, 300.0)
+    assert parser.parse_args(base + ["--stream-over", "never", "--chunk", "60"]).stream_over is None
+    assert parser.parse_args(base + ["--stream-over", "1800"]).stream_over == 1800.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--stream-over", "-5"])
