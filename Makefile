@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-quick install install-dev lint catalog evaluate trust diagnostic chromium postgres clean-venv
+.PHONY: run test test-quick coverage-quick install install-dev lint catalog evaluate trust diagnostic personal chromium postgres clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test-quick: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -m "not slow"
 
+# which lines of l2g/ the quick loop runs (reports/quick_loop.md; subprocesses such as the CLI tests' are not traced)
+coverage-quick: install-dev
+	$(VENV)/bin/python -m coverage run --source=l2g -m pytest -q -m "not slow" -p no:cacheprovider
+	$(VENV)/bin/python -m coverage report --sort=cover
+
 catalog: install
 	$(PY) -m l2g catalog ../shared/data
 
@@ -78,3 +83,14 @@ PTBXL ?= ../scratch/ptbxl/Data
 DIAG_WEIGHTS ?= weights/l2g.pt
 diagnostic: install
 	OMP_NUM_THREADS=1 $(PY) -m bench.diagnostic all --ptbxl $(PTBXL) --weights $(DIAG_WEIGHTS) --out reports/
+
+# issue #23: the personalised mode on PTB-XL fold-9/10 same-patient pairs, its band and grades
+# (weights/personal_interval.json, fitted for the shipped generator on fold 9) -> reports/personal.md
+personal: install
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal prepare --ptbxl $(PTBXL)
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal generic --weights weights/l2g.pt
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal score --weights weights/l2g.pt
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal_band fit
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal_band check
+	OMP_NUM_THREADS=1 $(PY) -m bench.personal_guard
+	$(PY) -m bench.personal report

@@ -13,8 +13,10 @@ Stages (each resumable; run from the repository root)::
 Pairs: for each fold-9/10 patient with two or more ECGs, the earliest ECG (``recording_date``) is the
 prior and each later one a target (never the same record). Records are PTB-XL ``records100`` (100 Hz),
 0.5-Hz high-passed as ``bench/diagnostic.py`` prepares them. The generic model is ``--weights``
-(default ``weights/candidates/ptbxl_patientwise.pt``, trained on folds 1-8 only): no fold-9/10 patient
-was seen in training.
+(default the shipped generator ``weights/l2g.pt``, patient-wise: no record of a fold-9/10 patient reached its
+training, linear prior or epoch selection; ``weights/MODEL_CARD.md``). The band and grades of the personalised
+mode are fitted and checked by ``bench/personal_band.py`` (``fit``, ``check``) between ``score`` and ``report``;
+``bench/personal_guard.py`` tries more evidence for the guard. ``make personal`` runs them all in order.
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ def score(args) -> None:
     pi = pairs["prior"].map(pos).to_numpy()
     ti = pairs["target"].map(pos).to_numpy()
     fold = pairs["fold"].to_numpy()
-    model_version = (work / "model.txt").read_text().split()[-1]
+    weights_path, model_version = (work / "model.txt").read_text().split()
     # swapped pairs: each target with the prior of another patient of its fold (a fixed random derangement)
     rng = np.random.default_rng(0)
     swap = np.empty(len(pairs), int)
@@ -238,7 +240,8 @@ def score(args) -> None:
                 break
             perm[clash] = rng.permutation(perm[clash]) if clash.sum() > 1 else np.roll(perm, 1)[clash]
         swap[m] = pi[m][perm]
-    res: dict = {"model": model_version, "pairs": {}, "penalty": {}, "guard": {}, "tables": {}, "ablation": {},
+    res: dict = {"model": model_version, "weights": weights_path, "pairs": {}, "penalty": {}, "guard": {},
+                 "tables": {}, "ablation": {},
                  "auc": {}}
     res["pairs"] = {f"fold{f}": {"pairs": int((fold == f).sum()),
                                  "patients": int(pairs.loc[fold == f, "patient"].nunique()),
@@ -375,16 +378,130 @@ def _f(v: float, fmt: str) -> str:
     return "-" if v is None or not np.isfinite(v) else format(v, fmt)
 
 
+def _band_section(band: dict) -> list[str]:
+    """The band-coverage and grade-validation tables of ``reports/personal_band.json`` (bench/personal_band.py)."""
+    rules = band.get("grade_a") or {}
+    out = ["", "## Band and grades in personalised mode (fit on fold 9, check on fold 10)", "",
+           f"Fitted by `python -m bench.personal_band fit` (PTB-XL fold-9 pairs the guard let through) into "
+           f"`weights/{band['file']}`, which names the generator (`{band['model']}`) and the scale of "
+           "`interval.json` it extends; `l2g.personal_band.personal_calibration_for` refuses it for another "
+           "generator. The band keeps the generic band's record-adaptive scale and takes per subset and lead the "
+           "split-conformal quantiles of the personalised normalised residuals; the predicted RMSE is the generic "
+           "grade regression times one factor per subset (RMSE factor below); grade A has its own rule per subset, "
+           "chosen on that subset's fold-9 leads as `bench/trust_calibrate.py fit` chooses the generic one (the most "
+           "leads graded A with ≥ 90 % of them within 0.05 mV; a subset with none grades no lead A): "
+           + "; ".join(f"{k}: predicted RMSE ≤ {r['max_predicted_rmse_uv']:.1f} µV and band ≤ "
+                       f"±{r['max_st_halfwidth_mv']:.3f} mV at the ST segment ({r['validation']['leads']} fold-9 "
+                       f"leads, {r['validation']['share']:.1%} within)" if r else f"{k}: none"
+                       for k, r in rules.items())
+           + ". Checked with `python -m bench.personal_band check`, through `l2g.uncertainty.interval_for` and "
+           "`l2g.trust.trust_table` on personalised records (the product path). Rows: generated leads not fixed "
+           "exactly by the available ones; coverage: share of samples inside the 90 % band, mean over rows; "
+           "'generic band' is the shipped generic band around the same personalised leads.", "",
+           "| from | fold | pairs (let through / all) | coverage, personalised band | half-width µV | "
+           "coverage, generic band | half-width µV | RMSE factor | Spearman pred./actual RMSE |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, v in band["subsets"].items():
+        for f in (10, 9):
+            r = v[f"fold{f}"]
+            out.append(f"| {key} | {f} | {r['pairs']} / {r['pairs_all']} | **{r['coverage_personal']:.1%}** | "
+                       f"{r['halfwidth_personal_uv']:.0f} | {r['coverage_generic_band']:.1%} | "
+                       f"{r['halfwidth_generic_uv']:.0f} | {band['rmse_factor'][key]:.3f} | {r['spearman_rmse']:.3f} |")
+    out += ["", "Grade A (ST decisions possible) on personalised leads: the share whose ST level at J + 60 ms "
+            "(fiducials of the real lead II) is within 0.05 mV of the real one (goal ≥ 90 %).", "",
+            "| from | fold | rows | A / B / C | A with an ST level | A within 0.05 mV |",
+            "|---|---:|---:|---|---:|---:|"]
+    for key, v in band["subsets"].items():
+        for f in (10, 9):
+            r = v[f"fold{f}"]
+            share = f"{r['a_within'] / r['a_measured']:.1%}" if r["a_measured"] else "-"
+            out.append(f"| {key} | {f} | {r['rows']} | {r['grades']['A']} / {r['grades']['B']} / {r['grades']['C']} |"
+                       f" {r['a_measured']} | {share} |")
+    for f in (10, 9):
+        t = band[f"fold{f}"]
+        share = f"**{t['a_within'] / t['a_measured']:.1%}**" if t["a_measured"] else "-"
+        out.append(f"| all | {f} | | | {t['a_measured']} | {share} |")
+    return out
+
+
+def _guard_section(g: dict) -> list[str]:
+    """What was tried for the guard (``reports/personal_guard.json``, ``python -m bench.personal_guard``)."""
+    out = ["", "### Guard: more evidence tried (issue #23 item 3)", "",
+           "`python -m bench.personal_guard`: features of the median beats both ECGs share (their available leads, "
+           "500 Hz): `qrs` the current guard score (mean over the available leads), `qrs_median` and `qrs_max` its "
+           "median and maximum over them; `beat` the same distance over the whole beat (−190 to +390 ms); "
+           "`qrs_corr`, `t_corr` 1 − correlation of the QRS / T wave (shape only); `qrs_amp`, `t_amp` mean |log| "
+           "ratio of their peak-to-peak amplitudes; `axis` the frontal QRS axis difference (with I and II); "
+           "`logistic(all)` a logistic regression on the log features; `grid(...)` a weighted sum of the "
+           "standardised log features (`qrs` weight 1, the others 0, ¼, ½ or 1), the weights refusing the most "
+           "fold-9 wrong-patient pairs at 5 % of its true pairs. Weights and thresholds (95th percentile of the "
+           "true pairs' score) chosen on fold 9 only, true pairs against 20 wrong-patient priors per target of the "
+           "same fold; the fold-10 columns are the check. Goal: ≥ 90 % of wrong-patient pairs refused at ≤ 5 % of "
+           "true pairs.", "",
+           "| from | score | threshold | fold 9 true refused | fold 9 wrong refused | fold 10 true refused | "
+           "fold 10 wrong refused |", "|---|---|---:|---:|---:|---:|---:|"]
+    for key, v in g["subsets"].items():
+        for cname, c in v["candidates"].items():
+            out.append(f"| {key} | {cname} | {c['threshold']:.3f} | {c['fold9']['true_refused']:.1%} | "
+                       f"{c['fold9']['wrong_refused_20']:.1%} | {c['fold10']['true_refused']:.1%} | "
+                       f"**{c['fold10']['wrong_refused_20']:.1%}** |")
+    return out
+
+
+#: The command that measured each section of reports/personal.md (after ``prepare`` and ``generic``).
+SECTION_COMMANDS: dict[str, tuple[str, ...]] = {
+    "## Goals": ("score", "speed", "strip", "band check", "guard"),
+    "## Fold 10": ("score",),
+    "## Band and grades": ("band fit", "band check"),
+    "## By time": ("score",),
+    "## Guard: confusion": ("score",),
+    "### Guard: more evidence": ("guard",),
+    "### True pairs": ("score",),
+    "## Ablations": ("score",),
+    "## Calibration-strip": ("strip",),
+    "## Exports": ("export",),
+}
+
+
+def _command(stage: str) -> str:
+    """The command line of a stage name of :data:`SECTION_COMMANDS`."""
+    if stage.startswith("band "):
+        return f"`python -m bench.personal_band {stage[5:]}`"
+    return "`python -m bench.personal_guard`" if stage == "guard" else f"`python -m bench.personal {stage}`"
+
+
+def _with_commands(lines: list[str], model: str) -> list[str]:
+    """``lines`` with, under each measured section's heading, its commands and the generator it measured."""
+    out = []
+    for line in lines:
+        out.append(line)
+        stages = next((c for head, c in SECTION_COMMANDS.items() if line.startswith(head)), None)
+        if stages:
+            out += ["", f"Command{'s' if len(stages) > 1 else ''}: {', '.join(map(_command, stages))} "
+                    f"(after `prepare` and `generic`); generic model `{model}`."]
+    return out
+
+
 def report(args) -> None:
-    """reports/personal.md from reports/personal.json."""
+    """reports/personal.md from reports/personal.json (and reports/personal_band.json when present)."""
     res = json.loads((Path(args.reports) / "personal.json").read_text())
+    band_file = Path(args.reports) / "personal_band.json"
+    if band_file.exists():
+        res["band"] = json.loads(band_file.read_text())
+    strip_file = _work(args) / "strip.json"
+    if strip_file.exists():
+        res["strip"] = json.loads(strip_file.read_text()).get("subsets", {})
+    guard_file = Path(args.reports) / "personal_guard.json"
+    if guard_file.exists():
+        res["guard_tried"] = json.loads(guard_file.read_text())
     tables, guard_res, auc = res["tables"], res["guard"], res["auc"]
     out = [
         "# Personalised reconstruction on PTB-XL same-patient pairs (issue #23)", "",
         "Generated by `python -m bench.personal score` then `python -m bench.personal report` (after `prepare` and "
         "`generic`; see the module docstring). Records: PTB-XL `records100` (**100 Hz**), 0.5-Hz high-passed; the "
-        f"generic model is `{res['model']}` (`weights/candidates/ptbxl_patientwise.pt`, trained on folds 1-8 only), "
-        "so no patient of these pairs was seen in training. Pairs: each fold-9/10 patient's earliest ECG "
+        f"generic model is `{res['model']}` (`{res.get('weights', 'weights/l2g.pt')}`, the shipped generator: "
+        "patient-wise, no record of a fold-9/10 patient in its training, linear prior or epoch selection), so no "
+        "patient of these pairs was seen in training. Pairs: each fold-9/10 patient's earliest ECG "
         "(`recording_date`) is the prior, each later ECG of the same patient a target (never the same record). "
         "Penalty and guard threshold are chosen per subset on fold 9; the tables report fold 10 unless named.", "",
         "| fold | patients | pairs | same day | < 1 year | >= 1 year |", "|---|---:|---:|---:|---:|---:|",
@@ -423,6 +540,8 @@ def report(args) -> None:
                    f"**{p['rmse_uv']:.0f}** | {_f(g['slope'], '.2f')} | {_f(p['slope'], '.2f')} | "
                    f"{_f(g['st_uv'], '.0f')} | {_f(p['st_uv'], '.0f')} | {auc[key]['generic']:.3f} | "
                    f"{auc[key]['personal']:.3f} |")
+    if res.get("band") and res["band"].get("model") == res["model"]:
+        out += _band_section(res["band"])
     out += ["", "## By time between the two ECGs (r / RMSE µV; fold 10, then fold 9)", "",
             "| from | fold | gap | pairs | generic | personalised | personalised, no guard |",
             "|---|---:|---|---:|---:|---:|---:|"]
@@ -447,6 +566,8 @@ def report(args) -> None:
         out.append(f"| {key} | {gr['threshold']:.3f} | {gr['fold9']['true_refused']:.1%} | "
                    f"{gr['fold9']['swapped_refused']:.1%} | {gr['fold10']['true_refused']:.1%} | "
                    f"**{gr['fold10']['swapped_refused']:.1%}** | {sw['r']:.3f} / {sw['rmse_uv']:.0f} |")
+    if res.get("guard_tried"):
+        out += _guard_section(res["guard_tried"])
     out += ["", "### True pairs whose SCP statements gained a conduction change or an infarct", "",
             "New statements among " + ", ".join(CONDUCTION) + " in the later ECG. Refused: by the guard of that "
             "subset.", "", "| from | fold 9: changed / refused | fold 10: changed / refused |", "|---|---:|---:|"]
@@ -508,7 +629,7 @@ def report(args) -> None:
                 "and of the DICOM waveform annotations:", "", "```text", *ex["dicom"], "```", "",
                 "The earlier ECG's name appears in no export: "
                 f"{'**no, it does**' if ex['name_in_exports'] else 'yes'}."]
-    (Path(args.reports) / "personal.md").write_text("\n".join(out) + "\n")
+    (Path(args.reports) / "personal.md").write_text("\n".join(_with_commands(out, res["model"])) + "\n")
     log.info("wrote %s", Path(args.reports) / "personal.md")
 
 
@@ -575,6 +696,23 @@ def export_demo(args) -> None:
     log.info("export: %s", res)
 
 
+def _guard_tried(g: dict | None) -> str:
+    """One sentence: the best score of ``bench.personal_guard`` per subset on fold 10 (chosen on fold 9)."""
+    if not g:
+        return ""
+    best = []
+    for key, v in g["subsets"].items():
+        name_, c = max(v["candidates"].items(), key=lambda kv: kv[1]["fold9"]["wrong_refused_20"])
+        best.append(f"{key}: {name_.split('(')[0]} {c['fold10']['wrong_refused_20']:.0%} at "
+                    f"{c['fold10']['true_refused']:.0%}")
+        if name_ != "qrs":
+            q = v["candidates"]["qrs"]["fold10"]
+            best[-1] += f" (current {q['wrong_refused_20']:.0%} at {q['true_refused']:.0%})"
+    return (" More evidence from both ECGs (`python -m bench.personal_guard`, below) did not reach it either; the "
+            "best score on fold 9 per subset, on fold 10 against 20 wrong-patient priors per target: "
+            + ", ".join(best) + ".")
+
+
 def _goals(res: dict, speed_res: dict) -> list[str]:
     """The issue's goals against the fold-10 numbers, one line each."""
     t = res["tables"]
@@ -592,18 +730,35 @@ def _goals(res: dict, speed_res: dict) -> list[str]:
         f"RMSE ≤ 80 µV: {i10['personal']['rmse_uv']:.0f} µV ({mark(i10['personal']['rmse_uv'] <= 80)}; "
         f"generic {i10['generic']['r']:.3f} / {i10['generic']['rmse_uv']:.0f} µV).",
         f"- From I+II+V2, r ≥ 0.97: {v2['personal']['r']:.3f} ({mark(v2['personal']['r'] >= 0.97)}; generic "
-        f"{v2['generic']['r']:.3f}). In calibration-strip mode (below) it is reached.",
+        f"{v2['generic']['r']:.3f})." + (
+            f" In calibration-strip mode (below): {res['strip']['I,II,V2']['personal']['r']:.3f} "
+            f"({mark(res['strip']['I,II,V2']['personal']['r'] >= 0.97)})." if "I,II,V2" in res.get("strip", {})
+            else ""),
         "- Personalised beats generic on RMSE in every subset and time-gap group (fold 10): "
         + (mark(True) if not worse else f"{mark(False)}: not in {', '.join(worse)}") + ".",
         f"- Amplitude slope ≥ 0.8 from lead I: {i10['personal']['slope']:.2f} ({mark(i10['personal']['slope'] >= 0.8)};"
         f" generic {i10['generic']['slope']:.2f}).",
         f"- Guard, ≥ 90 % of swapped pairs refused at ≤ 5 % of true pairs (fold 10, threshold from fold 9): "
         f"{mark(False) if any(v['fold10']['swapped_refused'] < 0.9 for v in res['guard'].values()) else mark(True)}"
-        f" — swapped refused at true refused: {guard_rows}.",
-        "- Bands and grades recalibrated for the personalised mode: **not done**; a personalised result carries no "
-        "band and no grade (`Record.interval` is None, the dashboard says why): the shipped bands are calibrated on "
-        "the generic model's errors, which are larger, so they would over-cover and mislead.",
+        f" — swapped refused at true refused: {guard_rows}." + _guard_tried(res.get("guard_tried")),
     ]
+    band = res.get("band")
+    if band and band.get("model") == res["model"]:
+        cov = {k: v["fold10"]["coverage_personal"] for k, v in band["subsets"].items()}
+        a10 = band["fold10"]
+        share = a10["a_within"] / a10["a_measured"] if a10["a_measured"] else float("nan")
+        lines.append(
+            "- Bands recalibrated for the personalised mode, coverage 85–95 % per subset (fold 10, 90 % band, pairs "
+            "the guard let through): " + ", ".join(f"{k} {v:.1%}" for k, v in cov.items())
+            + f" ({mark(all(0.85 <= v <= 0.95 for v in cov.values()))}); grade A: ST error at J+60 ≤ 0.05 mV in "
+            f"{share:.1%} of the {a10['a_measured']} grade-A leads of fold 10, all subsets pooled as "
+            f"reports/diagnostic.md §6 checks the generic rule ({mark(a10['a_measured'] > 0 and share >= 0.9)}; "
+            "goal ≥ 90 %); per subset: " + ", ".join(
+                f"{k} {v['fold10']['a_within'] / v['fold10']['a_measured']:.1%} of {v['fold10']['a_measured']}"
+                if v["fold10"]["a_measured"] else f"{k} no lead graded A" for k, v in band["subsets"].items()) + ".")
+    else:
+        lines.append("- Bands and grades recalibrated for the personalised mode: **not measured** for this model "
+                     "(`python -m bench.personal_band fit` / `check`).")
     if speed_res:
         slow = max(v["personal"] for v in speed_res["subsets"].values())
         lines.append(f"- ≤ 1 s per 10-s record on two cores: at most {slow:.2f} CPU seconds personalised "
@@ -619,7 +774,7 @@ def main(argv=None) -> int:
     ap.add_argument("stage", choices=("prepare", "generic", "score", "strip", "speed", "export", "report"))
     ap.add_argument("--ptbxl", default="../scratch/ptbxl/Data")
     ap.add_argument("--meta", default="../shared/ptbxl/ptbxl_database.csv")
-    ap.add_argument("--weights", default="weights/candidates/ptbxl_patientwise.pt")
+    ap.add_argument("--weights", default="weights/l2g.pt")
     ap.add_argument("--classifiers", default="weights/fidelity")
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--strip-records", type=int, default=12)

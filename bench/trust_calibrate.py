@@ -442,7 +442,7 @@ def _name(c: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in c.items())
 
 
-def _update_checksum(path: Path) -> None:
+def update_checksum(path: Path) -> None:
     """Rewrite ``path``'s line of the SHA256SUMS beside it."""
     import hashlib
 
@@ -553,7 +553,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
             "two_fold": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()} for c in checks]})
     cal = dataclasses.replace(band, grade_a=rule)
     cal.save(ROOT / "weights" / "interval.json")
-    _update_checksum(ROOT / "weights" / "interval.json")
+    update_checksum(ROOT / "weights" / "interval.json")
     table.to_csv(cache_dir(args, rc.version) / "fit_table.csv", index=False)
     ev = flat.rows.assign(**graded(cal, feats, st_hw))
     ev.to_csv(cache_dir(args, rc.version) / "val_rows.csv.gz", index=False)

@@ -176,31 +176,61 @@ def set_prior(record: Record | None, message: tuple[str, str] | None = None) -> 
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL_S, show_spinner=False)
-def _personal_arrays(digest: str, prior_digest: str, _record: Record, _prior: Record,
-                     available: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...], Provenance]:
+def _personal_arrays(digest: str, prior_digest: str, _record: Record, _prior: Record, available: tuple[str, ...],
+                     interval: float | None) -> tuple[np.ndarray, tuple[str, ...], Provenance,
+                                                      tuple[np.ndarray, np.ndarray] | None]:
+    import warnings
+
     from l2g.reconstruction import reconstruct
+    from l2g.uncertainty import CalibrationError, ModelMismatchWarning
 
     rc, _ = reconstructor("model")
-    out = reconstruct(_record, available, model=rc, prior=_prior)
-    return out.signal, out.status, out.meta.provenance
+    try:
+        with warnings.catch_warnings():  # a mismatched calibration: no band, the page says why
+            warnings.simplefilter("ignore", ModelMismatchWarning)
+            out = reconstruct(_record, available, model=rc, prior=_prior, interval=interval)
+    except CalibrationError:  # the guard refused it and the generic calibration is unusable: the page shows why
+        out = reconstruct(_record, available, model=rc, prior=_prior)
+    if out.meta.provenance.prior is None:  # refused: the page shows the generic result with its own band
+        return out.signal, out.status, out.meta.provenance, None
+    return out.signal, out.status, out.meta.provenance, out.interval
 
 
 def personal_reconstruction(record: Record, digest: str, prior: Record, prior_digest: str,
-                            available: tuple[str, ...]) -> Record:
-    """``reconstruct(record, available, prior=prior)`` with the cached model, cached per both digests.
+                            available: tuple[str, ...], interval: float | None = BAND_LEVEL) -> Record:
+    """``reconstruct(record, available, prior=prior, interval=interval)`` with the cached model, cached per
+    both digests.
 
-    The result is personalised (``meta.provenance.prior`` set, no band) or, when the guard refused the
-    earlier ECG, the generic one with ``meta.provenance.note`` saying why (no band either: the page shows
-    the generic band from :func:`reconstruction`).
+    The result is personalised (``meta.provenance.prior`` set) with the band of the personalised mode
+    (:mod:`l2g.personal_band`; none for a subset that mode was not calibrated on, :func:`personal_band_missing`
+    says why) or, when the guard refused the earlier ECG, the generic one with ``meta.provenance.note`` saying
+    why and no band (the page shows the generic result and band from :func:`reconstruction`).
 
     Raises
     ------
     l2g.personal.PriorError
         When the earlier ECG lacks a lead or is shorter than 8 s.
     """
-    signal, status, prov = _personal_arrays(digest, prior_digest, record, prior, tuple(available))
+    signal, status, prov, band = _personal_arrays(digest, prior_digest, record, prior, tuple(available), interval)
     meta = dataclasses.replace(record.meta, provenance=prov)
-    return record.replace(signal=signal, status=status, meta=meta, interval=None)
+    return record.replace(signal=signal, status=status, meta=meta, interval=band)
+
+
+def personal_band_missing(available: tuple[str, ...]) -> str | None:
+    """Why a personalised reconstruction from ``available`` has no band and no grade, or None when it has them.
+
+    :func:`l2g.personal_band.personal_calibration_for`'s refusal (a subset not calibrated for the personalised
+    mode, a file missing or fitted for another generator), as one sentence.
+    """
+    from l2g.personal_band import personal_calibration_for
+    from l2g.uncertainty import CalibrationError
+
+    rc, _ = reconstructor("model")
+    try:
+        personal_calibration_for(rc.version, available, method=rc.method)
+    except CalibrationError as exc:
+        return str(exc).rstrip(".")
+    return None
 
 
 def set_record(record: Record, origin: str, messages: list[tuple[str, str]] | None = None) -> None:

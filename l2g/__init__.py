@@ -52,6 +52,7 @@ _LAZY = {
     "NotEnoughLeadsError": "leadcheck",
     "CalibrationError": "uncertainty",
     "CalibrationMismatch": "uncertainty",
+    "PersonalBandUnavailable": "personal_band",
     "ModelMismatchWarning": "uncertainty",
     "GradeError": "grades",
     "ImageExportUnavailable": "export",

@@ -226,8 +226,6 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
     ValueError
         If ``root`` is not an existing folder.
     """
-    from .band import is_band_record
-
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
@@ -242,20 +240,50 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
         seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith("."):
-                continue
             path = Path(dirpath) / name
-            suffix = path.suffix.lower()
-            if suffix not in suffixes:
-                continue
-            if suffix == ".csv" and not is_record_csv(path):
-                continue
-            if suffix in carts and not is_cart_export(path):
-                continue
-            if suffix == ".hea" and is_band_record(path):  # the band beside a record, not a record
-                continue
-            found.append(path)
+            if not name.startswith(".") and is_record_file(path, suffixes=suffixes, carts=carts):
+                found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def is_record_file(path: str | os.PathLike[str], *, content: str | os.PathLike[str] | None = None,
+                   band_beside: bool | None = None, suffixes: Sequence[str] | None = None,
+                   carts: Sequence[str] | None = None) -> bool:
+    """The catalogue's rule for one file (the module docstring): is it a record to list?
+
+    Parameters
+    ----------
+    path : path-like
+        The file's name (and, by default, where its content is).
+    content : path-like, optional
+        Where to read the content a ``.csv`` or cart export is judged by, when it is not at ``path``
+        (a file fetched from object storage, :mod:`l2g.remote`); the first 64 KiB are enough.
+    band_beside : bool, optional
+        For a ``<name>_band.hea``: whether ``<name>.hea`` is beside it (default: looked up on disk).
+    suffixes, carts : sequence of str, optional
+        :func:`record_suffixes` and :func:`cart_suffixes` (passed in by a caller that asks for many files).
+
+    Examples
+    --------
+    >>> is_record_file("a/rec.hea"), is_record_file("a/rec.dat"), is_record_file("a/rec_band.hea", band_beside=True)
+    (True, False, False)
+    """
+    from .band import BAND_RECORD_SUFFIX, is_band_record
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (suffixes if suffixes is not None else record_suffixes()):
+        return False
+    judged = Path(content) if content is not None else path
+    if suffix == ".csv":
+        return is_record_csv(judged)
+    if suffix in (carts if carts is not None else cart_suffixes()):
+        return is_cart_export(judged)
+    if suffix == ".hea":  # the band beside a record, not a record
+        if band_beside is None:
+            return not is_band_record(path)
+        return not (path.stem.endswith(BAND_RECORD_SUFFIX) and band_beside)
+    return True
 
 
 def _record_ids(root: Path, paths: Sequence[Path]) -> list[str]:

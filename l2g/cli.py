@@ -340,7 +340,9 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
         "DICOM (canonical lead order I ... V6; recorded leads unchanged; generated leads marked: WFDB header "
         "comments, CSV '# L2G:' lines and '_generated' columns, DICOM '(GENERATED)' channel labels and annotations).",
     )
-    p.add_argument("record", type=Path, help=f"a record ({_suffixes_help()}) or a folder of records")
+    p.add_argument("record", type=_path_or_uri,
+                   help=f"a record ({_suffixes_help()}), a folder of records, or a folder on object storage "
+                        "(s3://bucket/folder, gs://...; docs/SCALE.md)")
     p.add_argument("--available", required=True, help="comma-separated available leads, e.g. I,II,V2")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--method", choices=("model", "linear"), default="model")
@@ -355,7 +357,9 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
                    help="also write the calibrated confidence band of coverage LEVEL (e.g. 0.9) beside the "
                         "signal: WFDB and DICOM: a companion WFDB record NAME_band (LEAD_low, LEAD_high per "
                         "generated lead); CSV: two extra columns LEAD_low, LEAD_high per generated lead. Refused when "
-                        "the calibration (weights/interval.json) was fitted for another generator than --weights")
+                        "the calibration (weights/interval.json) was fitted for another generator than --weights. "
+                        "With --prior: the personalised mode's band (weights/personal_interval.json) where that "
+                        "mode was calibrated (the lead sets of reports/personal.md), else none and a note says why")
     p.add_argument("--prior", type=Path, default=None, metavar="EARLIER",
                    help="an earlier 12-lead ECG of the same patient (any readable format, >= 8 s): the generated "
                         "leads are personalised on it; refused (generic result, with a note) when its recorded "
@@ -475,12 +479,25 @@ def _read_noted(path: Path, fs: float | None):
     return rec, [" ".join(note.split()) for note in rec.meta.notes]
 
 
+def _path_or_uri(text: str) -> Path | str:
+    """A local path, or the URI of a folder on object storage kept as text (``Path`` would fold its ``//``)."""
+    from .remote import is_remote
+
+    return text if is_remote(text) else Path(text)
+
+
 def _run_reconstruct(args: argparse.Namespace) -> int:
     from .leads import parse_lead_list
+    from .remote import is_remote
 
     available = parse_lead_list(args.available)
     if not available:
         raise ValueError(f"--available {args.available!r}: give at least one lead, e.g. I,II,V2")
+    if is_remote(args.record):  # an archive on object storage (l2g.remote): the archive path
+        if args.prior is not None or args.prior_map is not None:
+            raise ValueError(f"{args.record}: --prior and --prior-map take local records; for an archive on "
+                             "object storage they are not supported (mount the bucket and pass the folder)")
+        return _reconstruct_archive(args, available)
     if not args.record.exists():
         raise ValueError(f"{args.record}: no such file or directory")
     if args.record.is_file():  # read before the model loads: a bad file fails at once, with one line on stderr

@@ -9,9 +9,9 @@ runs           ``L2G_RUNS_DIR``            ``runs/`` of the source checkout, els
 cache          ``cache_dir=`` arguments    ``~/.cache/l2g`` (:data:`DEFAULT_CACHE_DIR`)
 =============  ==========================  ===================================================
 
-The shipped weights (``l2g.pt``, ``linear.pt``, ``interval.json``, ``leadcheck.pt``, ``SHA256SUMS``,
-the model card) are part of the product but not of the wheel: a source checkout or an editable install
-(``pip install -e .``) finds them in ``weights/`` beside the package; any other
+The shipped weights (``l2g.pt``, ``linear.pt``, ``interval.json``, ``personal_interval.json``, ``leadcheck.pt``,
+``SHA256SUMS``, the model card) are part of the product but not of the wheel: a source checkout or an editable
+install (``pip install -e .``) finds them in ``weights/`` beside the package; any other
 installation needs ``L2G_WEIGHTS_DIR`` and says so (:class:`WeightsNotFoundError`).
 Overrides are read at every call, so a changed environment takes effect at once.
 

@@ -25,8 +25,9 @@ chosen on PTB-XL fold-9 same-patient pairs (``bench/personal.py``,
 
 The array functions come first; :func:`personalise` wraps them for a
 :class:`~l2g.record.Record` and is what ``l2g.reconstruct(..., prior=earlier)``
-calls. The personalised result carries no band: the calibrated bands
-(:mod:`l2g.uncertainty`) were fitted on generic errors, which are larger.
+calls. The personalised result's band and grades are those of :mod:`l2g.personal_band`
+(calibrated on personalised residuals; the generic ones were fitted on generic errors, which are larger),
+added by ``l2g.reconstruct(..., interval=0.9)``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ PRIOR_MIN_S: float = 8.0
 #: Lags (ms) of the available and generated leads used as features of the correction.
 LAGS_MS: tuple[float, ...] = (-40.0, -20.0, 0.0, 20.0, 40.0)
 #: Ridge penalty per available-lead subset, relative to each feature's variance (chosen on fold 9,
-#: ``reports/personal.md``); other subsets use ``"default"``.
-PENALTIES: dict[str, float] = {"I": 0.1, "II": 0.03, "I,II": 0.3, "I,II,V2": 3.0, "I,II,V1,V3,V5": 10.0,
+#: ``reports/personal.md``, for the shipped generator l2g.pt@53ebf9281621); other subsets use ``"default"``.
+PENALTIES: dict[str, float] = {"I": 0.03, "II": 0.1, "I,II": 0.3, "I,II,V2": 3.0, "I,II,V1,V3,V5": 10.0,
                                "default": 0.3}
 #: Guard thresholds on :func:`guard_score` per available-lead subset (fold 9: at most 5 % of true pairs
 #: above); other subsets use ``"default"``.
@@ -419,7 +420,8 @@ def personalise(generic: Record, record: Record, available: Sequence[str], prior
     -------
     Record
         The personalised record (``meta.provenance.prior`` names the earlier ECG), or ``generic`` with
-        the guard's reason in ``meta.provenance.note`` when the earlier ECG was refused. No band.
+        the guard's reason in ``meta.provenance.note`` when the earlier ECG was refused. No band (``interval``
+        None): :func:`l2g.reconstruct` adds the personalised mode's (:mod:`l2g.personal_band`).
 
     Raises
     ------
@@ -446,5 +448,5 @@ def personalise(generic: Record, record: Record, available: Sequence[str], prior
     out = apply_correction(corr, x12, generic.signal).astype(np.float32)
     out[rows] = generic.signal[rows]  # recorded leads untouched
     meta = dataclasses.replace(generic.meta, provenance=dataclasses.replace(
-        prov, prior=label, note=f"{verdict.reason}; no band (bands are calibrated for the generic mode)"))
+        prov, prior=label, note=verdict.reason))
     return generic.replace(signal=out, interval=None, meta=meta)

@@ -450,8 +450,10 @@ def reconstruct(
         it (:func:`l2g.personal.personalise`). When the guard refuses it (another
         patient, a change in conduction) the result is the generic one and
         ``meta.provenance.note`` says why; ``meta.provenance.prior`` names it
-        when used. A personalised result has no band (a refused prior leaves the
-        generic result and its band).
+        when used. With ``interval``, a personalised result carries the band
+        calibrated for the personalised mode (:mod:`l2g.personal_band`); for a
+        subset that mode was not calibrated on, no band, and the note says why.
+        A refused prior leaves the generic result and its band.
 
     Returns
     -------
@@ -530,21 +532,41 @@ def reconstruct(
     prov = Provenance(method=rc.method, model_version=rc.version, available=tuple(avail))
     meta = dataclasses.replace(rec.meta, provenance=prov)
     out = rec.replace(signal=gsig, status=tuple(status), meta=meta)
-    if prior is not None:  # personalised mode (l2g.personal); no band: bands are calibrated for generic errors
+    if prior is not None:  # personalised mode (l2g.personal); a refused prior leaves the generic result
         from .personal import personalise
 
         out = personalise(out, rec, avail, prior, lambda r: reconstruct(r, avail, model=rc, chunk_s=chunk_s),
                           highpass_hz=rc.highpass_hz)
-        if out.meta.provenance.prior is not None:
-            return out
     if interval is not None:
-        from .uncertainty import CalibrationMismatch, ModelMismatchWarning, calibration_for, interval_for
-
-        try:
-            cal = calibration_for(rc.version, rc.method)
-        except CalibrationMismatch as exc:  # a band fitted for another generator would be wrong: none
-            warnings.warn(f"{exc}; no band", ModelMismatchWarning, stacklevel=2)
-        else:
-            out = out.replace(interval=interval_for(out, avail, float(interval), rc.linear, cal))
+        out = _with_band(out, avail, float(interval), rc)
     return out
+
+
+def _with_band(out: Record, avail: Sequence[str], level: float, rc: Reconstructor) -> Record:
+    """``out`` with its calibrated band: the personalised mode's (:mod:`l2g.personal_band`) when personalised.
+
+    A calibration fitted for another generator gives no band and a :class:`ModelMismatchWarning`; a
+    personalised result whose subset was not calibrated for that mode gets no band and says why in its note.
+    """
+    from .uncertainty import CalibrationError, CalibrationMismatch, ModelMismatchWarning, calibration_for, interval_for
+
+    prov = out.meta.provenance
+    try:
+        if prov.prior is not None:
+            from .personal_band import personal_calibration_for
+
+            cal = personal_calibration_for(rc.version, avail, method=rc.method)
+        else:
+            cal = calibration_for(rc.version, rc.method)
+    except CalibrationError as exc:
+        mismatch = isinstance(exc, CalibrationMismatch)
+        if mismatch:  # a band fitted for another generator would be wrong: none
+            warnings.warn(f"{exc}; no band", ModelMismatchWarning, stacklevel=3)
+        if prov.prior is None:
+            if mismatch:
+                return out
+            raise
+        note = f"{prov.note}; no band or grade in personalised mode ({str(exc).rstrip('.')})"
+        return out.replace(meta=dataclasses.replace(out.meta, provenance=dataclasses.replace(prov, note=note)))
+    return out.replace(interval=interval_for(out, avail, level, rc.linear, cal))
 

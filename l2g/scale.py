@@ -49,6 +49,7 @@ import hashlib
 import logging
 import os
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -111,8 +112,9 @@ class ReconstructJob:
 
     Attributes
     ----------
-    root : Path
-        The archive folder, listed by :func:`l2g.catalog.find_records`.
+    root : Path or str
+        The archive folder, listed by :func:`l2g.catalog.find_records`; or the URI of a folder on
+        object storage (``s3://bucket/archive``, listed and fetched by :mod:`l2g.remote`).
     out : Path
         Output folder: the exports mirror the archive's sub-folders; the table is ``out/l2g_results``.
     available : tuple of str
@@ -136,7 +138,7 @@ class ReconstructJob:
         ``--chunk``: seconds per chunk, of a streamed record and of :func:`l2g.reconstruct`'s own chunks.
     """
 
-    root: Path
+    root: Path | str
     out: Path
     available: tuple[str, ...]
     fmt: str = "wfdb"
@@ -296,18 +298,41 @@ def list_tasks(job: ReconstructJob, *, limit: int | None = None, shard: tuple[in
         ``previous_outputs`` (empty when there is no earlier row).
     """
     from .catalog import _record_ids, find_records
+    from .remote import is_remote, list_records
 
-    paths = find_records(job.root)
-    ids = _record_ids(job.root, paths)
+    if is_remote(job.root):  # object storage: each task carries the objects to fetch (l2g.remote)
+        remote = list_records(str(job.root))
+        base = str(job.root).split("?", 1)[0].rstrip("/")
+        anchor = Path("/archive")
+        paths = [anchor / r.rel for r in remote]
+        extra = [{"path": f"{base}/{r.rel}", "remote": str(job.root), "files": list(r.files)} for r in remote]
+    else:
+        anchor = Path(job.root)
+        paths = find_records(job.root)
+        extra = [{"path": str(p)} for p in paths]
+    ids = _record_ids(anchor, paths)
     tasks = []
-    for rid, p in zip(ids, paths, strict=True):
+    for rid, p, more in zip(ids, paths, extra, strict=True):
         if shard is not None and not _in_shard(rid, shard):
             continue
         prev = (previous or {}).get(rid, {})
-        tasks.append({"record_id": rid, "path": str(p), "dest": p.parent.relative_to(job.root).as_posix(),
+        tasks.append({"record_id": rid, **more, "dest": p.parent.relative_to(anchor).as_posix(),
                       "previous_digest": prev.get("input_digest") or "",
                       "previous_outputs": [str(o) for o in prev.get("outputs", ())]})
     return tasks[:limit] if limit is not None else tasks
+
+
+@contextlib.contextmanager
+def _local_copy(task: dict) -> Iterator[Path]:
+    """The record's main file on local disk: its path, or (a task of :mod:`l2g.remote`) its objects
+    fetched into a temporary folder that is deleted afterwards."""
+    if not task.get("files"):
+        yield Path(task["path"])
+        return
+    from .remote import fetch
+
+    with tempfile.TemporaryDirectory(prefix="l2g_fetch_") as tmp:
+        yield fetch(task["remote"], task["files"], tmp)[0]
 
 
 # ------------------------------------------------------------- one record
@@ -361,64 +386,69 @@ def process_record(task: dict, job: ReconstructJob, model, calibration=None) -> 
         has the same input digest and its outputs exist.
     """
     from .catalog import _error_text
+
+    t0 = time.perf_counter()
+    row = _empty_row(task, job, model)
+    try:
+        with _local_copy(task) as path:
+            _process(path, task, job, model, calibration, row)
+    except Exception as exc:  # a record that fails is a row with its error, never a stopped job
+        row.update(status="failed", error=_error_text(exc) if not isinstance(exc, OSError) or exc.filename is None
+                   else f"{exc.filename}: {exc.strerror or exc}")
+    row["seconds"] = time.perf_counter() - t0
+    row["finished_at"] = time.time()
+    return row
+
+
+def _process(path: Path, task: dict, job: ReconstructJob, model, calibration, row: dict) -> None:
+    """:func:`process_record`'s work on the record's local file ``path``; fills ``row`` (raises on a bad record).
+
+    A record longer than ``job.stream_over`` whose format reads ranges goes through :mod:`l2g.stream`
+    (read, reconstructed, graded, checked and written in chunks); the others are read whole.
+    """
     from .export import write_export
     from .io import read_record
     from .reconstruction import reconstruct
     from .stream import grade_fields, leadcheck_fields, stream_record, stream_source
 
-    t0 = time.perf_counter()
-    row = _empty_row(task, job, model)
-    path = Path(task["path"])
     calibration = calibration if calibration is not None else "no calibration given"
-    try:
-        row["input_digest"] = input_digest(path)
-        outputs = task.get("previous_outputs") or []
-        if (row["input_digest"] == task.get("previous_digest") and outputs
-                and all((job.out / o).is_file() for o in outputs)):
-            row["status"] = "skipped"
-            return row
-        prior_path = job.prior_for(path)
-        source = stream_source(path, job.stream_over, job.fs) if prior_path is None else None
-        if source is not None:  # a long record: read, reconstruct and written in chunks (l2g.stream)
-            found = stream_record(source, job.available, model=model, calibration=calibration,
-                                  out_dir=job.out / task["dest"], export_fmt=job.fmt, fs=job.fs,
-                                  deidentify=job.deidentify, interval=job.interval, chunk_s=job.chunk_s)
-            found["notes"] = found["notes"] + [
-                f"streamed: {source.duration:.0f} s read by the {source.reader} reader in chunks of {job.chunk_s:g} s "
-                "(grades: worst per lead over the chunks; lead check: flags of any chunk)"]
-            found["outputs"] = [p.relative_to(job.out).as_posix() for p in found["outputs"]]
-            row.update(found, status="ok")
-            return _finished(row, t0)
-        rec = read_record(path, fs=job.fs)
-        row.update(fs=float(rec.fs), duration_s=float(rec.duration),
-                   notes=[" ".join(n.split()) for n in rec.meta.notes])
-        if job.stream_over is not None and rec.duration > job.stream_over:  # long, but read whole: say why
-            row["notes"] = row["notes"] + [
-                f"not streamed: read whole ({rec.duration:.0f} s; " + (
-                    "personalised mode needs the whole record)" if prior_path is not None
-                    else f"the {rec.source_format} reader reads this file whole only)")]
-        earlier = read_record(prior_path) if prior_path is not None else None
-        full = reconstruct(rec, job.available, model=model, interval=job.interval, prior=earlier,
-                           chunk_s=job.chunk_s)
-        prov = full.meta.provenance
-        if prior_path is not None:  # whether the earlier ECG was used, or why not (l2g.personal's guard)
-            row["notes"] = row["notes"] + [f"personalised on the {prov.prior}" if prov.prior else str(prov.note)]
-        row.update(statuses=list(full.status), generated_leads=list(full.generated_leads))
-        row.update(grade_fields(full, model, calibration))
-        row.update(leadcheck_fields(rec, model))
-        written = write_export(full, job.fmt, job.out / task["dest"], deidentify=job.deidentify)
-        row["outputs"] = [p.relative_to(job.out).as_posix() for p in written]
-        row["status"] = "ok"
-    except Exception as exc:  # a record that fails is a row with its error, never a stopped job
-        row.update(status="failed", error=_error_text(exc) if not isinstance(exc, OSError) or exc.filename is None
-                   else f"{exc.filename}: {exc.strerror or exc}")
-    return _finished(row, t0)
-
-
-def _finished(row: dict, t0: float) -> dict:
-    row["seconds"] = time.perf_counter() - t0
-    row["finished_at"] = time.time()
-    return row
+    row["input_digest"] = input_digest(path)
+    outputs = task.get("previous_outputs") or []
+    if (row["input_digest"] == task.get("previous_digest") and outputs
+            and all((job.out / o).is_file() for o in outputs)):
+        row["status"] = "skipped"
+        return
+    prior_path = job.prior_for(path)
+    source = stream_source(path, job.stream_over, job.fs) if prior_path is None else None
+    if source is not None:  # a long record: read, reconstructed and written in chunks (l2g.stream)
+        found = stream_record(source, job.available, model=model, calibration=calibration,
+                              out_dir=job.out / task["dest"], export_fmt=job.fmt, fs=job.fs,
+                              deidentify=job.deidentify, interval=job.interval, chunk_s=job.chunk_s)
+        found["notes"] = found["notes"] + [
+            f"streamed: {source.duration:.0f} s read by the {source.reader} reader in chunks of {job.chunk_s:g} s "
+            "(grades: worst per lead over the chunks; lead check: flags of any chunk)"]
+        found["outputs"] = [p.relative_to(job.out).as_posix() for p in found["outputs"]]
+        row.update(found, status="ok")
+        return
+    rec = read_record(path, fs=job.fs)
+    row.update(fs=float(rec.fs), duration_s=float(rec.duration),
+               notes=[" ".join(n.split()) for n in rec.meta.notes])
+    if job.stream_over is not None and rec.duration > job.stream_over:  # long, but read whole: say why
+        row["notes"] = row["notes"] + [
+            f"not streamed: read whole ({rec.duration:.0f} s; " + (
+                "personalised mode needs the whole record)" if prior_path is not None
+                else f"the {rec.source_format} reader reads this file whole only)")]
+    earlier = read_record(prior_path) if prior_path is not None else None
+    full = reconstruct(rec, job.available, model=model, interval=job.interval, prior=earlier, chunk_s=job.chunk_s)
+    prov = full.meta.provenance
+    if prior_path is not None:  # whether the earlier ECG was used, or why not (l2g.personal's guard)
+        row["notes"] = row["notes"] + [f"personalised on the {prov.prior}" if prov.prior else str(prov.note)]
+    row.update(statuses=list(full.status), generated_leads=list(full.generated_leads))
+    row.update(grade_fields(full, model, calibration))
+    row.update(leadcheck_fields(rec, model))
+    written = write_export(full, job.fmt, job.out / task["dest"], deidentify=job.deidentify)
+    row["outputs"] = [p.relative_to(job.out).as_posix() for p in written]
+    row["status"] = "ok"
 
 
 # ---------------------------------------------------------- results table

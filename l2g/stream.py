@@ -122,7 +122,9 @@ def grade_fields(full, model, calibration) -> dict:
         A reconstruction (:func:`l2g.reconstruct`).
     model : Reconstructor
     calibration : IntervalCalibration or str
-        A str: why there are no grades (the row's ``grade_note``).
+        A str: why there are no grades (the row's ``grade_note``). A personalised result is graded by
+        the personalised mode's calibration (:mod:`l2g.personal_band`, through :func:`l2g.trust.trust_table`);
+        where that mode has none, ``grade_note`` says why.
 
     Returns
     -------
@@ -130,10 +132,14 @@ def grade_fields(full, model, calibration) -> dict:
         ``grades``, ``predicted_rmse_uv``, ``worst_grade``; or ``grade_note``.
     """
     from .trust import trust_table
+    from .uncertainty import CalibrationError
 
     if isinstance(calibration, str):
         return {"grade_note": calibration}
-    table = trust_table(full, model=model, calibration=calibration)
+    try:
+        table = trust_table(full, model=model, calibration=calibration)
+    except CalibrationError as exc:  # a personalised result from a subset that mode was not calibrated on
+        return {"grade_note": " ".join(str(exc).split())}
     grades = table["grade"].tolist()
     return {"grades": grades, "predicted_rmse_uv": [float(x) for x in table["predicted_rmse_uv"]],
             "worst_grade": max(grades) if grades else None}

@@ -44,7 +44,9 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
         Its linear baseline gives :func:`l2g.uncertainty.linear_sigma`; default: the shipped one.
     calibration : l2g.uncertainty.IntervalCalibration, optional
         Default :func:`l2g.uncertainty.load_calibration`; either must have been fitted for the
-        generator the provenance names (:func:`l2g.uncertainty.calibration_for`).
+        generator the provenance names (:func:`l2g.uncertainty.calibration_for`). A personalised
+        reconstruction (``meta.provenance.prior`` set) uses it with the personalised mode's quantiles,
+        predicted-RMSE factor and grade-A rule (:func:`l2g.personal_band.personal_calibration_for`).
     delineation : l2g.morphology.Delineation, optional
         Of lead II of ``full``: times the ST segment (:func:`l2g.uncertainty.st_halfwidth`); None: R peaks of lead II.
 
@@ -64,6 +66,8 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     CalibrationMismatch
         When the calibration was fitted for another generator than the one
         that made ``full`` (a grade for another model's errors is no grade).
+    l2g.personal_band.PersonalBandUnavailable
+        For a personalised reconstruction from a subset that mode was not calibrated on.
 
     Examples
     --------
@@ -77,7 +81,12 @@ def trust_table(full: Record, *, model=None, calibration: IntervalCalibration | 
     prov = full.meta.provenance
     if prov is None or not prov.available:
         raise ValueError(f"{full.name}: no provenance; trust_table needs a record returned by l2g.reconstruct")
-    cal = calibration_for(prov.model_version, prov.method, calibration)
+    if prov.prior is not None:  # personalised mode: the band and grades refitted on personalised residuals
+        from .personal_band import personal_calibration_for
+
+        cal = personal_calibration_for(prov.model_version, prov.available, method=prov.method, base=calibration)
+    else:
+        cal = calibration_for(prov.model_version, prov.method, calibration)
     rc = model if model is not None else _default("model")
     avail = tuple(prov.available)
     full = full.standardize()

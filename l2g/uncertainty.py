@@ -242,8 +242,9 @@ class IntervalCalibration:
                           "re-run bench/trust_calibrate.py cache / fit")
         r = self.grade_a
         v = r.validation
+        where = "PTB-XL fold-9 same-patient pairs" if self.meta.get("mode") == "personal" else "validation"
         return r, (f"predicted RMSE ≤ {r.max_predicted_rmse_uv:.0f} µV and band ≤ ±{r.max_st_halfwidth_mv:.2f} mV "
-                   f"at the ST segment; on validation the ST level (J + 60 ms) was within {ST_ERROR_MV:g} mV in "
+                   f"at the ST segment; on {where} the ST level (J + 60 ms) was within {ST_ERROR_MV:g} mV in "
                    f"{100 * v.get('share', float('nan')):.0f} % of the {v.get('leads', '?')} leads so graded")
 
     def factor_for(self, available: Sequence[str]) -> np.ndarray:

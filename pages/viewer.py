@@ -243,9 +243,12 @@ if prior is not None and generated:
         if personal.meta.provenance.prior is not None:
             output, personal_mode = personal, True
             view_digest = f"{part_digest}+{prior_digest}"
+            band_note = ("Band and trust grades are those calibrated for this mode on PTB-XL same-patient pairs "
+                         "(`weights/personal_interval.json`, reports/personal.md)." if personal.interval is not None
+                         else "No confidence band or trust grade: "
+                         f"{state.personal_band_missing(tuple(available)) or 'none could be computed'}.")
             st.info(f"**Personalised mode:** the generated leads are corrected on the {personal.meta.provenance.prior}"
-                    " (drawn faded under each lead). No confidence band or trust grade: they are calibrated for "
-                    "the generic model's errors, which are larger.")
+                    f" (drawn faded under each lead). {band_note}")
         else:
             st.warning(f"**Generic mode:** {personal.meta.provenance.note}.")
 compare_linear = False

@@ -28,7 +28,13 @@ def test_earlier_ecg_personalises_the_chart_and_every_export(at: AppTest, downlo
     earlier = write_dicom(synthetic_record(10.0, seed=3, name="Jane Doe", acquired="2024-03-02T09:14:00"),
                           tmp_path / "earlier.dcm")
     _upload_prior(at, [("earlier.dcm", earlier.read_bytes(), "application/dicom")])
-    assert any(i.value.startswith("**Personalised mode:**") for i in at.info)
+    mode = [i.value for i in at.info if i.value.startswith("**Personalised mode:**")]
+    # the default leads (I, II, V1, V3, V5) are a calibrated subset: the band and grades of the personalised mode
+    assert len(mode) == 1 and "Band and trust grades are those calibrated for this mode" in mode[0]
+    assert "No confidence band" not in mode[0]
+    table = at.dataframe[0].value
+    assert list(table.columns)[:2] == ["Grade", "Predicted RMSE (µV)"] and table["Grade"].notna().all()
+    assert any(t.get("fill") == "toself" for t in _chart(at)["data"])  # the band
     found = [i.value for i in at.info if i.value.startswith("**What the evaluation found")]
     assert len(found) == 1 and "Measured on the generic reconstruction, without an earlier ECG" in found[0]
     chart = at.get("plotly_chart")[0].proto.spec
@@ -42,6 +48,25 @@ def test_earlier_ecg_personalises_the_chart_and_every_export(at: AppTest, downlo
     texts = " ".join(str(a.UnformattedTextValue) for a in ds.WaveformAnnotationSequence
                      if "UnformattedTextValue" in a)
     assert marked in texts and "Jane" not in str(ds.PatientName)
+
+
+def test_a_subset_without_a_personalised_calibration_says_why(at: AppTest, tmp_path: Path) -> None:
+    upload(at, wfdb_files(synthetic_record(10.0, seed=3, name="today"), tmp_path, "today"))
+    for lead in ("I", "II", "V3", "V5"):  # V1 alone: not a subset the personalised band was calibrated on
+        at.checkbox(key=f"lead_{lead}").uncheck().run()
+    assert not at.exception, at.exception
+    earlier = write_dicom(synthetic_record(10.0, seed=3, name="e", acquired="2024-03-02T09:14:00"),
+                          tmp_path / "earlier.dcm")
+    _upload_prior(at, [("earlier.dcm", earlier.read_bytes(), "application/dicom")])
+    mode = [i.value for i in at.info if i.value.startswith("**Personalised mode:**")]
+    assert len(mode) == 1 and "No confidence band or trust grade" in mode[0] and "no personalised band" in mode[0]
+    assert "Grade" not in at.dataframe[0].value.columns
+
+
+def _chart(at: AppTest) -> dict:
+    import json
+
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
 
 
 def test_an_earlier_ecg_of_another_patient_stays_generic_with_the_reason(at: AppTest, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_same_patient_earlier_ecg_is_used_and_lowers_the_error(linear_model):
     assert personal.recorded_leads == ("I",) and np.array_equal(personal.lead("I"), rec.lead("I"))
     others = [lead for lead in LEADS if lead != "I"]
     assert _rmse(personal, rec, others) < 0.6 * _rmse(generic, rec, others)
-    assert personal.interval is None  # no band in the personalised mode
+    assert personal.interval is None  # no band unless asked (interval=0.9: tests/test_personal_band.py)
 
 
 def test_prior_at_another_rate_and_calibration_strip(linear_model):

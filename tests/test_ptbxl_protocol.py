@@ -121,7 +121,7 @@ def test_classifier_learns_and_resumes(tmp_path, monkeypatch):
 
 def test_load_classifier_refuses_other_files(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "x.pt")
-    with pytest.raises(ValueError, match="not a reference classifier"):
+    with pytest.raises(ValueError, match="not a classifier written by l2g.fidelity.train_classifier"):
         fidelity.load_classifier(tmp_path / "x.pt")
 
 
