@@ -103,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             for mode in args.modes:
                 found[mode] = r = _run_child(mode, hea, Path(tmp) / mode, args.method, args.chunk)
                 print(f"  {mode}: {json.dumps(r)}", flush=True)
+                nan = float("nan")  # a crashed child has no numbers
                 rows.append({"hours": hours, "path": mode, "status": r["status"],
-                             "wall s": round(r.get("seconds", float("nan")), 1),
-                             "CPU s": round(r.get("cpu_s", float("nan")), 1),
-                             "CPU s per hour of ECG": round(r.get("cpu_s", float("nan")) / hours, 1),
-                             "peak RSS MB": round(r.get("peak_rss_mb", float("nan")))})
+                             "wall s": r.get("seconds", nan), "CPU s": r.get("cpu_s", nan),
+                             "CPU s per hour of ECG": r.get("cpu_s", nan) / hours,
+                             "peak RSS MB": r.get("peak_rss_mb", nan)})
             if all(found.get(m, {}).get("status") == "ok" for m in ("stream", "whole")):
                 same = all(filecmp.cmp(Path(tmp) / "stream" / f, Path(tmp) / "whole" / f, shallow=False)
                            for f in found["stream"]["outputs"])
