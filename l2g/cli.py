@@ -35,6 +35,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .stream import CHUNK_S, STREAM_OVER_S
+
 __all__ = ["main", "command", "build_parser", "COMMANDS"]
 
 PROG = "l2g"
@@ -373,7 +375,26 @@ def _reconstruct_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--shard", default=None, metavar="I/N",
                    help="only shard I of N (by a hash of the record id), e.g. 0/4 on the first of four machines")
     g.add_argument("--flush-every", type=int, default=256, help="rows per Parquet part of the results table")
+    g.add_argument("--stream-over", type=_stream_over, default=STREAM_OVER_S, metavar="SECONDS",
+                   help=f"stream a record longer than this (default {STREAM_OVER_S:g} s) whose format reads ranges "
+                        "(WFDB .dat, EDF, ISHNE): read, reconstructed and written in chunks, never whole in memory; "
+                        "'never': read every record whole (docs/SCALE.md, 'Long (Holter) records')")
+    g.add_argument("--chunk", type=float, default=CHUNK_S, metavar="SECONDS",
+                   help=f"seconds per chunk of a long record (default {CHUNK_S:g}; 10 s of context on each side)")
     p.set_defaults(func=_run_reconstruct)
+
+
+def _stream_over(text: str) -> float | None:
+    """``--stream-over``: seconds, or ``never`` (None)."""
+    if text.strip().lower() == "never":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds (e.g. 600) or 'never'") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0 (e.g. 600) or 'never'")
+    return value
 
 
 def _engine_arguments(g) -> None:
@@ -524,7 +545,8 @@ def _reconstruct_archive(args: argparse.Namespace, available: tuple[str, ...]) -
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     job = ReconstructJob(args.record, args.out, tuple(available), fmt=args.format, method=args.method,
                          weights=args.weights, fs=args.fs, deidentify=args.deidentify, interval=args.interval,
-                         priors={key: str(e.resolve()) for key, e in priors.items()})
+                         priors={key: str(e.resolve()) for key, e in priors.items()},
+                         stream_over=args.stream_over, chunk_s=args.chunk)
     ray_options = _ray_options(args)
 
     def report(row: dict) -> None:  # errors and reader notes, one line each, above the bar

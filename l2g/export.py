@@ -59,6 +59,8 @@ __all__ = [
     "figure_images",
     "BAND_SUFFIXES",
     "band_columns",
+    "band_parts",
+    "csv_parts",
     "write_band_wfdb",
     "is_band_record",
 ]
@@ -136,12 +138,8 @@ def write_export(record: Record, fmt: str, directory: str | os.PathLike[str], *,
     out = Path(directory)
     banded = band and record.interval is not None and bool(_band_rows(record))
     if fmt == "csv":
-        lines = provenance_lines(record)
-        if banded:
-            lines.append("L2G: band: columns <lead>_low and <lead>_high are the edges of the confidence band of "
-                         "each generated lead (mV), not leads")
-        return [write_csv(record, out / f"{stem}.csv", deidentify=deidentify,
-                          columns=band_columns(record) if banded else None, comments=lines)]
+        columns, lines = csv_parts(record, banded)
+        return [write_csv(record, out / f"{stem}.csv", deidentify=deidentify, columns=columns, comments=lines)]
     if fmt == "dicom":
         out.mkdir(parents=True, exist_ok=True)
         written = [write_dicom(record, out / f"{stem}.dcm", deidentify=deidentify)]
@@ -152,6 +150,19 @@ def write_export(record: Record, fmt: str, directory: str | os.PathLike[str], *,
         band_hea = write_band_wfdb(record, out, stem)
         written += [band_hea, band_hea.with_suffix(".dat")]
     return written
+
+
+def csv_parts(record: Record, banded: bool) -> tuple[dict[str, np.ndarray] | None, list[str]]:
+    """The extra columns (the band, when ``banded``) and the comment lines of ``record``'s CSV export.
+
+    What :func:`write_export` passes to :func:`l2g.io.write_csv`; :mod:`l2g.stream` writes a long
+    record's CSV chunk by chunk with the same parts.
+    """
+    lines = provenance_lines(record)
+    if banded:
+        lines.append("L2G: band: columns <lead>_low and <lead>_high are the edges of the confidence band of "
+                     "each generated lead (mV), not leads")
+    return (band_columns(record) if banded else None), lines
 
 
 def export_record(record: Record, fmt: str, *, name: str | None = None, deidentify: bool = False,
@@ -387,12 +398,25 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
     """
     from .io.wfdb import write_mv_signals
 
+    stem, names, data, comments = band_parts(record, name)
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_mv_signals(stem, out_dir, record.fs, names, data, comments, what=f"{record.name} band")
+
+
+def band_parts(record: Record, name: str | None = None) -> tuple[str, list[str], np.ndarray, list[str]]:
+    """What :func:`write_band_wfdb` writes: ``(record name, signal names, signals (2 x generated leads,
+    samples) in mV as float64, header comments)``; :mod:`l2g.stream` writes a long record's band with them.
+
+    Raises
+    ------
+    ValueError
+        When the record has no band, or no generated lead.
+    """
     rows = _band_rows(record)
     if not rows:
         raise ValueError(f"{record.name}: no generated lead with a band to write")
     stem = safe_name(name if name is not None else record.name) + BAND_RECORD_SUFFIX
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
     names, data = [], []
     for lead, low, high in rows:
         names += [lead + BAND_SUFFIXES[0], lead + BAND_SUFFIXES[1]]
@@ -402,5 +426,4 @@ def write_band_wfdb(record: Record, directory: str | os.PathLike[str], name: str
                 "L2G: low and high edge per generated lead, mV; see l2g.uncertainty"]
     if prov is not None:
         comments.append(f"L2G: from {','.join(prov.available)} by {prov.method} {prov.model_version}")
-    return write_mv_signals(stem, out_dir, record.fs, names, np.asarray(data, np.float64), comments,
-                            what=f"{record.name} band")
+    return stem, names, np.asarray(data, np.float64), comments

@@ -46,6 +46,7 @@ __all__ = [
     "reconstruct",
     "MIN_RECORD_S",
     "reconstruct_arrays",
+    "chunk_spans",
     "RecordTooShort",
     "file_sha256",
     "verify_checksum",
@@ -275,6 +276,48 @@ def _default(method: str) -> Reconstructor:
 
 _MARGIN_S = 10.0  # seconds of context on each side of a chunk of a long record
 
+
+def chunk_spans(n: int, fs: float, chunk_s: float) -> list[tuple[int, int, int, int]]:
+    """The chunks a record of ``n`` samples is reconstructed in: ``(a, b, lo, hi)`` per chunk.
+
+    The one chunking rule of :func:`reconstruct` (and of :mod:`l2g.stream`, which reads a long
+    file chunk by chunk): samples ``a:b`` of the result come from the generator run on samples
+    ``lo:hi``, the chunk with :data:`_MARGIN_S` (10 s) of context on each side, so the joins fall
+    in the margins. A record of at most ``chunk_s`` seconds is one chunk ``(0, n, 0, n)``.
+
+    Parameters
+    ----------
+    n : int
+        Samples per lead.
+    fs : float
+        Hz.
+    chunk_s : float
+        Chunk length, seconds (positive).
+
+    Returns
+    -------
+    list of (int, int, int, int)
+        ``a < b`` cover ``0..n`` in order without overlap; ``lo <= a``, ``hi >= b``.
+
+    Raises
+    ------
+    ValueError
+        When ``chunk_s`` is not a positive number of seconds at least one sample long.
+
+    Examples
+    --------
+    >>> chunk_spans(1000, 10.0, 40.0)  # 100 s at 10 Hz in 40-s chunks, 10 s (100 samples) of margin
+    [(0, 400, 0, 500), (400, 800, 300, 900), (800, 1000, 700, 1000)]
+    """
+    chunk = int(round(chunk_s * fs)) if np.isfinite(chunk_s) and chunk_s > 0 else 0
+    if chunk < 1:
+        raise ValueError(f"chunk_s={chunk_s!r} at {fs:g} Hz: expected a positive chunk length of at least one "
+                         "sample, in seconds (e.g. 300)")
+    if n <= chunk:
+        return [(0, n, 0, n)]
+    margin = int(round(_MARGIN_S * fs))
+    return [(a, min(n, a + chunk), max(0, a - margin), min(n, a + chunk + margin)) for a in range(0, n, chunk)]
+
 #: Shortest record (seconds) that :func:`reconstruct` accepts: one beat at 60 bpm. A shorter
 #: record holds no complete beat, and the generator would return a plausible-looking nothing.
 MIN_RECORD_S: float = 1.0
@@ -466,15 +509,12 @@ def reconstruct(
     rc = model if model is not None else _default(method)
     inputs = rec.select(avail)  # only the available rows travel through the pipeline
     n = rec.n_samples
-    chunk = int(round(chunk_s * rec.fs))
-    if n <= chunk:
+    spans = chunk_spans(n, rec.fs, chunk_s)
+    if len(spans) == 1:
         gsig = _generate(inputs, avail, rc)
     else:  # long records: overlapping chunks bound the working memory; joins fall in the margins
-        margin = int(round(_MARGIN_S * rec.fs))
         gsig = np.empty((12, n), np.float32)
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            lo, hi = max(0, a - margin), min(n, b + margin)
+        for a, b, lo, hi in spans:
             part = _generate(inputs.replace(signal=inputs.signal[:, lo:hi]), avail, rc)
             gsig[:, a:b] = part[:, a - lo : b - lo]
     # exact limb leads at the record's own rate when two or more are available

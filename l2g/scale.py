@@ -4,7 +4,9 @@ Every record of an archive goes through :func:`process_record`: read it, reconst
 (:func:`l2g.reconstruct`, with the band when asked), grade the generated leads
 (:func:`l2g.trust.trust_table`), check the recorded leads (:func:`l2g.leadcheck.check_leads`), write
 the export (:func:`l2g.export.write_export`) and return one row of the results table
-(:data:`RESULT_SCHEMA`). A record that fails is a row with its error, never a stopped job.
+(:data:`RESULT_SCHEMA`). A record that fails is a row with its error, never a stopped job. A record
+longer than ``ReconstructJob.stream_over`` whose format reads ranges goes through the same steps in
+chunks (:mod:`l2g.stream`), never whole in memory.
 
 Two engines call it (:func:`run_reconstruct`):
 
@@ -55,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+
+from .stream import CHUNK_S, STREAM_OVER_S
 
 __all__ = [
     "RESULT_SCHEMA", "RESULTS_DIR", "ReconstructJob", "RayOptions", "RunSummary", "ENGINES",
@@ -127,6 +131,11 @@ class ReconstructJob:
     priors : mapping of str to str
         ``--prior-map``: :func:`prior_key` of a record -> the same patient's earlier ECG (a path); a
         listed record is personalised on its earlier ECG (:func:`l2g.reconstruct`'s ``prior``).
+    stream_over : float, optional
+        ``--stream-over``: a record longer than this (seconds) whose format reads ranges is streamed
+        in chunks (:mod:`l2g.stream`); None: every record is read whole.
+    chunk_s : float
+        ``--chunk``: seconds per chunk, of a streamed record and of :func:`l2g.reconstruct`'s own chunks.
     """
 
     root: Path | str
@@ -139,13 +148,16 @@ class ReconstructJob:
     deidentify: bool = False
     interval: float | None = None
     priors: Mapping[str, str] = field(default_factory=dict)
+    stream_over: float | None = STREAM_OVER_S
+    chunk_s: float = CHUNK_S
 
     def settings(self) -> str:
         """The options besides the model that shape the outputs; a re-run with others redoes every record."""
         priors = (hashlib.sha256(repr(sorted(self.priors.items())).encode()).hexdigest()[:12] if self.priors
                   else "none")
         return (f"available={','.join(self.available)};format={self.fmt};interval={self.interval};"
-                f"fs={self.fs};deidentify={int(self.deidentify)};priors={priors}")
+                f"fs={self.fs};deidentify={int(self.deidentify)};priors={priors};"
+                f"stream_over={self.stream_over};chunk_s={self.chunk_s:g}")
 
     def prior_for(self, path: Path) -> Path | None:
         """The earlier ECG ``--prior-map`` names for the record at ``path``, or None."""
@@ -352,43 +364,6 @@ def _empty_row(task: dict, job: ReconstructJob, model) -> dict:
     return row
 
 
-def _grades(full, model, calibration, row: dict) -> None:
-    """Grades and predicted RMSE of the generated leads into ``row`` (or why there are none).
-
-    A personalised result is graded by the personalised mode's calibration (:mod:`l2g.personal_band`, through
-    :func:`l2g.trust.trust_table`); where that mode has none (another subset, a linear reconstruction), the row
-    says why instead.
-    """
-    from .trust import trust_table
-
-    if isinstance(calibration, str):
-        row["grade_note"] = calibration
-        return
-    from .uncertainty import CalibrationError
-
-    try:
-        table = trust_table(full, model=model, calibration=calibration)
-    except CalibrationError as exc:  # a personalised result from a subset that mode was not calibrated on
-        row["grade_note"] = " ".join(str(exc).split())
-        return
-    row["grades"] = table["grade"].tolist()
-    row["predicted_rmse_uv"] = [float(x) for x in table["predicted_rmse_uv"]]
-    row["worst_grade"] = max(row["grades"]) if row["grades"] else None
-
-
-def _lead_check(rec, model, row: dict) -> None:
-    """The lead check of the record's recorded leads into ``row`` (or why it was not run)."""
-    from .leadcheck import NotEnoughLeadsError, check_leads
-
-    try:
-        table = check_leads(rec, model=model)
-    except NotEnoughLeadsError as exc:
-        row["leadcheck_note"] = " ".join(str(exc).split())
-        return
-    row["leadcheck_flags"] = table.loc[table["flag"], "lead"].tolist()
-    row["leadcheck_faults"] = list(table.attrs["faults"])
-
-
 def process_record(task: dict, job: ReconstructJob, model, calibration=None) -> dict:
     """Read, reconstruct, grade, check and write one record: its row of :data:`RESULT_SCHEMA`.
 
@@ -426,29 +401,51 @@ def process_record(task: dict, job: ReconstructJob, model, calibration=None) -> 
 
 
 def _process(path: Path, task: dict, job: ReconstructJob, model, calibration, row: dict) -> None:
-    """:func:`process_record`'s work on the record's local file ``path``; fills ``row`` (raises on a bad record)."""
+    """:func:`process_record`'s work on the record's local file ``path``; fills ``row`` (raises on a bad record).
+
+    A record longer than ``job.stream_over`` whose format reads ranges goes through :mod:`l2g.stream`
+    (read, reconstructed, graded, checked and written in chunks); the others are read whole.
+    """
     from .export import write_export
     from .io import read_record
     from .reconstruction import reconstruct
+    from .stream import grade_fields, leadcheck_fields, stream_record, stream_source
 
+    calibration = calibration if calibration is not None else "no calibration given"
     row["input_digest"] = input_digest(path)
     outputs = task.get("previous_outputs") or []
     if (row["input_digest"] == task.get("previous_digest") and outputs
             and all((job.out / o).is_file() for o in outputs)):
         row["status"] = "skipped"
         return
+    prior_path = job.prior_for(path)
+    source = stream_source(path, job.stream_over, job.fs) if prior_path is None else None
+    if source is not None:  # a long record: read, reconstructed and written in chunks (l2g.stream)
+        found = stream_record(source, job.available, model=model, calibration=calibration,
+                              out_dir=job.out / task["dest"], export_fmt=job.fmt, fs=job.fs,
+                              deidentify=job.deidentify, interval=job.interval, chunk_s=job.chunk_s)
+        found["notes"] = found["notes"] + [
+            f"streamed: {source.duration:.0f} s read by the {source.reader} reader in chunks of {job.chunk_s:g} s "
+            "(grades: worst per lead over the chunks; lead check: flags of any chunk)"]
+        found["outputs"] = [p.relative_to(job.out).as_posix() for p in found["outputs"]]
+        row.update(found, status="ok")
+        return
     rec = read_record(path, fs=job.fs)
     row.update(fs=float(rec.fs), duration_s=float(rec.duration),
                notes=[" ".join(n.split()) for n in rec.meta.notes])
-    prior_path = job.prior_for(path)
+    if job.stream_over is not None and rec.duration > job.stream_over:  # long, but read whole: say why
+        row["notes"] = row["notes"] + [
+            f"not streamed: read whole ({rec.duration:.0f} s; " + (
+                "personalised mode needs the whole record)" if prior_path is not None
+                else f"the {rec.source_format} reader reads this file whole only)")]
     earlier = read_record(prior_path) if prior_path is not None else None
-    full = reconstruct(rec, job.available, model=model, interval=job.interval, prior=earlier)
+    full = reconstruct(rec, job.available, model=model, interval=job.interval, prior=earlier, chunk_s=job.chunk_s)
     prov = full.meta.provenance
     if prior_path is not None:  # whether the earlier ECG was used, or why not (l2g.personal's guard)
         row["notes"] = row["notes"] + [f"personalised on the {prov.prior}" if prov.prior else str(prov.note)]
     row.update(statuses=list(full.status), generated_leads=list(full.generated_leads))
-    _grades(full, model, calibration if calibration is not None else "no calibration given", row)
-    _lead_check(rec, model, row)
+    row.update(grade_fields(full, model, calibration))
+    row.update(leadcheck_fields(rec, model))
     written = write_export(full, job.fmt, job.out / task["dest"], deidentify=job.deidentify)
     row["outputs"] = [p.relative_to(job.out).as_posix() for p in written]
     row["status"] = "ok"

@@ -98,7 +98,7 @@ from ._common import (
     collecting_notes,
     to_mv_factor,
 )
-from ._dispatch import SNIFF_BYTES, _read_path, formats, sniff_format
+from ._dispatch import SNIFF_BYTES, _read_path, formats, ranged_source, read_span, sniff_format
 from ._raw import FormatError, RawECG, Reader
 from ._registry import reader, readers, register, unregister
 from .archive import (
@@ -115,6 +115,8 @@ from .wfdb import header_comments, write_wfdb
 
 __all__ = [
     "read_record",
+    "read_span",
+    "ranged_source",
     "RecordTooLong",
     "MissingSampleRate",
     "MissingSamples",

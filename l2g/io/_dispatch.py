@@ -65,13 +65,15 @@ def sniff_format(path: Path, head: bytes | None = None) -> str | None:
     return None
 
 
-def _read_as(fmt: str, path: Path, *, fs: float | None, nan_policy: str, name: str | None) -> Record:
-    """Read ``path`` with the reader ``fmt``: its ``read`` gives a RawECG, :func:`from_raw` the Record."""
+def _read_as(fmt: str, path: Path, *, fs: float | None, nan_policy: str, name: str | None,
+             span: tuple[int, int] | None = None) -> Record:
+    """Read ``path`` with the reader ``fmt``: its ``read`` (or ``read_span`` of samples ``span``) gives a
+    RawECG, :func:`from_raw` the Record."""
     r = reader(fmt)
     if r.read is None:  # a container (zip): opens the record inside through this dispatcher
         return r.open(path, fs=fs, nan_policy=nan_policy, name=name)
     try:
-        raw = r.read(path)
+        raw = r.read(path) if span is None else r.read_span(path, *span)
     except (KeyError, IndexError, struct.error, UnicodeError, OverflowError, ZeroDivisionError) as exc:
         raise FormatError(f"{path}: cannot decode this {r.kind} file ({type(exc).__name__}: {exc}); "
                           "expected an intact file") from None
@@ -118,3 +120,61 @@ def _read_path(path: Path, *, fs: float | None, nan_policy: str, name: str | Non
     raise UnknownFormat(f"{path}: unknown file type: none of the formats tried ({tried}, and WFDB by its .hea) "
                         "recognises its content; expected .hea/.dat/.mat (WFDB), an ECG cart export "
                         f"({', '.join(cart_suffixes())}), .edf, .csv, .h5 or .zip")
+
+
+def ranged_source(path: Path) -> tuple[str, Path, int, float | None] | None:
+    """For a record that can be read in ranges: ``(reader name, the file it reads, samples per lead, rate in Hz
+    or None)``; else None.
+
+    The reader is chosen as :func:`l2g.io.read_record` chooses it (WFDB by its ``.hea``, the others
+    by content); its ``extent`` gives the length from the header without decoding the signal. None
+    for a format without ranged reads (:attr:`l2g.io.Reader.read_span`), or a file of a ranged
+    format that cannot be read so (a WFDB ``.mat`` record).
+
+    Raises
+    ------
+    ValueError
+        From the reader's header checks, naming the file.
+    """
+    ext = path.suffix.lower()
+    hea = path.with_suffix(".hea")
+    if ext == ".hea" or (ext in reader("wfdb").all_suffixes and hea.exists()):
+        r, file = reader("wfdb"), hea
+    elif path.is_file() and (fmt := sniff_format(path)) is not None:
+        r, file = reader(fmt), path
+    else:
+        return None
+    if r.extent is None or r.read_span is None:
+        return None
+    size = r.extent(file)
+    return None if size is None else (r.name, file, int(size[0]), None if size[1] is None else float(size[1]))
+
+
+def read_span(path: Path, start: int, stop: int, *, fs: float | None = None, nan_policy: str = "raise",
+              name: str | None = None) -> Record:
+    """Samples ``start:stop`` of the record at ``path`` as a Record (the same values :func:`l2g.io.read_record`
+    gives there; reader notes and the NaN policy apply to the range).
+
+    Parameters
+    ----------
+    path : Path
+        A record :func:`ranged_source` accepts.
+    start, stop : int
+        Samples per lead, ``0 <= start < stop <=`` its length.
+    fs, nan_policy, name
+        As for :func:`l2g.io.read_record`.
+
+    Raises
+    ------
+    ValueError
+        When the record cannot be read in ranges, or the range is outside it.
+    """
+    from ._common import collecting_notes
+
+    source = ranged_source(path)
+    if source is None:
+        raise ValueError(f"{path}: cannot be read in ranges; expected a format whose reader has read_span "
+                         f"({', '.join(r.name for r in readers() if r.read_span is not None)})")
+    fmt, file = source[:2]
+    with collecting_notes():
+        return _read_as(fmt, file, fs=fs, nan_policy=nan_policy, name=name, span=(start, stop))

@@ -11,6 +11,10 @@ Every format module of :mod:`l2g.io` (``wfdb``, ``edf``, ``csvfile``, ``hdf5``, 
     Decode the file. Raises :class:`FormatError` (a ``ValueError``) naming the file and the
     problem; KeyError/IndexError/struct.error never escape.
 
+A format that can read part of a long file also declares ``extent(path)`` (samples per lead, from
+the header) and ``read_span(path, start, stop)`` (WFDB ``.dat``, EDF): :mod:`l2g.stream` reads a
+Holter record through them chunk by chunk; the others are read whole.
+
 :mod:`l2g.io._registry` lists the modules; dispatch, the catalogue, the uploader's file types, the
 CLI help and the docs' table all read the declarations from there. The package's
 :func:`l2g.io.read_record` turns the :class:`RawECG` into a Record (canonical lead order, absent
@@ -136,6 +140,16 @@ class Reader:
         For a container only: ``open(path, *, fs, nan_policy, name) -> Record``.
     xml_root : str or None
         For an XML format: the root element it reads (named when an XML of another kind is refused).
+    extent : callable or None
+        For a format that can be read in ranges (a long Holter record, :mod:`l2g.stream`):
+        ``extent(path) -> (samples, fs) or None``: the samples per lead the file holds and its rate
+        (Hz, None when the file states none), from its header without decoding the signal; None for
+        a file of this format that cannot be read in ranges (a WFDB record stored as ``.mat``). None:
+        the format is always read whole.
+    read_span : callable or None
+        With ``extent``: ``read_span(path, start, stop) -> RawECG``, :attr:`read` of samples
+        ``start:stop`` only (every lead ``stop - start`` samples long, the same values the whole
+        read has there).
     """
 
     name: str
@@ -147,6 +161,8 @@ class Reader:
     cart: bool = False
     open: Callable[..., Any] | None = None
     xml_root: str | None = None
+    extent: Callable[[Path], tuple[int, float | None] | None] | None = None
+    read_span: Callable[[Path, int, int], RawECG] | None = None
 
     @property
     def all_suffixes(self) -> tuple[str, ...]:

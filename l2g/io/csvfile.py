@@ -30,7 +30,8 @@ _GENERATED_SUFFIX = "_generated"
 
 
 def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool = False,
-              columns: Mapping[str, np.ndarray] | None = None, comments: Sequence[str] = ()) -> Path:
+              columns: Mapping[str, np.ndarray] | None = None, comments: Sequence[str] = (),
+              start: int = 0, append: bool = False) -> Path:
     """Write a record as CSV: a ``time_s`` column, then one column per present lead (mV).
 
     Recorded leads are named canonically (``V1``); generated leads get the
@@ -56,6 +57,12 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
     comments : sequence of str
         Lines written first, each as ``# <line>`` (``L2G: ...`` lines are read back
         by :func:`read_record`; ``pandas.read_csv(..., comment="#")`` skips them).
+    start : int
+        Sample index of the record's first row in a longer record: its times start at
+        ``start / fs`` (a chunk of a streamed record, :mod:`l2g.stream`).
+    append : bool
+        Append the rows to ``path`` without comments or column names (the next chunk of a
+        streamed record, written by a first call with ``append=False``).
 
     Returns
     -------
@@ -85,13 +92,15 @@ def write_csv(record: Record, path: str | os.PathLike[str], *, deidentify: bool 
     header += list(extra)
     if any("\n" in line or "\r" in line for line in comments):
         raise ValueError(f"{rec.name}: a CSV comment holds a line break; expected one line per comment")
-    table = np.column_stack([rec.time, rec.signal[present].T.astype(np.float64),
+    times = rec.time if start == 0 else np.arange(start, start + rec.n_samples) / rec.fs
+    table = np.column_stack([times, rec.signal[present].T.astype(np.float64),
                              *(np.asarray(v, np.float64) for v in extra.values())])
-    with open(out, "w", encoding="utf-8", newline="") as fh:
-        fh.writelines(f"# {line}\n" for line in comments)
-        if deidentify:
-            fh.write(f"# L2G: {DEIDENTIFIED_NOTE}\n")
-        fh.write(",".join(header) + "\n")
+    with open(out, "a" if append else "w", encoding="utf-8", newline="") as fh:
+        if not append:
+            fh.writelines(f"# {line}\n" for line in comments)
+            if deidentify:
+                fh.write(f"# L2G: {DEIDENTIFIED_NOTE}\n")
+            fh.write(",".join(header) + "\n")
         np.savetxt(fh, table, fmt=["%.9f"] + ["%.6f"] * (len(header) - 1), delimiter=",")
     return out
 

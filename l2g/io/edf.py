@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,32 @@ from ._raw import RawECG, Reader
 
 
 # =================================================================== EDF
-def read(path: Path) -> RawECG:
-    """Read EDF / EDF+C (16-bit) per the EDF specification.
+@dataclass
+class _EdfHeader:
+    """What an EDF header says, checked: the ECG signals' indices, scaling and layout."""
 
-    Written here rather than with ``wfdb.io.convert.edf.read_edf`` because
-    that (wfdb 4.3) truncates the baseline to an integer plus one (an offset
-    of up to one quantisation step), prints to stdout on EDF+ annotation
-    channels, averages mixed-rate channels wrongly and fails cryptically on
-    truncated files.
-    """
+    header_bytes: int
+    n_records: int
+    duration: float
+    labels: list[str]
+    units: list[str]
+    pmin: np.ndarray
+    pmax: np.ndarray
+    dmin: np.ndarray
+    dmax: np.ndarray
+    nsamp: np.ndarray
+    ecg: list[int]
+    other: list[str]
+    info: _Info
+
+    @property
+    def spr(self) -> int:
+        """Samples of each ECG signal per data record."""
+        return int(self.nsamp[self.ecg[0]])
+
+
+def _parse(path: Path) -> _EdfHeader:
+    """Read and check the header of an EDF / EDF+C file (nothing of the signal is decoded)."""
     file = str(path)
     raw_size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -86,10 +104,6 @@ def read(path: Path) -> RawECG:
         raise ValueError(f"{file}: truncated: holds {complete} complete data records but the header promises "
                          f"{n_records}; expected {header_bytes + n_records * record_bytes} bytes")
     _check_length(file, n_records * int(nsamp.max()), float(nsamp.max()) / duration)
-    data = np.fromfile(path, dtype="<i2", count=n_records * record_bytes // 2, offset=header_bytes)
-    data = data.reshape(n_records, int(nsamp.sum()))
-    starts = np.concatenate([[0], np.cumsum(nsamp)])
-
     keep = [i for i in range(ns) if labels[i] != "EDF Annotations"]
     ecg = [i for i in keep if normalize_lead_name(labels[i]) is not None]
     rates = {labels[i]: nsamp[i] / duration for i in ecg}
@@ -99,19 +113,70 @@ def read(path: Path) -> RawECG:
     if not ecg:
         raise ValueError(f"{file}: no ECG lead among the signals {labels}; expected names such as "
                          f"{', '.join(LEADS)}")
-    file_fs = nsamp[ecg[0]] / duration
-    other = [labels[i] for i in keep if i not in ecg]
-    signal = np.empty((len(ecg), n_records * nsamp[ecg[0]]))
-    for row, i in enumerate(ecg):
+    for i in ecg:
         if dmax[i] == dmin[i] or pmax[i] == pmin[i]:
             raise ValueError(f"{file}: signal {labels[i]!r} has an empty digital or physical range; "
                              "expected minimum < maximum")
-        digital = data[:, starts[i]:starts[i + 1]].reshape(-1).astype(np.float64)
-        signal[row] = pmin[i] + (digital - dmin[i]) * (pmax[i] - pmin[i]) / (dmax[i] - dmin[i])
     info = _edf_info(patient, recording, reserved)
-    info.other_channels = other
-    return raw_from_channels(file, [labels[i] for i in ecg], signal, float(file_fs), fmt="EDF", info=info,
-                             units=[units[i] for i in ecg])
+    info.other_channels = [labels[i] for i in keep if i not in ecg]
+    return _EdfHeader(header_bytes=header_bytes, n_records=n_records, duration=duration, labels=labels,
+                      units=units, pmin=pmin, pmax=pmax, dmin=dmin, dmax=dmax, nsamp=nsamp, ecg=ecg,
+                      other=info.other_channels, info=info)
+
+
+def _decode(path: Path, h: _EdfHeader, first: int, stop: int) -> np.ndarray:
+    """The ECG signals of data records ``first:stop`` in physical units, shape (ECG signals, records x spr)."""
+    per_record = int(h.nsamp.sum())
+    data = np.fromfile(path, dtype="<i2", count=(stop - first) * per_record,
+                       offset=h.header_bytes + 2 * first * per_record).reshape(stop - first, per_record)
+    starts = np.concatenate([[0], np.cumsum(h.nsamp)])
+    signal = np.empty((len(h.ecg), (stop - first) * h.spr))
+    for row, i in enumerate(h.ecg):
+        digital = data[:, starts[i]:starts[i + 1]].reshape(-1).astype(np.float64)
+        signal[row] = h.pmin[i] + (digital - h.dmin[i]) * (h.pmax[i] - h.pmin[i]) / (h.dmax[i] - h.dmin[i])
+    return signal
+
+
+def _raw(path: Path, h: _EdfHeader, signal: np.ndarray) -> RawECG:
+    return raw_from_channels(str(path), [h.labels[i] for i in h.ecg], signal, float(h.spr / h.duration), fmt="EDF",
+                             info=h.info, units=[h.units[i] for i in h.ecg])
+
+
+def read(path: Path) -> RawECG:
+    """Read EDF / EDF+C (16-bit) per the EDF specification.
+
+    Written here rather than with ``wfdb.io.convert.edf.read_edf`` because
+    that (wfdb 4.3) truncates the baseline to an integer plus one (an offset
+    of up to one quantisation step), prints to stdout on EDF+ annotation
+    channels, averages mixed-rate channels wrongly and fails cryptically on
+    truncated files.
+    """
+    h = _parse(path)
+    return _raw(path, h, _decode(path, h, 0, h.n_records))
+
+
+def extent(path: Path) -> tuple[int, float]:
+    """``(samples per ECG lead, rate in Hz)`` of the EDF file ``path``, from its header (data records x samples
+    per record)."""
+    h = _parse(path)
+    return h.n_records * h.spr, float(h.spr / h.duration)
+
+
+def read_span(path: Path, start: int, stop: int) -> RawECG:
+    """:func:`read` of samples ``start:stop`` of every ECG lead: only the data records that hold them are read.
+
+    Raises
+    ------
+    ValueError
+        For a range outside ``0 <= start < stop <=`` :func:`extent`; the message names the file.
+    """
+    h = _parse(path)
+    n = h.n_records * h.spr
+    if not 0 <= start < stop <= n:
+        raise ValueError(f"{path}: samples {start}:{stop} requested; expected 0 <= start < stop <= {n}")
+    first, last = start // h.spr, -(-stop // h.spr)
+    signal = _decode(path, h, first, last)
+    return _raw(path, h, signal[:, start - first * h.spr: stop - first * h.spr])
 
 
 def _edf_info(patient: str, recording: str, reserved: str) -> _Info:
@@ -142,4 +207,5 @@ def sniff(head: bytes, path: Path) -> bool:
     return head[:8] == _EDF_MAGIC
 
 
-READER = Reader(name="edf", kind="EDF", suffixes=(".edf",), sniff=sniff, read=read)
+READER = Reader(name="edf", kind="EDF", suffixes=(".edf",), sniff=sniff, read=read, extent=extent,
+                read_span=read_span)

@@ -10,6 +10,8 @@ Decisions
 ---------
 * Files are read with :func:`numpy.memmap` and scaled lead by lead (no Python loop over
   samples); a 24-h, 12-lead, 1000-Hz file yields 8 GB of float64 leads, so memory is the limit.
+  :func:`read_span` decodes a range only (``extent`` / ``read_span`` of the reader: the archive
+  pipeline streams a long file, :mod:`l2g.stream`); its notes count the invalid samples of the range.
 * Header CRC mismatch is a :class:`FormatError` (the resolution and the lead layout live in the
   header). A stored CRC of 0 means "not computed" for several writers (the ISHNE annotation
   file shipped with our test ECG has one): accepted with a note.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,7 @@ from l2g.io.scp import crc_ccitt
 
 from ._raw import FormatError, RawECG, Reader
 
-__all__ = ["sniff", "read", "LEAD_NAMES", "MAGIC", "ANNOTATION_MAGIC"]
+__all__ = ["sniff", "read", "extent", "read_span", "LEAD_NAMES", "MAGIC", "ANNOTATION_MAGIC"]
 
 MAGIC = b"ISHNE1.0"
 ANNOTATION_MAGIC = b"ANN  1.0"
@@ -51,6 +54,21 @@ LEAD_NAMES: dict[int, str] = {
     8: "aVR", 9: "aVL", 10: "aVF", 11: "V1", 12: "V2", 13: "V3", 14: "V4", 15: "V5", 16: "V6",
     17: "ES", 18: "AS", 19: "AI",
 }
+
+@dataclass
+class _Layout:
+    """What the header of an ISHNE file says, checked, and where its samples end."""
+
+    ecg_offset: int
+    nsamples: int  # samples per lead in the data block (header count, or from the file size)
+    end: int  # samples per lead before trailing pad rows
+    names: list[str]
+    quality: tuple
+    resolution: tuple  # nV per unit, per lead
+    fs: float
+    notes: list[str]
+    meta: tuple  # sex, record date, birth date, start time, recorder, first, last name, id, version, ...
+
 
 # Fixed header: var block size, samples per lead, var block offset, ECG offset, version,
 # first name, last name, id, sex, race, birth date, record date, file date, start time,
@@ -128,9 +146,13 @@ def read(path: Path) -> RawECG:
     ...     print("annotation file" in str(e))
     True
     """
-    path = Path(path)
+    return _guarded(Path(path), _read)
+
+
+def _guarded(path: Path, func):
+    """``func(path)`` with what a damaged file raises turned into a :class:`FormatError` naming it."""
     try:
-        return _read(path)
+        return func(path)
     except FormatError:
         raise
     except OSError as e:
@@ -139,7 +161,8 @@ def read(path: Path) -> RawECG:
         raise FormatError(f"{path}: ISHNE: damaged file ({type(e).__name__}: {e})") from e
 
 
-def _read(path: Path) -> RawECG:
+def _layout(path: Path) -> _Layout:
+    """The checked header of the ISHNE file ``path`` and where its samples end (trailing pad cropped)."""
     def fail(problem: str) -> FormatError:
         return FormatError(f"{path}: ISHNE: {problem}")
 
@@ -207,38 +230,66 @@ def _read(path: Path) -> RawECG:
 
     data = np.memmap(path, dtype="<i2", mode="r", offset=ecg_offset, shape=(nsamples, nleads))
     try:
-        pad = data == _PAD
-        end = nsamples
-        if pad[-1].all():
-            rows = pad.all(axis=1)
-            end = nsamples - int(np.argmin(rows[::-1])) if not rows.all() else 0
-            if end == 0:
-                raise fail("every sample is the pad value -32768; no ECG in the file")
-            notes.append(f"{nsamples - end} trailing samples of pad value -32768 cropped")
-        inside = int(pad[:end].sum())
+        end = _data_end(data)
+    finally:
+        del data
+    if end == 0:
+        raise fail("every sample is the pad value -32768; no ECG in the file")
+    if end < nsamples:
+        notes.append(f"{nsamples - end} trailing samples of pad value -32768 cropped")
+    return _Layout(ecg_offset=ecg_offset, nsamples=nsamples, end=end, names=names, quality=quality,
+                   resolution=resolution, fs=float(fs), notes=notes,
+                   meta=(sex, recorded, birth, start, recorder, first, last, pid, version, var_size, pacemaker))
+
+
+def _data_end(data: np.ndarray) -> int:
+    """Samples before the trailing rows in which every lead is the pad value (scanned from the end in blocks)."""
+    end = len(data)
+    while end > 0:
+        lo = max(0, end - (1 << 16))
+        rows = (data[lo:end] == _PAD).all(axis=1)
+        if not rows.all():
+            return lo + len(rows) - int(np.argmin(rows[::-1]))
+        end = lo
+    return 0
+
+
+def _read(path: Path, span: tuple[int, int] | None = None) -> RawECG:
+    """The whole file (``span`` None) or samples ``span[0]:span[1]`` of it."""
+    lay = _layout(path)
+    start, stop = (0, lay.end) if span is None else span
+    if not 0 <= start < stop <= lay.end:
+        raise FormatError(f"{path}: ISHNE: samples {start}:{stop} requested; expected 0 <= start < stop <= {lay.end}")
+    notes = list(lay.notes)
+    sex, recorded, birth, start_time, recorder, first, last, pid, version, var_size, pacemaker = lay.meta
+    data = np.memmap(path, dtype="<i2", mode="r", offset=lay.ecg_offset, shape=(lay.nsamples, len(lay.names)))
+    try:
+        block = data[start:stop]
+        pad = block == _PAD
+        inside = int(pad.sum())
         if inside:
             notes.append(f"{inside} samples of invalid value -32768 set to NaN")
         leads: dict[str, np.ndarray] = {}
-        for k, name in enumerate(names):
-            if quality[k] == -9:
+        for k, name in enumerate(lay.names):
+            if lay.quality[k] == -9:
                 notes.append(f"lead {name} marked absent (quality -9) left out")
                 continue
-            values = data[:end, k].astype(np.float64) * (resolution[k] * 1e-6)
+            values = block[:, k].astype(np.float64) * (lay.resolution[k] * 1e-6)
             if inside:
-                values[pad[:end, k]] = np.nan
+                values[pad[:, k]] = np.nan
             leads[name] = values
     finally:
-        del data
+        del data, block
     if not leads:
-        raise fail("every lead is marked absent (quality -9)")
+        raise FormatError(f"{path}: ISHNE: every lead is marked absent (quality -9)")
 
-    ecg = RawECG(leads=leads, fs=float(fs), fmt="ISHNE Holter 1.0", notes=notes)
+    ecg = RawECG(leads=leads, fs=lay.fs, fmt="ISHNE Holter 1.0", notes=notes)
     ecg.sex = {1: "M", 2: "F"}.get(sex)
     day = _date(*recorded)
     born = _date(*birth)
     if day is not None:
         ecg.acquired = day.isoformat()
-        hour, minute, second = start
+        hour, minute, second = start_time
         if 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60:
             ecg.acquired = _dt.datetime(day.year, day.month, day.day, hour, minute, second).isoformat()
         if born is not None and day >= born:
@@ -253,9 +304,27 @@ def _read(path: Path) -> RawECG:
         ecg.identity["birth_date"] = born.isoformat()
     ecg.fields = {"ishne_file_version": str(version), "variable_block_bytes": str(var_size),
                   "pacemaker_code": str(pacemaker),
-                  "resolution_nV": ",".join(str(r) for r in resolution[:nleads])}
+                  "resolution_nV": ",".join(str(r) for r in lay.resolution[:len(lay.names)])}
     return ecg
 
 
+def extent(path: Path) -> tuple[int, float]:
+    """``(samples per lead, rate in Hz)`` of the ISHNE file ``path``: from its header, trailing pad cropped."""
+    lay = _guarded(path, _layout)
+    return lay.end, lay.fs
+
+
+def read_span(path: Path, start: int, stop: int) -> RawECG:
+    """:func:`read` of samples ``start:stop`` only (the file's data block is memory-mapped; only the range is
+    decoded). Reader notes count the invalid samples of the range.
+
+    Raises
+    ------
+    FormatError
+        As :func:`read`, and for a range outside ``0 <= start < stop <=`` :func:`extent`.
+    """
+    return _guarded(path, lambda p: _read(p, (start, stop)))
+
+
 READER = Reader(name="ishne", kind="ISHNE Holter", suffixes=(".ecg",), sniff=sniff, read=read,
-                cart=True)
+                cart=True, extent=extent, read_span=read_span)

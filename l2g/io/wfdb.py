@@ -130,14 +130,8 @@ def write_mv_signals(record_name: str, out_dir: Path, fs: float, sig_names: Sequ
     import wfdb
 
     x = np.asarray(x_mv, dtype=np.float64)
-    peak = np.max(np.abs(x), axis=1)
-    fmt = "16" if float(peak.max()) <= 32.0 else "32"
-    limit = 32000.0 if fmt == "16" else 2.0e9
-    if float(peak.max()) * 1000.0 > limit:
-        raise ValueError(f"{what}: peak amplitude {peak.max():g} mV; expected at most {limit / 1000:g} mV")
-    gains = np.floor(np.minimum(100000.0, limit / np.maximum(peak, 1e-12)))
-    gains = np.maximum(gains, 1000.0)
-    digital = np.round(x * gains[:, None]).astype(np.int64).T  # (samples, signals)
+    fmt, gains = wfdb_scaling(np.max(np.abs(x), axis=1), what=what)
+    digital = to_digital(x, gains).T  # (samples, signals)
     wfdb.wrsamp(
         record_name,
         fs=fs,
@@ -152,6 +146,41 @@ def write_mv_signals(record_name: str, out_dir: Path, fs: float, sig_names: Sequ
     )
     return out_dir / f"{record_name}.hea"
 
+
+def wfdb_scaling(peak_mv: np.ndarray, *, what: str) -> tuple[str, np.ndarray]:
+    """The format and gains :func:`write_mv_signals` stores signals with, from their peaks alone.
+
+    Parameters
+    ----------
+    peak_mv : ndarray, shape (signals,)
+        max |x| of each signal over the whole record, mV.
+    what : str
+        Names the record in an error.
+
+    Returns
+    -------
+    fmt : {"16", "32"}
+        ``"32"`` when any signal exceeds 32 mV.
+    gains : ndarray of float64, shape (signals,)
+        ADC units per mV: max(1000, floor(min(100000, limit / peak))), limit 32000 (format 16) or 2e9.
+
+    Raises
+    ------
+    ValueError
+        If a signal exceeds 2e6 mV.
+    """
+    peak = np.asarray(peak_mv, np.float64)
+    fmt = "16" if float(peak.max()) <= 32.0 else "32"
+    limit = 32000.0 if fmt == "16" else 2.0e9
+    if float(peak.max()) * 1000.0 > limit:
+        raise ValueError(f"{what}: peak amplitude {peak.max():g} mV; expected at most {limit / 1000:g} mV")
+    gains = np.floor(np.minimum(100000.0, limit / np.maximum(peak, 1e-12)))
+    return fmt, np.maximum(gains, 1000.0)
+
+
+def to_digital(x_mv: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Signals in mV ``(signals, samples)`` as the integers :func:`write_mv_signals` stores (baseline 0), int64."""
+    return np.round(np.asarray(x_mv, np.float64) * np.asarray(gains)[:, None]).astype(np.int64)
 
 
 # ============================================================ WFDB header
@@ -447,6 +476,51 @@ def _mat_layout(mat: Path, hea: Path, header: _Header) -> str:
 
 def read(hea: Path) -> RawECG:
     """Read the WFDB / PhysioNet Challenge record whose header is ``hea`` (``.dat`` via ``wfdb``, ``.mat`` v4/v5)."""
+    return _read(hea, None)
+
+
+def extent(hea: Path) -> tuple[int, float | None] | None:
+    """``(samples per signal, rate in Hz or None)`` of the record ``hea`` when it can be read in ranges
+    (:func:`read_span`), else None.
+
+    From the header alone: a single-segment record whose signals sit in ``.dat`` files in a
+    fixed-width format with one sample per frame and whose header states its length. A
+    ``.mat`` (Challenge) record, a compressed or multi-rate one: None (read whole).
+    """
+    header = _parse_header(hea)
+    files = {s.file for s in header.signals}
+    ranged = (header.sig_len is not None and header.n_sig > 0
+              and all(s.spf == 1 and _BYTES_PER_SAMPLE[s.fmt] > 0 for s in header.signals)
+              and not any(f.lower().endswith(".mat") or _magic(hea.parent / f, 6) == b"MATLAB" for f in files))
+    return (header.sig_len, header.fs) if ranged else None
+
+
+def read_span(hea: Path, start: int, stop: int) -> RawECG:
+    """:func:`read` of samples ``start:stop`` only (``wfdb.rdrecord(..., sampfrom=start, sampto=stop)``).
+
+    Parameters
+    ----------
+    hea : Path
+        A record :func:`extent` accepts.
+    start, stop : int
+        ``0 <= start < stop <=`` the record's length, samples.
+
+    Raises
+    ------
+    ValueError
+        For a range outside the record, or a record :func:`extent` refuses; the message names ``hea``.
+    """
+    size = extent(hea)
+    if size is None:
+        raise ValueError(f"{hea}: this record cannot be read in ranges (a .mat, compressed or multi-rate "
+                         "record, or no length in the header); expected a .dat record of fixed-width samples")
+    if not 0 <= start < stop <= size[0]:
+        raise ValueError(f"{hea}: samples {start}:{stop} requested; expected 0 <= start < stop <= {size[0]}")
+    return _read(hea, (start, stop))
+
+
+def _read(hea: Path, span: tuple[int, int] | None) -> RawECG:
+    """:func:`read` of the whole record (``span`` None) or of samples ``span[0]:span[1]``."""
     import wfdb
 
     header = _parse_header(hea)
@@ -475,16 +549,18 @@ def read(hea: Path) -> RawECG:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # wfdb warns about things we check ourselves
-                wrec = wfdb.rdrecord(str(hea.with_suffix("")), physical=True)
+                wrec = wfdb.rdrecord(str(hea.with_suffix("")), physical=True,
+                                     **({} if span is None else {"sampfrom": span[0], "sampto": span[1]}))
         except Exception as exc:  # wfdb raises many exception types; report them uniformly
             raise ValueError(f"{hea}: wfdb cannot read the record ({type(exc).__name__}: {exc}); "
                              "expected a valid WFDB record") from exc
         if wrec.p_signal is None:
             raise ValueError(f"{hea}: wfdb returned no samples; expected a single-segment record")
         signal = np.asarray(wrec.p_signal, dtype=np.float64).T
-        if header.sig_len is not None and signal.shape[1] != header.sig_len:
+        want = header.sig_len if span is None else span[1] - span[0]
+        if want is not None and signal.shape[1] != want:
             raise ValueError(f"{hea}: read {signal.shape[1]} samples per signal but the header promises "
-                             f"{header.sig_len}; expected a complete signal file")
+                             f"{want}; expected a complete signal file")
         names = list(wrec.sig_name)
     units = [s.units or "mV" for s in header.signals]  # as written (wfdb mangles e.g. "µV")
     # invalid-sample codes in data decoded with the wrong format: say so, not just "missing samples"
@@ -531,4 +607,5 @@ def _read_mat_loadmat(mat: Path, hea: Path, header: _Header) -> np.ndarray:
     return (digital - base) / gains
 
 
-READER = Reader(name="wfdb", kind="WFDB", suffixes=(".hea",), sniff=None, read=read, companions=(".dat", ".mat"))
+READER = Reader(name="wfdb", kind="WFDB", suffixes=(".hea",), sniff=None, read=read, companions=(".dat", ".mat"),
+                extent=extent, read_span=read_span)
