@@ -627,7 +627,8 @@ def goals(res: dict, reports: Path) -> list[str]:
     md = ["## 7. The goals, measured", "",
           "Every number from the sections above (this generator, fold 10 unless named). What was tried for the ones "
           "not met, and why they were not reached, is in `weights/MODEL_CARD.md` (\"PTB-XL's patient-wise folds\", "
-          "\"What we tried\", \"Amplitude tracking\") and `reports/trust_calibration_test.md`.", ""]
+          "\"What we tried\", \"Amplitude tracking\"), `reports/feature_matching.md` (the feature-matching stage: "
+          "what it changed on fold 9, and what it did not) and `reports/trust_calibration_test.md`.", ""]
     return md + _table(["goal", "target", "measured", "met"], rows) + [""]
 
 
