@@ -76,7 +76,7 @@ class PersonalCalibration:
     Attributes
     ----------
     model : str
-        The generator it was fitted for (:func:`l2g.digest.weights_version`, e.g. ``"l2g.pt@53ebf9281621"``).
+        The generator it was fitted for (:func:`l2g.digest.weights_version`, e.g. ``"l2g.pt@bd2e947fd304"``).
     beta, window_s : float
         The scale of the ``interval.json`` it extends (:attr:`l2g.uncertainty.IntervalCalibration.beta`,
         ``window_s``).
@@ -135,7 +135,7 @@ class PersonalCalibration:
             model = d["model"]
             if not isinstance(model, str) or "@" not in model:
                 raise CalibrationError(f"{source}: model {model!r}; expected the generator it was fitted for, "
-                                       "e.g. 'l2g.pt@53ebf9281621'")
+                                       "e.g. 'l2g.pt@bd2e947fd304'")
             levels = tuple(float(v) for v in d["levels"])
             if list(d["leads"]) != list(LEADS) or list(levels) != sorted(levels):
                 raise CalibrationError(f"{source}: leads must be the 12 canonical leads and levels increasing")
