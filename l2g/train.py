@@ -62,7 +62,7 @@ from .model import (
     model_args,
     with_residual_scale,
 )
-from .train_config import TrainConfig, _config_dict, config_from_dict, load_config
+from .train_config import TrainConfig, _config_dict, check_files, config_from_dict, load_config
 
 __all__ = ["TrainConfig", "train", "load_config", "config_from_dict", "validation_set", "evaluate_windows",
            "calibrate_residual", "calibrate", "band_limited_recon_loss", "fit_linear", "load_splits"]
@@ -433,6 +433,7 @@ def _fm_encoder(cfg: TrainConfig, device: torch.device) -> torch.nn.Module | Non
     from .digest import weights_version
     from .fidelity import load_classifier
 
+    check_files(cfg)
     net, ccfg, _ = load_classifier(cfg.fm_encoder)
     if ccfg.arch != "plain" or tuple(ccfg.leads) != tuple(LEADS):
         raise ValueError(f"fm_encoder={cfg.fm_encoder!r}: needs a 12-lead classifier of arch 'plain' "
@@ -608,6 +609,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = True, progress: bool
     """
     from tqdm import tqdm
 
+    check_files(cfg)  # a config built in Python (not by load_config) names real files too
     rank, world, device = _start_process(cfg)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

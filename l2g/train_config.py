@@ -17,7 +17,7 @@ from .model import (
     GeneratorConfig,
 )
 
-__all__ = ["TrainConfig", "load_config", "config_from_dict"]
+__all__ = ["TrainConfig", "load_config", "config_from_dict", "check_files"]
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,9 @@ def _check_config(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"training option loss_norm_power must be in (0, 2], got {cfg.loss_norm_power!r}")
     if not 0 <= cfg.ema_decay < 1:
         raise ValueError(f"training option ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
-    if cfg.fm_weight < 0 or (cfg.fm_weight > 0 and not Path(cfg.fm_encoder).is_file()):
+    if cfg.fm_weight < 0 or (cfg.fm_weight > 0 and not cfg.fm_encoder):
         raise ValueError(f"training option fm_weight={cfg.fm_weight!r} needs fm_weight >= 0 and, when > 0, "
                          f"fm_encoder naming a classifier file (got {cfg.fm_encoder!r})")
-    if cfg.init and not Path(cfg.init).is_file():
-        raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
     if cfg.extra_limit < 0:
         raise ValueError(f"training option extra_limit must be >= 0, got {cfg.extra_limit!r}")
     if cfg.data_dirs:  # the first folder is the one split_csv, validation and calibration use
@@ -125,7 +123,23 @@ def load_config(path: str | Path | None, **overrides: object) -> TrainConfig:
         p = Path(path)
         text = p.read_text()
         raw = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-    return config_from_dict({**raw, **{k: v for k, v in overrides.items() if v is not None}}, where=str(path))
+    return check_files(config_from_dict({**raw, **{k: v for k, v in overrides.items() if v is not None}},
+                                        where=str(path)))
+
+
+def check_files(cfg: TrainConfig) -> TrainConfig:
+    """Refuse a run's config whose ``init`` or ``fm_encoder`` file does not exist (a ValueError naming it).
+
+    Checked for a config a run is given (:func:`load_config`, and :func:`l2g.train.train` at its start),
+    not by :func:`config_from_dict`: a shipped checkpoint's ``train_config`` names these files by the paths
+    it was trained with, and reading it from another folder must work.
+    """
+    if cfg.init and not Path(cfg.init).is_file():
+        raise ValueError(f"training option init={cfg.init!r}: no such checkpoint file")
+    if cfg.fm_weight > 0 and not Path(cfg.fm_encoder).is_file():
+        raise ValueError(f"training option fm_encoder={cfg.fm_encoder!r}: no such classifier file "
+                         "(python -m bench.diagnostic encoder makes weights/candidates/fm_encoder.pt)")
+    return cfg
 
 
 def config_from_dict(raw: dict, where: str = "config") -> TrainConfig:

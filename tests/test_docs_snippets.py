@@ -74,6 +74,9 @@ SKIP = {
                                                                            "(no network here)",
     "wget -r -N -c -np https://physionet.org/files/ptb-xl/1.0.3/": "downloads 1.7 GB from PhysioNet (no network here)",
     "wget -r -N -c -np https://physionet.org/files/ludb/1.0.1/": "downloads from PhysioNet (no network here)",
+    "l2g reconstruct s3://bucket/archive --available I --out out/ --engine ray":
+        "an archive in a real S3 bucket (no network here); tests/test_remote.py runs the same against a local S3 "
+        "endpoint",
     "l2g train --data ../shared/data --out weights/l2g.pt --config configs/relative_half.json":
         "full training (hours on the real archive); the training CLI runs with a tiny config in tests/test_train.py",
     "l2g train --data ../shared/data --data ../scratch/ptbxl/Data/records100 --config configs/ptbxl_finetune.json "
