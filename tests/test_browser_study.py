@@ -29,7 +29,7 @@ IMG = REPO / "docs" / "img" if os.environ.get("L2G_WRITE_DOC_IMAGES") == "1" els
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 120_000  # per wait; generous for a busy CI machine (the analysis page once took > 60 s in a fresh clone)
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 if not CHROMIUM.exists():
