@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-__all__ = ["file_sha256", "verify_checksum", "weights_version", "same_weights"]
+__all__ = ["file_sha256", "verify_checksum", "read_verified_json", "weights_version", "same_weights"]
 
 
 def verify_checksum(path: str | Path) -> str | None:
@@ -44,6 +44,30 @@ def verify_checksum(path: str | Path) -> str | None:
     if actual != expected:
         raise ValueError(f"checksum mismatch: SHA-256 {actual[:12]}… but {sums.name} records {expected[:12]}…")
     return actual
+
+
+def read_verified_json(path: str | Path) -> dict:
+    """A shipped JSON file (a calibration) checked against ``SHA256SUMS`` (:func:`verify_checksum`), parsed.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    ValueError
+        When its checksum differs or it is not JSON (:class:`json.JSONDecodeError` is a ValueError).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "c.json").write_text('{"model": "l2g.pt@0123456789ab"}')
+    ...     read_verified_json(Path(tmp) / "c.json")["model"]
+    'l2g.pt@0123456789ab'
+    """
+    import json
+
+    verify_checksum(path)
+    return json.loads(Path(path).read_text())
 
 
 def file_sha256(path: str | Path) -> str:

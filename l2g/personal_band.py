@@ -220,14 +220,13 @@ def load_personal_calibration(path: str | Path | None = None) -> PersonalCalibra
         Naming the file, when it is missing, unreadable, fails its checksum or is malformed.
     """
     from . import paths
-    from .digest import verify_checksum
+    from .digest import read_verified_json
 
     p = Path(path) if path is not None else paths.weights_file(PERSONAL_FILE)
     key = str(p)
     if key not in _CACHE:
         try:
-            verify_checksum(p)
-            d = json.loads(p.read_text())
+            d = read_verified_json(p)
         except (OSError, ValueError) as exc:
             raise CalibrationError(f"{p}: cannot read the personalised band calibration ({exc}); "
                                    "run python -m bench.personal_band fit") from exc

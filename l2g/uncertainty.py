@@ -354,14 +354,13 @@ def load_calibration(path: str | Path | None = None) -> IntervalCalibration:
         When the file is missing, unreadable or malformed.
     """
     from . import paths
-    from .digest import verify_checksum
+    from .digest import read_verified_json
 
     p = Path(path) if path is not None else paths.weights_file("interval.json")
     key = str(p)
     if key not in _CAL_CACHE:
         try:
-            verify_checksum(p)
-            d = json.loads(p.read_text())
+            d = read_verified_json(p)
         except (OSError, ValueError) as exc:
             raise CalibrationError(
                 f"{p}: cannot read the interval calibration ({exc}); run bench/trust_calibrate.py") from exc
