@@ -3,11 +3,12 @@
 :func:`recon_losses` scores the generated (unavailable) leads, expanded to 12: MSE, the MSE of the
 first difference and the log-RMS amplitude error per lead; :func:`window_weights` weighs each window
 by how badly the linear prior already fits it; :func:`band_limited_recon_loss` is the loss training
-uses. ``cfg`` is the run's :class:`l2g.train.TrainConfig` (its ``grad_weight``, ``amp_weight`` and
-``data.fs``). :func:`feature_matching_loss` compares the generated and the real 12-lead in the
-activations of a frozen ECG encoder (``TrainConfig.fm_encoder``, a :class:`l2g.fidelity.PlainCNN1d`
-trained on PTB-XL's training folds) — another architecture and seed than the classifiers that score
-diagnostic fidelity, which never enter a loss.
+uses (the training step band-limits output and target once with :func:`band_limit` and passes them to
+:func:`recon_losses` and the other terms). ``cfg`` is the run's :class:`l2g.train.TrainConfig` (its
+``grad_weight``, ``amp_weight`` and ``data.fs``). :func:`feature_matching_loss` compares the generated
+and the real 12-lead in the activations of a frozen ECG encoder (``TrainConfig.fm_encoder``, a
+:class:`l2g.fidelity.PlainCNN1d` trained on PTB-XL's training folds) — another architecture and seed
+than the classifiers that score diagnostic fidelity, which never enter a loss.
 
 Band limits for records sampled at different rates:
 

@@ -52,7 +52,7 @@ from .checkpoint import (
 )
 from .dataset import WindowDataset, load_mixed_arrays, load_split_arrays, mask_from_leads
 from .leads import LEADS
-from .losses import band_limit, band_limited_recon_loss, feature_matching_loss, window_weights
+from .losses import band_limit, band_limited_recon_loss, feature_matching_loss, recon_losses, window_weights
 from .model import (
     Discriminator,
     Generator,
@@ -551,17 +551,17 @@ def _train_step(nets: _Nets, batch: tuple[torch.Tensor, ...], cfg: TrainConfig, 
     pred, prior = model(x12, mask, return_prior=True)
     weights = (window_weights(prior, x8, mask, valid, power=cfg.loss_norm_power)
                if cfg.loss_norm == "linear" else None)
-    # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit)
-    loss, parts = band_limited_recon_loss(pred, x8, mask, valid, band, cfg, weights)
-    if nets.encoder is not None:  # both 12-leads on the band the record carries, as the loss above
-        fm = feature_matching_loss(nets.encoder, band_limit(pred, band, cfg.data.fs),
-                                   band_limit(x8, band, cfg.data.fs), valid, cfg.data.fs)
+    # a window of a low-rate record is scored on the band it carries only (l2g.losses.band_limit): output and
+    # target low-passed once, then every term (reconstruction, feature matching, critic) compares like with like
+    pred_b, x8_b = band_limit(pred, band, cfg.data.fs), band_limit(x8, band, cfg.data.fs)
+    loss, parts = recon_losses(pred_b, x8_b, mask, valid, cfg, weights)  # = band_limited_recon_loss
+    if nets.encoder is not None:
+        fm = feature_matching_loss(nets.encoder, pred_b, x8_b, valid, cfg.data.fs)
         loss = loss + cfg.fm_weight * fm
         parts["fm"] = fm.item()
     if use_adv:
-        pred_d = band_limit(pred, band, cfg.data.fs)  # the critic compares like with like
-        parts["d"] = _critic_step(nets, x8, pred_d, x12, mask)
-        adv = _adversarial_loss(nets, pred_d, x12, mask)
+        parts["d"] = _critic_step(nets, x8, pred_b, x12, mask)
+        adv = _adversarial_loss(nets, pred_b, x12, mask)
         loss = loss + cfg.adv_weight * adv
         parts["adv"] = adv.item()
     _generator_step(nets, loss)
