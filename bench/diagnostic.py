@@ -124,16 +124,26 @@ FM_ENCODER = ClassifierConfig(leads=LEADS, arch="plain", kernel=9, crop=400, hop
 
 def encoder(args) -> None:
     """Train :data:`FM_ENCODER` to ``--encoder-out`` (resumable)."""
+    _train_if_missing("encoder", FM_ENCODER, Path(args.encoder_out), _train_val(args))
+
+
+def _train_val(args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs and labels of the labelled training (folds 1-8) and validation (fold 9) records."""
     x, ids, meta = load_arrays(args)
     tr, va = fold_index(meta, ids, TRAIN_FOLDS), fold_index(meta, ids, VAL_FOLDS)
-    out = Path(args.encoder_out)
+    log.info("%d train (folds 1-8), %d validation (fold 9) records", len(tr), len(va))
+    return (np.ascontiguousarray(x[tr]), meta.labels(ids[tr]), np.ascontiguousarray(x[va]),
+            meta.labels(ids[va]))
+
+
+def _train_if_missing(name: str, cfg: ClassifierConfig, out: Path, data: tuple) -> None:
+    """Train (or resume) one classifier into ``out`` unless it is there and finished (no ``.ckpt`` beside it)."""
     if out.exists() and not out.with_suffix(".ckpt").exists():
-        log.info("encoder: %s exists", out)
+        log.info("%s: done (%s)", name, out)
         return
-    summary = train_classifier(np.ascontiguousarray(x[tr]), meta.labels(ids[tr]), np.ascontiguousarray(x[va]),
-                               meta.labels(ids[va]), FM_ENCODER, out)
+    summary = train_classifier(*data, cfg, out)
     out.with_suffix(".ckpt").unlink(missing_ok=True)
-    log.info("encoder: best epoch %s, fold-9 macro-AUC %.4f", summary["best_epoch"], summary["val_macro_auc"])
+    log.info("%s: best epoch %s, fold-9 macro-AUC %.4f", name, summary["best_epoch"], summary["val_macro_auc"])
 
 
 def eval_folds(args) -> tuple[int, ...]:
@@ -144,26 +154,14 @@ def eval_folds(args) -> tuple[int, ...]:
 
 
 def classifiers(args) -> None:
-    x, ids, meta = load_arrays(args)
-    tr, va = fold_index(meta, ids, TRAIN_FOLDS), fold_index(meta, ids, VAL_FOLDS)
-    xtr = np.ascontiguousarray(x[tr])
-    ytr, yva = meta.labels(ids[tr]), meta.labels(ids[va])
-    xva = np.ascontiguousarray(x[va])
-    log.info("classifiers: %d train (folds 1-8), %d validation (fold 9) records", len(tr), len(va))
+    from dataclasses import replace
+
+    data = _train_val(args)
     for name, cfg in classifier_specs():
         if args.only and name not in args.only:
             continue
-        out = _paths(args)["clf"] / f"{name}.pt"
-        if out.exists() and not out.with_suffix(".ckpt").exists():
-            log.info("%s: done", name)
-            continue
-        if args.epochs:
-            from dataclasses import replace
-
-            cfg = replace(cfg, epochs=args.epochs)
-        summary = train_classifier(xtr, ytr, xva, yva, cfg, out)
-        out.with_suffix(".ckpt").unlink(missing_ok=True)
-        log.info("%s: best epoch %s, fold-9 macro-AUC %.4f", name, summary["best_epoch"], summary["val_macro_auc"])
+        cfg = replace(cfg, epochs=args.epochs) if args.epochs else cfg
+        _train_if_missing(name, cfg, _paths(args)["clf"] / f"{name}.pt", data)
 
 
 def recon_subsets() -> list[tuple[str, ...]]:

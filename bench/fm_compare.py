@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from l2g.markdown import md_table
-from l2g.ptbxl import SUPERCLASSES
 
 
 def summary(res: dict) -> dict:
@@ -33,7 +32,7 @@ def summary(res: dict) -> dict:
             "input_only": {s: v.get("input_only") for s, v in subsets.items()},
             "real": next(iter(subsets.values()))["real"],
             "mean_auc": float(np.mean([v["model"] for v in subsets.values()])),
-            "mi_from_I": res["per_class"]["I"]["model"][SUPERCLASSES[SUPERCLASSES.index("MI")]],
+            "mi_from_I": res["per_class"]["I"]["model"]["MI"],
             "single_lead_r": float(np.mean(single)) if single else float("nan"),
             "amp_corr_I": float(np.nanmean([x[0] for x in shr.values()])) if shr else float("nan"),
             "amp_slope_I": float(np.nanmean([x[1] for x in shr.values()])) if shr else float("nan")}
