@@ -10,6 +10,7 @@ names to leave the band out. This module sits below both ``io`` and ``export`` a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["BAND_SUFFIXES", "BAND_RECORD_SUFFIX", "is_band_record"]
@@ -20,10 +21,12 @@ BAND_SUFFIXES: tuple[str, str] = ("_low", "_high")
 BAND_RECORD_SUFFIX: str = "_band"
 
 
-def is_band_record(path: str | os.PathLike[str]) -> bool:
+def is_band_record(path: str | os.PathLike[str], exists: Callable[[Path], bool] | None = None) -> bool:
     """Whether ``path`` is a ``<name>_band.hea`` (:func:`l2g.export.write_band_wfdb`) beside a ``<name>.hea``.
 
-    Readers and folder scans skip such a header: the band is not a record of its own.
+    Readers and folder scans skip such a header: the band is not a record of its own. ``exists`` says
+    whether a file is there (default :meth:`pathlib.Path.exists`; an archive on object storage passes
+    its listing, :mod:`l2g.remote`).
 
     Examples
     --------
@@ -38,4 +41,4 @@ def is_band_record(path: str | os.PathLike[str]) -> bool:
     """
     p = Path(path)
     return (p.suffix.lower() == ".hea" and p.stem.endswith(BAND_RECORD_SUFFIX)
-            and p.with_name(p.stem[: -len(BAND_RECORD_SUFFIX)] + p.suffix).exists())
+            and (exists or Path.exists)(p.with_name(p.stem[: -len(BAND_RECORD_SUFFIX)] + p.suffix)))

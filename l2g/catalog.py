@@ -47,7 +47,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -247,7 +247,7 @@ def find_records(root: str | os.PathLike[str]) -> list[Path]:
 
 
 def is_record_file(path: str | os.PathLike[str], *, content: str | os.PathLike[str] | None = None,
-                   band_beside: bool | None = None, suffixes: Sequence[str] | None = None,
+                   exists: Callable[[Path], bool] | None = None, suffixes: Sequence[str] | None = None,
                    carts: Sequence[str] | None = None) -> bool:
     """The catalogue's rule for one file (the module docstring): is it a record to list?
 
@@ -258,17 +258,19 @@ def is_record_file(path: str | os.PathLike[str], *, content: str | os.PathLike[s
     content : path-like, optional
         Where to read the content a ``.csv`` or cart export is judged by, when it is not at ``path``
         (a file fetched from object storage, :mod:`l2g.remote`); the first 64 KiB are enough.
-    band_beside : bool, optional
-        For a ``<name>_band.hea``: whether ``<name>.hea`` is beside it (default: looked up on disk).
+    exists : callable, optional
+        Whether a file is there, for the band rule (:func:`l2g.band.is_band_record`; default: on disk).
     suffixes, carts : sequence of str, optional
         :func:`record_suffixes` and :func:`cart_suffixes` (passed in by a caller that asks for many files).
 
     Examples
     --------
-    >>> is_record_file("a/rec.hea"), is_record_file("a/rec.dat"), is_record_file("a/rec_band.hea", band_beside=True)
-    (True, False, False)
+    >>> is_record_file("a/rec.hea"), is_record_file("a/rec.dat")
+    (True, False)
+    >>> is_record_file("a/rec_band.hea", exists=lambda p: True)  # a.hea beside it: a band, not a record
+    False
     """
-    from .band import BAND_RECORD_SUFFIX, is_band_record
+    from .band import is_band_record
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -280,9 +282,7 @@ def is_record_file(path: str | os.PathLike[str], *, content: str | os.PathLike[s
     if suffix in (carts if carts is not None else cart_suffixes()):
         return is_cart_export(judged)
     if suffix == ".hea":  # the band beside a record, not a record
-        if band_beside is None:
-            return not is_band_record(path)
-        return not (path.stem.endswith(BAND_RECORD_SUFFIX) and band_beside)
+        return not is_band_record(path, exists)
     return True
 
 

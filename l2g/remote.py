@@ -133,9 +133,8 @@ def list_records(uri: str) -> list[RemoteRecord]:
             if suffix == ".csv" or suffix in carts:  # judged by content: its first 64 KiB, fetched
                 content = Path(tmp) / p.name
                 content.write_bytes(_read_head(fs, f"{root}/{o}"))
-            band_beside = (suffix == ".hea" and str(p.with_name(p.stem[: -len("_band")] + p.suffix)) in present
-                           if p.stem.endswith("_band") else False)
-            if is_record_file(Path(o), content=content, band_beside=band_beside, suffixes=suffixes, carts=carts):
+            if is_record_file(Path(o), content=content, exists=lambda q: q.as_posix() in present,
+                              suffixes=suffixes, carts=carts):
                 extra = _companion_suffixes(suffix)
                 companions = [f for f in by_stem[(str(p.parent), p.stem)]
                               if f != o and PurePosixPath(f).suffix.lower() in extra]
